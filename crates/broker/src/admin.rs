@@ -1,0 +1,238 @@
+//! The admin HTTP API: `GET /health`, `GET /v1/cluster`, and topic admin under
+//! `/v1/topics`. Every error is JSON `{"error": {"code", "message"}}` with a
+//! status that matches it (404 unknown topic, 409 exists, 400 invalid input,
+//! 503 no controller).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use cairn_meta::topic_config::effective_configs;
+use cairn_meta::{ControllerRequest, MetaError, MetaErrorCode, MetaResponse, MetaState, Topic};
+
+use crate::node::Core;
+use crate::view::{
+    format_topic_id, BrokerView, ClusterView, ConfigValue, CreateTopic, ErrorBody, ErrorDetail,
+    PartitionView, TopicView,
+};
+
+/// How long a topic admin request may wait for the controller.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Serves the admin API on `listener` until `stop`.
+pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let app = Router::new()
+        .route("/health", get(health))
+        .route("/v1/cluster", get(cluster))
+        .route("/v1/topics", get(list_topics).post(create_topic))
+        .route(
+            "/v1/topics/{name}",
+            get(describe_topic).delete(delete_topic),
+        )
+        .with_state(core);
+    let shutdown = async move {
+        cairn_raft::until_true(&mut stop).await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(error = %e, "admin API stopped");
+    }
+}
+
+/// An admin API error.
+struct ApiError(StatusCode, ErrorDetail);
+
+impl From<MetaError> for ApiError {
+    fn from(e: MetaError) -> Self {
+        let status = match e.code {
+            MetaErrorCode::UnknownTopic => StatusCode::NOT_FOUND,
+            MetaErrorCode::TopicAlreadyExists => StatusCode::CONFLICT,
+            MetaErrorCode::NotController | MetaErrorCode::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError(
+            status,
+            ErrorDetail {
+                code: e.code.name().to_string(),
+                message: e.message,
+            },
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+async fn health(State(core): State<Arc<Core>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "status": "ok",
+        "broker_id": core.id(),
+        "controller": core.meta.leader(),
+        "partition_groups": core.partitions.registry.len(),
+        "uptime_ms": core.started.elapsed().as_millis() as u64,
+    }))
+}
+
+fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionView> {
+    topic
+        .partitions
+        .iter()
+        .map(|p| {
+            let leader = core.knowledge.leader(p.group, now, core.session_timeout());
+            PartitionView {
+                topic: topic.name.clone(),
+                partition: p.partition,
+                group: p.group,
+                leader: leader.as_ref().map(|l| l.leader),
+                leader_epoch: leader.as_ref().map(|l| l.term),
+                replicas: p.replicas.clone(),
+                isr: leader.map(|l| l.isr).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Builds the cluster view this broker answers with.
+pub fn cluster_view(core: &Core) -> ClusterView {
+    let state: MetaState = core.meta.reader.read(Clone::clone);
+    let metrics = core.meta.raft.metrics().borrow().clone();
+    let voters: Vec<u64> = metrics.membership_config.membership().voter_ids().collect();
+    let now = Instant::now();
+    let brokers = state
+        .brokers
+        .values()
+        .map(|b| {
+            let id = b.registration.id;
+            let heard = if id == core.id() {
+                Some(now)
+            } else {
+                core.knowledge.last_heard(id)
+            };
+            BrokerView {
+                id,
+                live: !b.fenced,
+                raft_addr: b.registration.raft_addr.clone(),
+                kafka_addr: b.registration.kafka_addr.clone(),
+                admin_addr: b.registration.admin_addr.clone(),
+                rack: b.registration.rack.clone(),
+                controller_voter: voters.contains(&id),
+                last_heartbeat_ms_ago: heard
+                    .map(|at| now.saturating_duration_since(at).as_millis() as u64),
+            }
+        })
+        .collect();
+    let partitions = state
+        .topics
+        .values()
+        .flat_map(|t| partition_views(core, t, now))
+        .collect();
+    ClusterView {
+        served_by: core.id(),
+        controller: metrics.current_leader,
+        controller_term: metrics.current_term,
+        brokers,
+        partitions,
+    }
+}
+
+async fn cluster(State(core): State<Arc<Core>>) -> Json<ClusterView> {
+    Json(cluster_view(&core))
+}
+
+fn topic_view(core: &Core, topic: &Topic) -> TopicView {
+    TopicView {
+        name: topic.name.clone(),
+        id: format_topic_id(topic.id),
+        replication_factor: topic.replication_factor,
+        configs: effective_configs(&topic.configs)
+            .into_iter()
+            .map(|(k, (value, set))| {
+                (
+                    k,
+                    ConfigValue {
+                        value,
+                        is_default: !set,
+                    },
+                )
+            })
+            .collect(),
+        partitions: partition_views(core, topic, Instant::now()),
+    }
+}
+
+async fn list_topics(State(core): State<Arc<Core>>) -> Json<Vec<TopicView>> {
+    let topics: Vec<Topic> = core
+        .meta
+        .reader
+        .read(|s| s.topics.values().cloned().collect());
+    Json(topics.iter().map(|t| topic_view(&core, t)).collect())
+}
+
+async fn describe_topic(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+) -> Result<Json<TopicView>, ApiError> {
+    let topic = core.meta.reader.read(|s| s.topics.get(&name).cloned());
+    match topic {
+        Some(topic) => Ok(Json(topic_view(&core, &topic))),
+        None => Err(MetaError::new(
+            MetaErrorCode::UnknownTopic,
+            format!("topic '{name}' does not exist"),
+        )
+        .into()),
+    }
+}
+
+async fn create_topic(
+    State(core): State<Arc<Core>>,
+    body: Result<Json<CreateTopic>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<TopicView>), ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            ErrorDetail {
+                code: "INVALID_REQUEST".into(),
+                message: e.body_text(),
+            },
+        )
+    })?;
+    let request = ControllerRequest::CreateTopic {
+        name: body.name.clone(),
+        partitions: body.partitions,
+        replication_factor: body.replication_factor,
+        configs: body.configs,
+    };
+    match core.submit(request, ADMIN_TIMEOUT).await? {
+        MetaResponse::TopicCreated(topic) => {
+            Ok((StatusCode::CREATED, Json(topic_view(&core, &topic))))
+        }
+        other => Err(MetaError::new(
+            MetaErrorCode::Unavailable,
+            format!("unexpected controller answer {other:?}"),
+        )
+        .into()),
+    }
+}
+
+async fn delete_topic(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    core.submit(ControllerRequest::DeleteTopic { name }, ADMIN_TIMEOUT)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,340 @@
+//! The broker's configuration: one typed struct, loaded from TOML by the CLI,
+//! overridden by `CAIRN_*` environment variables and flags, and validated here
+//! before anything starts, with an error that names the setting and its value.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A seed broker: its id and Raft address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seed {
+    /// Broker id.
+    pub id: u64,
+    /// Raft listener address, `host:port`.
+    pub addr: String,
+}
+
+impl FromStr for Seed {
+    type Err = String;
+
+    /// Parses `ID@HOST:PORT`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (id, addr) = s
+            .split_once('@')
+            .ok_or_else(|| format!("seed '{s}' is not of the form ID@HOST:PORT"))?;
+        let id = id
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("seed '{s}': '{id}' is not a broker id"))?;
+        check_addr("address", addr.trim()).map_err(|e| format!("seed '{s}': {e}"))?;
+        Ok(Seed {
+            id,
+            addr: addr.trim().to_string(),
+        })
+    }
+}
+
+/// Parses a comma-separated seed list, `1@h:p,2@h:p`.
+pub fn parse_seeds(s: &str) -> Result<Vec<Seed>, String> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(Seed::from_str)
+        .collect()
+}
+
+/// Parses a comma-separated id list, `1,2,3`.
+pub fn parse_ids(s: &str) -> Result<Vec<u64>, String> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("'{p}' is not a broker id"))
+        })
+        .collect()
+}
+
+fn check_addr(what: &str, addr: &str) -> Result<(), String> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{what} '{addr}' is not of the form HOST:PORT"))?;
+    if host.is_empty() {
+        return Err(format!("{what} '{addr}' has no host"));
+    }
+    port.parse::<u16>()
+        .map_err(|_| format!("{what} '{addr}' has an invalid port '{port}'"))?;
+    Ok(())
+}
+
+/// Everything a broker needs to start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// Unique broker id.
+    pub id: u64,
+    /// Directory of the broker's RocksDB.
+    pub data_dir: PathBuf,
+    /// Internal Raft listener (also advertised to peers).
+    pub raft_addr: String,
+    /// Kafka listener (advertised to clients).
+    pub kafka_addr: String,
+    /// Admin HTTP listener.
+    pub admin_addr: String,
+    /// Brokers to contact at start (must include every controller voter).
+    pub seeds: Vec<Seed>,
+    /// Brokers forming the metadata Raft group; empty means every seed.
+    pub controller_voters: Vec<u64>,
+    /// Rack of this broker, for rack-aware placement.
+    pub rack: Option<String>,
+    /// Cluster name; brokers of different clusters refuse each other.
+    pub cluster_name: String,
+    /// How often the broker heartbeats every peer (and reports the partitions it leads).
+    pub heartbeat_interval_ms: u64,
+    /// A broker not heard from for this long is fenced (shown offline) and leaves ISRs.
+    pub session_timeout_ms: u64,
+    /// Largest node-to-node frame accepted; larger frames close the connection.
+    pub max_raft_frame_bytes: u32,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            id: 1,
+            data_dir: PathBuf::from("./data"),
+            raft_addr: "127.0.0.1:19092".into(),
+            kafka_addr: "127.0.0.1:9092".into(),
+            admin_addr: "127.0.0.1:9644".into(),
+            seeds: Vec::new(),
+            controller_voters: Vec::new(),
+            rack: None,
+            cluster_name: "cairn".into(),
+            heartbeat_interval_ms: 250,
+            session_timeout_ms: 4000,
+            max_raft_frame_bytes: 64 << 20,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// The metadata group's voters: `controller_voters`, or every seed, or just
+    /// this broker when it has no seeds (a single-broker cluster).
+    pub fn voters(&self) -> Vec<u64> {
+        if !self.controller_voters.is_empty() {
+            return self.controller_voters.clone();
+        }
+        if self.seeds.is_empty() {
+            return vec![self.id];
+        }
+        self.seeds.iter().map(|s| s.id).collect()
+    }
+
+    /// The seeds, with this broker added if it is missing.
+    pub fn seeds_with_self(&self) -> Vec<Seed> {
+        let mut seeds = self.seeds.clone();
+        if !seeds.iter().any(|s| s.id == self.id) {
+            seeds.push(Seed {
+                id: self.id,
+                addr: self.raft_addr.clone(),
+            });
+        }
+        seeds
+    }
+
+    /// Checks the whole config; the error names the setting and the value.
+    pub fn validate(&self) -> Result<(), String> {
+        check_addr("raft_addr", &self.raft_addr)?;
+        check_addr("kafka_addr", &self.kafka_addr)?;
+        check_addr("admin_addr", &self.admin_addr)?;
+        let listeners = [&self.raft_addr, &self.kafka_addr, &self.admin_addr];
+        let unique: BTreeSet<_> = listeners.iter().collect();
+        if unique.len() != listeners.len() {
+            return Err(format!(
+                "raft_addr ({}), kafka_addr ({}) and admin_addr ({}) must differ",
+                self.raft_addr, self.kafka_addr, self.admin_addr
+            ));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err("data_dir is empty".into());
+        }
+        let mut seen = BTreeSet::new();
+        for seed in &self.seeds {
+            check_addr("seed address", &seed.addr)?;
+            if !seen.insert(seed.id) {
+                return Err(format!("seeds name broker {} twice", seed.id));
+            }
+            if seed.id == self.id && seed.addr != self.raft_addr {
+                return Err(format!(
+                    "seed {}@{} is this broker but its address differs from raft_addr {}",
+                    seed.id, seed.addr, self.raft_addr
+                ));
+            }
+        }
+        let seeds = self.seeds_with_self();
+        for voter in self.voters() {
+            if !seeds.iter().any(|s| s.id == voter) {
+                return Err(format!(
+                    "controller voter {voter} is not in seeds; add it as {voter}@HOST:PORT"
+                ));
+            }
+        }
+        if self.heartbeat_interval_ms == 0 {
+            return Err("heartbeat_interval_ms must be at least 1".into());
+        }
+        if self.session_timeout_ms <= self.heartbeat_interval_ms * 2 {
+            return Err(format!(
+                "session_timeout_ms ({}) must be more than twice heartbeat_interval_ms ({})",
+                self.session_timeout_ms, self.heartbeat_interval_ms
+            ));
+        }
+        if self.max_raft_frame_bytes < 1024 {
+            return Err(format!(
+                "max_raft_frame_bytes ({}) must be at least 1024",
+                self.max_raft_frame_bytes
+            ));
+        }
+        if self.cluster_name.is_empty() {
+            return Err("cluster_name is empty".into());
+        }
+        Ok(())
+    }
+
+    /// The address to bind for a `host:port` listener setting.
+    pub fn bind_addr(addr: &str) -> Result<SocketAddr, String> {
+        use std::net::ToSocketAddrs;
+        addr.to_socket_addrs()
+            .map_err(|e| format!("cannot resolve '{addr}': {e}"))?
+            .next()
+            .ok_or_else(|| format!("'{addr}' resolves to no address"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three() -> BrokerConfig {
+        BrokerConfig {
+            id: 2,
+            raft_addr: "127.0.0.1:19093".into(),
+            kafka_addr: "127.0.0.1:9093".into(),
+            admin_addr: "127.0.0.1:9645".into(),
+            seeds: parse_seeds("1@127.0.0.1:19092,2@127.0.0.1:19093,3@127.0.0.1:19094").unwrap(),
+            ..BrokerConfig::default()
+        }
+    }
+
+    #[test]
+    fn valid_config_passes_and_voters_default_to_seeds() {
+        let c = three();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.voters(), vec![1, 2, 3]);
+        assert_eq!(BrokerConfig::default().voters(), vec![1]);
+    }
+
+    #[test]
+    fn seeds_parse_and_name_bad_input() {
+        assert_eq!(parse_seeds("").unwrap(), vec![]);
+        assert!(parse_seeds("1@h:1,x@h:2")
+            .unwrap_err()
+            .contains("'x' is not a broker id"));
+        assert!(parse_seeds("1-h:1").unwrap_err().contains("ID@HOST:PORT"));
+        assert!(parse_seeds("1@h:port")
+            .unwrap_err()
+            .contains("invalid port 'port'"));
+        assert!(parse_ids("1,2,three").unwrap_err().contains("'three'"));
+    }
+
+    #[test]
+    fn invalid_settings_are_named() {
+        let cases: Vec<(BrokerConfig, &str)> = vec![
+            (
+                BrokerConfig {
+                    kafka_addr: "nohost".into(),
+                    ..three()
+                },
+                "kafka_addr 'nohost'",
+            ),
+            (
+                BrokerConfig {
+                    admin_addr: "127.0.0.1:9093".into(),
+                    ..three()
+                },
+                "must differ",
+            ),
+            (
+                BrokerConfig {
+                    controller_voters: vec![1, 9],
+                    ..three()
+                },
+                "controller voter 9 is not in seeds",
+            ),
+            (
+                BrokerConfig {
+                    raft_addr: "127.0.0.1:1".into(),
+                    ..three()
+                },
+                "its address differs",
+            ),
+            (
+                BrokerConfig {
+                    session_timeout_ms: 300,
+                    ..three()
+                },
+                "session_timeout_ms (300)",
+            ),
+            (
+                BrokerConfig {
+                    data_dir: PathBuf::new(),
+                    ..three()
+                },
+                "data_dir",
+            ),
+        ];
+        for (config, expected) in cases {
+            let e = config.validate().unwrap_err();
+            assert!(e.contains(expected), "expected '{expected}' in '{e}'");
+        }
+        let mut dup = three();
+        dup.seeds.push(Seed {
+            id: 1,
+            addr: "127.0.0.1:5".into(),
+        });
+        assert!(dup.validate().unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn toml_rejects_unknown_keys() {
+        let e = toml::from_str::<BrokerConfig>("id = 1\nbogus = 2\n");
+        assert!(e.is_err());
+        let c: BrokerConfig =
+            toml::from_str("id = 3\nseeds = [{ id = 3, addr = \"127.0.0.1:19092\" }]\n").unwrap();
+        assert_eq!(c.id, 3);
+    }
+}
+
+#[cfg(test)]
+mod example_configs {
+    use super::*;
+
+    #[test]
+    fn example_cluster_configs_load_and_validate() {
+        for (i, text) in [
+            include_str!("../../../config/broker-1.toml"),
+            include_str!("../../../config/broker-2.toml"),
+            include_str!("../../../config/broker-3.toml"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let config: BrokerConfig =
+                toml::from_str(text).unwrap_or_else(|e| panic!("broker-{}.toml: {e}", i + 1));
+            assert_eq!(config.id, i as u64 + 1);
+            assert_eq!(config.validate(), Ok(()), "broker-{}.toml", i + 1);
+            assert_eq!(config.voters(), vec![1, 2, 3]);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Who leads each partition, learned by dissemination (not through the
+//! metadata log): every broker periodically tells every other broker which
+//! groups it leads, with the term and the ISR. The same messages are the
+//! brokers' heartbeats, so every broker also knows when it last heard from
+//! each peer; the controller fences brokers on that basis.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use cairn_storage::GroupId;
+
+/// One group a broker leads, as reported in its heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedGroup {
+    /// Group id.
+    pub group: GroupId,
+    /// The leader's Raft term (the leader epoch).
+    pub term: u64,
+    /// In-sync replicas as the leader sees them.
+    pub isr: Vec<u64>,
+}
+
+/// A broker's heartbeat to every peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The sender.
+    pub from: u64,
+    /// Every group the sender leads right now.
+    pub led: Vec<LedGroup>,
+}
+
+/// A partition's leader as last reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderInfo {
+    /// Leader broker.
+    pub leader: u64,
+    /// Its term.
+    pub term: u64,
+    /// ISR it reported.
+    pub isr: Vec<u64>,
+}
+
+struct Reported {
+    info: LeaderInfo,
+    at: Instant,
+}
+
+/// Leaders of all groups and liveness of all brokers, as this broker knows them.
+#[derive(Default)]
+pub struct ClusterKnowledge {
+    leaders: RwLock<HashMap<GroupId, Reported>>,
+    heard: RwLock<BTreeMap<u64, Instant>>,
+}
+
+impl ClusterKnowledge {
+    /// Records a heartbeat (from a peer, or this broker's own report).
+    pub fn record(&self, heartbeat: &Heartbeat, now: Instant) {
+        self.heard
+            .write()
+            .expect("heard lock")
+            .insert(heartbeat.from, now);
+        let mut leaders = self.leaders.write().expect("leaders lock");
+        let led: BTreeSet<GroupId> = heartbeat.led.iter().map(|g| g.group).collect();
+        // The sender no longer leads groups it does not list.
+        leaders.retain(|group, r| r.info.leader != heartbeat.from || led.contains(group));
+        for g in &heartbeat.led {
+            let newer = leaders.get(&g.group).is_none_or(|r| g.term >= r.info.term);
+            if newer {
+                let info = LeaderInfo {
+                    leader: heartbeat.from,
+                    term: g.term,
+                    isr: g.isr.clone(),
+                };
+                leaders.insert(g.group, Reported { info, at: now });
+            }
+        }
+    }
+
+    /// The leader of `group`, if reported within `max_age`.
+    pub fn leader(&self, group: GroupId, now: Instant, max_age: Duration) -> Option<LeaderInfo> {
+        let leaders = self.leaders.read().expect("leaders lock");
+        leaders
+            .get(&group)
+            .filter(|r| now.saturating_duration_since(r.at) < max_age)
+            .map(|r| r.info.clone())
+    }
+
+    /// When `broker` was last heard from.
+    pub fn last_heard(&self, broker: u64) -> Option<Instant> {
+        self.heard.read().expect("heard lock").get(&broker).copied()
+    }
+
+    /// Brokers heard from within `window`.
+    pub fn heard_within(&self, now: Instant, window: Duration) -> BTreeSet<u64> {
+        let heard = self.heard.read().expect("heard lock");
+        heard
+            .iter()
+            .filter(|(_, &at)| now.saturating_duration_since(at) < window)
+            .map(|(&id, _)| id)
+            .collect()
+    }
+}
+
+/// The in-sync replicas of a group this broker leads: itself, plus every other
+/// voter whose replicated index is within `max_lag` entries of the leader's last
+/// index and that was heard from recently (`live`). A follower that died in an
+/// idle partition keeps a current index, so liveness is what drops it.
+pub fn compute_isr(
+    leader: u64,
+    voters: &BTreeSet<u64>,
+    last_index: u64,
+    matched: &BTreeMap<u64, Option<u64>>,
+    live: &BTreeSet<u64>,
+    max_lag: u64,
+) -> Vec<u64> {
+    voters
+        .iter()
+        .copied()
+        .filter(|&v| {
+            v == leader
+                || (live.contains(&v)
+                    && matched
+                        .get(&v)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|m| m.saturating_add(max_lag) >= last_index))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isr_requires_progress_and_liveness() {
+        let voters = BTreeSet::from([1, 2, 3, 4]);
+        let matched = BTreeMap::from([(2, Some(100)), (3, Some(10)), (4, Some(100))]);
+        let live = BTreeSet::from([1, 2, 3]);
+        // 3 lags by 90 > 50; 4 is current but not heard from.
+        assert_eq!(
+            compute_isr(1, &voters, 100, &matched, &live, 50),
+            vec![1, 2]
+        );
+        assert_eq!(
+            compute_isr(1, &voters, 100, &matched, &live, 100),
+            vec![1, 2, 3]
+        );
+        // A follower that never replicated anything is out.
+        assert_eq!(
+            compute_isr(1, &voters, 0, &BTreeMap::new(), &live, 10),
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn higher_terms_win_and_silence_expires() {
+        let k = ClusterKnowledge::default();
+        let t0 = Instant::now();
+        let hb = |from, term| Heartbeat {
+            from,
+            led: vec![LedGroup {
+                group: 7,
+                term,
+                isr: vec![from],
+            }],
+        };
+        k.record(&hb(1, 3), t0);
+        k.record(&hb(2, 2), t0); // stale report from an old leader
+        assert_eq!(k.leader(7, t0, Duration::from_secs(1)).unwrap().leader, 1);
+        k.record(&hb(2, 4), t0);
+        assert_eq!(k.leader(7, t0, Duration::from_secs(1)).unwrap().leader, 2);
+        assert!(k
+            .leader(7, t0 + Duration::from_secs(2), Duration::from_secs(1))
+            .is_none());
+        // A leader that stops listing a group gives it up.
+        k.record(
+            &Heartbeat {
+                from: 2,
+                led: vec![],
+            },
+            t0,
+        );
+        assert!(k.leader(7, t0, Duration::from_secs(1)).is_none());
+        assert_eq!(
+            k.heard_within(t0, Duration::from_secs(1)),
+            BTreeSet::from([1, 2])
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The partition groups hosted on this broker, kept in line with the metadata
+//! catalogue: a group starts when a topic assigns this broker a replica, and
+//! stops (and its data is deleted) when the topic is deleted. On restart every
+//! hosted group reopens from RocksDB and rejoins its peers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use openraft::error::{InitializeError, RaftError};
+use openraft::{BasicNode, Raft};
+
+use cairn_meta::MetaState;
+use cairn_raft::{GroupNetworkFactory, GroupRegistry, PartitionTypeConfig, RaftTiming, Transport};
+use cairn_storage::state_machine::MachineReader;
+use cairn_storage::{Engine, GroupId, LogStore, PartitionMachine, SnapshotStateMachine};
+
+use crate::BrokerError;
+
+/// Snapshot a partition's bookkeeping every this many applied entries.
+const PARTITION_SNAPSHOT_EVERY: u64 = 10_000;
+
+/// Running partition groups with read access to each one's state.
+pub type PartitionRegistry = GroupRegistry<PartitionTypeConfig, MachineReader<PartitionMachine>>;
+
+/// Starts, stops and deletes this broker's partition groups.
+pub struct PartitionManager {
+    id: u64,
+    engine: Engine,
+    transport: Transport,
+    raft_config: Arc<openraft::Config>,
+    /// The running groups.
+    pub registry: PartitionRegistry,
+}
+
+/// One partition replica this broker should run.
+struct Wanted {
+    replicas: Vec<u64>,
+    label: String,
+}
+
+impl PartitionManager {
+    /// A manager for broker `id`.
+    pub fn new(
+        id: u64,
+        cluster_name: &str,
+        engine: Engine,
+        transport: Transport,
+    ) -> Result<Self, BrokerError> {
+        let raft_config = RaftTiming::PARTITION
+            .config(cluster_name, PARTITION_SNAPSHOT_EVERY)
+            .map_err(|e| BrokerError::Raft {
+                group: 0,
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            id,
+            engine,
+            transport,
+            raft_config,
+            registry: GroupRegistry::default(),
+        })
+    }
+
+    /// Brings the running groups in line with `state`.
+    pub async fn reconcile(&self, state: &MetaState) {
+        for broker in state.brokers.values() {
+            self.transport
+                .set_address(broker.registration.id, &broker.registration.raft_addr);
+        }
+        let wanted: BTreeMap<GroupId, Wanted> = state
+            .replicas_on(self.id)
+            .into_iter()
+            .map(|(topic, p)| {
+                (
+                    p.group,
+                    Wanted {
+                        replicas: p.replicas.clone(),
+                        label: format!("{}/{}", topic.name, p.partition),
+                    },
+                )
+            })
+            .collect();
+        let running: BTreeSet<GroupId> = self.registry.ids().into_iter().collect();
+        for group in running.iter().filter(|g| !wanted.contains_key(g)) {
+            self.stop_and_delete(*group).await;
+        }
+        let stored: BTreeSet<GroupId> = match self.engine.groups() {
+            Ok(groups) => groups.into_iter().map(|(g, _)| g).collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list stored groups; skipping reconcile");
+                return;
+            }
+        };
+        // Groups stored here that the catalogue allocated but no longer assigns
+        // to this broker were deleted while it was down.
+        for group in stored.iter().filter(|g| {
+            **g < state.next_group_id && !wanted.contains_key(g) && !running.contains(g)
+        }) {
+            tracing::info!(
+                group,
+                "deleting data of a partition deleted while this broker was down"
+            );
+            if let Err(e) = self.engine.delete_group(*group).await {
+                tracing::error!(group, error = %e, "cannot delete partition data");
+            }
+        }
+        for (group, wanted) in &wanted {
+            if running.contains(group) {
+                continue;
+            }
+            let members: BTreeMap<u64, BasicNode> = wanted
+                .replicas
+                .iter()
+                .map(|r| {
+                    let addr = state
+                        .brokers
+                        .get(r)
+                        .map(|b| b.registration.raft_addr.clone())
+                        .unwrap_or_default();
+                    (*r, BasicNode { addr })
+                })
+                .collect();
+            if let Err(e) = self
+                .start_group(*group, &wanted.label, members, !stored.contains(group))
+                .await
+            {
+                tracing::error!(group, partition = %wanted.label, error = %e, "cannot start partition group");
+            }
+        }
+    }
+
+    async fn start_group(
+        &self,
+        group: GroupId,
+        label: &str,
+        members: BTreeMap<u64, BasicNode>,
+        fresh: bool,
+    ) -> Result<(), BrokerError> {
+        let raft_err = |e: &dyn std::fmt::Display| BrokerError::Raft {
+            group,
+            message: e.to_string(),
+        };
+        if fresh {
+            self.engine.register_group(group, label.as_bytes()).await?;
+        }
+        let log = LogStore::<PartitionTypeConfig>::new(self.engine.clone(), group);
+        let sm = SnapshotStateMachine::<PartitionTypeConfig, PartitionMachine>::open(
+            self.engine.clone(),
+            group,
+        )
+        .map_err(|e| raft_err(&e))?;
+        let reader = sm.reader();
+        let network = GroupNetworkFactory::new(self.transport.clone(), group);
+        let raft = Raft::new(self.id, self.raft_config.clone(), network, log, sm)
+            .await
+            .map_err(|e| raft_err(&e))?;
+        if fresh {
+            match raft.initialize(members).await {
+                Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
+                Err(e) => return Err(raft_err(&e)),
+            }
+        }
+        tracing::info!(group, partition = label, fresh, "partition group started");
+        self.registry.insert(group, raft, reader);
+        Ok(())
+    }
+
+    async fn stop_and_delete(&self, group: GroupId) {
+        if let Some((raft, _)) = self.registry.remove(group) {
+            if let Err(e) = raft.shutdown().await {
+                tracing::warn!(group, error = %e, "partition group did not shut down cleanly");
+            }
+        }
+        match self.engine.delete_group(group).await {
+            Ok(()) => tracing::info!(group, "partition group stopped and its data deleted"),
+            Err(e) => tracing::error!(group, error = %e, "cannot delete partition data"),
+        }
+    }
+
+    /// Stops every group (their data stays).
+    pub async fn shutdown(&self) {
+        let stops = self
+            .registry
+            .all()
+            .into_iter()
+            .map(|(group, raft, _)| async move {
+                self.registry.remove(group);
+                if let Err(e) = raft.shutdown().await {
+                    tracing::warn!(group, error = %e, "partition group did not shut down cleanly");
+                }
+            });
+        futures::future::join_all(stops).await;
+    }
+}

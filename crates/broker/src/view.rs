@@ -1,0 +1,127 @@
+//! The JSON documents of the admin API, shared with the CLI.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/cluster`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    /// The broker that answered.
+    pub served_by: u64,
+    /// The controller (metadata group leader), if one is known.
+    pub controller: Option<u64>,
+    /// The metadata group's Raft term.
+    pub controller_term: u64,
+    /// Every registered broker.
+    pub brokers: Vec<BrokerView>,
+    /// Every partition of every topic.
+    pub partitions: Vec<PartitionView>,
+}
+
+/// A broker in [`ClusterView`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerView {
+    /// Broker id.
+    pub id: u64,
+    /// Whether the controller considers it live (not fenced).
+    pub live: bool,
+    /// Raft listener.
+    pub raft_addr: String,
+    /// Kafka listener.
+    pub kafka_addr: String,
+    /// Admin listener.
+    pub admin_addr: String,
+    /// Rack, if any.
+    pub rack: Option<String>,
+    /// Whether it is a voter of the metadata group.
+    pub controller_voter: bool,
+    /// Milliseconds since the answering broker last heard from it.
+    pub last_heartbeat_ms_ago: Option<u64>,
+}
+
+/// A partition in [`ClusterView`] and [`TopicView`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionView {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: u32,
+    /// Raft group id.
+    pub group: u64,
+    /// Current leader, if known.
+    pub leader: Option<u64>,
+    /// Leader epoch (the partition group's Raft term), if a leader is known.
+    pub leader_epoch: Option<u64>,
+    /// Assigned replicas; the first is the preferred leader.
+    pub replicas: Vec<u64>,
+    /// Replicas the leader sees caught up.
+    pub isr: Vec<u64>,
+}
+
+/// A topic config value in [`TopicView`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigValue {
+    /// The effective value.
+    pub value: String,
+    /// Whether it is Kafka's default (not set on the topic).
+    pub is_default: bool,
+}
+
+/// `GET /v1/topics/{name}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicView {
+    /// Topic name.
+    pub name: String,
+    /// Topic id, UUID formatted.
+    pub id: String,
+    /// Replication factor.
+    pub replication_factor: u32,
+    /// Effective configs.
+    pub configs: BTreeMap<String, ConfigValue>,
+    /// Partitions in index order.
+    pub partitions: Vec<PartitionView>,
+}
+
+/// `POST /v1/topics` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTopic {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: u32,
+    /// Replication factor.
+    pub replication_factor: u32,
+    /// Config overrides.
+    #[serde(default)]
+    pub configs: BTreeMap<String, String>,
+}
+
+/// The body of every error answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable upper-case code, e.g. `TOPIC_ALREADY_EXISTS`.
+    pub code: String,
+    /// Human-readable message naming the input.
+    pub message: String,
+}
+
+/// Formats a topic id as a UUID.
+pub fn format_topic_id(id: u128) -> String {
+    let h = format!("{id:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}

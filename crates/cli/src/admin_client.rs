@@ -1,0 +1,264 @@
+//! `cairn topic ...` and `cairn cluster ...`: clients of a broker's admin API.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use reqwest::blocking::{Client, Response};
+
+use cairn_broker::view::{ClusterView, CreateTopic, ErrorBody, TopicView};
+
+use crate::output;
+
+/// Where the admin API is.
+#[derive(Args, Debug, Clone)]
+pub struct AdminArgs {
+    /// Admin API address of any broker, HOST:PORT or URL.
+    #[arg(
+        long,
+        env = "CAIRN_ADMIN",
+        default_value = "127.0.0.1:9644",
+        global = true
+    )]
+    admin: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    output: Format,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable tables.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopicCommand {
+    /// Create a topic.
+    Create {
+        /// Topic name.
+        name: String,
+        /// Number of partitions.
+        #[arg(long, short = 'p', default_value_t = 1)]
+        partitions: u32,
+        /// Replicas per partition.
+        #[arg(long, short = 'r', default_value_t = 1)]
+        replication_factor: u32,
+        /// Topic config, KEY=VALUE (repeatable), e.g. retention.ms=86400000.
+        #[arg(long = "config", short = 'c')]
+        configs: Vec<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// List topics.
+    List {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Show a topic's partitions, leaders, ISR and configs.
+    Describe {
+        /// Topic name.
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Delete a topic and its data.
+    Delete {
+        /// Topic name.
+        name: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Brokers, controller, partition leaders and ISR.
+    Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+struct AdminClient {
+    base: String,
+    http: Client,
+}
+
+impl AdminClient {
+    fn new(admin: &str) -> anyhow::Result<Self> {
+        let base = if admin.starts_with("http://") || admin.starts_with("https://") {
+            admin.trim_end_matches('/').to_string()
+        } else {
+            format!("http://{}", admin.trim_end_matches('/'))
+        };
+        let http = Client::builder().timeout(Duration::from_secs(30)).build()?;
+        Ok(Self { base, http })
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> anyhow::Result<Response> {
+        let response = request.send().map_err(|e| {
+            anyhow!(
+                "broker unreachable: cannot reach the admin API at {} ({}); is a broker running there? Set --admin or CAIRN_ADMIN",
+                self.base,
+                root_cause(&e)
+            )
+        })?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let text = response.text().unwrap_or_default();
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => bail!("{} ({})", body.error.message, body.error.code),
+            Err(_) => bail!("admin API at {} answered {status}: {text}", self.base),
+        }
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let response = self.send(self.http.get(format!("{}{path}", self.base)))?;
+        response
+            .json()
+            .with_context(|| format!("malformed answer from {}{path}", self.base))
+    }
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+fn parse_configs(configs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    configs
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| anyhow!("--config '{kv}' is not of the form KEY=VALUE"))
+        })
+        .collect()
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Runs a `cairn topic` command.
+pub fn run_topic(command: TopicCommand) -> anyhow::Result<()> {
+    match command {
+        TopicCommand::Create {
+            name,
+            partitions,
+            replication_factor,
+            configs,
+            admin,
+        } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let body = CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+                configs: parse_configs(&configs)?,
+            };
+            let response = client.send(
+                client
+                    .http
+                    .post(format!("{}/v1/topics", client.base))
+                    .json(&body),
+            )?;
+            let topic: TopicView = response
+                .json()
+                .context("malformed answer to topic create")?;
+            match admin.output {
+                Format::Json => print_json(&topic),
+                Format::Table => {
+                    println!(
+                        "created topic {} with {} partitions, replication factor {}",
+                        topic.name,
+                        topic.partitions.len(),
+                        topic.replication_factor
+                    );
+                    Ok(())
+                }
+            }
+        }
+        TopicCommand::List { admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let topics: Vec<TopicView> = client.get("/v1/topics")?;
+            match admin.output {
+                Format::Json => print_json(&topics),
+                Format::Table => {
+                    print!("{}", output::topic_list(&topics));
+                    Ok(())
+                }
+            }
+        }
+        TopicCommand::Describe { name, admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let topic: TopicView = client.get(&format!("/v1/topics/{name}"))?;
+            match admin.output {
+                Format::Json => print_json(&topic),
+                Format::Table => {
+                    print!("{}", output::topic_describe(&topic));
+                    Ok(())
+                }
+            }
+        }
+        TopicCommand::Delete { name, admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            client.send(
+                client
+                    .http
+                    .delete(format!("{}/v1/topics/{name}", client.base)),
+            )?;
+            if admin.output == Format::Table {
+                println!("deleted topic {name}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs a `cairn cluster` command.
+pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
+    match command {
+        ClusterCommand::Status { admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view: ClusterView = client.get("/v1/cluster")?;
+            match admin.output {
+                Format::Json => print_json(&view),
+                Format::Table => {
+                    print!("{}", output::cluster_status(&view));
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_parse_and_bad_ones_are_named() {
+        let c =
+            parse_configs(&["retention.ms=1000".into(), "cleanup.policy = delete".into()]).unwrap();
+        assert_eq!(c["retention.ms"], "1000");
+        assert_eq!(c["cleanup.policy"], "delete");
+        let e = parse_configs(&["retention.ms".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'retention.ms'"), "{e}");
+        assert!(parse_configs(&["=1".into()]).is_err());
+    }
+}

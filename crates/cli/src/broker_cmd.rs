@@ -1,0 +1,182 @@
+//! `cairn broker`: loads the config (file, then `CAIRN_*` env and flags on
+//! top), validates it, runs the broker until SIGTERM or Ctrl-C, then shuts it
+//! down cleanly.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use cairn_broker::config::{parse_ids, parse_seeds};
+use cairn_broker::{Broker, BrokerConfig};
+
+/// Flags of `cairn broker`; each also reads a `CAIRN_*` environment variable.
+#[derive(Args, Debug, Default)]
+pub struct BrokerArgs {
+    /// TOML config file; flags and environment variables override it.
+    #[arg(long, env = "CAIRN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Unique broker id.
+    #[arg(long, env = "CAIRN_ID")]
+    id: Option<u64>,
+    /// Data directory (RocksDB lives in DATA_DIR/rocksdb).
+    #[arg(long, env = "CAIRN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Internal Raft listener, HOST:PORT.
+    #[arg(long, env = "CAIRN_RAFT_ADDR")]
+    raft_addr: Option<String>,
+    /// Kafka listener, HOST:PORT.
+    #[arg(long, env = "CAIRN_KAFKA_ADDR")]
+    kafka_addr: Option<String>,
+    /// Admin HTTP listener, HOST:PORT.
+    #[arg(long, env = "CAIRN_ADMIN_ADDR")]
+    admin_addr: Option<String>,
+    /// Seed brokers, ID@HOST:RAFTPORT,...
+    #[arg(long, env = "CAIRN_SEEDS")]
+    seeds: Option<String>,
+    /// Metadata group voters, ID,ID,... (default: every seed).
+    #[arg(long, env = "CAIRN_CONTROLLER_VOTERS")]
+    controller_voters: Option<String>,
+    /// Rack of this broker.
+    #[arg(long, env = "CAIRN_RACK")]
+    rack: Option<String>,
+    /// Cluster name.
+    #[arg(long, env = "CAIRN_CLUSTER_NAME")]
+    cluster_name: Option<String>,
+    /// Heartbeat interval in milliseconds.
+    #[arg(long, env = "CAIRN_HEARTBEAT_INTERVAL_MS")]
+    heartbeat_interval_ms: Option<u64>,
+    /// Session timeout in milliseconds (fencing and ISR).
+    #[arg(long, env = "CAIRN_SESSION_TIMEOUT_MS")]
+    session_timeout_ms: Option<u64>,
+    /// Log level when RUST_LOG is not set (error, warn, info, debug, trace).
+    #[arg(long, env = "CAIRN_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+}
+
+/// Builds the config: file (or defaults), then every flag/env that is set.
+fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str::<BrokerConfig>(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))?
+        }
+        None => BrokerConfig::default(),
+    };
+    if let Some(v) = args.id {
+        config.id = v;
+    }
+    if let Some(v) = &args.data_dir {
+        config.data_dir = v.clone();
+    }
+    if let Some(v) = &args.raft_addr {
+        config.raft_addr = v.clone();
+    }
+    if let Some(v) = &args.kafka_addr {
+        config.kafka_addr = v.clone();
+    }
+    if let Some(v) = &args.admin_addr {
+        config.admin_addr = v.clone();
+    }
+    if let Some(v) = &args.seeds {
+        config.seeds = parse_seeds(v).map_err(|e| anyhow::anyhow!("--seeds: {e}"))?;
+    }
+    if let Some(v) = &args.controller_voters {
+        config.controller_voters =
+            parse_ids(v).map_err(|e| anyhow::anyhow!("--controller-voters: {e}"))?;
+    }
+    if let Some(v) = &args.rack {
+        config.rack = Some(v.clone());
+    }
+    if let Some(v) = &args.cluster_name {
+        config.cluster_name = v.clone();
+    }
+    if let Some(v) = args.heartbeat_interval_ms {
+        config.heartbeat_interval_ms = v;
+    }
+    if let Some(v) = args.session_timeout_ms {
+        config.session_timeout_ms = v;
+    }
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    Ok(config)
+}
+
+fn init_logging(level: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => tracing_subscriber::EnvFilter::try_new(spec)?,
+        _ => tracing_subscriber::EnvFilter::try_new(format!("{level},openraft=warn"))
+            .map_err(|e| anyhow::anyhow!("--log-level '{level}': {e}"))?,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    Ok(())
+}
+
+/// Runs `cairn broker`.
+pub fn run(args: BrokerArgs) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    init_logging(&args.log_level)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let broker = Broker::start(config).await?;
+        wait_for_stop_signal().await?;
+        broker.shutdown().await;
+        anyhow::Ok(())
+    })
+}
+
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_errors_name_the_input() {
+        let dir = std::env::temp_dir().join(format!("cairn-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("b.toml");
+        std::fs::write(&file, "id = 5\nadmin_addr = \"127.0.0.1:7000\"\n").unwrap();
+        let args = BrokerArgs {
+            config: Some(file.clone()),
+            id: Some(6),
+            ..Default::default()
+        };
+        let c = load_config(&args).unwrap();
+        assert_eq!((c.id, c.admin_addr.as_str()), (6, "127.0.0.1:7000"));
+
+        let args = BrokerArgs {
+            config: Some(file),
+            seeds: Some("1@nowhere".into()),
+            ..Default::default()
+        };
+        let e = load_config(&args).unwrap_err().to_string();
+        assert!(e.contains("--seeds") && e.contains("1@nowhere"), "{e}");
+
+        std::fs::write(dir.join("bad.toml"), "idd = 5\n").unwrap();
+        let args = BrokerArgs {
+            config: Some(dir.join("bad.toml")),
+            ..Default::default()
+        };
+        let e = load_config(&args).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("idd"), "{e}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,49 @@
+//! The `cairn` command line: the broker process, topic and cluster admin, and
+//! a local dev cluster. The root package's `cairn` binary calls [`main`].
+
+mod admin_client;
+mod broker_cmd;
+mod dev;
+mod output;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cairn",
+    version,
+    about = "Cairn: a Raft-replicated event log that speaks Kafka"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one broker.
+    Broker(broker_cmd::BrokerArgs),
+    /// Create, list, describe and delete topics.
+    #[command(subcommand)]
+    Topic(admin_client::TopicCommand),
+    /// Cluster status.
+    #[command(subcommand)]
+    Cluster(admin_client::ClusterCommand),
+    /// Run a local cluster of N brokers as child processes.
+    Dev(dev::DevArgs),
+}
+
+/// Parses the command line and runs the command; exits non-zero on error.
+pub fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Broker(args) => broker_cmd::run(args),
+        Command::Topic(cmd) => admin_client::run_topic(cmd),
+        Command::Cluster(cmd) => admin_client::run_cluster(cmd),
+        Command::Dev(args) => dev::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,171 @@
+//! Table formatting for the CLI.
+
+use std::fmt::Write;
+
+use cairn_broker::view::{ClusterView, PartitionView, TopicView};
+
+/// Left-aligned columns sized to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+fn ids(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn partition_rows(partitions: &[PartitionView]) -> Vec<Vec<String>> {
+    partitions
+        .iter()
+        .map(|p| {
+            vec![
+                p.topic.clone(),
+                p.partition.to_string(),
+                opt(p.leader),
+                opt(p.leader_epoch),
+                ids(&p.replicas),
+                ids(&p.isr),
+            ]
+        })
+        .collect()
+}
+
+const PARTITION_HEADER: [&str; 6] = ["TOPIC", "PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR"];
+
+/// `cairn cluster status`.
+pub fn cluster_status(view: &ClusterView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "controller: {} (term {})",
+        opt(view.controller),
+        view.controller_term
+    );
+    let _ = writeln!(out);
+    let brokers: Vec<Vec<String>> = view
+        .brokers
+        .iter()
+        .map(|b| {
+            vec![
+                b.id.to_string(),
+                if b.live { "live" } else { "offline" }.to_string(),
+                if b.controller_voter {
+                    "voter"
+                } else {
+                    "learner"
+                }
+                .to_string(),
+                b.kafka_addr.clone(),
+                b.raft_addr.clone(),
+                b.admin_addr.clone(),
+                b.rack.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "BROKER", "STATUS", "METADATA", "KAFKA", "RAFT", "ADMIN", "RACK",
+        ],
+        &brokers,
+    ));
+    if !view.partitions.is_empty() {
+        let _ = writeln!(out);
+        out.push_str(&table(&PARTITION_HEADER, &partition_rows(&view.partitions)));
+    }
+    let under: usize = view
+        .partitions
+        .iter()
+        .filter(|p| p.isr.len() < p.replicas.len())
+        .count();
+    let leaderless: usize = view
+        .partitions
+        .iter()
+        .filter(|p| p.leader.is_none())
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{} partitions, {} under-replicated, {} without leader",
+        view.partitions.len(),
+        under,
+        leaderless
+    );
+    out
+}
+
+/// `cairn topic list`.
+pub fn topic_list(topics: &[TopicView]) -> String {
+    let rows: Vec<Vec<String>> = topics
+        .iter()
+        .map(|t| {
+            vec![
+                t.name.clone(),
+                t.partitions.len().to_string(),
+                t.replication_factor.to_string(),
+                t.id.clone(),
+            ]
+        })
+        .collect();
+    table(&["TOPIC", "PARTITIONS", "REPLICATION", "ID"], &rows)
+}
+
+/// `cairn topic describe`.
+pub fn topic_describe(topic: &TopicView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "topic {} (id {}), replication factor {}",
+        topic.name, topic.id, topic.replication_factor
+    );
+    let _ = writeln!(out);
+    out.push_str(&table(
+        &PARTITION_HEADER,
+        &partition_rows(&topic.partitions),
+    ));
+    let _ = writeln!(out);
+    let configs: Vec<Vec<String>> = topic
+        .configs
+        .iter()
+        .map(|(k, v)| {
+            vec![
+                k.clone(),
+                v.value.clone(),
+                if v.is_default { "default" } else { "topic" }.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["CONFIG", "VALUE", "SOURCE"], &configs));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align() {
+        let t = table(&["A", "LONGER"], &[vec!["wide-cell".into(), "x".into()]]);
+        assert_eq!(t, "A          LONGER\nwide-cell  x\n");
+    }
+}

@@ -1,0 +1,258 @@
+//! The controller's decisions, free of IO: requests and observations in,
+//! metadata commands out. The broker runs these on the metadata leader and
+//! proposes what they return.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::placement::{assign_replicas, Candidate, PlacementError};
+use crate::state::{BrokerRegistration, MetaCommand, MetaError, MetaErrorCode, MetaState};
+use crate::topic_config::{validate_configs, validate_topic_name};
+
+/// A request that only the controller can turn into a command (it needs the
+/// controller's view of live brokers), forwarded to it from any broker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControllerRequest {
+    /// A broker announces itself at start.
+    Register(BrokerRegistration),
+    /// Create a topic, placing its replicas on live brokers.
+    CreateTopic {
+        name: String,
+        partitions: u32,
+        replication_factor: u32,
+        configs: BTreeMap<String, String>,
+    },
+    /// Delete a topic.
+    DeleteTopic { name: String },
+}
+
+/// Plans a topic creation: validates the request and places replicas on the
+/// live (unfenced) brokers. `start` rotates the first preferred leader.
+pub fn plan_create_topic(
+    state: &MetaState,
+    name: &str,
+    partitions: u32,
+    replication_factor: u32,
+    configs: &BTreeMap<String, String>,
+    start: usize,
+    now_ms: u64,
+) -> Result<MetaCommand, MetaError> {
+    validate_topic_name(name).map_err(|m| MetaError::new(MetaErrorCode::InvalidTopicName, m))?;
+    if state.topics.contains_key(name) {
+        return Err(MetaError::new(
+            MetaErrorCode::TopicAlreadyExists,
+            format!("topic '{name}' already exists"),
+        ));
+    }
+    validate_configs(configs).map_err(|m| MetaError::new(MetaErrorCode::InvalidConfig, m))?;
+    let candidates: Vec<Candidate> = state
+        .live_brokers()
+        .map(|b| Candidate {
+            id: b.registration.id,
+            rack: b.registration.rack.clone(),
+        })
+        .collect();
+    let assignment = assign_replicas(&candidates, partitions, replication_factor, start).map_err(
+        |e| match e {
+            PlacementError::ZeroPartitions => MetaError::new(
+                MetaErrorCode::InvalidPartitions,
+                format!("topic '{name}': partition count must be at least 1"),
+            ),
+            e => MetaError::new(
+                MetaErrorCode::InvalidReplicationFactor,
+                format!("topic '{name}': {e}"),
+            ),
+        },
+    )?;
+    Ok(MetaCommand::CreateTopic {
+        name: name.to_string(),
+        replication_factor,
+        configs: configs.clone(),
+        assignment,
+        now_ms,
+    })
+}
+
+/// Fences brokers not heard from within `session_timeout_ms` and unfences
+/// fenced brokers that are heard from again.
+///
+/// `last_heard` holds, per broker, when the controller last received its
+/// heartbeat; `leader_since_ms` is when this controller took office: a broker
+/// it has not heard from yet is given a full session from then before fencing.
+pub fn liveness_changes(
+    state: &MetaState,
+    last_heard: &BTreeMap<u64, u64>,
+    now_ms: u64,
+    session_timeout_ms: u64,
+    leader_since_ms: u64,
+) -> Vec<MetaCommand> {
+    state
+        .brokers
+        .values()
+        .filter_map(|b| {
+            let id = b.registration.id;
+            let heard = last_heard
+                .get(&id)
+                .copied()
+                .unwrap_or(0)
+                .max(leader_since_ms);
+            let alive = now_ms.saturating_sub(heard) < session_timeout_ms;
+            let heard_recently = last_heard
+                .get(&id)
+                .is_some_and(|&t| now_ms.saturating_sub(t) < session_timeout_ms);
+            if b.fenced && heard_recently {
+                Some(MetaCommand::SetBrokerFenced {
+                    id,
+                    fenced: false,
+                    now_ms,
+                })
+            } else if !b.fenced && !alive {
+                Some(MetaCommand::SetBrokerFenced {
+                    id,
+                    fenced: true,
+                    now_ms,
+                })
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Registered brokers that are not yet members of the metadata group, with
+/// their Raft addresses: the controller adds them as learners.
+pub fn learners_to_add(state: &MetaState, members: &BTreeSet<u64>) -> Vec<(u64, String)> {
+    state
+        .brokers
+        .values()
+        .filter(|b| !members.contains(&b.registration.id))
+        .map(|b| (b.registration.id, b.registration.raft_addr.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::BrokerRecord;
+
+    fn state(brokers: &[(u64, bool)]) -> MetaState {
+        let mut s = MetaState::default();
+        for &(id, fenced) in brokers {
+            s.brokers.insert(
+                id,
+                BrokerRecord {
+                    registration: BrokerRegistration {
+                        id,
+                        raft_addr: format!("r{id}"),
+                        kafka_addr: format!("k{id}"),
+                        admin_addr: format!("a{id}"),
+                        rack: None,
+                    },
+                    fenced,
+                    registered_at_ms: 0,
+                    fenced_changed_at_ms: 0,
+                },
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn placement_uses_only_live_brokers() {
+        let s = state(&[(1, false), (2, true), (3, false)]);
+        let MetaCommand::CreateTopic { assignment, .. } =
+            plan_create_topic(&s, "t", 4, 2, &BTreeMap::new(), 0, 1).unwrap()
+        else {
+            panic!("not a create")
+        };
+        assert!(assignment.iter().flatten().all(|&b| b != 2));
+    }
+
+    #[test]
+    fn replication_factor_above_live_brokers_is_a_clear_error() {
+        let s = state(&[(1, false), (2, false), (3, true)]);
+        let e = plan_create_topic(&s, "t", 1, 3, &BTreeMap::new(), 0, 1).unwrap_err();
+        assert_eq!(e.code, MetaErrorCode::InvalidReplicationFactor);
+        assert!(
+            e.message
+                .contains("replication factor 3 is larger than the 2 live brokers"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn create_validates_name_existence_config_and_partitions() {
+        let mut s = state(&[(1, false)]);
+        s.topics.insert(
+            "dup".into(),
+            crate::state::Topic {
+                name: "dup".into(),
+                id: 1,
+                replication_factor: 1,
+                configs: BTreeMap::new(),
+                partitions: vec![],
+                created_at_ms: 0,
+            },
+        );
+        let code = |name: &str, partitions: u32, configs: &[(&str, &str)]| {
+            let configs = configs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            plan_create_topic(&s, name, partitions, 1, &configs, 0, 1)
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(code("dup", 1, &[]), MetaErrorCode::TopicAlreadyExists);
+        assert_eq!(code("a/b", 1, &[]), MetaErrorCode::InvalidTopicName);
+        assert_eq!(code("ok", 0, &[]), MetaErrorCode::InvalidPartitions);
+        assert_eq!(
+            code("ok", 1, &[("retention.ms", "x")]),
+            MetaErrorCode::InvalidConfig
+        );
+    }
+
+    #[test]
+    fn silent_brokers_are_fenced_and_returning_ones_unfenced() {
+        let s = state(&[(1, false), (2, false), (3, true)]);
+        let heard = BTreeMap::from([(1, 9_000), (2, 1_000), (3, 9_500)]);
+        let changes = liveness_changes(&s, &heard, 10_000, 4_000, 0);
+        assert_eq!(
+            changes,
+            vec![
+                MetaCommand::SetBrokerFenced {
+                    id: 2,
+                    fenced: true,
+                    now_ms: 10_000
+                },
+                MetaCommand::SetBrokerFenced {
+                    id: 3,
+                    fenced: false,
+                    now_ms: 10_000
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_controller_gives_every_broker_a_full_session() {
+        let s = state(&[(1, false), (2, false)]);
+        // Took office at 9_000 and has heard from nobody yet: no fencing before 13_000.
+        assert!(liveness_changes(&s, &BTreeMap::new(), 12_999, 4_000, 9_000).is_empty());
+        assert_eq!(
+            liveness_changes(&s, &BTreeMap::new(), 13_000, 4_000, 9_000).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn learners_are_registered_non_members() {
+        let s = state(&[(1, false), (2, false), (4, false)]);
+        assert_eq!(
+            learners_to_add(&s, &BTreeSet::from([1, 2, 3])),
+            vec![(4, "r4".to_string())]
+        );
+    }
+}

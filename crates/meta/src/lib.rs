@@ -1,0 +1,23 @@
+//! The metadata layer: the catalogue of brokers, topics and assignments that
+//! the metadata Raft group replicates ([`state`]), topic configs and their
+//! defaults ([`topic_config`]), replica placement ([`placement`]) and the
+//! controller's decisions ([`controller`]). Everything here is free of IO.
+
+pub mod controller;
+pub mod placement;
+pub mod state;
+pub mod topic_config;
+
+pub use controller::ControllerRequest;
+pub use state::{
+    BrokerRecord, BrokerRegistration, MetaCommand, MetaError, MetaErrorCode, MetaResponse,
+    MetaState, PartitionAssignment, Topic,
+};
+
+#[allow(unused_imports)]
+use std::io::Cursor; // named by declare_raft_types!
+
+openraft::declare_raft_types!(
+    /// The type config of the metadata group.
+    pub MetaTypeConfig: D = MetaCommand, R = MetaResponse
+);

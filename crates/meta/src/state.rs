@@ -1,0 +1,515 @@
+//! The metadata catalogue: brokers, topics, partition assignments, configs.
+//! It is the state machine of the metadata Raft group; `apply` is deterministic
+//! (time comes in the command, ids come from the log), so every broker that
+//! applies the same log holds the same catalogue.
+
+use std::collections::BTreeMap;
+
+use openraft::LogId;
+use serde::{Deserialize, Serialize};
+
+use cairn_storage::{GroupId, Machine};
+
+use crate::topic_config::{validate_configs, validate_topic_name};
+use crate::MetaTypeConfig;
+
+/// A broker as it registered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRegistration {
+    /// Unique broker id.
+    pub id: u64,
+    /// Address of the internal Raft listener.
+    pub raft_addr: String,
+    /// Address of the Kafka listener.
+    pub kafka_addr: String,
+    /// Address of the admin HTTP listener.
+    pub admin_addr: String,
+    /// Rack, if configured.
+    pub rack: Option<String>,
+}
+
+/// A registered broker and its liveness as the controller decided it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRecord {
+    /// What the broker registered.
+    pub registration: BrokerRegistration,
+    /// Fenced brokers missed their heartbeats; they are shown offline.
+    pub fenced: bool,
+    /// When the broker (re-)registered, in ms since the Unix epoch.
+    pub registered_at_ms: u64,
+    /// When the fenced flag last changed, in ms since the Unix epoch.
+    pub fenced_changed_at_ms: u64,
+}
+
+/// One partition's placement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionAssignment {
+    /// Partition index within the topic.
+    pub partition: u32,
+    /// The Raft group replicating it.
+    pub group: GroupId,
+    /// Replica brokers; the first is the preferred leader.
+    pub replicas: Vec<u64>,
+}
+
+/// A topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topic {
+    /// Topic name.
+    pub name: String,
+    /// Cluster-unique topic id (a UUID derived from the creating log entry).
+    pub id: u128,
+    /// Replication factor.
+    pub replication_factor: u32,
+    /// Config overrides (defaults are not stored).
+    pub configs: BTreeMap<String, String>,
+    /// Partitions in index order.
+    pub partitions: Vec<PartitionAssignment>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at_ms: u64,
+}
+
+/// A change to the catalogue, replicated through the metadata group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetaCommand {
+    /// A broker started (or restarted, possibly with new addresses).
+    RegisterBroker {
+        registration: BrokerRegistration,
+        now_ms: u64,
+    },
+    /// The controller fenced (missed heartbeats) or unfenced a broker.
+    SetBrokerFenced { id: u64, fenced: bool, now_ms: u64 },
+    /// Creates a topic with a placement the controller computed.
+    CreateTopic {
+        name: String,
+        replication_factor: u32,
+        configs: BTreeMap<String, String>,
+        assignment: Vec<Vec<u64>>,
+        now_ms: u64,
+    },
+    /// Deletes a topic; its groups stop and their data is deleted.
+    DeleteTopic { name: String },
+}
+
+/// What went wrong, in categories that map onto Kafka error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetaErrorCode {
+    TopicAlreadyExists,
+    UnknownTopic,
+    InvalidTopicName,
+    InvalidPartitions,
+    InvalidReplicationFactor,
+    InvalidConfig,
+    UnknownBroker,
+    NotController,
+    Unavailable,
+}
+
+impl MetaErrorCode {
+    /// The Kafka protocol error code for this error.
+    pub fn kafka_code(self) -> i16 {
+        match self {
+            Self::TopicAlreadyExists => 36,
+            Self::UnknownTopic => 3,
+            Self::InvalidTopicName => 17,
+            Self::InvalidPartitions => 37,
+            Self::InvalidReplicationFactor => 38,
+            Self::InvalidConfig => 40,
+            Self::UnknownBroker => 57, // BROKER_NOT_AVAILABLE
+            Self::NotController => 41,
+            Self::Unavailable => 15, // COORDINATOR_NOT_AVAILABLE-like retriable
+        }
+    }
+
+    /// A stable upper-case name used in JSON errors and by the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TopicAlreadyExists => "TOPIC_ALREADY_EXISTS",
+            Self::UnknownTopic => "UNKNOWN_TOPIC_OR_PARTITION",
+            Self::InvalidTopicName => "INVALID_TOPIC_EXCEPTION",
+            Self::InvalidPartitions => "INVALID_PARTITIONS",
+            Self::InvalidReplicationFactor => "INVALID_REPLICATION_FACTOR",
+            Self::InvalidConfig => "INVALID_CONFIG",
+            Self::UnknownBroker => "BROKER_NOT_AVAILABLE",
+            Self::NotController => "NOT_CONTROLLER",
+            Self::Unavailable => "UNAVAILABLE",
+        }
+    }
+}
+
+/// An error answer to a metadata request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{}: {message}", code.name())]
+pub struct MetaError {
+    /// The category.
+    pub code: MetaErrorCode,
+    /// What failed and with which input.
+    pub message: String,
+}
+
+impl MetaError {
+    /// A new error.
+    pub fn new(code: MetaErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The result of applying a [`MetaCommand`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetaResponse {
+    /// Applied; nothing to report.
+    #[default]
+    Ok,
+    /// The topic was created with these partitions.
+    TopicCreated(Topic),
+    /// The command was rejected; the catalogue did not change.
+    Rejected(MetaError),
+}
+
+/// The catalogue.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaState {
+    /// Registered brokers by id.
+    pub brokers: BTreeMap<u64, BrokerRecord>,
+    /// Topics by name.
+    pub topics: BTreeMap<String, Topic>,
+    /// The next partition group id to hand out. Ids below it were allocated once
+    /// and are never reused, so a group below it that no topic assigns to a
+    /// broker is known to be deleted.
+    pub next_group_id: GroupId,
+}
+
+impl MetaState {
+    /// Every partition replica assigned to `broker`: (topic, assignment).
+    pub fn replicas_on(&self, broker: u64) -> Vec<(&Topic, &PartitionAssignment)> {
+        self.topics
+            .values()
+            .flat_map(|t| t.partitions.iter().map(move |p| (t, p)))
+            .filter(|(_, p)| p.replicas.contains(&broker))
+            .collect()
+    }
+
+    /// The topic and partition index a group replicates.
+    pub fn partition_of_group(&self, group: GroupId) -> Option<(&Topic, &PartitionAssignment)> {
+        self.topics
+            .values()
+            .flat_map(|t| t.partitions.iter().map(move |p| (t, p)))
+            .find(|(_, p)| p.group == group)
+    }
+
+    /// Brokers that are not fenced.
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerRecord> {
+        self.brokers.values().filter(|b| !b.fenced)
+    }
+
+    fn create_topic(
+        &mut self,
+        log_id: &LogId<u64>,
+        name: &str,
+        replication_factor: u32,
+        configs: &BTreeMap<String, String>,
+        assignment: &[Vec<u64>],
+        now_ms: u64,
+    ) -> Result<Topic, MetaError> {
+        validate_topic_name(name)
+            .map_err(|m| MetaError::new(MetaErrorCode::InvalidTopicName, m))?;
+        if self.topics.contains_key(name) {
+            return Err(MetaError::new(
+                MetaErrorCode::TopicAlreadyExists,
+                format!("topic '{name}' already exists"),
+            ));
+        }
+        validate_configs(configs).map_err(|m| MetaError::new(MetaErrorCode::InvalidConfig, m))?;
+        if assignment.is_empty() {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidPartitions,
+                format!("topic '{name}' needs at least one partition"),
+            ));
+        }
+        for (p, replicas) in assignment.iter().enumerate() {
+            if replicas.len() != replication_factor as usize {
+                return Err(MetaError::new(
+                    MetaErrorCode::InvalidReplicationFactor,
+                    format!(
+                        "partition {p} of '{name}' has {} replicas, expected {replication_factor}",
+                        replicas.len()
+                    ),
+                ));
+            }
+            if let Some(unknown) = replicas.iter().find(|r| !self.brokers.contains_key(r)) {
+                return Err(MetaError::new(
+                    MetaErrorCode::UnknownBroker,
+                    format!("broker {unknown} is not registered"),
+                ));
+            }
+        }
+        let first_group = self.next_group_id.max(1);
+        let partitions = assignment
+            .iter()
+            .enumerate()
+            .map(|(i, replicas)| PartitionAssignment {
+                partition: i as u32,
+                group: first_group + i as u64,
+                replicas: replicas.clone(),
+            })
+            .collect::<Vec<_>>();
+        self.next_group_id = first_group + partitions.len() as u64;
+        let topic = Topic {
+            name: name.to_string(),
+            id: (u128::from(log_id.leader_id.term) << 64) | u128::from(log_id.index),
+            replication_factor,
+            configs: configs.clone(),
+            partitions,
+            created_at_ms: now_ms,
+        };
+        self.topics.insert(name.to_string(), topic.clone());
+        Ok(topic)
+    }
+}
+
+impl Machine<MetaTypeConfig> for MetaState {
+    fn apply(&mut self, log_id: &LogId<u64>, command: &MetaCommand) -> MetaResponse {
+        match command {
+            MetaCommand::RegisterBroker {
+                registration,
+                now_ms,
+            } => {
+                let record = BrokerRecord {
+                    registration: registration.clone(),
+                    fenced: false,
+                    registered_at_ms: *now_ms,
+                    fenced_changed_at_ms: *now_ms,
+                };
+                self.brokers.insert(registration.id, record);
+                MetaResponse::Ok
+            }
+            MetaCommand::SetBrokerFenced { id, fenced, now_ms } => match self.brokers.get_mut(id) {
+                Some(record) => {
+                    if record.fenced != *fenced {
+                        record.fenced = *fenced;
+                        record.fenced_changed_at_ms = *now_ms;
+                    }
+                    MetaResponse::Ok
+                }
+                None => MetaResponse::Rejected(MetaError::new(
+                    MetaErrorCode::UnknownBroker,
+                    format!("broker {id} is not registered"),
+                )),
+            },
+            MetaCommand::CreateTopic {
+                name,
+                replication_factor,
+                configs,
+                assignment,
+                now_ms,
+            } => {
+                match self.create_topic(
+                    log_id,
+                    name,
+                    *replication_factor,
+                    configs,
+                    assignment,
+                    *now_ms,
+                ) {
+                    Ok(topic) => MetaResponse::TopicCreated(topic),
+                    Err(e) => MetaResponse::Rejected(e),
+                }
+            }
+            MetaCommand::DeleteTopic { name } => match self.topics.remove(name) {
+                Some(_) => MetaResponse::Ok,
+                None => MetaResponse::Rejected(MetaError::new(
+                    MetaErrorCode::UnknownTopic,
+                    format!("topic '{name}' does not exist"),
+                )),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openraft::CommittedLeaderId;
+
+    fn log_id(index: u64) -> LogId<u64> {
+        LogId::new(CommittedLeaderId::new(3, 1), index)
+    }
+
+    fn registration(id: u64) -> BrokerRegistration {
+        BrokerRegistration {
+            id,
+            raft_addr: format!("127.0.0.1:{}", 19091 + id),
+            kafka_addr: format!("127.0.0.1:{}", 9091 + id),
+            admin_addr: format!("127.0.0.1:{}", 9643 + id),
+            rack: None,
+        }
+    }
+
+    fn with_brokers(n: u64) -> MetaState {
+        let mut s = MetaState::default();
+        for id in 1..=n {
+            let r = s.apply(
+                &log_id(id),
+                &MetaCommand::RegisterBroker {
+                    registration: registration(id),
+                    now_ms: 10,
+                },
+            );
+            assert_eq!(r, MetaResponse::Ok);
+        }
+        s
+    }
+
+    fn create(name: &str, assignment: Vec<Vec<u64>>) -> MetaCommand {
+        MetaCommand::CreateTopic {
+            name: name.into(),
+            replication_factor: assignment[0].len() as u32,
+            configs: BTreeMap::new(),
+            assignment,
+            now_ms: 20,
+        }
+    }
+
+    #[test]
+    fn create_allocates_unique_groups_and_never_reuses_them() {
+        let mut s = with_brokers(3);
+        let MetaResponse::TopicCreated(a) =
+            s.apply(&log_id(10), &create("a", vec![vec![1, 2], vec![2, 3]]))
+        else {
+            panic!("create a failed")
+        };
+        assert_eq!(
+            a.partitions.iter().map(|p| p.group).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(
+            s.apply(&log_id(11), &MetaCommand::DeleteTopic { name: "a".into() }),
+            MetaResponse::Ok
+        );
+        let MetaResponse::TopicCreated(b) = s.apply(&log_id(12), &create("a", vec![vec![3, 1]]))
+        else {
+            panic!("re-create a failed")
+        };
+        assert_eq!(b.partitions[0].group, 3, "group ids are never reused");
+        assert_ne!(a.id, b.id, "a re-created topic has a new id");
+        assert_eq!(s.replicas_on(3).len(), 1);
+        assert_eq!(
+            s.partition_of_group(3)
+                .map(|(t, p)| (t.name.as_str(), p.partition)),
+            Some(("a", 0))
+        );
+    }
+
+    #[test]
+    fn rejections_leave_state_unchanged() {
+        let mut s = with_brokers(2);
+        s.apply(&log_id(5), &create("t", vec![vec![1]]));
+        let before = s.clone();
+        let cases = [
+            (
+                create("t", vec![vec![2]]),
+                MetaErrorCode::TopicAlreadyExists,
+            ),
+            (create("u", vec![vec![9]]), MetaErrorCode::UnknownBroker),
+            (
+                create("bad name", vec![vec![1]]),
+                MetaErrorCode::InvalidTopicName,
+            ),
+            (
+                MetaCommand::DeleteTopic {
+                    name: "nope".into(),
+                },
+                MetaErrorCode::UnknownTopic,
+            ),
+            (
+                MetaCommand::SetBrokerFenced {
+                    id: 7,
+                    fenced: true,
+                    now_ms: 1,
+                },
+                MetaErrorCode::UnknownBroker,
+            ),
+            (
+                MetaCommand::CreateTopic {
+                    name: "c".into(),
+                    replication_factor: 1,
+                    configs: BTreeMap::from([("retention.ms".into(), "never".into())]),
+                    assignment: vec![vec![1]],
+                    now_ms: 1,
+                },
+                MetaErrorCode::InvalidConfig,
+            ),
+            (
+                MetaCommand::CreateTopic {
+                    name: "d".into(),
+                    replication_factor: 2,
+                    configs: BTreeMap::new(),
+                    assignment: vec![vec![1]],
+                    now_ms: 1,
+                },
+                MetaErrorCode::InvalidReplicationFactor,
+            ),
+        ];
+        for (i, (command, code)) in cases.into_iter().enumerate() {
+            match s.apply(&log_id(100 + i as u64), &command) {
+                MetaResponse::Rejected(e) => assert_eq!(e.code, code, "{command:?}"),
+                other => panic!("{command:?} gave {other:?}"),
+            }
+            assert_eq!(s, before, "{command:?} changed the state");
+        }
+    }
+
+    #[test]
+    fn fencing_is_recorded() {
+        let mut s = with_brokers(2);
+        s.apply(
+            &log_id(9),
+            &MetaCommand::SetBrokerFenced {
+                id: 2,
+                fenced: true,
+                now_ms: 50,
+            },
+        );
+        assert_eq!(
+            s.live_brokers()
+                .map(|b| b.registration.id)
+                .collect::<Vec<_>>(),
+            vec![1]
+        );
+        assert_eq!(s.brokers[&2].fenced_changed_at_ms, 50);
+        // Re-registering unfences.
+        s.apply(
+            &log_id(10),
+            &MetaCommand::RegisterBroker {
+                registration: registration(2),
+                now_ms: 60,
+            },
+        );
+        assert!(!s.brokers[&2].fenced);
+    }
+
+    #[test]
+    fn apply_is_deterministic() {
+        let commands = vec![
+            create("x", vec![vec![1, 2, 3]]),
+            MetaCommand::SetBrokerFenced {
+                id: 1,
+                fenced: true,
+                now_ms: 5,
+            },
+            create("y", vec![vec![2, 3, 1], vec![3, 1, 2]]),
+            MetaCommand::DeleteTopic { name: "x".into() },
+        ];
+        let run = || {
+            let mut s = with_brokers(3);
+            for (i, c) in commands.iter().enumerate() {
+                s.apply(&log_id(50 + i as u64), c);
+            }
+            s
+        };
+        assert_eq!(run(), run());
+    }
+}

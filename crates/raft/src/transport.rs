@@ -1,0 +1,520 @@
+//! The multiplexed node-to-node transport.
+//!
+//! One TCP connection per broker pair carries the RPCs of every Raft group and
+//! every broker service, in both directions: whichever side needs the peer
+//! first dials it, and the other side reuses the accepted connection for its
+//! own requests. Requests and responses are matched by id, so many RPCs are in
+//! flight at once; the writer task drains its queue into one buffer before each
+//! write, so frames that queue up together go out in one syscall.
+//!
+//! Failure handling: a connect that fails sets an exponential backoff for that
+//! peer (calls fail fast as `Unreachable` until it expires); every call has a
+//! timeout; a frame with a bad length or header closes that one connection
+//! with a logged error and fails its pending calls — the broker keeps running.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::frame::{check_length, Frame, FrameKind, HELLO_MAGIC};
+
+/// A broker id.
+pub type NodeId = u64;
+
+/// The future a [`RpcHandler`] returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
+
+/// Serves requests that peers send to this broker.
+pub trait RpcHandler: Send + Sync + 'static {
+    /// Handles one request from broker `from`; `Err` is sent back as an error frame.
+    fn handle(&self, from: NodeId, service: u8, group: u64, body: Vec<u8>) -> HandlerFuture;
+}
+
+/// Tunables of the transport.
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    /// How long a TCP connect may take.
+    pub connect_timeout: Duration,
+    /// Largest frame accepted from a peer; bigger ones close the connection.
+    pub max_frame_bytes: u32,
+    /// First reconnect delay after a failed connect.
+    pub backoff_min: Duration,
+    /// Largest reconnect delay.
+    pub backoff_max: Duration,
+    /// How long an accepted connection may take to say hello.
+    pub hello_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            max_frame_bytes: 64 << 20,
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(2),
+            hello_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RpcError {
+    /// No connection could be made (or it broke before the response came).
+    #[error("broker {peer} unreachable: {reason}")]
+    Unreachable { peer: NodeId, reason: String },
+    /// The response did not arrive in time.
+    #[error("broker {peer} did not answer within {after:?}")]
+    Timeout { peer: NodeId, after: Duration },
+    /// The peer answered with an error.
+    #[error("broker {peer} answered with an error: {message}")]
+    Remote { peer: NodeId, message: String },
+}
+
+/// The transport; cheap to clone.
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: NodeId,
+    config: TransportConfig,
+    addresses: RwLock<HashMap<NodeId, String>>,
+    peers: Mutex<HashMap<NodeId, PeerSlot>>,
+    handler: OnceLock<Arc<dyn RpcHandler>>,
+    next_request_id: AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+#[derive(Default)]
+struct PeerSlot {
+    connection: Option<Arc<Connection>>,
+    dial_lock: Arc<tokio::sync::Mutex<()>>,
+    backoff: Duration,
+    retry_at: Option<Instant>,
+}
+
+type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Vec<u8>, String>>>>;
+
+struct Connection {
+    tx: mpsc::UnboundedSender<Frame>,
+    pending: Pending,
+    closed: watch::Sender<bool>,
+}
+
+impl Connection {
+    fn is_open(&self) -> bool {
+        !*self.closed.borrow()
+    }
+
+    fn close(&self) {
+        self.closed.send_replace(true);
+        // Dropping the senders wakes every waiting caller with an error.
+        self.pending.lock().expect("pending lock").clear();
+    }
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("id", &self.inner.id)
+            .finish()
+    }
+}
+
+impl Transport {
+    /// A transport for broker `id`. Call [`Transport::serve`] to accept peers.
+    pub fn new(id: NodeId, config: TransportConfig) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        Self {
+            inner: Arc::new(Inner {
+                id,
+                config,
+                addresses: RwLock::default(),
+                peers: Mutex::default(),
+                handler: OnceLock::new(),
+                next_request_id: AtomicU64::new(1),
+                shutdown,
+            }),
+        }
+    }
+
+    /// This broker's id.
+    pub fn id(&self) -> NodeId {
+        self.inner.id
+    }
+
+    /// Sets the handler for incoming requests; only the first call has effect.
+    pub fn set_handler(&self, handler: Arc<dyn RpcHandler>) {
+        let _ = self.inner.handler.set(handler);
+    }
+
+    /// Records (or changes) the Raft address of broker `peer`.
+    pub fn set_address(&self, peer: NodeId, addr: &str) {
+        let mut addresses = self.inner.addresses.write().expect("address lock");
+        if addresses.get(&peer).map(String::as_str) != Some(addr) {
+            addresses.insert(peer, addr.to_string());
+        }
+    }
+
+    /// The address known for `peer`.
+    pub fn address(&self, peer: NodeId) -> Option<String> {
+        self.inner
+            .addresses
+            .read()
+            .expect("address lock")
+            .get(&peer)
+            .cloned()
+    }
+
+    /// How many peers this broker has an open connection to.
+    pub fn open_connections(&self) -> usize {
+        let peers = self.inner.peers.lock().expect("peers lock");
+        peers
+            .values()
+            .filter(|slot| slot.connection.as_ref().is_some_and(|c| c.is_open()))
+            .count()
+    }
+
+    /// Closes every connection and stops accepting.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        let peers = std::mem::take(&mut *self.inner.peers.lock().expect("peers lock"));
+        for slot in peers.into_values() {
+            if let Some(conn) = slot.connection {
+                conn.close();
+            }
+        }
+    }
+
+    /// Accepts peer connections on `listener` until [`Transport::shutdown`].
+    pub async fn serve(&self, listener: TcpListener) {
+        let mut shutdown = self.inner.shutdown.subscribe();
+        loop {
+            tokio::select! {
+                _ = crate::until_true(&mut shutdown) => return,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, remote)) => {
+                        let this = self.clone();
+                        tokio::spawn(async move {
+                            if let Err(reason) = this.accept(stream).await {
+                                tracing::warn!(%remote, %reason, "rejected inbound raft connection");
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed on raft listener");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn accept(&self, stream: TcpStream) -> Result<(), String> {
+        stream.set_nodelay(true).ok();
+        let (read, write) = stream.into_split();
+        let mut read = BufReader::new(read);
+        let hello = tokio::time::timeout(
+            self.inner.config.hello_timeout,
+            read_frame(&mut read, self.inner.config.max_frame_bytes),
+        )
+        .await
+        .map_err(|_| "no hello within the timeout".to_string())??;
+        if hello.kind != FrameKind::Hello || hello.body != HELLO_MAGIC {
+            return Err(format!(
+                "first frame is {:?}, not a cairn hello",
+                hello.kind
+            ));
+        }
+        let peer = hello.id;
+        let conn = self.attach(peer, read, write);
+        let mut peers = self.inner.peers.lock().expect("peers lock");
+        let slot = peers.entry(peer).or_default();
+        if !slot.connection.as_ref().is_some_and(|c| c.is_open()) {
+            slot.connection = Some(conn);
+            slot.retry_at = None;
+            slot.backoff = Duration::ZERO;
+        }
+        Ok(())
+    }
+
+    /// Sends a request to `peer` and waits up to `timeout` for its response.
+    pub async fn call(
+        &self,
+        peer: NodeId,
+        service: u8,
+        group: u64,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, RpcError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let conn = tokio::time::timeout_at(deadline, self.connection(peer))
+            .await
+            .map_err(|_| RpcError::Timeout {
+                peer,
+                after: timeout,
+            })??;
+        let id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        conn.pending.lock().expect("pending lock").insert(id, tx);
+        let frame = Frame {
+            kind: FrameKind::Request,
+            id,
+            service,
+            group,
+            body,
+        };
+        if conn.tx.send(frame).is_err() || !conn.is_open() {
+            conn.pending.lock().expect("pending lock").remove(&id);
+            return Err(RpcError::Unreachable {
+                peer,
+                reason: "connection closed".into(),
+            });
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(Ok(body))) => Ok(body),
+            Ok(Ok(Err(message))) => Err(RpcError::Remote { peer, message }),
+            Ok(Err(_)) => Err(RpcError::Unreachable {
+                peer,
+                reason: "connection closed before the response".into(),
+            }),
+            Err(_) => {
+                conn.pending.lock().expect("pending lock").remove(&id);
+                Err(RpcError::Timeout {
+                    peer,
+                    after: timeout,
+                })
+            }
+        }
+    }
+
+    /// The open connection to `peer`, or what is needed to dial it.
+    fn live_connection(
+        &self,
+        peer: NodeId,
+    ) -> Result<Arc<Connection>, (Arc<tokio::sync::Mutex<()>>, Option<Instant>)> {
+        let mut peers = self.inner.peers.lock().expect("peers lock");
+        let slot = peers.entry(peer).or_default();
+        match &slot.connection {
+            Some(conn) if conn.is_open() => Ok(conn.clone()),
+            _ => Err((slot.dial_lock.clone(), slot.retry_at)),
+        }
+    }
+
+    async fn connection(&self, peer: NodeId) -> Result<Arc<Connection>, RpcError> {
+        if *self.inner.shutdown.borrow() {
+            return Err(RpcError::Unreachable {
+                peer,
+                reason: "transport is shut down".into(),
+            });
+        }
+        let dial_lock = match self.live_connection(peer) {
+            Ok(conn) => return Ok(conn),
+            Err((_, Some(retry_at))) if retry_at > Instant::now() => {
+                return Err(RpcError::Unreachable {
+                    peer,
+                    reason: "reconnect backoff".into(),
+                });
+            }
+            Err((lock, _)) => lock,
+        };
+        let _dialing = dial_lock.lock().await;
+        if let Ok(conn) = self.live_connection(peer) {
+            return Ok(conn);
+        }
+        let addr = self.address(peer).ok_or_else(|| RpcError::Unreachable {
+            peer,
+            reason: "no known address".into(),
+        })?;
+        match self.dial(peer, &addr).await {
+            Ok(conn) => {
+                let mut peers = self.inner.peers.lock().expect("peers lock");
+                let slot = peers.entry(peer).or_default();
+                slot.connection = Some(conn.clone());
+                slot.backoff = Duration::ZERO;
+                slot.retry_at = None;
+                Ok(conn)
+            }
+            Err(reason) => {
+                let mut peers = self.inner.peers.lock().expect("peers lock");
+                let slot = peers.entry(peer).or_default();
+                let config = &self.inner.config;
+                slot.backoff = (slot.backoff * 2).clamp(config.backoff_min, config.backoff_max);
+                slot.retry_at = Some(Instant::now() + slot.backoff);
+                tracing::debug!(peer, %addr, %reason, backoff = ?slot.backoff, "connect failed");
+                Err(RpcError::Unreachable {
+                    peer,
+                    reason: format!("connect to {addr}: {reason}"),
+                })
+            }
+        }
+    }
+
+    async fn dial(&self, peer: NodeId, addr: &str) -> Result<Arc<Connection>, String> {
+        let stream =
+            tokio::time::timeout(self.inner.config.connect_timeout, TcpStream::connect(addr))
+                .await
+                .map_err(|_| "connect timed out".to_string())?
+                .map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).ok();
+        let (read, mut write) = stream.into_split();
+        let mut hello = Vec::new();
+        Frame {
+            kind: FrameKind::Hello,
+            id: self.inner.id,
+            service: 0,
+            group: 0,
+            body: HELLO_MAGIC.to_vec(),
+        }
+        .encode(&mut hello);
+        write.write_all(&hello).await.map_err(|e| e.to_string())?;
+        Ok(self.attach(peer, BufReader::new(read), write))
+    }
+
+    fn attach(
+        &self,
+        peer: NodeId,
+        read: BufReader<OwnedReadHalf>,
+        write: OwnedWriteHalf,
+    ) -> Arc<Connection> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (closed, _) = watch::channel(false);
+        let conn = Arc::new(Connection {
+            tx,
+            pending: Mutex::default(),
+            closed,
+        });
+        tokio::spawn(write_loop(
+            write,
+            rx,
+            conn.clone(),
+            self.inner.shutdown.subscribe(),
+        ));
+        let this = self.clone();
+        let reader_conn = conn.clone();
+        tokio::spawn(async move {
+            let reason = this.read_loop(peer, read, &reader_conn).await;
+            reader_conn.close();
+            match reason {
+                Ok(()) => tracing::debug!(peer, "raft connection closed"),
+                Err(reason) => tracing::warn!(peer, %reason, "raft connection closed"),
+            }
+        });
+        tracing::debug!(peer, "raft connection open");
+        conn
+    }
+
+    async fn read_loop(
+        &self,
+        peer: NodeId,
+        mut read: BufReader<OwnedReadHalf>,
+        conn: &Arc<Connection>,
+    ) -> Result<(), String> {
+        let mut closed = conn.closed.subscribe();
+        let mut shutdown = self.inner.shutdown.subscribe();
+        loop {
+            let frame = tokio::select! {
+                _ = crate::until_true(&mut closed) => return Ok(()),
+                _ = crate::until_true(&mut shutdown) => return Ok(()),
+                frame = read_frame(&mut read, self.inner.config.max_frame_bytes) => frame?,
+            };
+            match frame.kind {
+                FrameKind::Request => {
+                    let Some(handler) = self.inner.handler.get().cloned() else {
+                        let reply = Frame {
+                            kind: FrameKind::Error,
+                            body: b"broker is starting".to_vec(),
+                            ..frame
+                        };
+                        let _ = conn.tx.send(reply);
+                        continue;
+                    };
+                    let tx = conn.tx.clone();
+                    tokio::spawn(async move {
+                        let (id, service, group) = (frame.id, frame.service, frame.group);
+                        let (kind, body) =
+                            match handler.handle(peer, service, group, frame.body).await {
+                                Ok(body) => (FrameKind::Response, body),
+                                Err(message) => (FrameKind::Error, message.into_bytes()),
+                            };
+                        let _ = tx.send(Frame {
+                            kind,
+                            id,
+                            service,
+                            group,
+                            body,
+                        });
+                    });
+                }
+                FrameKind::Response | FrameKind::Error => {
+                    let waiter = conn.pending.lock().expect("pending lock").remove(&frame.id);
+                    if let Some(waiter) = waiter {
+                        let result = if frame.kind == FrameKind::Response {
+                            Ok(frame.body)
+                        } else {
+                            Err(String::from_utf8_lossy(&frame.body).into_owned())
+                        };
+                        let _ = waiter.send(result);
+                    }
+                }
+                FrameKind::Hello => return Err("unexpected second hello".into()),
+            }
+        }
+    }
+}
+
+async fn read_frame(read: &mut BufReader<OwnedReadHalf>, max: u32) -> Result<Frame, String> {
+    let len = read
+        .read_u32()
+        .await
+        .map_err(|e| format!("read length: {e}"))?;
+    let len = check_length(len, max).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; len];
+    read.read_exact(&mut buf)
+        .await
+        .map_err(|e| format!("read {len}-byte frame: {e}"))?;
+    Frame::decode(&buf).map_err(|e| e.to_string())
+}
+
+/// Drains queued frames into one buffer per write so bursts share a syscall.
+async fn write_loop(
+    mut write: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Frame>,
+    conn: Arc<Connection>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut closed = conn.closed.subscribe();
+    const MAX_COALESCED: usize = 1 << 20;
+    let mut buf = Vec::with_capacity(64 << 10);
+    loop {
+        let first = tokio::select! {
+            _ = crate::until_true(&mut closed) => break,
+            _ = crate::until_true(&mut shutdown) => break,
+            frame = rx.recv() => match frame { Some(f) => f, None => break },
+        };
+        buf.clear();
+        first.encode(&mut buf);
+        while buf.len() < MAX_COALESCED {
+            match rx.try_recv() {
+                Ok(frame) => frame.encode(&mut buf),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = write.write_all(&buf).await {
+            tracing::debug!(error = %e, "raft connection write failed");
+            conn.close();
+            break;
+        }
+    }
+    let _ = write.shutdown().await;
+}

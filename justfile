@@ -1,0 +1,23 @@
+# Recipes a contributor types. Each installs what it needs (scripts/setup.sh).
+
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") / ".cache/cairn-target")
+
+# Format check, clippy, and every unit and end-to-end test.
+test *ARGS:
+    scripts/test.sh {{ARGS}}
+
+# Start a local cluster (default 3 brokers) in ./.cairn-dev.
+dev *ARGS:
+    scripts/dev.sh {{ARGS}}
+
+# Formatting and lints only.
+lint:
+    scripts/setup.sh
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Build the cairn binary.
+build:
+    scripts/setup.sh
+    cargo build --bin cairn

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing Cairn needs on a Debian/Ubuntu machine:
+# libclang (bindgen for RocksDB), a C++ compiler, and `just` when available.
+# Safe to run repeatedly; does nothing when everything is present.
+set -euo pipefail
+
+need=()
+# bindgen loads libclang at build time.
+if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+  need+=(libclang-dev)
+fi
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v just >/dev/null 2>&1 || need+=(just)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get install -y "${need[@]}" >/dev/null 2>&1 || {
+    $sudo_cmd apt-get update >/dev/null
+    # `just` is a convenience; a missing package must not stop the build.
+    $sudo_cmd apt-get install -y "${need[@]}" >/dev/null || $sudo_cmd apt-get install -y libclang-dev g++ >/dev/null
+  }
+fi
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }

@@ -1,0 +1,298 @@
+//! A cluster of real `cairn broker` processes on free loopback ports with data
+//! in a temp dir, for end-to-end tests. Brokers are killed for real (SIGKILL,
+//! SIGTERM) and restarted on the same data.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+/// The `cairn` binary under test.
+pub fn cairn_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cairn")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One broker process.
+pub struct BrokerProc {
+    pub id: u64,
+    pub kafka: u16,
+    pub raft: u16,
+    pub admin: u16,
+    child: Option<Child>,
+}
+
+/// A test cluster.
+pub struct TestCluster {
+    pub dir: tempfile::TempDir,
+    pub brokers: BTreeMap<u64, BrokerProc>,
+    seeds: String,
+    voters: String,
+    http: reqwest::blocking::Client,
+}
+
+impl TestCluster {
+    /// Starts `n` brokers; the first `min(n, 3)` are metadata voters.
+    pub fn start(n: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let brokers: BTreeMap<u64, BrokerProc> = (1..=n)
+            .map(|id| {
+                (
+                    id,
+                    BrokerProc {
+                        id,
+                        kafka: free_port(),
+                        raft: free_port(),
+                        admin: free_port(),
+                        child: None,
+                    },
+                )
+            })
+            .collect();
+        let seeds = brokers
+            .values()
+            .map(|b| format!("{}@127.0.0.1:{}", b.id, b.raft))
+            .collect::<Vec<_>>()
+            .join(",");
+        let voters = (1..=n.min(3))
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let mut cluster = TestCluster {
+            dir,
+            brokers,
+            seeds,
+            voters,
+            http,
+        };
+        for id in 1..=n {
+            cluster.spawn(id);
+        }
+        cluster
+    }
+
+    pub fn log_path(&self, id: u64) -> PathBuf {
+        self.dir.path().join(format!("broker-{id}.log"))
+    }
+
+    /// Starts broker `id` (again) on its data dir.
+    pub fn spawn(&mut self, id: u64) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(id))
+            .unwrap();
+        let data = self.dir.path().join(format!("broker-{id}"));
+        let b = self.brokers.get_mut(&id).unwrap();
+        let child = Command::new(cairn_bin())
+            .arg("broker")
+            .args(["--id", &id.to_string()])
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--raft-addr", &format!("127.0.0.1:{}", b.raft)])
+            .args(["--kafka-addr", &format!("127.0.0.1:{}", b.kafka)])
+            .args(["--admin-addr", &format!("127.0.0.1:{}", b.admin)])
+            .args(["--seeds", &self.seeds])
+            .args(["--controller-voters", &self.voters])
+            .args([
+                "--heartbeat-interval-ms",
+                "200",
+                "--session-timeout-ms",
+                "2000",
+            ])
+            .env("RUST_LOG", "info,openraft=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn cairn broker");
+        b.child = Some(child);
+    }
+
+    fn pid(&self, id: u64) -> Pid {
+        Pid::from_raw(
+            self.brokers[&id]
+                .child
+                .as_ref()
+                .expect("broker is running")
+                .id() as i32,
+        )
+    }
+
+    /// SIGKILLs broker `id` and reaps it.
+    pub fn kill(&mut self, id: u64) {
+        kill(self.pid(id), Signal::SIGKILL).unwrap();
+        self.brokers
+            .get_mut(&id)
+            .unwrap()
+            .child
+            .take()
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+
+    /// SIGTERMs broker `id` and waits up to `timeout` for it to exit.
+    pub fn terminate(&mut self, id: u64, timeout: Duration) -> Option<ExitStatus> {
+        kill(self.pid(id), Signal::SIGTERM).unwrap();
+        let mut child = self.brokers.get_mut(&id).unwrap().child.take().unwrap();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    /// The admin address of broker `id`.
+    pub fn admin(&self, id: u64) -> String {
+        format!("127.0.0.1:{}", self.brokers[&id].admin)
+    }
+
+    /// `GET path` on broker `id`'s admin API.
+    pub fn get(&self, id: u64, path: &str) -> Option<Value> {
+        let response = self
+            .http
+            .get(format!("http://{}{path}", self.admin(id)))
+            .send()
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().ok()
+    }
+
+    /// `/v1/cluster` as broker `id` sees it.
+    pub fn view(&self, id: u64) -> Option<Value> {
+        self.get(id, "/v1/cluster")
+    }
+
+    /// Runs the `cairn` CLI against broker `id`'s admin API.
+    pub fn cli(&self, id: u64, args: &[&str]) -> Output {
+        Command::new(cairn_bin())
+            .args(args)
+            .env("CAIRN_ADMIN", self.admin(id))
+            .output()
+            .expect("run cairn")
+    }
+
+    /// Polls `check` every 100 ms until it returns `Some`; on timeout panics with
+    /// `what` and the tail of every broker's log.
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = check() {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let mut logs = String::new();
+                for id in self.brokers.keys() {
+                    let text = std::fs::read_to_string(self.log_path(*id)).unwrap_or_default();
+                    let tail: Vec<&str> = text.lines().rev().take(15).collect();
+                    logs.push_str(&format!("\n--- broker {id} log tail ---\n"));
+                    for line in tail.into_iter().rev() {
+                        logs.push_str(line);
+                        logs.push('\n');
+                    }
+                }
+                panic!("timed out after {timeout:?} waiting for {what}{logs}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until broker `id` reports a controller and every given broker live.
+    pub fn wait_formed(&self, id: u64, live: &[u64]) -> Value {
+        self.wait_for("the cluster to form", Duration::from_secs(30), || {
+            let view = self.view(id)?;
+            view["controller"].as_u64()?;
+            let all_live = live
+                .iter()
+                .all(|b| broker(&view, *b).is_some_and(|b| b["live"] == true));
+            all_live.then_some(view)
+        })
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for b in self.brokers.values_mut() {
+            if let Some(mut child) = b.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// The broker entry `id` of a cluster view.
+pub fn broker(view: &Value, id: u64) -> Option<&Value> {
+    view["brokers"].as_array()?.iter().find(|b| b["id"] == id)
+}
+
+/// The partitions of `topic` in a cluster view.
+pub fn partitions<'a>(view: &'a Value, topic: &str) -> Vec<&'a Value> {
+    view["partitions"]
+        .as_array()
+        .map(|ps| ps.iter().filter(|p| p["topic"] == topic).collect())
+        .unwrap_or_default()
+}
+
+/// A JSON array of numbers as a sorted vector.
+pub fn ids(v: &Value) -> Vec<u64> {
+    let mut ids: Vec<u64> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids
+}
+
+/// Asserts a CLI run succeeded and returns its stdout.
+pub fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "cairn failed: {}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts a CLI run failed and returns its stderr.
+pub fn fails(output: &Output) -> String {
+    assert!(
+        !output.status.success(),
+        "cairn unexpectedly succeeded: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
