@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-cargo build --locked --bin cairn
+cargo build --locked --workspace --all-targets  # same features as the tests: no second RocksDB build
 exec "$CARGO_TARGET_DIR/debug/cairn" dev "$@"

@@ -278,3 +278,32 @@ fn invalid_broker_config_exits_with_one_clear_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_non_voter_broker_follows_metadata_as_a_learner_and_hosts_replicas() {
+    let cluster = TestCluster::start(4); // voters 1,2,3; broker 4 joins as a learner
+    let view = cluster.wait_formed(4, &[1, 2, 3, 4]);
+    assert_eq!(broker(&view, 4).unwrap()["controller_voter"], false);
+    assert_eq!(broker(&view, 1).unwrap()["controller_voter"], true);
+    ok(&cluster.cli(4, &["topic", "create", "wide", "-p", "4", "-r", "4"]));
+    cluster.wait_for(
+        "4 partitions with ISR [1,2,3,4] seen from the learner",
+        WAIT,
+        || all_led_with_isr(&cluster, 4, "wide", 4, &[1, 2, 3, 4]),
+    );
+
+    // Garbage on the Raft port closes that connection; the broker keeps serving.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", cluster.brokers[&4].raft)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&[0xff; 64]).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(
+        matches!(s.read(&mut buf), Ok(0) | Err(_)),
+        "garbage must close the connection"
+    );
+    assert_eq!(cluster.get(4, "/health").unwrap()["status"], "ok");
+    cluster.wait_for("the cluster to stay healthy", WAIT, || {
+        all_led_with_isr(&cluster, 1, "wide", 4, &[1, 2, 3, 4])
+    });
+}

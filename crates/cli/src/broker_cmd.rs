@@ -111,9 +111,13 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
         _ => tracing_subscriber::EnvFilter::try_new(format!("{level},openraft=warn"))
             .map_err(|e| anyhow::anyhow!("--log-level '{level}': {e}"))?,
     };
+    use std::io::IsTerminal;
+    // Colours only on a terminal, so that log files stay greppable.
+    let ansi = std::io::stdout().is_terminal();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
     Ok(())
 }

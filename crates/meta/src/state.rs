@@ -493,7 +493,7 @@ mod tests {
 
     #[test]
     fn apply_is_deterministic() {
-        let commands = vec![
+        let commands = [
             create("x", vec![vec![1, 2, 3]]),
             MetaCommand::SetBrokerFenced {
                 id: 1,

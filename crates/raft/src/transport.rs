@@ -103,6 +103,10 @@ struct PeerSlot {
     retry_at: Option<Instant>,
 }
 
+/// What a caller needs to dial a peer: the per-peer dial lock and when the
+/// backoff after the last failed connect ends.
+type DialTicket = (Arc<tokio::sync::Mutex<()>>, Option<Instant>);
+
 type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Vec<u8>, String>>>>;
 
 struct Connection {
@@ -299,10 +303,7 @@ impl Transport {
     }
 
     /// The open connection to `peer`, or what is needed to dial it.
-    fn live_connection(
-        &self,
-        peer: NodeId,
-    ) -> Result<Arc<Connection>, (Arc<tokio::sync::Mutex<()>>, Option<Instant>)> {
+    fn live_connection(&self, peer: NodeId) -> Result<Arc<Connection>, DialTicket> {
         let mut peers = self.inner.peers.lock().expect("peers lock");
         let slot = peers.entry(peer).or_default();
         match &slot.connection {
