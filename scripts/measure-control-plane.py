@@ -112,6 +112,7 @@ def main():
         for p in view["partitions"]:
             counts[p["leader"]] = counts.get(p["leader"], 0) + 1
         victim = max(counts, key=counts.get)
+        print("leaders per broker after creation:", dict(sorted(counts.items())))
         moved = [p["partition"] for p in view["partitions"] if p["leader"] == victim]
         observer = next(i for i in procs if i != victim)
         t1 = time.time()

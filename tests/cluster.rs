@@ -52,10 +52,15 @@ fn three_brokers_replicate_topics_and_survive_kills() {
     let view = cluster.wait_for("6 partitions led with ISR [1,2,3]", WAIT, || {
         all_led_with_isr(&cluster, 1, "trucks", 6, &[1, 2, 3])
     });
+    let mut led_by = std::collections::BTreeMap::<u64, usize>::new();
     for p in partitions(&view, "trucks") {
         assert_eq!(ids(&p["replicas"]), vec![1, 2, 3]);
         assert!(p["leader_epoch"].as_u64().unwrap() >= 1);
+        *led_by.entry(p["leader"].as_u64().unwrap()).or_default() += 1;
     }
+    // Preferred leaders are spread by placement and start the groups, so
+    // every broker leads some partitions.
+    assert_eq!(led_by.len(), 3, "leaders not spread: {led_by:?}");
     // Every broker learns the same leaders (dissemination).
     for id in [2, 3] {
         cluster.wait_for(&format!("broker {id} to agree on leaders"), WAIT, || {

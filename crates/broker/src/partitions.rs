@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::error::{InitializeError, RaftError};
 use openraft::{BasicNode, Raft};
@@ -30,6 +31,32 @@ pub struct PartitionManager {
     raft_config: Arc<openraft::Config>,
     /// The running groups.
     pub registry: PartitionRegistry,
+}
+
+/// How a starting group gets its first membership.
+enum Init {
+    /// It has stored state: it rejoins as it was.
+    Stored,
+    /// This broker is the preferred leader of a new group: it initializes the
+    /// group and campaigns at once, so the preferred leaders (spread evenly by
+    /// placement) become the first leaders and elections do not collide.
+    Now(BTreeMap<u64, BasicNode>),
+    /// A new group whose preferred leader is elsewhere: it waits to hear from
+    /// that leader and initializes itself only if it has not after a while
+    /// (the preferred leader may be down). Initializing with the same
+    /// membership on several replicas is safe.
+    Fallback(BTreeMap<u64, BasicNode>),
+}
+
+async fn initialize(
+    raft: &Raft<PartitionTypeConfig>,
+    group: GroupId,
+    members: BTreeMap<u64, BasicNode>,
+) {
+    match raft.initialize(members).await {
+        Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
+        Err(e) => tracing::warn!(group, error = %e, "cannot initialize partition group"),
+    }
 }
 
 /// One partition replica this broker should run.
@@ -120,10 +147,13 @@ impl PartitionManager {
                     (*r, BasicNode { addr })
                 })
                 .collect();
-            if let Err(e) = self
-                .start_group(*group, &wanted.label, members, !stored.contains(group))
-                .await
-            {
+            let fresh = !stored.contains(group);
+            let init = match (fresh, wanted.replicas.first()) {
+                (false, _) => Init::Stored,
+                (true, Some(&preferred)) if preferred == self.id => Init::Now(members),
+                (true, _) => Init::Fallback(members),
+            };
+            if let Err(e) = self.start_group(*group, &wanted.label, init).await {
                 tracing::error!(group, partition = %wanted.label, error = %e, "cannot start partition group");
             }
         }
@@ -133,9 +163,9 @@ impl PartitionManager {
         &self,
         group: GroupId,
         label: &str,
-        members: BTreeMap<u64, BasicNode>,
-        fresh: bool,
+        init: Init,
     ) -> Result<(), BrokerError> {
+        let fresh = !matches!(init, Init::Stored);
         let raft_err = |e: &dyn std::fmt::Display| BrokerError::Raft {
             group,
             message: e.to_string(),
@@ -154,10 +184,22 @@ impl PartitionManager {
         let raft = Raft::new(self.id, self.raft_config.clone(), network, log, sm)
             .await
             .map_err(|e| raft_err(&e))?;
-        if fresh {
-            match raft.initialize(members).await {
-                Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
-                Err(e) => return Err(raft_err(&e)),
+        match init {
+            Init::Stored => {}
+            Init::Now(members) => initialize(&raft, group, members).await,
+            Init::Fallback(members) => {
+                let raft = raft.clone();
+                let delay = Duration::from_millis(RaftTiming::PARTITION.election_max_ms * 2);
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    if matches!(raft.is_initialized().await, Ok(false)) {
+                        tracing::info!(
+                            group,
+                            "preferred leader did not start the group; initializing it here"
+                        );
+                        initialize(&raft, group, members).await;
+                    }
+                });
             }
         }
         tracing::info!(group, partition = label, fresh, "partition group started");
