@@ -11,6 +11,8 @@ if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_6
 fi
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v just >/dev/null 2>&1 || need+=(just)
+# kcat is a real Kafka client the compatibility tests run.
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
@@ -20,7 +22,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y "${need[@]}" >/dev/null 2>&1 || {
     $sudo_cmd apt-get update >/dev/null
     # `just` is a convenience; a missing package must not stop the build.
-    $sudo_cmd apt-get install -y "${need[@]}" >/dev/null || $sudo_cmd apt-get install -y libclang-dev g++ >/dev/null
+    $sudo_cmd apt-get install -y "${need[@]}" >/dev/null || $sudo_cmd apt-get install -y libclang-dev g++ kcat >/dev/null
   }
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }

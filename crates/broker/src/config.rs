@@ -98,6 +98,8 @@ pub struct BrokerConfig {
     pub session_timeout_ms: u64,
     /// Largest node-to-node frame accepted; larger frames close the connection.
     pub max_raft_frame_bytes: u32,
+    /// Largest Kafka request accepted; a larger size closes the client's connection.
+    pub kafka_max_frame_bytes: usize,
 }
 
 impl Default for BrokerConfig {
@@ -115,6 +117,7 @@ impl Default for BrokerConfig {
             heartbeat_interval_ms: 250,
             session_timeout_ms: 4000,
             max_raft_frame_bytes: 64 << 20,
+            kafka_max_frame_bytes: 100 << 20,
         }
     }
 }
@@ -194,6 +197,12 @@ impl BrokerConfig {
             return Err(format!(
                 "max_raft_frame_bytes ({}) must be at least 1024",
                 self.max_raft_frame_bytes
+            ));
+        }
+        if self.kafka_max_frame_bytes < 1024 {
+            return Err(format!(
+                "kafka_max_frame_bytes ({}) must be at least 1024",
+                self.kafka_max_frame_bytes
             ));
         }
         if self.cluster_name.is_empty() {

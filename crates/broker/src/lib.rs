@@ -6,6 +6,7 @@ pub mod admin;
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod kafka_view;
 pub mod leaders;
 pub mod metadata;
 pub mod node;

@@ -227,6 +227,7 @@ impl Broker {
         config.validate().map_err(BrokerError::Config)?;
         let raft_listener = bind("raft", &config.raft_addr).await?;
         let admin_listener = bind("admin", &config.admin_addr).await?;
+        let kafka_listener = bind("kafka", &config.kafka_addr).await?;
         std::fs::create_dir_all(&config.data_dir).map_err(|source| BrokerError::Bind {
             what: "data dir",
             addr: config.data_dir.display().to_string(),
@@ -271,6 +272,14 @@ impl Broker {
         tasks.push(tokio::spawn(heartbeat_loop(core.clone(), stop.subscribe())));
         tasks.push(tokio::spawn(controller::run(
             core.clone(),
+            stop.subscribe(),
+        )));
+        tasks.push(tokio::spawn(cairn_kafka::serve(
+            kafka_listener,
+            Arc::new(crate::kafka_view::KafkaView(core.clone())),
+            cairn_kafka::KafkaConfig {
+                max_frame_bytes: core.config.kafka_max_frame_bytes,
+            },
             stop.subscribe(),
         )));
         tasks.push(tokio::spawn(crate::admin::serve(

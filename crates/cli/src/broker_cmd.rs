@@ -49,6 +49,9 @@ pub struct BrokerArgs {
     /// Session timeout in milliseconds (fencing and ISR).
     #[arg(long, env = "CAIRN_SESSION_TIMEOUT_MS")]
     session_timeout_ms: Option<u64>,
+    /// Largest Kafka request in bytes; larger ones close the connection.
+    #[arg(long, env = "CAIRN_KAFKA_MAX_FRAME_BYTES")]
+    kafka_max_frame_bytes: Option<usize>,
     /// Log level when RUST_LOG is not set (error, warn, info, debug, trace).
     #[arg(long, env = "CAIRN_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -98,6 +101,9 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.session_timeout_ms {
         config.session_timeout_ms = v;
+    }
+    if let Some(v) = args.kafka_max_frame_bytes {
+        config.kafka_max_frame_bytes = v;
     }
     config
         .validate()

@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one broker.
-    Broker(broker_cmd::BrokerArgs),
+    Broker(Box<broker_cmd::BrokerArgs>),
     /// Create, list, describe and delete topics.
     #[command(subcommand)]
     Topic(admin_client::TopicCommand),
@@ -37,7 +37,7 @@ enum Command {
 pub fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Broker(args) => broker_cmd::run(args),
+        Command::Broker(args) => broker_cmd::run(*args),
         Command::Topic(cmd) => admin_client::run_topic(cmd),
         Command::Cluster(cmd) => admin_client::run_cluster(cmd),
         Command::Dev(args) => dev::run(args),

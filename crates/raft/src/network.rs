@@ -21,7 +21,7 @@ use cairn_storage::{GroupId, GroupTypeConfig};
 
 use crate::transport::{NodeId, RpcError, Transport};
 
-/// Service ids of the Raft RPCs. Broker services use ids from [`FIRST_BROKER_SERVICE`].
+/// Service ids of the Raft RPCs. Broker services use ids from [`service::FIRST_BROKER_SERVICE`].
 pub mod service {
     /// AppendEntries (also heartbeats).
     pub const APPEND: u8 = 1;

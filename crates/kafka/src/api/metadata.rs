@@ -1,0 +1,105 @@
+//! Metadata (key 3): every live broker, the controller, and for each requested
+//! topic its partitions with leader, replicas, ISR and offline replicas.
+//! Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (auto-creation is off);
+//! partitions without a known leader get LEADER_NOT_AVAILABLE and leader -1.
+//! The leader epoch is reported as -1 until OffsetForLeaderEpoch is served, so
+//! clients skip epoch validation.
+
+use bytes::Bytes;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, MetadataRequest, MetadataResponse, RequestHeader, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{decode, respond, Outcome};
+use crate::cluster::{ClusterMetadata, KafkaCluster, TopicMetadata};
+use crate::error_code;
+
+fn ids(ids: &[i32]) -> Vec<BrokerId> {
+    ids.iter().map(|&id| BrokerId(id)).collect()
+}
+
+fn topic_response(topic: &TopicMetadata) -> MetadataResponseTopic {
+    let partitions = topic
+        .partitions
+        .iter()
+        .map(|p| {
+            MetadataResponsePartition::default()
+                .with_error_code(if p.leader.is_some() {
+                    error_code::NONE
+                } else {
+                    error_code::LEADER_NOT_AVAILABLE
+                })
+                .with_partition_index(p.index)
+                .with_leader_id(BrokerId(p.leader.unwrap_or(-1)))
+                .with_leader_epoch(-1)
+                .with_replica_nodes(ids(&p.replicas))
+                .with_isr_nodes(ids(&p.isr))
+                .with_offline_replicas(ids(&p.offline))
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_error_code(error_code::NONE)
+        .with_name(Some(TopicName(StrBytes::from_string(topic.name.clone()))))
+        .with_topic_id(uuid::Uuid::from_u128(topic.id))
+        .with_partitions(partitions)
+}
+
+/// Builds the response for the requested topic names (`None` = every topic).
+pub fn build(cluster: &ClusterMetadata, requested: Option<Vec<String>>) -> MetadataResponse {
+    let brokers = cluster
+        .brokers
+        .iter()
+        .map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.id))
+                .with_host(StrBytes::from_string(b.host.clone()))
+                .with_port(b.port)
+                .with_rack(b.rack.clone().map(StrBytes::from_string))
+        })
+        .collect();
+    let topics = match requested {
+        None => cluster.topics.iter().map(topic_response).collect(),
+        Some(names) => names
+            .into_iter()
+            .map(
+                |name| match cluster.topics.iter().find(|t| t.name == name) {
+                    Some(topic) => topic_response(topic),
+                    None => MetadataResponseTopic::default()
+                        .with_error_code(error_code::UNKNOWN_TOPIC_OR_PARTITION)
+                        .with_name(Some(TopicName(StrBytes::from_string(name)))),
+                },
+            )
+            .collect(),
+    };
+    MetadataResponse::default()
+        .with_brokers(brokers)
+        .with_cluster_id(Some(StrBytes::from_string(cluster.cluster_id.clone())))
+        .with_controller_id(BrokerId(cluster.controller.unwrap_or(-1)))
+        .with_topics(topics)
+}
+
+/// Handles Metadata v0-v12.
+pub fn handle(header: &RequestHeader, body: &mut Bytes, cluster: &dyn KafkaCluster) -> Outcome {
+    let request: MetadataRequest = match decode(header, body, "Metadata") {
+        Ok(r) => r,
+        Err(close) => return close,
+    };
+    let version = header.request_api_version;
+    let requested = match request.topics {
+        // v0 has no null: an empty list means every topic.
+        Some(topics) if version == 0 && topics.is_empty() => None,
+        Some(topics) => Some(
+            topics
+                .into_iter()
+                .filter_map(|t| t.name.map(|n| n.0.to_string()))
+                .collect(),
+        ),
+        None => None,
+    };
+    let response = build(&cluster.metadata(), requested);
+    respond(ApiKey::Metadata, version, header.correlation_id, &response)
+}
