@@ -50,7 +50,7 @@ impl MetaNode {
                 .map_err(|e| raft_err(&e))?;
         let reader = sm.reader();
         let raft_config = RaftTiming::METADATA
-            .config(&config.cluster_name, METADATA_SNAPSHOT_EVERY)
+            .config(&config.cluster_name, Some(METADATA_SNAPSHOT_EVERY))
             .map_err(|e| raft_err(&e))?;
         let network = GroupNetworkFactory::new(transport.clone(), METADATA_GROUP);
         let raft = Raft::new(config.id, raft_config, network, log, sm)

@@ -12,16 +12,13 @@ use openraft::{BasicNode, Raft};
 
 use cairn_meta::MetaState;
 use cairn_raft::{GroupNetworkFactory, GroupRegistry, PartitionTypeConfig, RaftTiming, Transport};
-use cairn_storage::state_machine::MachineReader;
-use cairn_storage::{Engine, GroupId, LogStore, PartitionMachine, SnapshotStateMachine};
+use cairn_storage::{Engine, GroupId, LogStore, PartitionReader, PartitionStore};
 
 use crate::BrokerError;
 
-/// Snapshot a partition's bookkeeping every this many applied entries.
-const PARTITION_SNAPSHOT_EVERY: u64 = 10_000;
-
 /// Running partition groups with read access to each one's state.
-pub type PartitionRegistry = GroupRegistry<PartitionTypeConfig, MachineReader<PartitionMachine>>;
+pub type PartitionRegistry =
+    GroupRegistry<PartitionTypeConfig, PartitionReader<PartitionTypeConfig>>;
 
 /// Starts, stops and deletes this broker's partition groups.
 pub struct PartitionManager {
@@ -74,7 +71,8 @@ impl PartitionManager {
         transport: Transport,
     ) -> Result<Self, BrokerError> {
         let raft_config = RaftTiming::PARTITION
-            .config(cluster_name, PARTITION_SNAPSHOT_EVERY)
+            // Never snapshot (so never purge): the log holds the records.
+            .config(cluster_name, None)
             .map_err(|e| BrokerError::Raft {
                 group: 0,
                 message: e.to_string(),
@@ -174,11 +172,8 @@ impl PartitionManager {
             self.engine.register_group(group, label.as_bytes()).await?;
         }
         let log = LogStore::<PartitionTypeConfig>::new(self.engine.clone(), group);
-        let sm = SnapshotStateMachine::<PartitionTypeConfig, PartitionMachine>::open(
-            self.engine.clone(),
-            group,
-        )
-        .map_err(|e| raft_err(&e))?;
+        let sm = PartitionStore::<PartitionTypeConfig>::open(self.engine.clone(), group)
+            .map_err(|e| raft_err(&e))?;
         let reader = sm.reader();
         let network = GroupNetworkFactory::new(self.transport.clone(), group);
         let raft = Raft::new(self.id, self.raft_config.clone(), network, log, sm)

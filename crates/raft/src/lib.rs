@@ -47,18 +47,22 @@ impl RaftTiming {
         election_max_ms: 2000,
     };
 
-    /// An openraft config with this timing; snapshots every `snapshot_every` applied entries.
+    /// An openraft config with this timing; snapshots every `snapshot_every`
+    /// applied entries, or never (and so never purges the log) for `None`.
     pub fn config(
         self,
         cluster: &str,
-        snapshot_every: u64,
+        snapshot_every: Option<u64>,
     ) -> Result<std::sync::Arc<openraft::Config>, openraft::ConfigError> {
         let config = openraft::Config {
             cluster_name: cluster.to_string(),
             heartbeat_interval: self.heartbeat_ms,
             election_timeout_min: self.election_min_ms,
             election_timeout_max: self.election_max_ms,
-            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(snapshot_every),
+            snapshot_policy: snapshot_every.map_or(
+                openraft::SnapshotPolicy::Never,
+                openraft::SnapshotPolicy::LogsSinceLast,
+            ),
             max_in_snapshot_log_to_keep: 100,
             ..Default::default()
         };

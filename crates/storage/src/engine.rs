@@ -22,6 +22,7 @@ use crate::{GroupId, StorageError};
 const CF_LOG: &str = "log";
 const CF_STATE: &str = "state";
 const CF_GROUPS: &str = "groups";
+const CF_INDEX: &str = "index";
 
 /// A completion run by the syncer once the WAL holding its write is on disk.
 type SyncCompletion = Box<dyn FnOnce(io::Result<()>) + Send>;
@@ -98,8 +99,8 @@ impl Engine {
             o.set_compression_type(rocksdb::DBCompressionType::Lz4);
             o
         };
-        let cfs =
-            [CF_LOG, CF_STATE, CF_GROUPS].map(|name| ColumnFamilyDescriptor::new(name, cf_opts()));
+        let cfs = [CF_LOG, CF_STATE, CF_GROUPS, CF_INDEX]
+            .map(|name| ColumnFamilyDescriptor::new(name, cf_opts()));
         let db =
             DB::open_cf_descriptors(&db_opts, &path, cfs).map_err(|source| StorageError::Open {
                 path: path.clone(),
@@ -148,6 +149,13 @@ impl Engine {
             .db
             .cf_handle(CF_STATE)
             .expect("state column family is created at open")
+    }
+
+    pub(crate) fn cf_index(&self) -> &ColumnFamily {
+        self.inner
+            .db
+            .cf_handle(CF_INDEX)
+            .expect("index column family is created at open")
     }
 
     fn cf_groups(&self) -> &ColumnFamily {
@@ -240,6 +248,7 @@ impl Engine {
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(self.cf_log(), start, end);
         batch.delete_range_cf(self.cf_state(), start, end);
+        batch.delete_range_cf(self.cf_index(), start, end);
         batch.delete_cf(self.cf_groups(), start);
         self.write_durable(batch)
             .await

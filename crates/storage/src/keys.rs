@@ -15,6 +15,8 @@ pub enum StateTag {
     LastPurged = 3,
     /// The latest snapshot (meta and state-machine bytes).
     Snapshot = 4,
+    /// A partition's applied state (offsets, last applied, membership).
+    PartitionState = 5,
 }
 
 /// `group ‖ index` in the `log` column family.

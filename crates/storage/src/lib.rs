@@ -9,6 +9,7 @@
 //! | `log` | `group ‖ index` | bincode `openraft::Entry` |
 //! | `state` | `group ‖ tag` | vote, committed, last purged, snapshot |
 //! | `groups` | `group` | opaque descriptor written by the owner of the group |
+//! | `index` | `group ‖ last offset` | where a partition's records live in the log |
 //!
 //! Durability: appends are written to RocksDB without a sync (readable at once),
 //! then handed to the [`engine::Engine`]'s syncer thread, which issues one WAL
@@ -56,4 +57,5 @@ impl<C> GroupTypeConfig for C where
 }
 
 pub mod partition;
-pub use partition::{PartitionMachine, PartitionRequest, PartitionResponse};
+pub mod single_node;
+pub use partition::{PartitionReader, PartitionRequest, PartitionResponse, PartitionStore};

@@ -1,19 +1,43 @@
-//! The state machine of a partition group: the offsets the partition has
-//! handed out. Offsets are assigned here, at apply time, so every replica
-//! assigns the same offsets in the same order.
+//! A partition's state machine, where the Raft log *is* the partition log.
+//!
+//! Produced record batches are stored once, inside the Raft log entries that
+//! replicate them. Applying a committed entry assigns its batches consecutive
+//! offsets (deterministically, so every replica assigns the same ones) and
+//! writes one `index` row, `group ‖ last offset → (log index, base offset, max
+//! timestamp)`, together with the partition's applied state, in one RocksDB
+//! write batch. A fetch seeks the index to the entry holding an offset, reads
+//! that log entry and patches each batch's baseOffset (outside the CRC).
+//!
+//! Invariant: the log of a partition group is never purged by openraft (its
+//! snapshot policy is `Never`), because snapshots carry only the small applied
+//! state, not the records. Retention moves the log start explicitly.
 
-use openraft::LogId;
+use std::io::Cursor;
+use std::marker::PhantomData;
+use std::sync::{Arc, RwLock};
+
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot, SnapshotMeta};
+use openraft::{BasicNode, EntryPayload, ErrorVerb, LogId, OptionalSend, StoredMembership};
+use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use tokio::sync::watch;
 
-use crate::{GroupTypeConfig, Machine};
+use cairn_common::batch;
+
+use crate::keys::{self, StateTag};
+use crate::state_machine::{read_snapshot, sm_err, snapshot_err, write_snapshot, StoredSnapshot};
+use crate::{Engine, GroupId, GroupTypeConfig, StorageError};
+
+type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
 
 /// A command replicated through a partition's Raft log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PartitionRequest {
-    /// Appends `records` records; the machine assigns them consecutive offsets.
+    /// Appends validated record batches (v2), in order.
     Append {
-        /// How many records the appended batch holds (at least 1).
-        records: u32,
+        /// The batches, as the producers sent them.
+        batches: Vec<ByteBuf>,
     },
 }
 
@@ -23,33 +47,448 @@ pub enum PartitionResponse {
     /// Nothing to report (blank and membership entries).
     #[default]
     None,
-    /// The offset of the first appended record.
+    /// The base offset given to each appended batch, in order.
     Appended {
-        /// Offset of the first record of the append.
-        base_offset: u64,
+        /// One per batch.
+        base_offsets: Vec<u64>,
     },
 }
 
-/// Offsets of one partition: dense, starting at 0, assigned once.
+/// A partition's applied state; persisted with every apply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionMachine {
-    /// The offset the next record gets; also the high watermark once applied.
+pub struct PartitionState {
+    /// The last applied log id.
+    pub last_applied: Option<LogId<u64>>,
+    /// The last applied membership.
+    pub membership: StoredMembership<u64, BasicNode>,
+    /// The offset the next record gets; the high watermark.
     pub next_offset: u64,
     /// The first offset still kept.
     pub log_start_offset: u64,
 }
 
-impl<C> Machine<C> for PartitionMachine
+/// Where the records of one log entry live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// The Raft log index of the entry.
+    pub log_index: u64,
+    /// The offset of its first record.
+    pub base_offset: u64,
+    /// The offset of its last record.
+    pub last_offset: u64,
+    /// The largest record timestamp in it.
+    pub max_timestamp: i64,
+}
+
+fn index_key(group: GroupId, last_offset: u64) -> [u8; 16] {
+    keys::log_key(group, last_offset)
+}
+
+struct Shared {
+    state: RwLock<PartitionState>,
+    high_watermark: watch::Sender<u64>,
+}
+
+/// openraft's state machine of a partition group.
+pub struct PartitionStore<C> {
+    engine: Engine,
+    group: GroupId,
+    shared: Arc<Shared>,
+    _types: PhantomData<fn() -> C>,
+}
+
+/// Read access to a partition: offsets and records.
+pub struct PartitionReader<C> {
+    engine: Engine,
+    group: GroupId,
+    shared: Arc<Shared>,
+    _types: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for PartitionReader<C> {
+    fn clone(&self) -> Self {
+        Self {
+            engine: self.engine.clone(),
+            group: self.group,
+            shared: self.shared.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<C> PartitionStore<C>
 where
     C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
 {
-    fn apply(&mut self, _log_id: &LogId<u64>, request: &PartitionRequest) -> PartitionResponse {
-        match request {
-            PartitionRequest::Append { records } => {
-                let base_offset = self.next_offset;
-                self.next_offset += u64::from((*records).max(1));
-                PartitionResponse::Appended { base_offset }
+    /// Opens the state machine of `group`, reading its applied state.
+    pub fn open(engine: Engine, group: GroupId) -> StorageResult<Self> {
+        let bytes = engine
+            .db()
+            .get_cf(
+                engine.cf_state(),
+                keys::state_key(group, StateTag::PartitionState),
+            )
+            .map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let state: PartitionState = match bytes {
+            Some(b) => bincode::deserialize(&b).map_err(|e| sm_err(ErrorVerb::Read, *e))?,
+            None => PartitionState::default(),
+        };
+        let (high_watermark, _) = watch::channel(state.next_offset);
+        Ok(Self {
+            engine,
+            group,
+            shared: Arc::new(Shared {
+                state: RwLock::new(state),
+                high_watermark,
+            }),
+            _types: PhantomData,
+        })
+    }
+
+    /// A reader sharing this machine's state.
+    pub fn reader(&self) -> PartitionReader<C> {
+        PartitionReader {
+            engine: self.engine.clone(),
+            group: self.group,
+            shared: self.shared.clone(),
+            _types: PhantomData,
+        }
+    }
+
+    fn persist_state(&self, batch: &mut WriteBatch, state: &PartitionState) -> StorageResult<()> {
+        let bytes = bincode::serialize(state).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
+        batch.put_cf(
+            self.engine.cf_state(),
+            keys::state_key(self.group, StateTag::PartitionState),
+            bytes,
+        );
+        Ok(())
+    }
+}
+
+/// Offsets each batch spans; a batch that does not parse (never the case for
+/// batches the broker validated) spans none and is not indexed.
+fn batch_span(bytes: &[u8]) -> Option<(u64, i64)> {
+    let header = batch::parse_header(bytes).ok()?;
+    (header.last_offset_delta >= 0)
+        .then_some((header.last_offset_delta as u64 + 1, header.max_timestamp))
+}
+
+impl<C> RaftStateMachine<C> for PartitionStore<C>
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    type SnapshotBuilder = PartitionSnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> StorageResult<(Option<LogId<u64>>, StoredMembership<u64, BasicNode>)> {
+        let state = self.shared.state.read().expect("partition state lock");
+        Ok((state.last_applied, state.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StorageResult<Vec<PartitionResponse>>
+    where
+        I: IntoIterator<Item = C::Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut state = self
+            .shared
+            .state
+            .read()
+            .expect("partition state lock")
+            .clone();
+        let mut write = WriteBatch::default();
+        let mut responses = Vec::new();
+        for entry in entries {
+            state.last_applied = Some(entry.log_id);
+            let response = match &entry.payload {
+                EntryPayload::Blank => PartitionResponse::None,
+                EntryPayload::Membership(m) => {
+                    state.membership = StoredMembership::new(Some(entry.log_id), m.clone());
+                    PartitionResponse::None
+                }
+                EntryPayload::Normal(PartitionRequest::Append { batches }) => {
+                    let first = state.next_offset;
+                    let mut max_timestamp = i64::MIN;
+                    let mut base_offsets = Vec::with_capacity(batches.len());
+                    for b in batches {
+                        base_offsets.push(state.next_offset);
+                        if let Some((count, ts)) = batch_span(b) {
+                            state.next_offset += count;
+                            max_timestamp = max_timestamp.max(ts);
+                        }
+                    }
+                    if state.next_offset > first {
+                        let index = IndexEntry {
+                            log_index: entry.log_id.index,
+                            base_offset: first,
+                            last_offset: state.next_offset - 1,
+                            max_timestamp,
+                        };
+                        let value =
+                            bincode::serialize(&index).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
+                        write.put_cf(
+                            self.engine.cf_index(),
+                            index_key(self.group, state.next_offset - 1),
+                            value,
+                        );
+                    }
+                    PartitionResponse::Appended { base_offsets }
+                }
+            };
+            responses.push(response);
+        }
+        self.persist_state(&mut write, &state)?;
+        // Unsynced: the Raft log holding these entries is durable, and a
+        // restart re-applies whatever this write did not keep.
+        self.engine
+            .write(write)
+            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let hw = state.next_offset;
+        *self.shared.state.write().expect("partition state lock") = state;
+        self.shared.high_watermark.send_replace(hw);
+        Ok(responses)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        PartitionSnapshotBuilder {
+            engine: self.engine.clone(),
+            group: self.group,
+            shared: self.shared.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<Cursor<Vec<u8>>>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> StorageResult<()> {
+        let data = snapshot.into_inner();
+        let mut state: PartitionState =
+            bincode::deserialize(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
+        state.last_applied = meta.last_log_id;
+        state.membership = meta.last_membership.clone();
+        write_snapshot(
+            &self.engine,
+            self.group,
+            &StoredSnapshot {
+                meta: meta.clone(),
+                data,
+            },
+        )
+        .await?;
+        let mut write = WriteBatch::default();
+        self.persist_state(&mut write, &state)?;
+        self.engine
+            .write(write)
+            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let hw = state.next_offset;
+        *self.shared.state.write().expect("partition state lock") = state;
+        self.shared.high_watermark.send_replace(hw);
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<C>>> {
+        Ok(
+            read_snapshot(&self.engine, self.group)?.map(|stored| Snapshot {
+                meta: stored.meta,
+                snapshot: Box::new(Cursor::new(stored.data)),
+            }),
+        )
+    }
+}
+
+/// Builds snapshots of a partition's applied state (not its records).
+pub struct PartitionSnapshotBuilder {
+    engine: Engine,
+    group: GroupId,
+    shared: Arc<Shared>,
+}
+
+impl<C> RaftSnapshotBuilder<C> for PartitionSnapshotBuilder
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    async fn build_snapshot(&mut self) -> StorageResult<Snapshot<C>> {
+        let state = self
+            .shared
+            .state
+            .read()
+            .expect("partition state lock")
+            .clone();
+        let data = bincode::serialize(&state).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
+        let snapshot_id = match state.last_applied {
+            Some(id) => format!("{}-{}-{}", self.group, id.leader_id.term, id.index),
+            None => format!("{}-empty", self.group),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: state.last_applied,
+            last_membership: state.membership,
+            snapshot_id,
+        };
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            data,
+        };
+        write_snapshot(&self.engine, self.group, &stored).await?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(stored.data)),
+        })
+    }
+}
+
+/// Batches read from a partition.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReadBatches {
+    /// Concatenated batches with their assigned base offsets.
+    pub bytes: Vec<u8>,
+    /// The high watermark when read.
+    pub high_watermark: u64,
+}
+
+impl<C> PartitionReader<C>
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    /// The high watermark: one past the last committed and applied offset.
+    pub fn high_watermark(&self) -> u64 {
+        self.shared
+            .state
+            .read()
+            .expect("partition state lock")
+            .next_offset
+    }
+
+    /// The first offset still kept.
+    pub fn log_start_offset(&self) -> u64 {
+        self.shared
+            .state
+            .read()
+            .expect("partition state lock")
+            .log_start_offset
+    }
+
+    /// A receiver that changes whenever the high watermark moves.
+    pub fn high_watermark_changes(&self) -> watch::Receiver<u64> {
+        self.shared.high_watermark.subscribe()
+    }
+
+    fn index_from(&self, offset: u64) -> Result<Vec<IndexEntry>, StorageError> {
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_upper_bound(keys::group_end(self.group).to_vec());
+        let from = index_key(self.group, offset);
+        let iter = self.engine.db().iterator_cf_opt(
+            self.engine.cf_index(),
+            opts,
+            IteratorMode::From(&from, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter.take(64) {
+            let (_, value) = item.map_err(|source| StorageError::Io {
+                op: "read index",
+                group: self.group,
+                source,
+            })?;
+            out.push(
+                bincode::deserialize(&value).map_err(|source| StorageError::Corrupt {
+                    what: "index",
+                    group: self.group,
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn entry_batches(&self, log_index: u64) -> Result<Vec<ByteBuf>, StorageError> {
+        let bytes = self
+            .engine
+            .db()
+            .get_cf(self.engine.cf_log(), keys::log_key(self.group, log_index))
+            .map_err(|source| StorageError::Io {
+                op: "read log entry",
+                group: self.group,
+                source,
+            })?;
+        let Some(bytes) = bytes else {
+            return Ok(Vec::new());
+        };
+        let entry: openraft::Entry<C> =
+            bincode::deserialize(&bytes).map_err(|source| StorageError::Corrupt {
+                what: "log entry",
+                group: self.group,
+                source,
+            })?;
+        Ok(match entry.payload {
+            EntryPayload::Normal(PartitionRequest::Append { batches }) => batches,
+            _ => Vec::new(),
+        })
+    }
+
+    /// Reads whole batches holding offsets from `offset` up to the high
+    /// watermark, stopping once `max_bytes` is reached (the first batch is
+    /// returned even if larger, so a consumer always makes progress).
+    pub fn read(&self, offset: u64, max_bytes: usize) -> Result<ReadBatches, StorageError> {
+        let high_watermark = self.high_watermark();
+        let mut out = ReadBatches {
+            bytes: Vec::new(),
+            high_watermark,
+        };
+        let mut next = offset;
+        'entries: while next < high_watermark {
+            let index = self.index_from(next)?;
+            if index.is_empty() {
+                break;
             }
+            for entry in index {
+                if entry.base_offset >= high_watermark {
+                    break 'entries;
+                }
+                let mut base = entry.base_offset;
+                for b in self.entry_batches(entry.log_index)? {
+                    let Some((count, _)) = batch_span(&b) else {
+                        continue;
+                    };
+                    let last = base + count - 1;
+                    if last >= offset && base < high_watermark {
+                        if !out.bytes.is_empty() && out.bytes.len() + b.len() > max_bytes {
+                            break 'entries;
+                        }
+                        let start = out.bytes.len();
+                        out.bytes.extend_from_slice(&b);
+                        batch::set_base_offset(&mut out.bytes[start..], base as i64);
+                    }
+                    base += count;
+                }
+                // Advance even if the entry's batches could not be read.
+                next = next.max(entry.last_offset + 1);
+                if out.bytes.len() >= max_bytes {
+                    break 'entries;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The offset of the first entry whose records include a timestamp at or
+    /// after `timestamp`, or `None` if there is none.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<u64>, StorageError> {
+        let mut next = self.log_start_offset();
+        loop {
+            let index = self.index_from(next)?;
+            let Some(last) = index.last() else {
+                return Ok(None);
+            };
+            if let Some(hit) = index.iter().find(|e| e.max_timestamp >= timestamp) {
+                return Ok(Some(hit.base_offset.max(self.log_start_offset())));
+            }
+            next = last.last_offset + 1;
         }
     }
 }

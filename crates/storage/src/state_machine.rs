@@ -34,9 +34,9 @@ pub trait Machine<C: GroupTypeConfig>:
 }
 
 #[derive(Serialize, Deserialize)]
-struct StoredSnapshot {
-    meta: SnapshotMeta<u64, openraft::BasicNode>,
-    data: Vec<u8>,
+pub(crate) struct StoredSnapshot {
+    pub(crate) meta: SnapshotMeta<u64, openraft::BasicNode>,
+    pub(crate) data: Vec<u8>,
 }
 
 struct Applied<M> {
@@ -89,11 +89,14 @@ pub struct SnapshotStateMachine<C: GroupTypeConfig, M: Machine<C>> {
     _types: std::marker::PhantomData<fn() -> C>,
 }
 
-fn sm_err(verb: ErrorVerb, e: impl std::error::Error + 'static) -> openraft::StorageError<u64> {
+pub(crate) fn sm_err(
+    verb: ErrorVerb,
+    e: impl std::error::Error + 'static,
+) -> openraft::StorageError<u64> {
     StorageIOError::new(ErrorSubject::StateMachine, verb, AnyError::new(&e)).into()
 }
 
-fn snapshot_err(
+pub(crate) fn snapshot_err(
     verb: ErrorVerb,
     e: impl std::error::Error + 'static,
 ) -> openraft::StorageError<u64> {
@@ -137,7 +140,10 @@ impl<C: GroupTypeConfig, M: Machine<C>> SnapshotStateMachine<C, M> {
     }
 }
 
-fn read_snapshot(engine: &Engine, group: GroupId) -> StorageResult<Option<StoredSnapshot>> {
+pub(crate) fn read_snapshot(
+    engine: &Engine,
+    group: GroupId,
+) -> StorageResult<Option<StoredSnapshot>> {
     let bytes = engine
         .db()
         .get_cf(
@@ -150,7 +156,7 @@ fn read_snapshot(engine: &Engine, group: GroupId) -> StorageResult<Option<Stored
         .transpose()
 }
 
-async fn write_snapshot(
+pub(crate) async fn write_snapshot(
     engine: &Engine,
     group: GroupId,
     stored: &StoredSnapshot,

@@ -2,7 +2,7 @@
 //! with both kinds of state machine the brokers run.
 
 use cairn_storage::{
-    Engine, EngineOptions, LogStore, PartitionMachine, PartitionRequest, PartitionResponse,
+    Engine, EngineOptions, LogStore, PartitionRequest, PartitionResponse, PartitionStore,
 };
 use cairn_storage::{Machine, SnapshotStateMachine};
 use openraft::testing::{StoreBuilder, Suite};
@@ -65,15 +65,43 @@ where
     }
 }
 
+struct PartitionBuilder;
+
+impl
+    StoreBuilder<
+        PartitionTest,
+        LogStore<PartitionTest>,
+        PartitionStore<PartitionTest>,
+        tempfile::TempDir,
+    > for PartitionBuilder
+{
+    async fn build(
+        &self,
+    ) -> Result<
+        (
+            tempfile::TempDir,
+            LogStore<PartitionTest>,
+            PartitionStore<PartitionTest>,
+        ),
+        StorageError<u64>,
+    > {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(dir.path(), &EngineOptions::default()).expect("open engine");
+        let log = LogStore::new(engine.clone(), 42);
+        let sm = PartitionStore::open(engine, 42)?;
+        Ok((dir, log, sm))
+    }
+}
+
 #[test]
 fn partition_store_passes_openraft_suite() -> Result<(), StorageError<u64>> {
     Suite::<
         PartitionTest,
         LogStore<PartitionTest>,
-        SnapshotStateMachine<PartitionTest, PartitionMachine>,
-        Builder,
+        PartitionStore<PartitionTest>,
+        PartitionBuilder,
         _,
-    >::test_all(Builder)
+    >::test_all(PartitionBuilder)
 }
 
 #[test]

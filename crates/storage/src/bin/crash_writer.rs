@@ -9,15 +9,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
+use cairn_storage::single_node::NoPeers;
 use cairn_storage::{
-    Engine, EngineOptions, LogStore, PartitionMachine, PartitionRequest, PartitionResponse,
-    SnapshotStateMachine,
-};
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
-use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
-use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
-    VoteRequest, VoteResponse,
+    Engine, EngineOptions, LogStore, PartitionRequest, PartitionResponse, PartitionStore,
 };
 use openraft::{BasicNode, Raft};
 
@@ -27,52 +21,6 @@ use std::io::Cursor; // named by declare_raft_types!
 openraft::declare_raft_types!(
     pub CrashTest: D = PartitionRequest, R = PartitionResponse
 );
-
-/// Single-node groups never send RPCs; every call reports the peer unreachable.
-struct NoPeers;
-
-fn unreachable<E: std::error::Error>() -> RPCError<u64, BasicNode, E> {
-    RPCError::Unreachable(Unreachable::new(&std::io::Error::other(
-        "single-node group",
-    )))
-}
-
-impl RaftNetwork<CrashTest> for NoPeers {
-    async fn append_entries(
-        &mut self,
-        _: AppendEntriesRequest<CrashTest>,
-        _: RPCOption,
-    ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        Err(unreachable())
-    }
-
-    async fn install_snapshot(
-        &mut self,
-        _: InstallSnapshotRequest<CrashTest>,
-        _: RPCOption,
-    ) -> Result<
-        InstallSnapshotResponse<u64>,
-        RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>,
-    > {
-        Err(unreachable())
-    }
-
-    async fn vote(
-        &mut self,
-        _: VoteRequest<u64>,
-        _: RPCOption,
-    ) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        Err(unreachable())
-    }
-}
-
-impl RaftNetworkFactory<CrashTest> for NoPeers {
-    type Network = NoPeers;
-
-    async fn new_client(&mut self, _: u64, _: &BasicNode) -> NoPeers {
-        NoPeers
-    }
-}
 
 #[tokio::main]
 async fn main() {
@@ -96,8 +44,8 @@ async fn main() {
     let mut rafts = Vec::new();
     for group in 1..=groups {
         let log = LogStore::<CrashTest>::new(engine.clone(), group);
-        let sm = SnapshotStateMachine::<CrashTest, PartitionMachine>::open(engine.clone(), group)
-            .expect("open state machine");
+        let sm =
+            PartitionStore::<CrashTest>::open(engine.clone(), group).expect("open state machine");
         let raft = Raft::new(1, config.clone(), NoPeers, log, sm)
             .await
             .expect("start raft");
@@ -110,10 +58,13 @@ async fn main() {
     }
     let mut tasks = Vec::new();
     for (group, raft) in rafts {
+        let batch = cairn_common::batch::build(&[b"crash-test-record"], 0);
         tasks.push(tokio::spawn(async move {
             loop {
                 match raft
-                    .client_write(PartitionRequest::Append { records: 1 })
+                    .client_write(PartitionRequest::Append {
+                        batches: vec![serde_bytes::ByteBuf::from(batch.clone())],
+                    })
                     .await
                 {
                     Ok(written) => {

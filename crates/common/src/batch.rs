@@ -1,0 +1,291 @@
+//! Kafka record batches, format v2 (magic 2), read without decompressing.
+//!
+//! ```text
+//! 0  baseOffset i64          | patched by the broker (outside the CRC)
+//! 8  batchLength i32         | bytes after this field
+//! 12 partitionLeaderEpoch i32| patched by the broker (outside the CRC)
+//! 16 magic i8                | 2
+//! 17 crc u32                 | CRC-32C of bytes 21..end
+//! 21 attributes i16          | bits 0-2 compression, 4 transactional, 5 control
+//! 23 lastOffsetDelta i32
+//! 27 baseTimestamp i64
+//! 35 maxTimestamp i64
+//! 43 producerId i64
+//! 51 producerEpoch i16
+//! 53 baseSequence i32
+//! 57 recordCount i32
+//! 61 records...
+//! ```
+
+/// Bytes of the batch header up to and including the record count.
+pub const HEADER_LEN: usize = 61;
+/// Bytes before the batch length's coverage starts (baseOffset + batchLength).
+pub const LOG_OVERHEAD: usize = 12;
+
+/// The fields of a batch header the broker uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Whole batch size in bytes, including the first 12.
+    pub size: usize,
+    /// Offsets the batch spans minus one.
+    pub last_offset_delta: i32,
+    /// First timestamp.
+    pub base_timestamp: i64,
+    /// Largest timestamp.
+    pub max_timestamp: i64,
+    /// Producer id (-1 when not idempotent).
+    pub producer_id: i64,
+    /// Records in the batch.
+    pub record_count: i32,
+    /// Compression codec (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
+    pub compression: u8,
+    /// Whether it is a control batch.
+    pub is_control: bool,
+}
+
+/// Why bytes are not an acceptable batch.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// Fewer bytes than a header, or than the batch length says.
+    #[error("record batch is truncated: {have} bytes, need {need}")]
+    Truncated { have: usize, need: usize },
+    /// The batch length is impossible.
+    #[error("record batch length {0} is invalid")]
+    BadLength(i32),
+    /// Not format v2.
+    #[error("record batch magic {0} is not supported (only 2)")]
+    BadMagic(i8),
+    /// The CRC does not match.
+    #[error("record batch CRC mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    BadCrc { stored: u32, computed: u32 },
+    /// Record count and offset delta disagree, or there are no records.
+    #[error("record batch has {record_count} records but lastOffsetDelta {last_offset_delta}")]
+    BadCount {
+        record_count: i32,
+        last_offset_delta: i32,
+    },
+    /// Unknown compression codec.
+    #[error("record batch compression codec {0} is unknown")]
+    BadCompression(u8),
+    /// Larger than the topic allows.
+    #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
+    TooLarge { size: usize, max: usize },
+}
+
+fn i16_at(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([b[at], b[at + 1]])
+}
+fn i32_at(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+fn i64_at(b: &[u8], at: usize) -> i64 {
+    i64::from_be_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Reads the header of the batch at the front of `bytes` (no CRC check).
+pub fn parse_header(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(BatchError::Truncated {
+            have: bytes.len(),
+            need: HEADER_LEN,
+        });
+    }
+    let length = i32_at(bytes, 8);
+    if length < (HEADER_LEN - LOG_OVERHEAD) as i32 {
+        return Err(BatchError::BadLength(length));
+    }
+    let size = LOG_OVERHEAD + length as usize;
+    if bytes.len() < size {
+        return Err(BatchError::Truncated {
+            have: bytes.len(),
+            need: size,
+        });
+    }
+    let magic = bytes[16] as i8;
+    if magic != 2 {
+        return Err(BatchError::BadMagic(magic));
+    }
+    let attributes = i16_at(bytes, 21);
+    Ok(BatchHeader {
+        size,
+        last_offset_delta: i32_at(bytes, 23),
+        base_timestamp: i64_at(bytes, 27),
+        max_timestamp: i64_at(bytes, 35),
+        producer_id: i64_at(bytes, 43),
+        record_count: i32_at(bytes, 57),
+        compression: (attributes & 0x7) as u8,
+        is_control: attributes & 0x20 != 0,
+    })
+}
+
+/// Fully validates one batch: header, length, magic, CRC-32C, counts, codec, size.
+pub fn validate(batch: &[u8], max_bytes: usize) -> Result<BatchHeader, BatchError> {
+    let header = parse_header(batch)?;
+    if header.size != batch.len() {
+        return Err(BatchError::Truncated {
+            have: batch.len(),
+            need: header.size,
+        });
+    }
+    if header.size > max_bytes {
+        return Err(BatchError::TooLarge {
+            size: header.size,
+            max: max_bytes,
+        });
+    }
+    let stored = u32::from_be_bytes(batch[17..21].try_into().expect("4 bytes"));
+    let computed = crc32c::crc32c(&batch[21..]);
+    if stored != computed {
+        return Err(BatchError::BadCrc { stored, computed });
+    }
+    if header.record_count < 1 || header.last_offset_delta != header.record_count - 1 {
+        return Err(BatchError::BadCount {
+            record_count: header.record_count,
+            last_offset_delta: header.last_offset_delta,
+        });
+    }
+    if header.compression > 4 {
+        return Err(BatchError::BadCompression(header.compression));
+    }
+    Ok(header)
+}
+
+/// Splits concatenated batches (a Produce request's records) and validates each.
+pub fn split_and_validate(
+    records: &[u8],
+    max_bytes: usize,
+) -> Result<Vec<(&[u8], BatchHeader)>, BatchError> {
+    let mut out = Vec::new();
+    let mut rest = records;
+    while !rest.is_empty() {
+        let header = parse_header(rest)?;
+        let (batch, tail) = rest.split_at(header.size);
+        out.push((batch, validate(batch, max_bytes)?));
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// Writes the base offset the broker assigned (bytes 0..8, outside the CRC).
+pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
+    batch[..8].copy_from_slice(&base_offset.to_be_bytes());
+}
+
+/// Builds an uncompressed batch of `values` (no keys, no headers): used by tests and tools.
+pub fn build(values: &[&[u8]], timestamp: i64) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, v: i64) {
+        let mut z = ((v << 1) ^ (v >> 63)) as u64;
+        loop {
+            if z < 0x80 {
+                out.push(z as u8);
+                return;
+            }
+            out.push((z as u8 & 0x7f) | 0x80);
+            z >>= 7;
+        }
+    }
+    let mut records = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        let mut r = vec![0u8]; // attributes
+        varint(&mut r, 0); // timestamp delta
+        varint(&mut r, i as i64); // offset delta
+        varint(&mut r, -1); // null key
+        varint(&mut r, value.len() as i64);
+        r.extend_from_slice(value);
+        varint(&mut r, 0); // headers
+        varint(&mut records, r.len() as i64);
+        records.extend_from_slice(&r);
+    }
+    let mut b = Vec::with_capacity(HEADER_LEN + records.len());
+    b.extend_from_slice(&0i64.to_be_bytes());
+    b.extend_from_slice(&((HEADER_LEN - LOG_OVERHEAD + records.len()) as i32).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.push(2);
+    b.extend_from_slice(&[0; 4]); // crc, below
+    b.extend_from_slice(&0i16.to_be_bytes());
+    b.extend_from_slice(&(values.len() as i32 - 1).to_be_bytes());
+    b.extend_from_slice(&timestamp.to_be_bytes());
+    b.extend_from_slice(&timestamp.to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&(-1i16).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.extend_from_slice(&(values.len() as i32).to_be_bytes());
+    b.extend_from_slice(&records);
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_batches_validate_and_split() {
+        let a = build(&[b"one", b"two"], 1000);
+        let b = build(&[b"three"], 2000);
+        let both = [a.clone(), b.clone()].concat();
+        let split = split_and_validate(&both, 1 << 20).unwrap();
+        assert_eq!(split.len(), 2);
+        assert_eq!(split[0].1.record_count, 2);
+        assert_eq!(split[1].1.max_timestamp, 2000);
+        assert_eq!(split[1].0, &b[..]);
+    }
+
+    #[test]
+    fn base_offset_is_outside_the_crc() {
+        let mut a = build(&[b"x"], 1);
+        set_base_offset(&mut a, 42);
+        assert_eq!(validate(&a, 1 << 20).unwrap().record_count, 1);
+        assert_eq!(i64_at(&a, 0), 42);
+    }
+
+    #[test]
+    fn corruption_is_detected() {
+        let good = build(&[b"hello"], 5);
+        let mut bad_crc = good.clone();
+        *bad_crc.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            validate(&bad_crc, 1 << 20),
+            Err(BatchError::BadCrc { .. })
+        ));
+        let mut bad_magic = good.clone();
+        bad_magic[16] = 1;
+        assert_eq!(validate(&bad_magic, 1 << 20), Err(BatchError::BadMagic(1)));
+        assert!(matches!(
+            validate(&good[..good.len() - 1], 1 << 20),
+            Err(BatchError::Truncated { .. })
+        ));
+        assert!(matches!(
+            validate(&good, 10),
+            Err(BatchError::TooLarge { .. })
+        ));
+        let mut bad_len = good.clone();
+        bad_len[8..12].copy_from_slice(&(-7i32).to_be_bytes());
+        assert_eq!(validate(&bad_len, 1 << 20), Err(BatchError::BadLength(-7)));
+        let mut bad_count = good.clone();
+        bad_count[57..61].copy_from_slice(&5i32.to_be_bytes());
+        let crc = crc32c::crc32c(&bad_count[21..]);
+        bad_count[17..21].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(
+            validate(&bad_count, 1 << 20),
+            Err(BatchError::BadCount { .. })
+        ));
+        assert!(split_and_validate(&[0u8; 3], 1 << 20).is_err());
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x2545f4914f6cdd1du64;
+        for len in 0..300usize {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut bytes: Vec<u8> = (0..len).map(|i| (seed >> (i % 8 * 8)) as u8).collect();
+            if len > 17 {
+                bytes[16] = 2;
+            }
+            let _ = split_and_validate(&bytes, 1 << 20);
+        }
+    }
+}

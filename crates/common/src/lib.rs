@@ -1,0 +1,3 @@
+//! Helpers shared by the layers: Kafka record batch (magic 2) headers.
+
+pub mod batch;
