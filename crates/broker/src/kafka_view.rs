@@ -1,15 +1,25 @@
 //! The broker's side of the Kafka adapter: a [`ClusterMetadata`] snapshot built
 //! from the metadata catalogue (brokers, topics, assignments) and the leaders
-//! learned by dissemination.
+//! learned by dissemination; produce, fetch and offsets on the partitions this
+//! broker leads.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use cairn_kafka::{
-    BrokerEndpoint, ClusterMetadata, KafkaCluster, PartitionMetadata, TopicMetadata,
+use bytes::Bytes;
+use cairn_kafka::error_code::{
+    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
 };
+use cairn_kafka::{
+    BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, PartitionMetadata, PartitionRead,
+    TopicMetadata,
+};
+use cairn_meta::topic_config::effective_configs;
+use tokio::sync::{oneshot, watch};
 
+use crate::appender::Append;
 use crate::node::Core;
+use crate::partitions::PartitionHandle;
 
 /// Answers the Kafka handlers' questions from a running broker.
 pub struct KafkaView(pub Arc<Core>);
@@ -22,7 +32,113 @@ fn split_host_port(addr: &str) -> Option<(String, i32)> {
     ))
 }
 
+impl KafkaView {
+    /// The local replica of `topic`/`partition`, if this broker leads it.
+    fn leader_replica(&self, topic: &str, partition: i32) -> Result<PartitionHandle, i16> {
+        let core = &self.0;
+        let group = core
+            .meta
+            .reader
+            .read(|s| {
+                s.topics
+                    .get(topic)
+                    .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
+                    .map(|p| p.group)
+            })
+            .ok_or(UNKNOWN_TOPIC_OR_PARTITION)?;
+        let (raft, handle) = core
+            .partitions
+            .registry
+            .get(group)
+            .ok_or(NOT_LEADER_OR_FOLLOWER)?;
+        let metrics = raft.metrics().borrow().clone();
+        if metrics.current_leader != Some(core.id()) || !metrics.state.is_leader() {
+            return Err(NOT_LEADER_OR_FOLLOWER);
+        }
+        Ok(handle)
+    }
+}
+
 impl KafkaCluster for KafkaView {
+    fn max_message_bytes(&self, topic: &str) -> Option<usize> {
+        let overrides = self
+            .0
+            .meta
+            .reader
+            .read(|s| s.topics.get(topic).map(|t| t.configs.clone()))?;
+        effective_configs(&overrides)
+            .get("max.message.bytes")
+            .and_then(|(v, _)| v.parse().ok())
+    }
+
+    fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        batches: Vec<Bytes>,
+    ) -> BoxFuture<Result<i64, i16>> {
+        let handle = match self.leader_replica(topic, partition) {
+            Ok(handle) => handle,
+            Err(code) => return Box::pin(std::future::ready(Err(code))),
+        };
+        let (reply, rx) = oneshot::channel();
+        if handle.appender.send(Append { batches, reply }).is_err() {
+            return Box::pin(std::future::ready(Err(NOT_LEADER_OR_FOLLOWER)));
+        }
+        Box::pin(async move { rx.await.unwrap_or(Err(NOT_LEADER_OR_FOLLOWER)) })
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<PartitionRead, i16> {
+        let handle = self.leader_replica(topic, partition)?;
+        let reader = &handle.reader;
+        let (start, hw) = (
+            reader.log_start_offset() as i64,
+            reader.high_watermark() as i64,
+        );
+        if offset < start || offset > hw {
+            return Err(OFFSET_OUT_OF_RANGE);
+        }
+        let read = reader.read(offset as u64, max_bytes).map_err(|e| {
+            tracing::error!(topic, partition, offset, error = %e, "fetch read failed");
+            UNKNOWN_SERVER_ERROR
+        })?;
+        Ok(PartitionRead {
+            records: Bytes::from(read.bytes),
+            high_watermark: read.high_watermark as i64,
+            log_start_offset: start,
+        })
+    }
+
+    fn high_watermark_changes(&self, topic: &str, partition: i32) -> Option<watch::Receiver<u64>> {
+        self.leader_replica(topic, partition)
+            .ok()
+            .map(|h| h.reader.high_watermark_changes())
+    }
+
+    fn list_offset(&self, topic: &str, partition: i32, timestamp: i64) -> Result<(i64, i64), i16> {
+        let handle = self.leader_replica(topic, partition)?;
+        let reader = &handle.reader;
+        match timestamp {
+            -2 => Ok((-1, reader.log_start_offset() as i64)),
+            // -1 latest; -3 (max timestamp) is answered as latest too.
+            -1 | -3 => Ok((-1, reader.high_watermark() as i64)),
+            ts => match reader.offset_for_timestamp(ts) {
+                Ok(Some((offset, found_ts))) => Ok((found_ts, offset as i64)),
+                Ok(None) => Ok((-1, -1)),
+                Err(e) => {
+                    tracing::error!(topic, partition, error = %e, "offset lookup failed");
+                    Err(UNKNOWN_SERVER_ERROR)
+                }
+            },
+        }
+    }
+
     fn metadata(&self) -> ClusterMetadata {
         let core = &self.0;
         let now = Instant::now();

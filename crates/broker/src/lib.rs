@@ -3,6 +3,7 @@
 //! together by [`Broker`].
 
 pub mod admin;
+pub mod appender;
 pub mod config;
 pub mod controller;
 pub mod error;

@@ -16,9 +16,17 @@ use cairn_storage::{Engine, GroupId, LogStore, PartitionReader, PartitionStore};
 
 use crate::BrokerError;
 
-/// Running partition groups with read access to each one's state.
-pub type PartitionRegistry =
-    GroupRegistry<PartitionTypeConfig, PartitionReader<PartitionTypeConfig>>;
+/// Running partition groups with their read side and write queue.
+pub type PartitionRegistry = GroupRegistry<PartitionTypeConfig, PartitionHandle>;
+
+/// A running partition's read side and write queue.
+#[derive(Clone)]
+pub struct PartitionHandle {
+    /// Offsets and records.
+    pub reader: PartitionReader<PartitionTypeConfig>,
+    /// Produce requests for this partition.
+    pub appender: tokio::sync::mpsc::UnboundedSender<crate::appender::Append>,
+}
 
 /// Starts, stops and deletes this broker's partition groups.
 pub struct PartitionManager {
@@ -198,7 +206,9 @@ impl PartitionManager {
             }
         }
         tracing::info!(group, partition = label, fresh, "partition group started");
-        self.registry.insert(group, raft, reader);
+        let appender = crate::appender::spawn(group, raft.clone());
+        self.registry
+            .insert(group, raft, PartitionHandle { reader, appender });
         Ok(())
     }
 

@@ -56,8 +56,55 @@ pub struct ClusterMetadata {
     pub topics: Vec<TopicMetadata>,
 }
 
-/// The broker side of the Kafka adapter.
+/// A boxed future, so that the trait stays object safe.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// What a fetch read of one partition returned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionRead {
+    /// Batches with their assigned base offsets, up to the high watermark.
+    pub records: bytes::Bytes,
+    /// One past the last committed offset.
+    pub high_watermark: i64,
+    /// The first offset kept.
+    pub log_start_offset: i64,
+}
+
+/// The broker side of the Kafka adapter. Errors are Kafka error codes.
 pub trait KafkaCluster: Send + Sync + 'static {
     /// The current view of the cluster.
     fn metadata(&self) -> ClusterMetadata;
+
+    /// The topic's `max.message.bytes`, or `None` if the topic does not exist.
+    fn max_message_bytes(&self, topic: &str) -> Option<usize>;
+
+    /// Hands validated batches to the partition's leader at once (so that the
+    /// requests of one connection keep their order); the future resolves with
+    /// the base offset of the first batch once the write is committed.
+    fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        batches: Vec<bytes::Bytes>,
+    ) -> BoxFuture<Result<i64, i16>>;
+
+    /// Reads committed batches from `offset` on the partition leader.
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<PartitionRead, i16>;
+
+    /// A receiver that changes when the partition's high watermark moves.
+    fn high_watermark_changes(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Option<tokio::sync::watch::Receiver<u64>>;
+
+    /// ListOffsets: -2 earliest, -1 latest, otherwise the first offset with a
+    /// timestamp at or after `timestamp`. Returns (timestamp, offset).
+    fn list_offset(&self, topic: &str, partition: i32, timestamp: i64) -> Result<(i64, i64), i16>;
 }

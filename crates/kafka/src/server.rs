@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::api::{self, Outcome};
 use crate::cluster::KafkaCluster;
@@ -47,9 +50,7 @@ pub async fn serve(
                 let config = config.clone();
                 let stop = stop.clone();
                 tokio::spawn(async move {
-                    if let Err(reason) =
-                        serve_connection(stream, cluster.as_ref(), &config, stop).await
-                    {
+                    if let Err(reason) = serve_connection(stream, cluster, &config, stop).await {
                         tracing::info!(%peer, %reason, "closed Kafka connection");
                     }
                 });
@@ -62,45 +63,88 @@ pub async fn serve(
     }
 }
 
+/// Requests of one connection being handled at once; more wait to be read.
+const MAX_IN_FLIGHT: usize = 64;
+
 async fn serve_connection(
-    mut stream: TcpStream,
-    cluster: &dyn KafkaCluster,
+    stream: TcpStream,
+    cluster: Arc<dyn KafkaCluster>,
     config: &KafkaConfig,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     stream.set_nodelay(true).ok();
+    let (mut read, write) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<JoinHandle<Outcome>>(MAX_IN_FLIGHT);
+    let (closed_tx, mut closed) = watch::channel(false);
+    let writer = tokio::spawn(write_responses(write, rx, closed_tx));
     let mut buf = BytesMut::with_capacity(64 << 10);
-    loop {
-        match next_frame(&buf, config.max_frame_bytes).map_err(|e| e.to_string())? {
-            FrameStatus::Complete { len } => {
-                let _size = buf.split_to(4);
-                let frame = buf.split_to(len).freeze();
-                match api::handle(frame, cluster) {
-                    Outcome::Respond(bytes) => stream
-                        .write_all(&bytes)
-                        .await
-                        .map_err(|e| format!("write: {e}"))?,
-                    Outcome::Close(reason) => return Err(reason),
+    let read_result: Result<(), String> = async {
+        loop {
+            match next_frame(&buf, config.max_frame_bytes).map_err(|e| e.to_string())? {
+                FrameStatus::Complete { len } => {
+                    let _size = buf.split_to(4);
+                    let frame = buf.split_to(len).freeze();
+                    // Order-sensitive work happens here, in arrival order; the
+                    // rest runs concurrently and is answered in order.
+                    let pending = api::handle(frame, &cluster);
+                    if tx.send(tokio::spawn(pending)).await.is_err() {
+                        return Ok(());
+                    }
                 }
-            }
-            FrameStatus::Incomplete => {
-                let read = tokio::select! {
-                    _ = stopped(&mut stop) => return Ok(()),
-                    read = stream.read_buf(&mut buf) => read.map_err(|e| format!("read: {e}"))?,
-                };
-                if read == 0 {
-                    return if buf.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "client closed mid-frame ({} bytes pending)",
-                            buf.len()
-                        ))
+                FrameStatus::Incomplete => {
+                    let n = tokio::select! {
+                        _ = stopped(&mut stop) => return Ok(()),
+                        _ = stopped(&mut closed) => return Ok(()),
+                        n = read.read_buf(&mut buf) => n.map_err(|e| format!("read: {e}"))?,
                     };
+                    if n == 0 {
+                        return if buf.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(format!(
+                                "client closed mid-frame ({} bytes pending)",
+                                buf.len()
+                            ))
+                        };
+                    }
                 }
             }
         }
     }
+    .await;
+    drop(tx);
+    let write_result = writer
+        .await
+        .map_err(|e| format!("response writer failed: {e}"))?;
+    read_result.and(write_result)
+}
+
+/// Writes responses in request order; stops at the first request that closes the connection.
+async fn write_responses(
+    mut write: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<JoinHandle<Outcome>>,
+    closed: watch::Sender<bool>,
+) -> Result<(), String> {
+    let result = async {
+        while let Some(pending) = rx.recv().await {
+            match pending
+                .await
+                .map_err(|e| format!("request handler failed: {e}"))?
+            {
+                Outcome::Respond(bytes) => write
+                    .write_all(&bytes)
+                    .await
+                    .map_err(|e| format!("write: {e}"))?,
+                Outcome::NoResponse => {}
+                Outcome::Close(reason) => return Err(reason),
+            }
+        }
+        Ok(())
+    }
+    .await;
+    closed.send_replace(true);
+    let _ = write.shutdown().await;
+    result
 }
 
 /// Waits for the stop flag without holding its borrow guard across the await.

@@ -477,8 +477,8 @@ where
     }
 
     /// The offset of the first entry whose records include a timestamp at or
-    /// after `timestamp`, or `None` if there is none.
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<u64>, StorageError> {
+    /// after `timestamp`, with that entry's largest timestamp; `None` if there is none.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(u64, i64)>, StorageError> {
         let mut next = self.log_start_offset();
         loop {
             let index = self.index_from(next)?;
@@ -486,7 +486,10 @@ where
                 return Ok(None);
             };
             if let Some(hit) = index.iter().find(|e| e.max_timestamp >= timestamp) {
-                return Ok(Some(hit.base_offset.max(self.log_start_offset())));
+                return Ok(Some((
+                    hit.base_offset.max(self.log_start_offset()),
+                    hit.max_timestamp,
+                )));
             }
             next = last.last_offset + 1;
         }

@@ -117,8 +117,8 @@ async fn appended_batches_read_back_with_assigned_offsets() {
     assert_eq!(offsets_in(&reader.read(0, 1).unwrap().bytes), vec![(0, 2)]);
     // At the high watermark: nothing.
     assert!(reader.read(6, 1 << 20).unwrap().bytes.is_empty());
-    assert_eq!(reader.offset_for_timestamp(250).unwrap(), Some(3));
-    assert_eq!(reader.offset_for_timestamp(50).unwrap(), Some(0));
+    assert_eq!(reader.offset_for_timestamp(250).unwrap(), Some((3, 300)));
+    assert_eq!(reader.offset_for_timestamp(50).unwrap(), Some((0, 200)));
     assert_eq!(reader.offset_for_timestamp(999).unwrap(), None);
 
     raft.shutdown().await.unwrap();

@@ -5,17 +5,27 @@
 //! header) closes the connection, as Kafka brokers do.
 
 pub mod api_versions;
+pub mod fetch;
+pub mod list_offsets;
 pub mod metadata;
+pub mod produce;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use crate::cluster::KafkaCluster;
+use std::sync::Arc;
+
+use crate::cluster::{BoxFuture, KafkaCluster};
 
 /// The APIs and version ranges this broker serves, in ApiVersions order.
-pub const SUPPORTED: &[(ApiKey, i16, i16)] =
-    &[(ApiKey::Metadata, 0, 12), (ApiKey::ApiVersions, 0, 3)];
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 9),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 3),
+];
 
 /// What to do with a request.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,6 +34,17 @@ pub enum Outcome {
     Respond(Bytes),
     /// Close the connection; the reason is logged.
     Close(String),
+    /// Send nothing (Produce with acks=0).
+    NoResponse,
+}
+
+/// A request being handled: its side effects that must keep the order of
+/// the connection's requests (handing batches to a partition) are done; the
+/// rest (waiting for commit, long-polling) runs in the future.
+pub type Pending = BoxFuture<Outcome>;
+
+fn ready(outcome: Outcome) -> Pending {
+    Box::pin(std::future::ready(outcome))
 }
 
 /// The supported version range of `key`, if the API is served.
@@ -35,45 +56,62 @@ pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
 }
 
 /// Handles one request frame body (without its size prefix).
-pub fn handle(frame: Bytes, cluster: &dyn KafkaCluster) -> Outcome {
+pub fn handle(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Pending {
+    match start(frame, cluster) {
+        Ok(pending) => pending,
+        Err(outcome) => ready(outcome),
+    }
+}
+
+fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outcome> {
     if frame.len() < crate::codec::MIN_REQUEST {
-        return Outcome::Close(format!("request of {} bytes is too short", frame.len()));
+        return Err(Outcome::Close(format!(
+            "request of {} bytes is too short",
+            frame.len()
+        )));
     }
     let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let Ok(api_key) = ApiKey::try_from(raw_key) else {
-        return Outcome::Close(format!("unknown API key {raw_key}"));
+        return Err(Outcome::Close(format!("unknown API key {raw_key}")));
     };
     if api_key == ApiKey::ApiVersions && !(0..=api_versions::MAX_VERSION).contains(&version) {
         // A newer client's header may not parse at this version; the
         // correlation id is at a fixed place, and that is all the answer needs.
         let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
-        return api_versions::unsupported(correlation_id);
+        return Err(api_versions::unsupported(correlation_id));
     }
     let mut body = frame;
-    let header = match RequestHeader::decode(&mut body, api_key.request_header_version(version)) {
-        Ok(header) => header,
-        Err(e) => {
-            return Outcome::Close(format!(
+    let header = RequestHeader::decode(&mut body, api_key.request_header_version(version))
+        .map_err(|e| {
+            Outcome::Close(format!(
                 "malformed {api_key:?} v{version} request header: {e}"
             ))
-        }
-    };
+        })?;
     if api_key == ApiKey::ApiVersions {
-        return api_versions::handle(&header, &mut body);
+        return Err(api_versions::handle(&header, &mut body));
     }
     match supported_versions(api_key) {
         Some((min, max)) if (min..=max).contains(&version) => {}
         Some((min, max)) => {
-            return Outcome::Close(format!(
+            return Err(Outcome::Close(format!(
                 "{api_key:?} v{version} is not supported (supported: v{min}-v{max})"
-            ));
+            )));
         }
-        None => return Outcome::Close(format!("{api_key:?} is not supported by this broker")),
+        None => {
+            return Err(Outcome::Close(format!(
+                "{api_key:?} is not supported by this broker"
+            )))
+        }
     }
     match api_key {
-        ApiKey::Metadata => metadata::handle(&header, &mut body, cluster),
-        other => Outcome::Close(format!("{other:?} is not supported by this broker")),
+        ApiKey::Metadata => Err(metadata::handle(&header, &mut body, cluster.as_ref())),
+        ApiKey::Produce => produce::handle(&header, &mut body, cluster),
+        ApiKey::Fetch => fetch::handle(&header, &mut body, cluster),
+        ApiKey::ListOffsets => Err(list_offsets::handle(&header, &mut body, cluster.as_ref())),
+        other => Err(Outcome::Close(format!(
+            "{other:?} is not supported by this broker"
+        ))),
     }
 }
 

@@ -1,0 +1,53 @@
+//! ListOffsets (key 2), v1-v7: earliest (-2) is the log start offset, latest
+//! (-1) the high watermark, any other timestamp the first offset at or after it
+//! (-1 if none). Only the partition leader answers.
+
+use bytes::Bytes;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse, RequestHeader};
+
+use super::{decode, respond, Outcome};
+use crate::cluster::KafkaCluster;
+use crate::error_code;
+
+/// Handles ListOffsets.
+pub fn handle(header: &RequestHeader, body: &mut Bytes, cluster: &dyn KafkaCluster) -> Outcome {
+    let request: ListOffsetsRequest = match decode(header, body, "ListOffsets") {
+        Ok(r) => r,
+        Err(close) => return close,
+    };
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|t| {
+            let name = t.name.0.to_string();
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let r = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index)
+                        .with_leader_epoch(-1);
+                    match cluster.list_offset(&name, p.partition_index, p.timestamp) {
+                        Ok((timestamp, offset)) => r
+                            .with_error_code(error_code::NONE)
+                            .with_timestamp(timestamp)
+                            .with_offset(offset),
+                        Err(code) => r.with_error_code(code).with_timestamp(-1).with_offset(-1),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    respond(
+        ApiKey::ListOffsets,
+        header.request_api_version,
+        header.correlation_id,
+        &ListOffsetsResponse::default().with_topics(topics),
+    )
+}

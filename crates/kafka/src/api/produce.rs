@@ -1,0 +1,153 @@
+//! Produce (key 0), v3-v9. Each partition's records are split into batches and
+//! validated (magic 2, CRC-32C, lengths, counts, codec, `max.message.bytes`)
+//! before anything is written; a bad batch fails only its partition. Valid
+//! batches are handed to the partition leader immediately, in request order,
+//! and the response waits until every partition's write is committed by a Raft
+//! majority (acks=-1 and acks=1 both answer at commit; see the README).
+//! acks=0 gets no response at all.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, RequestHeader};
+use kafka_protocol::protocol::StrBytes;
+
+use cairn_common::batch::{self, BatchError};
+
+use super::{decode, ready, respond, Outcome, Pending};
+use crate::cluster::KafkaCluster;
+use crate::error_code;
+
+/// The Kafka error code for an invalid batch.
+pub fn batch_error_code(e: &BatchError) -> i16 {
+    match e {
+        BatchError::Truncated { .. } | BatchError::BadLength(_) | BatchError::BadCrc { .. } => {
+            error_code::CORRUPT_MESSAGE
+        }
+        BatchError::TooLarge { .. } => error_code::MESSAGE_TOO_LARGE,
+        BatchError::BadMagic(_) | BatchError::BadCount { .. } | BatchError::BadCompression(_) => {
+            error_code::INVALID_RECORD
+        }
+    }
+}
+
+enum Slot {
+    Done(i16, Option<String>),
+    Waiting(crate::cluster::BoxFuture<Result<i64, i16>>),
+}
+
+/// Validates and hands off every partition's batches; returns the pending response.
+pub fn handle(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Result<Pending, Outcome> {
+    let request: ProduceRequest = decode(header, body, "Produce")?;
+    let acks = request.acks;
+    if !matches!(acks, -1..=1) {
+        let topics = request.topic_data.into_iter().map(|t| {
+            let parts = t
+                .partition_data
+                .iter()
+                .map(|p| (p.index, Slot::Done(error_code::INVALID_REQUIRED_ACKS, None)))
+                .collect();
+            (t.name, parts)
+        });
+        let slots: Vec<_> = topics.collect();
+        return Ok(finish(header, slots, 0));
+    }
+    let mut slots = Vec::new();
+    for topic in request.topic_data {
+        let name = topic.name.0.to_string();
+        let max = cluster.max_message_bytes(&name);
+        let mut parts = Vec::new();
+        for p in topic.partition_data {
+            let slot = match (max, p.records) {
+                (None, _) => Slot::Done(error_code::UNKNOWN_TOPIC_OR_PARTITION, None),
+                (Some(_), None) => {
+                    Slot::Done(error_code::CORRUPT_MESSAGE, Some("no records".into()))
+                }
+                (Some(max), Some(records)) => match batch::split_and_validate(&records, max) {
+                    Err(e) => Slot::Done(
+                        batch_error_code(&e),
+                        Some(format!("partition {}: {e}", p.index)),
+                    ),
+                    Ok(batches) if batches.is_empty() => {
+                        Slot::Done(error_code::CORRUPT_MESSAGE, Some("empty record set".into()))
+                    }
+                    Ok(batches) => {
+                        let batches: Vec<Bytes> =
+                            batches.iter().map(|(b, _)| records.slice_ref(b)).collect();
+                        Slot::Waiting(cluster.produce(&name, p.index, batches))
+                    }
+                },
+            };
+            parts.push((p.index, slot));
+        }
+        slots.push((topic.name, parts));
+    }
+    if acks == 0 {
+        // Nothing is sent back; the writes still happen.
+        for (_, parts) in slots {
+            for (_, slot) in parts {
+                if let Slot::Waiting(write) = slot {
+                    tokio::spawn(write);
+                }
+            }
+        }
+        return Ok(ready(Outcome::NoResponse));
+    }
+    Ok(finish(header, slots, request.timeout_ms))
+}
+
+fn finish(
+    header: &RequestHeader,
+    slots: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Slot)>)>,
+    timeout_ms: i32,
+) -> Pending {
+    let version = header.request_api_version;
+    let correlation_id = header.correlation_id;
+    let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+    Box::pin(async move {
+        let mut responses = Vec::new();
+        for (name, parts) in slots {
+            let mut partition_responses = Vec::new();
+            for (index, slot) in parts {
+                let (code, base_offset, message) = match slot {
+                    Slot::Done(code, message) => (code, -1, message),
+                    Slot::Waiting(write) => match tokio::time::timeout(timeout, write).await {
+                        Ok(Ok(base)) => (error_code::NONE, base, None),
+                        Ok(Err(code)) => (code, -1, None),
+                        Err(_) => (
+                            error_code::REQUEST_TIMED_OUT,
+                            -1,
+                            Some(format!("not committed within {timeout_ms} ms")),
+                        ),
+                    },
+                };
+                partition_responses.push(
+                    PartitionProduceResponse::default()
+                        .with_index(index)
+                        .with_error_code(code)
+                        .with_base_offset(base_offset)
+                        .with_log_append_time_ms(-1)
+                        .with_log_start_offset(-1)
+                        .with_error_message(message.map(StrBytes::from_string)),
+                );
+            }
+            responses.push(
+                TopicProduceResponse::default()
+                    .with_name(name)
+                    .with_partition_responses(partition_responses),
+            );
+        }
+        respond(
+            ApiKey::Produce,
+            version,
+            correlation_id,
+            &ProduceResponse::default().with_responses(responses),
+        )
+    })
+}
