@@ -215,6 +215,7 @@ async fn create_topic(
         partitions: body.partitions,
         replication_factor: body.replication_factor,
         configs: body.configs,
+        validate_only: false,
     };
     match core.submit(request, ADMIN_TIMEOUT).await? {
         MetaResponse::TopicCreated(topic) => {

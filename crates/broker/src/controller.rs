@@ -33,9 +33,10 @@ pub async fn handle(core: &Core, request: ControllerRequest) -> Result<MetaRespo
             partitions,
             replication_factor,
             configs,
+            validate_only,
         } => {
             let start = rand::thread_rng().gen::<u32>() as usize;
-            core.meta.reader.read(|state| {
+            let command = core.meta.reader.read(|state| {
                 plan_create_topic(
                     state,
                     &name,
@@ -45,7 +46,11 @@ pub async fn handle(core: &Core, request: ControllerRequest) -> Result<MetaRespo
                     start,
                     now,
                 )
-            })?
+            })?;
+            if validate_only {
+                return Ok(MetaResponse::Ok);
+            }
+            command
         }
         ControllerRequest::DeleteTopic { name } => MetaCommand::DeleteTopic { name },
     };

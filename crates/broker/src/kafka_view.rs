@@ -11,15 +11,22 @@ use cairn_kafka::error_code::{
     NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
-    BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, PartitionMetadata, PartitionRead,
-    TopicMetadata,
+    BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic, PartitionMetadata,
+    PartitionRead, TopicMetadata,
 };
 use cairn_meta::topic_config::effective_configs;
+use cairn_meta::ControllerRequest;
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
 use crate::node::Core;
 use crate::partitions::PartitionHandle;
+
+/// How long a CreateTopics/DeleteTopics may wait for the controller.
+const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// INVALID_PARTITIONS and INVALID_REPLICATION_FACTOR.
+const INVALID_PARTITIONS: i16 = 37;
+const INVALID_REPLICATION_FACTOR: i16 = 38;
 
 /// Answers the Kafka handlers' questions from a running broker.
 pub struct KafkaView(pub Arc<Core>);
@@ -59,7 +66,118 @@ impl KafkaView {
     }
 }
 
+/// Kafka's `num.partitions` and `default.replication.factor` defaults, used
+/// when CreateTopics asks for the broker default (-1).
+const DEFAULT_PARTITIONS: u32 = 1;
+const DEFAULT_REPLICATION_FACTOR: u32 = 1;
+
+fn meta_error(e: cairn_meta::MetaError) -> (i16, String) {
+    (e.code.kafka_code(), e.message)
+}
+
 impl KafkaCluster for KafkaView {
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), (i16, String)>> {
+        let core = self.0.clone();
+        Box::pin(async move {
+            let partitions = match request.partitions {
+                -1 => DEFAULT_PARTITIONS,
+                p if p >= 1 => p as u32,
+                p => {
+                    return Err((
+                        INVALID_PARTITIONS,
+                        format!(
+                            "topic '{}': partition count {p} must be at least 1",
+                            request.name
+                        ),
+                    ))
+                }
+            };
+            let replication_factor = match request.replication_factor {
+                -1 => DEFAULT_REPLICATION_FACTOR,
+                r if r >= 1 => r as u32,
+                r => {
+                    return Err((
+                        INVALID_REPLICATION_FACTOR,
+                        format!(
+                            "topic '{}': replication factor {r} must be at least 1",
+                            request.name
+                        ),
+                    ))
+                }
+            };
+            let controller_request = ControllerRequest::CreateTopic {
+                name: request.name,
+                partitions,
+                replication_factor,
+                configs: request.configs,
+                validate_only: request.validate_only,
+            };
+            core.submit(controller_request, ADMIN_TIMEOUT)
+                .await
+                .map(|_| ())
+                .map_err(meta_error)
+        })
+    }
+
+    fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), (i16, String)>> {
+        let core = self.0.clone();
+        let name = name.to_string();
+        Box::pin(async move {
+            core.submit(ControllerRequest::DeleteTopic { name }, ADMIN_TIMEOUT)
+                .await
+                .map(|_| ())
+                .map_err(meta_error)
+        })
+    }
+
+    fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>> {
+        let overrides = self
+            .0
+            .meta
+            .reader
+            .read(|s| s.topics.get(name).map(|t| t.configs.clone()))?;
+        Some(
+            effective_configs(&overrides)
+                .into_iter()
+                .map(|(k, (v, set))| (k, v, !set))
+                .collect(),
+        )
+    }
+
+    fn broker_configs(&self) -> Vec<(String, String, bool)> {
+        let c = &self.0.config;
+        let mut configs: Vec<(String, String, bool)> = vec![
+            ("broker.id".into(), c.id.to_string(), false),
+            (
+                "broker.rack".into(),
+                c.rack.clone().unwrap_or_default(),
+                c.rack.is_none(),
+            ),
+            (
+                "num.partitions".into(),
+                DEFAULT_PARTITIONS.to_string(),
+                true,
+            ),
+            (
+                "default.replication.factor".into(),
+                DEFAULT_REPLICATION_FACTOR.to_string(),
+                true,
+            ),
+            ("auto.create.topics.enable".into(), "false".into(), true),
+            ("message.max.bytes".into(), "1048588".into(), true),
+            (
+                "socket.request.max.bytes".into(),
+                c.kafka_max_frame_bytes.to_string(),
+                c.kafka_max_frame_bytes == 100 << 20,
+            ),
+        ];
+        // Topic-level defaults, as Kafka's broker-side `log.*` names.
+        configs.push(("log.retention.ms".into(), "604800000".into(), true));
+        configs.push(("log.retention.bytes".into(), "-1".into(), true));
+        configs.push(("log.cleanup.policy".into(), "delete".into(), true));
+        configs
+    }
+
     fn max_message_bytes(&self, topic: &str) -> Option<usize> {
         let overrides = self
             .0

@@ -107,4 +107,31 @@ pub trait KafkaCluster: Send + Sync + 'static {
     /// ListOffsets: -2 earliest, -1 latest, otherwise the first offset with a
     /// timestamp at or after `timestamp`. Returns (timestamp, offset).
     fn list_offset(&self, topic: &str, partition: i32, timestamp: i64) -> Result<(i64, i64), i16>;
+
+    /// Creates a topic (or only validates the request); errors carry a message.
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), (i16, String)>>;
+
+    /// Deletes a topic.
+    fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), (i16, String)>>;
+
+    /// A topic's effective configs as (name, value, is_default); `None` if unknown.
+    fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>>;
+
+    /// This broker's configs as (name, value, is_default).
+    fn broker_configs(&self) -> Vec<(String, String, bool)>;
+}
+
+/// A CreateTopics request for one topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTopic {
+    /// Topic name.
+    pub name: String,
+    /// Partition count (-1: the broker default).
+    pub partitions: i32,
+    /// Replication factor (-1: the broker default).
+    pub replication_factor: i16,
+    /// Config overrides.
+    pub configs: std::collections::BTreeMap<String, String>,
+    /// Only check that the topic could be created.
+    pub validate_only: bool,
 }

@@ -9,8 +9,8 @@ pub mod codec;
 pub mod server;
 
 pub use cluster::{
-    BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, PartitionMetadata, PartitionRead,
-    TopicMetadata,
+    BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic, PartitionMetadata,
+    PartitionRead, TopicMetadata,
 };
 pub use server::{serve, KafkaConfig};
 
@@ -28,6 +28,8 @@ pub mod error_code {
     pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
     /// No leader is known for the partition right now (retriable).
     pub const LEADER_NOT_AVAILABLE: i16 = 5;
+    /// Manual replica assignment is not supported.
+    pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
     /// This broker does not lead the partition.
     pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
     /// The request did not complete within its timeout.

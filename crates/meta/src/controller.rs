@@ -22,6 +22,8 @@ pub enum ControllerRequest {
         partitions: u32,
         replication_factor: u32,
         configs: BTreeMap<String, String>,
+        /// Only check that the topic could be created; change nothing.
+        validate_only: bool,
     },
     /// Delete a topic.
     DeleteTopic { name: String },

@@ -4,6 +4,7 @@
 //! the supported range of an API other than ApiVersions, an undecodable
 //! header) closes the connection, as Kafka brokers do.
 
+pub mod admin;
 pub mod api_versions;
 pub mod fetch;
 pub mod list_offsets;
@@ -25,6 +26,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::CreateTopics, 2, 4),
+    (ApiKey::DeleteTopics, 1, 4),
+    (ApiKey::DescribeConfigs, 1, 2),
+    (ApiKey::DescribeCluster, 0, 0),
 ];
 
 /// What to do with a request.
@@ -109,6 +114,18 @@ fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
         ApiKey::Produce => produce::handle(&header, &mut body, cluster),
         ApiKey::Fetch => fetch::handle(&header, &mut body, cluster),
         ApiKey::ListOffsets => Err(list_offsets::handle(&header, &mut body, cluster.as_ref())),
+        ApiKey::CreateTopics => admin::create_topics(&header, &mut body, cluster),
+        ApiKey::DeleteTopics => admin::delete_topics(&header, &mut body, cluster),
+        ApiKey::DescribeConfigs => Err(admin::describe_configs(
+            &header,
+            &mut body,
+            cluster.as_ref(),
+        )),
+        ApiKey::DescribeCluster => Err(admin::describe_cluster(
+            &header,
+            &mut body,
+            cluster.as_ref(),
+        )),
         other => Err(Outcome::Close(format!(
             "{other:?} is not supported by this broker"
         ))),
