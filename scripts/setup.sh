@@ -25,4 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
     $sudo_cmd apt-get install -y "${need[@]}" >/dev/null || $sudo_cmd apt-get install -y libclang-dev g++ kcat >/dev/null
   }
 fi
+# Python Kafka clients for the compatibility tests (zstandard: kafka-python's zstd codec).
+if ! python3 -c "import confluent_kafka, kafka, zstandard" >/dev/null 2>&1; then
+  echo "setup: installing confluent-kafka, kafka-python, zstandard from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check confluent-kafka kafka-python zstandard 2>&1 | grep -v "Running pip as the 'root'" || true
+fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }

@@ -3,6 +3,7 @@
 
 mod admin_client;
 mod broker_cmd;
+mod clients;
 mod dev;
 mod output;
 
@@ -29,6 +30,10 @@ enum Command {
     /// Cluster status.
     #[command(subcommand)]
     Cluster(admin_client::ClusterCommand),
+    /// Produce one message per stdin line.
+    Produce(clients::ProduceArgs),
+    /// Print messages of a topic.
+    Consume(clients::ConsumeArgs),
     /// Run a local cluster of N brokers as child processes.
     Dev(dev::DevArgs),
 }
@@ -41,6 +46,8 @@ pub fn main() {
         Command::Topic(cmd) => admin_client::run_topic(cmd),
         Command::Cluster(cmd) => admin_client::run_cluster(cmd),
         Command::Dev(args) => dev::run(args),
+        Command::Produce(args) => clients::produce(args),
+        Command::Consume(args) => clients::consume(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
