@@ -7,7 +7,7 @@ produces 10,000 keyed messages with acks=all and zstd; kafka-python reads
 every one back and the script checks: every acknowledged message is read,
 offsets are dense per partition, order is kept per key, and each key is in
 the partition murmur2 gives (the Java client's mapping). Then configs are
-described and the topic deleted through the admin API.
+described, partitions added, and the topic deleted through the admin API.
 
 Usage: compat.py BOOTSTRAP
 """
@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
 
@@ -103,6 +103,19 @@ def main():
         assert entries["retention.ms"].value == "604800000", entries["retention.ms"].value
         assert entries["cleanup.policy"].value == "delete"
     print("describe configs: retention.ms=604800000")
+
+    for name, future in admin.create_partitions([NewPartitions(topic, PARTITIONS + 2)], request_timeout=30).items():
+        future.result()
+    deadline = time.time() + 30
+    while len(admin.list_topics(topic, timeout=10).topics[topic].partitions) != PARTITIONS + 2:
+        assert time.time() < deadline, "added partitions not visible"
+        time.sleep(0.2)
+    try:
+        admin.create_partitions([NewPartitions(topic, 2)])[topic].result()
+        sys.exit("shrinking partitions did not fail")
+    except Exception as e:
+        assert "INVALID_PARTITIONS" in str(e) or "only grow" in str(e), e
+    print(f"create partitions: {PARTITIONS} -> {PARTITIONS + 2}")
 
     for name, future in admin.delete_topics([topic], request_timeout=30).items():
         future.result()

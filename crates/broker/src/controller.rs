@@ -11,7 +11,9 @@ use openraft::BasicNode;
 use rand::Rng;
 use tokio::sync::watch;
 
-use cairn_meta::controller::{learners_to_add, liveness_changes, plan_create_topic};
+use cairn_meta::controller::{
+    learners_to_add, liveness_changes, plan_add_partitions, plan_create_topic,
+};
 use cairn_meta::{ControllerRequest, MetaCommand, MetaError, MetaResponse};
 
 use crate::leaders::{compute_isr, LedGroup};
@@ -53,6 +55,21 @@ pub async fn handle(core: &Core, request: ControllerRequest) -> Result<MetaRespo
             command
         }
         ControllerRequest::DeleteTopic { name } => MetaCommand::DeleteTopic { name },
+        ControllerRequest::CreatePartitions {
+            name,
+            total,
+            validate_only,
+        } => {
+            let start = rand::thread_rng().gen::<u32>() as usize;
+            let command = core
+                .meta
+                .reader
+                .read(|state| plan_add_partitions(state, &name, total, start))?;
+            if validate_only {
+                return Ok(MetaResponse::Ok);
+            }
+            command
+        }
     };
     core.meta.propose(command).await
 }

@@ -119,6 +119,33 @@ impl KafkaCluster for KafkaView {
         })
     }
 
+    fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        validate_only: bool,
+    ) -> BoxFuture<Result<(), (i16, String)>> {
+        let core = self.0.clone();
+        let name = name.to_string();
+        Box::pin(async move {
+            let total = u32::try_from(total).map_err(|_| {
+                (
+                    INVALID_PARTITIONS,
+                    format!("topic '{name}': partition count {total} must be positive"),
+                )
+            })?;
+            let request = ControllerRequest::CreatePartitions {
+                name,
+                total,
+                validate_only,
+            };
+            core.submit(request, ADMIN_TIMEOUT)
+                .await
+                .map(|_| ())
+                .map_err(meta_error)
+        })
+    }
+
     fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), (i16, String)>> {
         let core = self.0.clone();
         let name = name.to_string();

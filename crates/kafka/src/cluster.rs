@@ -111,6 +111,14 @@ pub trait KafkaCluster: Send + Sync + 'static {
     /// Creates a topic (or only validates the request); errors carry a message.
     fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), (i16, String)>>;
 
+    /// Grows a topic to `total` partitions (or only validates the request).
+    fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        validate_only: bool,
+    ) -> BoxFuture<Result<(), (i16, String)>>;
+
     /// Deletes a topic.
     fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), (i16, String)>>;
 

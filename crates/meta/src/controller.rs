@@ -27,6 +27,59 @@ pub enum ControllerRequest {
     },
     /// Delete a topic.
     DeleteTopic { name: String },
+    /// Grow a topic to `total` partitions.
+    CreatePartitions {
+        name: String,
+        total: u32,
+        /// Only check that the partitions could be added.
+        validate_only: bool,
+    },
+}
+
+/// Plans growing `name` to `total` partitions on the live brokers; new
+/// preferred leaders continue the rotation after the existing partitions.
+pub fn plan_add_partitions(
+    state: &MetaState,
+    name: &str,
+    total: u32,
+    start: usize,
+) -> Result<MetaCommand, MetaError> {
+    let topic = state.topics.get(name).ok_or_else(|| {
+        MetaError::new(
+            MetaErrorCode::UnknownTopic,
+            format!("topic '{name}' does not exist"),
+        )
+    })?;
+    let current = topic.partitions.len() as u32;
+    if total <= current {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidPartitions,
+            format!("topic '{name}' has {current} partitions; the count can only grow (asked for {total})"),
+        ));
+    }
+    let candidates: Vec<Candidate> = state
+        .live_brokers()
+        .map(|b| Candidate {
+            id: b.registration.id,
+            rack: b.registration.rack.clone(),
+        })
+        .collect();
+    let assignment = assign_replicas(
+        &candidates,
+        total - current,
+        topic.replication_factor,
+        start + current as usize,
+    )
+    .map_err(|e| {
+        MetaError::new(
+            MetaErrorCode::InvalidReplicationFactor,
+            format!("topic '{name}': {e}"),
+        )
+    })?;
+    Ok(MetaCommand::AddPartitions {
+        name: name.to_string(),
+        assignment,
+    })
 }
 
 /// Plans a topic creation: validates the request and places replicas on the
@@ -246,6 +299,41 @@ mod tests {
         assert_eq!(
             liveness_changes(&s, &BTreeMap::new(), 13_000, 4_000, 9_000).len(),
             2
+        );
+    }
+
+    #[test]
+    fn partitions_only_grow() {
+        let mut s = state(&[(1, false), (2, false)]);
+        s.topics.insert(
+            "t".into(),
+            crate::state::Topic {
+                name: "t".into(),
+                id: 1,
+                replication_factor: 2,
+                configs: BTreeMap::new(),
+                partitions: vec![crate::state::PartitionAssignment {
+                    partition: 0,
+                    group: 1,
+                    replicas: vec![1, 2],
+                }],
+                created_at_ms: 0,
+            },
+        );
+        let MetaCommand::AddPartitions { assignment, .. } =
+            plan_add_partitions(&s, "t", 3, 0).unwrap()
+        else {
+            panic!("not an add")
+        };
+        assert_eq!(assignment.len(), 2);
+        assert!(assignment.iter().all(|r| r.len() == 2));
+        assert_eq!(
+            plan_add_partitions(&s, "t", 1, 0).unwrap_err().code,
+            MetaErrorCode::InvalidPartitions
+        );
+        assert_eq!(
+            plan_add_partitions(&s, "x", 4, 0).unwrap_err().code,
+            MetaErrorCode::UnknownTopic
         );
     }
 

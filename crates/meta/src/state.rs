@@ -89,6 +89,11 @@ pub enum MetaCommand {
     },
     /// Deletes a topic; its groups stop and their data is deleted.
     DeleteTopic { name: String },
+    /// Adds partitions to a topic with a placement the controller computed.
+    AddPartitions {
+        name: String,
+        assignment: Vec<Vec<u64>>,
+    },
 }
 
 /// What went wrong, in categories that map onto Kafka error codes.
@@ -205,6 +210,51 @@ impl MetaState {
         self.brokers.values().filter(|b| !b.fenced)
     }
 
+    fn add_partitions(&mut self, name: &str, assignment: &[Vec<u64>]) -> Result<Topic, MetaError> {
+        let Some(topic) = self.topics.get(name) else {
+            return Err(MetaError::new(
+                MetaErrorCode::UnknownTopic,
+                format!("topic '{name}' does not exist"),
+            ));
+        };
+        if assignment.is_empty() {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidPartitions,
+                format!("topic '{name}': no partitions to add"),
+            ));
+        }
+        for replicas in assignment {
+            if replicas.len() != topic.replication_factor as usize {
+                return Err(MetaError::new(
+                    MetaErrorCode::InvalidReplicationFactor,
+                    format!(
+                        "topic '{name}': a new partition has {} replicas, expected {}",
+                        replicas.len(),
+                        topic.replication_factor
+                    ),
+                ));
+            }
+            if let Some(unknown) = replicas.iter().find(|r| !self.brokers.contains_key(r)) {
+                return Err(MetaError::new(
+                    MetaErrorCode::UnknownBroker,
+                    format!("broker {unknown} is not registered"),
+                ));
+            }
+        }
+        let first_group = self.next_group_id.max(1);
+        self.next_group_id = first_group + assignment.len() as u64;
+        let topic = self.topics.get_mut(name).expect("checked above");
+        let existing = topic.partitions.len() as u32;
+        for (i, replicas) in assignment.iter().enumerate() {
+            topic.partitions.push(PartitionAssignment {
+                partition: existing + i as u32,
+                group: first_group + i as u64,
+                replicas: replicas.clone(),
+            });
+        }
+        Ok(topic.clone())
+    }
+
     fn create_topic(
         &mut self,
         log_id: &LogId<u64>,
@@ -314,6 +364,12 @@ impl Machine<MetaTypeConfig> for MetaState {
                     assignment,
                     *now_ms,
                 ) {
+                    Ok(topic) => MetaResponse::TopicCreated(topic),
+                    Err(e) => MetaResponse::Rejected(e),
+                }
+            }
+            MetaCommand::AddPartitions { name, assignment } => {
+                match self.add_partitions(name, assignment) {
                     Ok(topic) => MetaResponse::TopicCreated(topic),
                     Err(e) => MetaResponse::Rejected(e),
                 }
@@ -460,6 +516,35 @@ mod tests {
             }
             assert_eq!(s, before, "{command:?} changed the state");
         }
+    }
+
+    #[test]
+    fn partitions_are_added_with_fresh_groups() {
+        let mut s = with_brokers(3);
+        s.apply(&log_id(5), &create("t", vec![vec![1, 2], vec![2, 3]]));
+        let added = MetaCommand::AddPartitions {
+            name: "t".into(),
+            assignment: vec![vec![3, 1]],
+        };
+        let MetaResponse::TopicCreated(t) = s.apply(&log_id(6), &added) else {
+            panic!("add failed")
+        };
+        assert_eq!(t.partitions.len(), 3);
+        assert_eq!((t.partitions[2].partition, t.partitions[2].group), (2, 3));
+        let bad_rf = MetaCommand::AddPartitions {
+            name: "t".into(),
+            assignment: vec![vec![3]],
+        };
+        assert!(
+            matches!(s.apply(&log_id(7), &bad_rf), MetaResponse::Rejected(e) if e.code == MetaErrorCode::InvalidReplicationFactor)
+        );
+        let unknown = MetaCommand::AddPartitions {
+            name: "u".into(),
+            assignment: vec![vec![1, 2]],
+        };
+        assert!(
+            matches!(s.apply(&log_id(8), &unknown), MetaResponse::Rejected(e) if e.code == MetaErrorCode::UnknownTopic)
+        );
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Topic and cluster administration: CreateTopics (v2-v4, with configs and
-//! validate-only), DeleteTopics (v1-v4), DescribeConfigs (v1-v2, topic and
+//! validate-only), CreatePartitions (v0-v1), DeleteTopics (v1-v4), DescribeConfigs (v1-v2, topic and
 //! broker resources with Kafka's defaults) and DescribeCluster (v0).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
@@ -13,9 +14,9 @@ use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
-    DescribeConfigsResponse, RequestHeader,
+    ApiKey, BrokerId, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
+    CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest,
+    DescribeClusterResponse, DescribeConfigsRequest, DescribeConfigsResponse, RequestHeader,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -90,6 +91,48 @@ pub fn create_topics(
             version,
             correlation_id,
             &CreateTopicsResponse::default().with_topics(results),
+        )
+    }))
+}
+
+/// Handles CreatePartitions (counts only; manual assignments are refused).
+pub fn create_partitions(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Result<Pending, Outcome> {
+    let request: CreatePartitionsRequest = decode(header, body, "CreatePartitions")?;
+    let (version, correlation_id) = (header.request_api_version, header.correlation_id);
+    let cluster = cluster.clone();
+    Ok(Box::pin(async move {
+        let mut results = Vec::new();
+        for topic in request.topics {
+            let result = if topic.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
+                Err((
+                    error_code::INVALID_REPLICA_ASSIGNMENT,
+                    "manual replica assignment is not supported".to_string(),
+                ))
+            } else {
+                cluster
+                    .create_partitions(topic.name.0.as_str(), topic.count, request.validate_only)
+                    .await
+            };
+            let (code, message) = match result {
+                Ok(()) => (error_code::NONE, None),
+                Err((code, message)) => (code, Some(StrBytes::from_string(message))),
+            };
+            results.push(
+                CreatePartitionsTopicResult::default()
+                    .with_name(topic.name)
+                    .with_error_code(code)
+                    .with_error_message(message),
+            );
+        }
+        respond(
+            ApiKey::CreatePartitions,
+            version,
+            correlation_id,
+            &CreatePartitionsResponse::default().with_results(results),
         )
     }))
 }

@@ -30,6 +30,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 1, 4),
     (ApiKey::DescribeConfigs, 1, 2),
     (ApiKey::DescribeCluster, 0, 0),
+    (ApiKey::CreatePartitions, 0, 1),
 ];
 
 /// What to do with a request.
@@ -116,6 +117,7 @@ fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
         ApiKey::ListOffsets => Err(list_offsets::handle(&header, &mut body, cluster.as_ref())),
         ApiKey::CreateTopics => admin::create_topics(&header, &mut body, cluster),
         ApiKey::DeleteTopics => admin::delete_topics(&header, &mut body, cluster),
+        ApiKey::CreatePartitions => admin::create_partitions(&header, &mut body, cluster),
         ApiKey::DescribeConfigs => Err(admin::describe_configs(
             &header,
             &mut body,
