@@ -14,8 +14,10 @@ use cairn_kafka::error_code::{NOT_LEADER_OR_FOLLOWER, UNKNOWN_SERVER_ERROR};
 use cairn_raft::PartitionTypeConfig;
 use cairn_storage::{GroupId, PartitionRequest, PartitionResponse};
 
-/// Most bytes of client batches merged into one Raft entry.
-const MAX_ENTRY_BYTES: usize = 1 << 20;
+/// Most bytes of client batches merged into one Raft entry (a single larger
+/// batch still makes one entry). Kept small so that an AppendEntries of
+/// `RaftTiming::PARTITION.max_payload_entries` entries stays a few MiB.
+const MAX_ENTRY_BYTES: usize = 256 << 10;
 
 /// One produce request's batches for this partition.
 pub struct Append {

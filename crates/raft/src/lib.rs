@@ -31,17 +31,24 @@ pub struct RaftTiming {
     pub election_min_ms: u64,
     /// Upper bound of the randomized election timeout.
     pub election_max_ms: u64,
+    /// Most entries in one AppendEntries. openraft times an AppendEntries out
+    /// after one heartbeat interval, so a payload must cross the wire well
+    /// within it even on a loaded machine.
+    pub max_payload_entries: u64,
 }
 
 impl RaftTiming {
     /// Metadata group: small and latency-sensitive (controller failover).
     pub const METADATA: RaftTiming = RaftTiming {
+        max_payload_entries: 300,
         heartbeat_ms: 100,
         election_min_ms: 600,
         election_max_ms: 1200,
     };
     /// Partition groups: thousands per broker, so heartbeats are sparse.
     pub const PARTITION: RaftTiming = RaftTiming {
+        // Entries carry up to 256 KiB of records: at most 4 MiB per request.
+        max_payload_entries: 16,
         heartbeat_ms: 250,
         election_min_ms: 1000,
         election_max_ms: 2000,
@@ -64,6 +71,7 @@ impl RaftTiming {
                 openraft::SnapshotPolicy::LogsSinceLast,
             ),
             max_in_snapshot_log_to_keep: 100,
+            max_payload_entries: self.max_payload_entries,
             ..Default::default()
         };
         Ok(std::sync::Arc::new(config.validate()?))

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -113,9 +113,21 @@ struct Connection {
     tx: mpsc::UnboundedSender<Frame>,
     pending: Pending,
     closed: watch::Sender<bool>,
+    /// Bytes queued for the writer and not yet written.
+    queued: AtomicUsize,
 }
 
+/// Most bytes of requests queued on one connection; beyond it, calls fail at
+/// once (the peer or the network is not keeping up) instead of piling up memory.
+const MAX_QUEUED_BYTES: usize = 128 << 20;
+
 impl Connection {
+    /// Queues a frame for the writer; `false` if the connection is gone.
+    fn enqueue(&self, frame: Frame) -> bool {
+        self.queued.fetch_add(frame.body.len(), Ordering::Relaxed);
+        self.tx.send(frame).is_ok()
+    }
+
     fn is_open(&self) -> bool {
         !*self.closed.borrow()
     }
@@ -271,6 +283,13 @@ impl Transport {
         let id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         conn.pending.lock().expect("pending lock").insert(id, tx);
+        if conn.queued.load(Ordering::Relaxed) + body.len() > MAX_QUEUED_BYTES {
+            conn.pending.lock().expect("pending lock").remove(&id);
+            return Err(RpcError::Unreachable {
+                peer,
+                reason: "send queue is full".into(),
+            });
+        }
         let frame = Frame {
             kind: FrameKind::Request,
             id,
@@ -278,7 +297,7 @@ impl Transport {
             group,
             body,
         };
-        if conn.tx.send(frame).is_err() || !conn.is_open() {
+        if !conn.enqueue(frame) || !conn.is_open() {
             conn.pending.lock().expect("pending lock").remove(&id);
             return Err(RpcError::Unreachable {
                 peer,
@@ -394,6 +413,7 @@ impl Transport {
             tx,
             pending: Mutex::default(),
             closed,
+            queued: AtomicUsize::new(0),
         });
         tokio::spawn(write_loop(
             write,
@@ -437,10 +457,10 @@ impl Transport {
                             body: b"broker is starting".to_vec(),
                             ..frame
                         };
-                        let _ = conn.tx.send(reply);
+                        conn.enqueue(reply);
                         continue;
                     };
-                    let tx = conn.tx.clone();
+                    let conn = conn.clone();
                     tokio::spawn(async move {
                         let (id, service, group) = (frame.id, frame.service, frame.group);
                         let (kind, body) =
@@ -448,7 +468,7 @@ impl Transport {
                                 Ok(body) => (FrameKind::Response, body),
                                 Err(message) => (FrameKind::Error, message.into_bytes()),
                             };
-                        let _ = tx.send(Frame {
+                        conn.enqueue(Frame {
                             kind,
                             id,
                             service,
@@ -504,14 +524,20 @@ async fn write_loop(
             frame = rx.recv() => match frame { Some(f) => f, None => break },
         };
         buf.clear();
+        let mut bodies = first.body.len();
         first.encode(&mut buf);
         while buf.len() < MAX_COALESCED {
             match rx.try_recv() {
-                Ok(frame) => frame.encode(&mut buf),
+                Ok(frame) => {
+                    bodies += frame.body.len();
+                    frame.encode(&mut buf);
+                }
                 Err(_) => break,
             }
         }
-        if let Err(e) = write.write_all(&buf).await {
+        let written = write.write_all(&buf).await;
+        conn.queued.fetch_sub(bodies, Ordering::Relaxed);
+        if let Err(e) = written {
             tracing::debug!(error = %e, "raft connection write failed");
             conn.close();
             break;
