@@ -205,6 +205,17 @@ fn kafka_listener_answers_and_survives_bad_input() {
             r[4..6].copy_from_slice(&(ApiKey::Produce as i16).to_be_bytes());
             r
         }),
+        ("two billion topics in a 16-byte Metadata request", {
+            let mut r = request(
+                ApiKey::Metadata,
+                1,
+                1,
+                &MetadataRequest::default().with_topics(Some(vec![])),
+            );
+            let n = r.len();
+            r[n - 4..].copy_from_slice(&i32::MAX.to_be_bytes());
+            r
+        }),
         (
             "garbage header",
             [

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cluster;
 pub mod codec;
+pub mod guard;
 pub mod server;
 
 pub use cluster::{

@@ -94,6 +94,8 @@ fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
                 "malformed {api_key:?} v{version} request header: {e}"
             ))
         })?;
+    crate::guard::check(api_key, version, &body)
+        .map_err(|e| Outcome::Close(format!("malformed {api_key:?} v{version} request: {e}")))?;
     if api_key == ApiKey::ApiVersions {
         return Err(api_versions::handle(&header, &mut body));
     }

@@ -1,0 +1,299 @@
+//! A bounds check of request bodies before they are decoded.
+//!
+//! `kafka-protocol` 0.18 preallocates every array with the element count read
+//! from the wire (`Vec::with_capacity(n)`), so a 16-byte request claiming two
+//! billion topics makes the allocator fail and the process abort. This module
+//! walks the wire format of every request this broker decodes, for every
+//! version it serves, and rejects a body in which any array, string or bytes
+//! length exceeds the bytes that remain — which no valid request does, since
+//! every element takes at least one byte. Only then is the body decoded.
+
+use kafka_protocol::messages::ApiKey;
+
+type Check = Result<(), String>;
+
+struct Walker<'a> {
+    buf: &'a [u8],
+    flexible: bool,
+}
+
+impl Walker<'_> {
+    fn take(&mut self, n: usize, what: &str) -> Check {
+        if n > self.buf.len() {
+            return Err(format!(
+                "{what} of {n} bytes but only {} remain",
+                self.buf.len()
+            ));
+        }
+        self.buf = &self.buf[n..];
+        Ok(())
+    }
+
+    fn int(&mut self, bytes: usize) -> Result<i64, String> {
+        let Some(head) = self.buf.get(..bytes) else {
+            return Err(format!("truncated: a {bytes}-byte field at the end"));
+        };
+        let v = head.iter().fold(0i64, |acc, b| (acc << 8) | i64::from(*b));
+        self.buf = &self.buf[bytes..];
+        // Sign-extend.
+        Ok(if bytes < 8 && v >> (bytes * 8 - 1) & 1 == 1 {
+            v - (1i64 << (bytes * 8))
+        } else {
+            v
+        })
+    }
+
+    fn uvarint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for i in 0..10 {
+            let b = *self.buf.first().ok_or("truncated varint")?;
+            self.buf = &self.buf[1..];
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("varint longer than 10 bytes".into())
+    }
+
+    /// A length prefix: i16/i32 (-1 = null) or, in flexible versions, uvarint+1 (0 = null).
+    fn length(&mut self, classic_bytes: usize) -> Result<Option<usize>, String> {
+        let n = if self.flexible {
+            self.uvarint()? as i64 - 1
+        } else {
+            self.int(classic_bytes)?
+        };
+        match n {
+            -1 => Ok(None),
+            n if n < 0 => Err(format!("negative length {n}")),
+            n => Ok(Some(n as usize)),
+        }
+    }
+
+    fn string(&mut self) -> Check {
+        match self.length(2)? {
+            Some(n) => self.take(n, "string"),
+            None => Ok(()),
+        }
+    }
+
+    fn bytes(&mut self) -> Check {
+        match self.length(4)? {
+            Some(n) => self.take(n, "bytes"),
+            None => Ok(()),
+        }
+    }
+
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Check) -> Check {
+        let Some(n) = self.length(4)? else {
+            return Ok(());
+        };
+        if n > self.buf.len() {
+            return Err(format!(
+                "array of {n} elements but only {} bytes remain",
+                self.buf.len()
+            ));
+        }
+        (0..n).try_for_each(|_| element(self))
+    }
+
+    fn tagged(&mut self) -> Check {
+        if !self.flexible {
+            return Ok(());
+        }
+        let n = self.uvarint()?;
+        if n > self.buf.len() as u64 {
+            return Err(format!(
+                "{n} tagged fields but only {} bytes remain",
+                self.buf.len()
+            ));
+        }
+        for _ in 0..n {
+            self.uvarint()?;
+            let size = self.uvarint()?;
+            self.take(
+                usize::try_from(size).map_err(|_| "tagged field too large")?,
+                "tagged field",
+            )?;
+        }
+        Ok(())
+    }
+
+    fn skip(&mut self, bytes: usize) -> Check {
+        self.take(bytes, "field")
+    }
+}
+
+fn flexible_from(key: ApiKey) -> i16 {
+    match key {
+        ApiKey::Produce => 9,
+        ApiKey::Fetch => 12,
+        ApiKey::ListOffsets => 6,
+        ApiKey::Metadata => 9,
+        ApiKey::CreateTopics => 5,
+        ApiKey::DeleteTopics => 4,
+        ApiKey::DescribeConfigs => 4,
+        ApiKey::CreatePartitions => 2,
+        ApiKey::ApiVersions => 3,
+        _ => 0,
+    }
+}
+
+/// Checks that every length in a request body fits in the body.
+pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
+    let mut w = Walker {
+        buf: body,
+        flexible: v >= flexible_from(key),
+    };
+    match key {
+        ApiKey::ApiVersions if v >= 3 => {
+            w.string()?;
+            w.string()?;
+        }
+        ApiKey::Metadata => {
+            w.array(|w| {
+                if v >= 10 {
+                    w.skip(16)?;
+                }
+                w.string()?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::Produce => {
+            w.string()?; // transactional id
+            w.skip(2 + 4)?; // acks, timeout
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| {
+                    w.skip(4)?;
+                    w.bytes()?;
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::Fetch => {
+            w.skip(4 + 4 + 4 + 4 + 1)?; // replica, max wait, min bytes, max bytes, isolation
+            if v >= 7 {
+                w.skip(4 + 4)?; // session id, epoch
+            }
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| {
+                    w.skip(4)?; // partition
+                    if v >= 9 {
+                        w.skip(4)?; // current leader epoch
+                    }
+                    w.skip(8)?; // fetch offset
+                    if v >= 12 {
+                        w.skip(4)?; // last fetched epoch
+                    }
+                    if v >= 5 {
+                        w.skip(8)?; // log start offset
+                    }
+                    w.skip(4)?; // partition max bytes
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+            if v >= 7 {
+                w.array(|w| {
+                    w.string()?;
+                    w.array(|w| w.skip(4))?;
+                    w.tagged()
+                })?;
+            }
+            if v >= 11 {
+                w.string()?;
+            }
+        }
+        ApiKey::ListOffsets => {
+            w.skip(4)?; // replica id
+            if v >= 2 {
+                w.skip(1)?; // isolation level
+            }
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| {
+                    w.skip(4)?;
+                    if v >= 4 {
+                        w.skip(4)?;
+                    }
+                    w.skip(8)?;
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::CreateTopics => {
+            w.array(|w| {
+                w.string()?;
+                w.skip(4 + 2)?;
+                w.array(|w| {
+                    w.skip(4)?;
+                    w.array(|w| w.skip(4))?;
+                    w.tagged()
+                })?;
+                w.array(|w| {
+                    w.string()?;
+                    w.string()?;
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::DeleteTopics => {
+            w.array(|w| w.string())?;
+        }
+        ApiKey::DescribeConfigs => {
+            w.array(|w| {
+                w.skip(1)?;
+                w.string()?;
+                w.array(|w| w.string())?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::CreatePartitions => {
+            w.array(|w| {
+                w.string()?;
+                w.skip(4)?;
+                w.array(|w| {
+                    w.array(|w| w.skip(4))?;
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+        }
+        _ => return Ok(()),
+    }
+    // Every flexible request body ends with its tagged fields.
+    w.tagged()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_array_counts_are_rejected() {
+        // Metadata v1: topics claims i32::MAX elements in a 4-byte body.
+        let e = check(ApiKey::Metadata, 1, &i32::MAX.to_be_bytes()).unwrap_err();
+        assert!(e.contains("2147483647 elements"), "{e}");
+        // Flexible Metadata v12: compact array of 2^35 elements.
+        assert!(check(ApiKey::Metadata, 12, &[0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
+        // Produce v3 with a huge partition array inside a topic.
+        let mut body = vec![0xff, 0xff, 0, 1, 0, 0, 0x75, 0x30, 0, 0, 0, 1, 0, 1, b't'];
+        body.extend_from_slice(&0x4000_0000i32.to_be_bytes());
+        assert!(check(ApiKey::Produce, 3, &body)
+            .unwrap_err()
+            .contains("elements"));
+        // Tagged fields claiming more than is there.
+        assert!(check(ApiKey::ApiVersions, 3, &[1, 1, 0x7f]).is_err());
+    }
+
+    #[test]
+    fn null_arrays_and_strings_pass() {
+        assert_eq!(check(ApiKey::Metadata, 1, &(-1i32).to_be_bytes()), Ok(()));
+        assert_eq!(check(ApiKey::Metadata, 12, &[0, 0, 0]), Ok(()));
+    }
+}
