@@ -260,4 +260,46 @@ fn kafka_listener_answers_and_survives_bad_input() {
         .unwrap()
         .iter()
         .all(|p| p["leader"].as_i64().unwrap() >= 1));
+
+    // kcat produces with acks=all and gzip, then consumes what it wrote.
+    let brokers = format!("127.0.0.1:{port}");
+    let mut producer = std::process::Command::new("kcat")
+        .args([
+            "-b", &brokers, "-P", "-t", "trucks", "-p", "2", "-X", "acks=all", "-z", "gzip",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    producer
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"first\nsecond\nthird\n")
+        .unwrap();
+    assert!(producer.wait().unwrap().success(), "kcat -P failed");
+    let out = std::process::Command::new("kcat")
+        .args([
+            "-b",
+            &brokers,
+            "-C",
+            "-t",
+            "trucks",
+            "-p",
+            "2",
+            "-o",
+            "beginning",
+            "-c",
+            "3",
+            "-e",
+            "-f",
+            "%o %s\n",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0 first\n1 second\n2 third\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
