@@ -169,6 +169,7 @@ fn rdkafka_acks_zero_one_and_all() {
         .build()
         .unwrap();
     let mut expected = Vec::new();
+    let mut acked_at: BTreeMap<String, i64> = BTreeMap::new();
     for acks in ["all", "1", "0"] {
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &bootstrap)
@@ -201,6 +202,7 @@ fn rdkafka_acks_zero_one_and_all() {
                 assert!(offset < 0, "acks=0 delivery reported offset {offset}");
             } else {
                 assert!(offset >= 0, "acks={acks} delivery without an offset");
+                acked_at.insert(format!("acks-{acks}-{i}"), offset);
             }
         }
         expected.extend((0..100).map(|i| format!("acks-{acks}-{i}")));
@@ -212,10 +214,98 @@ fn rdkafka_acks_zero_one_and_all() {
         read.iter().map(|(o, _)| *o).collect::<Vec<_>>(),
         (0..300).collect::<Vec<_>>()
     );
+    // The offset each acks=1 and acks=all delivery reported holds that message.
+    for (offset, value) in &read {
+        if let Some(acked) = acked_at.get(value) {
+            assert_eq!(
+                acked, offset,
+                "{value} acknowledged at {acked}, stored at {offset}"
+            );
+        }
+    }
+    assert_eq!(acked_at.len(), 200);
     let mut got: Vec<String> = read.into_iter().map(|(_, v)| v).collect();
     got.sort();
     expected.sort();
     assert_eq!(got, expected);
+}
+
+#[test]
+fn acks_1_answers_at_the_leader_and_acks_all_waits_for_a_majority() {
+    let mut cluster = TestCluster::start(3);
+    cluster.wait_formed(1, &[1, 2, 3]);
+    create_and_wait(&cluster, "lonely", 1);
+    let leader = cluster
+        .view(1)
+        .and_then(|v| partitions(&v, "lonely")[0]["leader"].as_u64())
+        .unwrap();
+    let leader_addr = format!("127.0.0.1:{}", cluster.brokers[&leader].kafka);
+    let producer = |acks: &str| -> FutureProducer {
+        ClientConfig::new()
+            .set("bootstrap.servers", &leader_addr)
+            .set("acks", acks)
+            .set("message.timeout.ms", "60000")
+            .create()
+            .unwrap()
+    };
+    let (one, all) = (producer("1"), producer("all"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let send = |p: &FutureProducer, v: &'static str| {
+        let p = p.clone();
+        runtime.spawn(async move {
+            p.send(
+                FutureRecord::<(), _>::to("lonely").payload(v),
+                Duration::from_secs(60),
+            )
+            .await
+            .map(|d| d.offset)
+            .map_err(|(e, _)| e.to_string())
+        })
+    };
+    // Warm both producers up (metadata, connections) while the cluster is whole.
+    assert_eq!(runtime.block_on(send(&one, "warm-1")).unwrap(), Ok(0));
+    assert_eq!(runtime.block_on(send(&all, "warm-all")).unwrap(), Ok(1));
+    // Freeze both followers: nothing can commit now.
+    let followers: Vec<u64> = [1, 2, 3].into_iter().filter(|&b| b != leader).collect();
+    for &f in &followers {
+        cluster.pause(f);
+    }
+    let pending_all = send(&all, "needs-majority");
+    std::thread::sleep(Duration::from_millis(300));
+    let acked_one = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), send(&one, "leader-only")).await
+    });
+    let offset_one = acked_one
+        .expect("acks=1 answered without followers")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        offset_one, 3,
+        "acks=1 offset follows the uncommitted acks=all write"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !pending_all.is_finished(),
+        "acks=all answered without a majority"
+    );
+    for &f in &followers {
+        cluster.resume(f);
+    }
+    assert_eq!(
+        runtime.block_on(pending_all).unwrap(),
+        Ok(2),
+        "acks=all answered once the majority is back"
+    );
+    let read = read_partition(&leader_addr, "lonely", 0, 4);
+    let values: Vec<&str> = read.iter().map(|(_, v)| v.as_str()).collect();
+    assert_eq!(
+        values,
+        ["warm-1", "warm-all", "needs-majority", "leader-only"]
+    );
 }
 
 #[test]

@@ -19,12 +19,34 @@ pub fn cairn_bin() -> &'static str {
     env!("CARGO_BIN_EXE_cairn")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Reserves `n` distinct free loopback ports below Linux's ephemeral range
+/// (32768+), so that no outgoing connection of a running test can take one
+/// between the reservation and the broker's bind. The listeners are held
+/// until every port is chosen, so a cluster never gets the same port twice.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let seed = u64::from(std::process::id()) ^ now.as_nanos() as u64;
+    let mut held = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        let mut x = seed
+            ^ COUNTER
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        let port = 20_000 + (x % 12_000) as u16;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            held.push(listener);
+            ports.push(port);
+        }
+    }
+    ports
 }
 
 /// One broker process.
@@ -49,15 +71,16 @@ impl TestCluster {
     /// Starts `n` brokers; the first `min(n, 3)` are metadata voters.
     pub fn start(n: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let ports = free_ports(n as usize * 3);
         let brokers: BTreeMap<u64, BrokerProc> = (1..=n)
             .map(|id| {
                 (
                     id,
                     BrokerProc {
                         id,
-                        kafka: free_port(),
-                        raft: free_port(),
-                        admin: free_port(),
+                        kafka: ports[(id as usize - 1) * 3],
+                        raft: ports[(id as usize - 1) * 3 + 1],
+                        admin: ports[(id as usize - 1) * 3 + 2],
                         child: None,
                     },
                 )
@@ -148,6 +171,16 @@ impl TestCluster {
             .unwrap()
             .wait()
             .unwrap();
+    }
+
+    /// SIGSTOPs broker `id` (it keeps its sockets but does nothing).
+    pub fn pause(&mut self, id: u64) {
+        kill(self.pid(id), Signal::SIGSTOP).unwrap();
+    }
+
+    /// SIGCONTs a paused broker.
+    pub fn resume(&mut self, id: u64) {
+        kill(self.pid(id), Signal::SIGCONT).unwrap();
     }
 
     /// SIGTERMs broker `id` and waits up to `timeout` for it to exit.
@@ -245,6 +278,7 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         for b in self.brokers.values_mut() {
             if let Some(mut child) = b.child.take() {
+                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT);
                 let _ = child.kill();
                 let _ = child.wait();
             }

@@ -221,13 +221,22 @@ impl KafkaCluster for KafkaView {
         topic: &str,
         partition: i32,
         batches: Vec<Bytes>,
+        leader_only: bool,
     ) -> BoxFuture<Result<i64, i16>> {
         let handle = match self.leader_replica(topic, partition) {
             Ok(handle) => handle,
             Err(code) => return Box::pin(std::future::ready(Err(code))),
         };
         let (reply, rx) = oneshot::channel();
-        if handle.appender.send(Append { batches, reply }).is_err() {
+        if handle
+            .appender
+            .send(Append {
+                batches,
+                leader_only,
+                reply,
+            })
+            .is_err()
+        {
             return Box::pin(std::future::ready(Err(NOT_LEADER_OR_FOLLOWER)));
         }
         Box::pin(async move { rx.await.unwrap_or(Err(NOT_LEADER_OR_FOLLOWER)) })

@@ -206,7 +206,7 @@ impl PartitionManager {
             }
         }
         tracing::info!(group, partition = label, fresh, "partition group started");
-        let appender = crate::appender::spawn(group, raft.clone());
+        let appender = crate::appender::spawn(group, raft.clone(), reader.clone());
         self.registry
             .insert(group, raft, PartitionHandle { reader, appender });
         Ok(())

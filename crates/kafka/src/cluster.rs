@@ -80,12 +80,15 @@ pub trait KafkaCluster: Send + Sync + 'static {
 
     /// Hands validated batches to the partition's leader at once (so that the
     /// requests of one connection keep their order); the future resolves with
-    /// the base offset of the first batch once the write is committed.
+    /// the base offset of the first batch once the write is committed
+    /// (`leader_only == false`, acks=all) or appended to the leader's log
+    /// (`leader_only == true`, acks=1).
     fn produce(
         &self,
         topic: &str,
         partition: i32,
         batches: Vec<bytes::Bytes>,
+        leader_only: bool,
     ) -> BoxFuture<Result<i64, i16>>;
 
     /// Reads committed batches from `offset` on the partition leader.

@@ -80,7 +80,7 @@ pub fn handle(
                     Ok(batches) => {
                         let batches: Vec<Bytes> =
                             batches.iter().map(|(b, _)| records.slice_ref(b)).collect();
-                        Slot::Waiting(cluster.produce(&name, p.index, batches))
+                        Slot::Waiting(cluster.produce(&name, p.index, batches, acks == 1))
                     }
                 },
             };
