@@ -57,13 +57,7 @@ pub fn plan_add_partitions(
             format!("topic '{name}' has {current} partitions; the count can only grow (asked for {total})"),
         ));
     }
-    let candidates: Vec<Candidate> = state
-        .live_brokers()
-        .map(|b| Candidate {
-            id: b.registration.id,
-            rack: b.registration.rack.clone(),
-        })
-        .collect();
+    let candidates = live_candidates(state);
     let assignment = assign_replicas(
         &candidates,
         total - current,
@@ -80,6 +74,17 @@ pub fn plan_add_partitions(
         name: name.to_string(),
         assignment,
     })
+}
+
+/// Live (unfenced) brokers as placement candidates.
+fn live_candidates(state: &MetaState) -> Vec<Candidate> {
+    state
+        .live_brokers()
+        .map(|b| Candidate {
+            id: b.registration.id,
+            rack: b.registration.rack.clone(),
+        })
+        .collect()
 }
 
 /// Plans a topic creation: validates the request and places replicas on the
@@ -101,13 +106,7 @@ pub fn plan_create_topic(
         ));
     }
     validate_configs(configs).map_err(|m| MetaError::new(MetaErrorCode::InvalidConfig, m))?;
-    let candidates: Vec<Candidate> = state
-        .live_brokers()
-        .map(|b| Candidate {
-            id: b.registration.id,
-            rack: b.registration.rack.clone(),
-        })
-        .collect();
+    let candidates = live_candidates(state);
     let assignment = assign_replicas(&candidates, partitions, replication_factor, start).map_err(
         |e| match e {
             PlacementError::ZeroPartitions => MetaError::new(

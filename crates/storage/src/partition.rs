@@ -155,13 +155,22 @@ where
         }
     }
 
-    fn persist_state(&self, batch: &mut WriteBatch, state: &PartitionState) -> StorageResult<()> {
-        let bytes = bincode::serialize(state).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
-        batch.put_cf(
+    /// Writes `write` together with `state`, then publishes `state` and the
+    /// new high watermark. Unsynced: the Raft log holding the applied entries
+    /// is durable, and a restart re-applies whatever this write did not keep.
+    fn commit_state(&self, mut write: WriteBatch, state: PartitionState) -> StorageResult<()> {
+        let bytes = bincode::serialize(&state).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
+        write.put_cf(
             self.engine.cf_state(),
             keys::state_key(self.group, StateTag::PartitionState),
             bytes,
         );
+        self.engine
+            .write(write)
+            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let hw = state.next_offset;
+        *self.shared.state.write().expect("partition state lock") = state;
+        self.shared.high_watermark.send_replace(hw);
         Ok(())
     }
 }
@@ -239,15 +248,7 @@ where
             };
             responses.push(response);
         }
-        self.persist_state(&mut write, &state)?;
-        // Unsynced: the Raft log holding these entries is durable, and a
-        // restart re-applies whatever this write did not keep.
-        self.engine
-            .write(write)
-            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let hw = state.next_offset;
-        *self.shared.state.write().expect("partition state lock") = state;
-        self.shared.high_watermark.send_replace(hw);
+        self.commit_state(write, state)?;
         Ok(responses)
     }
 
@@ -282,15 +283,7 @@ where
             },
         )
         .await?;
-        let mut write = WriteBatch::default();
-        self.persist_state(&mut write, &state)?;
-        self.engine
-            .write(write)
-            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let hw = state.next_offset;
-        *self.shared.state.write().expect("partition state lock") = state;
-        self.shared.high_watermark.send_replace(hw);
-        Ok(())
+        self.commit_state(WriteBatch::default(), state)
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<C>>> {
