@@ -30,6 +30,10 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
     let seed = u64::from(std::process::id()) ^ now.as_nanos() as u64;
+    // Ports handed out earlier in this process (tests run in parallel
+    // threads) are never handed out again.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
     let mut held = Vec::new();
     let mut ports = Vec::new();
     while ports.len() < n {
@@ -41,9 +45,13 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
         x ^= x >> 33;
         let port = 20_000 + (x % 12_000) as u16;
+        if given.contains(&port) {
+            continue;
+        }
         if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
             held.push(listener);
             ports.push(port);
+            given.push(port);
         }
     }
     ports
