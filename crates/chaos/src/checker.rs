@@ -1,0 +1,451 @@
+//! The checker: Jepsen's Kafka anomaly categories over a [`History`].
+//!
+//! - `lost-write`: an acknowledged send whose value is never read.
+//! - `duplicate`: a value read at more than one offset.
+//! - `inconsistent-offsets`: one offset read with different values.
+//! - `unexpected`: a value read that was never sent, or whose send definitely failed.
+//! - `nonmonotonic-poll`: a session's offsets on a partition not increasing.
+//! - `poll-skip`: a session skipping offsets that hold records (sessions read
+//!   their assigned partitions from their position, so every record between
+//!   two polls must be seen).
+//! - `realtime-order`: send A acknowledged before send B was invoked on the
+//!   same partition, yet A's offset is not lower (acks=all produce must be
+//!   linearizable).
+//! - `wrong-offset`: an acknowledged send whose value is read at another offset.
+//!
+//! Plus counts of ok/fail/info sends and the longest window per partition with
+//! no acknowledged send (from the run's first invoke to its last completion).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::history::{History, Outcome};
+
+/// One anomaly, with enough detail to find it in the history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// Category, e.g. `lost-write`.
+    pub kind: String,
+    /// Partition it concerns.
+    pub partition: i32,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// The checker's result.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Sends by outcome.
+    pub ok: u64,
+    /// Sends that definitely failed.
+    pub fail: u64,
+    /// Sends with an unknown outcome.
+    pub info: u64,
+    /// Every anomaly found.
+    pub anomalies: Vec<Anomaly>,
+    /// Longest stretch without an acknowledged send, per partition (ns).
+    pub longest_unavailable_ns: BTreeMap<i32, u64>,
+}
+
+/// Every anomaly category the checker knows, for reports that list zeros too.
+pub const CATEGORIES: &[&str] = &[
+    "lost-write",
+    "duplicate",
+    "inconsistent-offsets",
+    "unexpected",
+    "nonmonotonic-poll",
+    "poll-skip",
+    "realtime-order",
+    "wrong-offset",
+];
+
+impl Report {
+    /// How many anomalies of `kind` were found.
+    pub fn count(&self, kind: &str) -> usize {
+        self.anomalies.iter().filter(|a| a.kind == kind).count()
+    }
+
+    /// Whether the history is free of anomalies.
+    pub fn is_valid(&self) -> bool {
+        self.anomalies.is_empty()
+    }
+}
+
+fn anomaly(kind: &str, partition: i32, detail: String) -> Anomaly {
+    Anomaly {
+        kind: kind.to_string(),
+        partition,
+        detail,
+    }
+}
+
+/// Checks a history.
+pub fn check(h: &History) -> Report {
+    let mut report = Report::default();
+    for s in &h.sends {
+        match s.outcome {
+            Outcome::Ok { .. } => report.ok += 1,
+            Outcome::Fail => report.fail += 1,
+            Outcome::Info => report.info += 1,
+        }
+    }
+    // Everything read: (partition, offset) -> values, value -> (partition, offsets).
+    let mut at: BTreeMap<(i32, i64), BTreeSet<&str>> = BTreeMap::new();
+    let mut where_read: BTreeMap<&str, BTreeSet<(i32, i64)>> = BTreeMap::new();
+    let reads = h
+        .final_reads
+        .iter()
+        .flat_map(|(p, rs)| rs.iter().map(move |r| (*p, r)))
+        .chain(
+            h.polls
+                .iter()
+                .flat_map(|poll| poll.records.iter().map(move |r| (poll.partition, r))),
+        );
+    for (partition, (offset, value)) in reads {
+        at.entry((partition, *offset)).or_default().insert(value);
+        where_read
+            .entry(value)
+            .or_default()
+            .insert((partition, *offset));
+    }
+    for ((partition, offset), values) in &at {
+        if values.len() > 1 {
+            report.anomalies.push(anomaly(
+                "inconsistent-offsets",
+                *partition,
+                format!("offset {offset} read as {values:?}"),
+            ));
+        }
+    }
+    for (value, places) in &where_read {
+        if places.len() > 1 {
+            let partition = places.iter().next().map_or(-1, |p| p.0);
+            report.anomalies.push(anomaly(
+                "duplicate",
+                partition,
+                format!("{value} at {places:?}"),
+            ));
+        }
+    }
+    let sent: BTreeMap<&str, &crate::history::Send> =
+        h.sends.iter().map(|s| (s.value.as_str(), s)).collect();
+    for (value, places) in &where_read {
+        let partition = places.iter().next().map_or(-1, |p| p.0);
+        match sent.get(value) {
+            None => report.anomalies.push(anomaly(
+                "unexpected",
+                partition,
+                format!("{value} was never sent"),
+            )),
+            Some(s) if s.outcome == Outcome::Fail => report.anomalies.push(anomaly(
+                "unexpected",
+                partition,
+                format!("{value} was read but its send failed"),
+            )),
+            _ => {}
+        }
+    }
+    for s in &h.sends {
+        let Outcome::Ok { offset } = s.outcome else {
+            continue;
+        };
+        match where_read.get(s.value.as_str()) {
+            None => report.anomalies.push(anomaly(
+                "lost-write",
+                s.partition,
+                format!("{} acknowledged at offset {offset}", s.value),
+            )),
+            Some(places) if !places.contains(&(s.partition, offset)) => {
+                report.anomalies.push(anomaly(
+                    "wrong-offset",
+                    s.partition,
+                    format!(
+                        "{} acknowledged at offset {offset}, read at {places:?}",
+                        s.value
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    check_polls(h, &mut report);
+    check_realtime(h, &mut report);
+    report.longest_unavailable_ns = unavailability(h);
+    report
+}
+
+fn check_polls(h: &History, report: &mut Report) {
+    // Offsets that hold records, per partition, from everything read.
+    let mut present: BTreeMap<i32, BTreeSet<i64>> = BTreeMap::new();
+    for (p, rs) in &h.final_reads {
+        present
+            .entry(*p)
+            .or_default()
+            .extend(rs.iter().map(|r| r.0));
+    }
+    for poll in &h.polls {
+        present
+            .entry(poll.partition)
+            .or_default()
+            .extend(poll.records.iter().map(|r| r.0));
+    }
+    let mut last: BTreeMap<(u64, i32), i64> = BTreeMap::new();
+    for poll in &h.polls {
+        for (offset, _) in &poll.records {
+            let key = (poll.session, poll.partition);
+            if let Some(&prev) = last.get(&key) {
+                if *offset <= prev {
+                    report.anomalies.push(anomaly(
+                        "nonmonotonic-poll",
+                        poll.partition,
+                        format!("session {} read offset {offset} after {prev}", poll.session),
+                    ));
+                } else if let Some(skipped) = present
+                    .get(&poll.partition)
+                    .and_then(|p| p.range(prev + 1..*offset).next())
+                {
+                    report.anomalies.push(anomaly(
+                        "poll-skip",
+                        poll.partition,
+                        format!(
+                            "session {} went from {prev} to {offset}, skipping {skipped}",
+                            poll.session
+                        ),
+                    ));
+                }
+            }
+            last.insert(key, *offset);
+        }
+    }
+}
+
+fn check_realtime(h: &History, report: &mut Report) {
+    let mut by_partition: BTreeMap<i32, Vec<(u64, u64, i64, &str)>> = BTreeMap::new();
+    for s in &h.sends {
+        if let Outcome::Ok { offset } = s.outcome {
+            by_partition.entry(s.partition).or_default().push((
+                s.invoked_ns,
+                s.completed_ns,
+                offset,
+                &s.value,
+            ));
+        }
+    }
+    for (partition, sends) in by_partition {
+        let mut by_completion = sends.clone();
+        by_completion.sort_by_key(|s| s.1);
+        let mut by_invoke = sends;
+        by_invoke.sort_by_key(|s| s.0);
+        // Walk sends in invoke order; keep the highest offset among sends
+        // completed before the current invoke.
+        let mut done = 0;
+        let mut highest: Option<(i64, &str)> = None;
+        for (invoked, _, offset, value) in &by_invoke {
+            while done < by_completion.len() && by_completion[done].1 < *invoked {
+                let (_, _, o, v) = by_completion[done];
+                if highest.is_none_or(|(h, _)| o > h) {
+                    highest = Some((o, v));
+                }
+                done += 1;
+            }
+            if let Some((h, earlier)) = highest {
+                if *offset <= h {
+                    report.anomalies.push(anomaly(
+                        "realtime-order",
+                        partition,
+                        format!("{earlier} was acknowledged at offset {h} before {value} was sent, which got offset {offset}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn unavailability(h: &History) -> BTreeMap<i32, u64> {
+    let start = h.sends.iter().map(|s| s.invoked_ns).min().unwrap_or(0);
+    let end = h.sends.iter().map(|s| s.completed_ns).max().unwrap_or(0);
+    let mut acks: BTreeMap<i32, Vec<u64>> = BTreeMap::new();
+    for s in &h.sends {
+        acks.entry(s.partition).or_default();
+        if matches!(s.outcome, Outcome::Ok { .. }) {
+            acks.entry(s.partition).or_default().push(s.completed_ns);
+        }
+    }
+    acks.into_iter()
+        .map(|(p, mut times)| {
+            times.sort_unstable();
+            let mut longest = 0;
+            let mut prev = start;
+            for t in times.iter().copied().chain(std::iter::once(end)) {
+                longest = longest.max(t.saturating_sub(prev));
+                prev = t;
+            }
+            (p, longest)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Poll, Send};
+
+    fn send(value: &str, invoked: u64, completed: u64, outcome: Outcome) -> Send {
+        Send {
+            process: 1,
+            partition: 0,
+            value: value.into(),
+            invoked_ns: invoked,
+            completed_ns: completed,
+            outcome,
+        }
+    }
+
+    fn ok(value: &str, invoked: u64, completed: u64, offset: i64) -> Send {
+        send(value, invoked, completed, Outcome::Ok { offset })
+    }
+
+    fn final_read(records: &[(i64, &str)]) -> BTreeMap<i32, Vec<(i64, String)>> {
+        BTreeMap::from([(
+            0,
+            records.iter().map(|(o, v)| (*o, v.to_string())).collect(),
+        )])
+    }
+
+    fn valid() -> History {
+        History {
+            sends: vec![
+                ok("a", 0, 10, 0),
+                ok("b", 20, 30, 1),
+                send("c", 25, 40, Outcome::Info),
+                send("d", 30, 50, Outcome::Fail),
+            ],
+            polls: vec![Poll {
+                session: 1,
+                partition: 0,
+                records: vec![(0, "a".into()), (1, "b".into())],
+            }],
+            final_reads: final_read(&[(0, "a"), (1, "b"), (2, "c")]),
+        }
+    }
+
+    #[test]
+    fn a_clean_history_passes_and_is_counted() {
+        let r = check(&valid());
+        assert!(r.is_valid(), "{:?}", r.anomalies);
+        assert_eq!((r.ok, r.fail, r.info), (2, 1, 1));
+        // No ack between 10 and 30 (the run spans 0..50).
+        assert_eq!(r.longest_unavailable_ns[&0], 20);
+    }
+
+    #[test]
+    fn lost_write() {
+        let mut h = valid();
+        h.final_reads = final_read(&[(0, "a")]);
+        h.polls.clear();
+        let r = check(&h);
+        assert_eq!(r.count("lost-write"), 1, "{:?}", r.anomalies);
+    }
+
+    #[test]
+    fn duplicate() {
+        let mut h = valid();
+        h.final_reads = final_read(&[(0, "a"), (1, "b"), (2, "a")]);
+        assert_eq!(check(&h).count("duplicate"), 1);
+    }
+
+    #[test]
+    fn inconsistent_offsets() {
+        let mut h = valid();
+        h.polls[0].records[1] = (1, "c".into());
+        let r = check(&h);
+        assert_eq!(r.count("inconsistent-offsets"), 1, "{:?}", r.anomalies);
+    }
+
+    #[test]
+    fn unexpected_values() {
+        let mut h = valid();
+        h.final_reads = final_read(&[(0, "a"), (1, "b"), (2, "d"), (3, "zzz")]);
+        let r = check(&h);
+        assert_eq!(r.count("unexpected"), 2, "{:?}", r.anomalies);
+    }
+
+    #[test]
+    fn nonmonotonic_poll() {
+        let mut h = valid();
+        h.polls.push(Poll {
+            session: 1,
+            partition: 0,
+            records: vec![(0, "a".into())],
+        });
+        assert_eq!(check(&h).count("nonmonotonic-poll"), 1);
+        // A new session may start over.
+        let mut h = valid();
+        h.polls.push(Poll {
+            session: 2,
+            partition: 0,
+            records: vec![(0, "a".into())],
+        });
+        assert!(check(&h).is_valid());
+    }
+
+    #[test]
+    fn poll_skip() {
+        let mut h = valid();
+        h.polls = vec![Poll {
+            session: 1,
+            partition: 0,
+            records: vec![(0, "a".into()), (2, "c".into())],
+        }];
+        assert_eq!(check(&h).count("poll-skip"), 1);
+    }
+
+    #[test]
+    fn realtime_order() {
+        // a acknowledged (t=10) before b was invoked (t=20), but b got a lower offset.
+        let h = History {
+            sends: vec![ok("a", 0, 10, 1), ok("b", 20, 30, 0)],
+            polls: vec![],
+            final_reads: final_read(&[(0, "b"), (1, "a")]),
+        };
+        let r = check(&h);
+        assert_eq!(r.count("realtime-order"), 1, "{:?}", r.anomalies);
+        // Concurrent sends may land in either order.
+        let h = History {
+            sends: vec![ok("a", 0, 30, 1), ok("b", 5, 20, 0)],
+            polls: vec![],
+            final_reads: final_read(&[(0, "b"), (1, "a")]),
+        };
+        assert!(check(&h).is_valid());
+    }
+
+    #[test]
+    fn wrong_offset() {
+        let mut h = valid();
+        h.sends[1] = ok("b", 20, 30, 5);
+        let r = check(&h);
+        assert_eq!(r.count("wrong-offset"), 1, "{:?}", r.anomalies);
+    }
+
+    #[test]
+    fn histories_round_trip_as_json_lines() {
+        let events = vec![
+            crate::history::Event::Send(ok("a", 0, 10, 0)),
+            crate::history::Event::FinalRead {
+                partition: 0,
+                records: vec![(0, "a".into())],
+            },
+        ];
+        let lines: Vec<String> = events
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect();
+        let back: Vec<crate::history::Event> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(back, events);
+        assert!(check(&History::from_events(back)).is_valid());
+    }
+}

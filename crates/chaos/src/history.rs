@@ -1,0 +1,89 @@
+//! What a chaos workload records: every send with its invoke and completion
+//! times and outcome, every consumer poll, and the final read of every
+//! partition after the cluster healed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a send ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Acknowledged, at this offset.
+    Ok { offset: i64 },
+    /// Definitely not written: the broker returned an error that guarantees it.
+    Fail,
+    /// Unknown: a timeout or a lost connection; it may or may not be written.
+    Info,
+}
+
+/// One produce of a unique value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Send {
+    /// The producer that sent it.
+    pub process: u64,
+    /// Target partition.
+    pub partition: i32,
+    /// The unique value.
+    pub value: String,
+    /// When it was invoked (ns since the run started).
+    pub invoked_ns: u64,
+    /// When it completed (ns since the run started).
+    pub completed_ns: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// One consumer poll of one partition: the records it returned, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poll {
+    /// The consumer session (a consumer that restarts gets a new session).
+    pub session: u64,
+    /// The partition polled.
+    pub partition: i32,
+    /// (offset, value) as returned.
+    pub records: Vec<(i64, String)>,
+}
+
+/// One line of the history file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A completed send.
+    Send(Send),
+    /// A poll.
+    Poll(Poll),
+    /// The final read of a partition from offset 0 after healing.
+    FinalRead {
+        partition: i32,
+        records: Vec<(i64, String)>,
+    },
+}
+
+/// A whole run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// Every send.
+    pub sends: Vec<Send>,
+    /// Every poll, in the order each session made them.
+    pub polls: Vec<Poll>,
+    /// The final read, per partition.
+    pub final_reads: BTreeMap<i32, Vec<(i64, String)>>,
+}
+
+impl History {
+    /// Builds a history from recorded events.
+    pub fn from_events(events: impl IntoIterator<Item = Event>) -> Self {
+        let mut h = History::default();
+        for e in events {
+            match e {
+                Event::Send(s) => h.sends.push(s),
+                Event::Poll(p) => h.polls.push(p),
+                Event::FinalRead { partition, records } => {
+                    h.final_reads.insert(partition, records);
+                }
+            }
+        }
+        h
+    }
+}
