@@ -26,7 +26,9 @@ use tokio::sync::watch;
 use cairn_common::batch;
 
 use crate::keys::{self, StateTag};
-use crate::state_machine::{read_snapshot, sm_err, snapshot_err, write_snapshot, StoredSnapshot};
+use crate::state_machine::{
+    read_snapshot, sm_err, snapshot_err, store_new_snapshot, write_snapshot, StoredSnapshot,
+};
 use crate::{Engine, GroupId, GroupTypeConfig, StorageError};
 
 type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
@@ -315,24 +317,14 @@ where
             .expect("partition state lock")
             .clone();
         let data = bincode::serialize(&state).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
-        let snapshot_id = match state.last_applied {
-            Some(id) => format!("{}-{}-{}", self.group, id.leader_id.term, id.index),
-            None => format!("{}-empty", self.group),
-        };
-        let meta = SnapshotMeta {
-            last_log_id: state.last_applied,
-            last_membership: state.membership,
-            snapshot_id,
-        };
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
+        store_new_snapshot(
+            &self.engine,
+            self.group,
+            state.last_applied,
+            state.membership,
             data,
-        };
-        write_snapshot(&self.engine, self.group, &stored).await?;
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(stored.data)),
-        })
+        )
+        .await
     }
 }
 

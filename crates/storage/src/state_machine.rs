@@ -189,25 +189,36 @@ impl<C: GroupTypeConfig, M: Machine<C>> RaftSnapshotBuilder<C> for SnapshotBuild
                 bincode::serialize(&applied.machine).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
             (applied.last_applied, applied.membership.clone(), data)
         };
-        let snapshot_id = match last_log_id {
-            Some(id) => format!("{}-{}-{}", self.group, id.leader_id.term, id.index),
-            None => format!("{}-empty", self.group),
-        };
-        let meta = SnapshotMeta {
-            last_log_id,
-            last_membership,
-            snapshot_id,
-        };
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data,
-        };
-        write_snapshot(&self.engine, self.group, &stored).await?;
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(stored.data)),
-        })
+        store_new_snapshot(&self.engine, self.group, last_log_id, last_membership, data).await
     }
+}
+
+/// Durably stores a snapshot built from `data` and returns it to openraft.
+pub(crate) async fn store_new_snapshot<C: GroupTypeConfig>(
+    engine: &Engine,
+    group: GroupId,
+    last_log_id: Option<LogId<u64>>,
+    last_membership: StoredMembership<u64, openraft::BasicNode>,
+    data: Vec<u8>,
+) -> StorageResult<Snapshot<C>> {
+    let snapshot_id = match last_log_id {
+        Some(id) => format!("{group}-{}-{}", id.leader_id.term, id.index),
+        None => format!("{group}-empty"),
+    };
+    let meta = SnapshotMeta {
+        last_log_id,
+        last_membership,
+        snapshot_id,
+    };
+    let stored = StoredSnapshot {
+        meta: meta.clone(),
+        data,
+    };
+    write_snapshot(engine, group, &stored).await?;
+    Ok(Snapshot {
+        meta,
+        snapshot: Box::new(Cursor::new(stored.data)),
+    })
 }
 
 impl<C, M> RaftStateMachine<C> for SnapshotStateMachine<C, M>
