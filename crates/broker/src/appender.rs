@@ -23,7 +23,7 @@ use serde_bytes::ByteBuf;
 use tokio::sync::{mpsc, oneshot};
 
 use cairn_common::batch;
-use cairn_kafka::error_code::{NOT_LEADER_OR_FOLLOWER, UNKNOWN_SERVER_ERROR};
+use cairn_kafka::error_code::{NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, UNKNOWN_SERVER_ERROR};
 use cairn_raft::PartitionTypeConfig;
 use cairn_storage::{GroupId, PartitionReader, PartitionRequest, PartitionResponse};
 
@@ -139,8 +139,10 @@ async fn run(
                             tracing::warn!(group, error = %e, "partition write failed");
                             Err(UNKNOWN_SERVER_ERROR)
                         }
-                        // The group stopped or lost leadership before answering.
-                        Err(_) => Err(NOT_LEADER_OR_FOLLOWER),
+                        // Leadership was lost after the entry was appended: it
+                        // may still be committed by the next leader, so the
+                        // outcome is unknown (a timeout, not a rejection).
+                        Err(_) => Err(REQUEST_TIMED_OUT),
                     };
                     match (&result, this) {
                         (Ok(offsets), Some(p)) if offsets.first() != Some(&p.next_offset) => {

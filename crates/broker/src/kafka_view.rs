@@ -239,7 +239,11 @@ impl KafkaCluster for KafkaView {
         {
             return Box::pin(std::future::ready(Err(NOT_LEADER_OR_FOLLOWER)));
         }
-        Box::pin(async move { rx.await.unwrap_or(Err(NOT_LEADER_OR_FOLLOWER)) })
+        // A dropped reply means the outcome is unknown.
+        Box::pin(async move {
+            rx.await
+                .unwrap_or(Err(cairn_kafka::error_code::REQUEST_TIMED_OUT))
+        })
     }
 
     fn read(

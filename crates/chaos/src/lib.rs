@@ -1,9 +1,13 @@
-//! Jepsen-style checking of Cairn: the history of a workload run under faults
-//! ([`history`]) and the checker that finds anomalies in it ([`checker`]).
-//! Everything here is pure: events in, a report out.
+//! Jepsen-style testing of Cairn: a cluster of real broker processes
+//! ([`harness`]), a workload and a nemesis ([`run`]), the history they record
+//! ([`history`]) and the checker that finds anomalies in it ([`checker`], pure:
+//! events in, a report out). It talks to brokers only through Kafka, HTTP and
+//! signals.
 
 pub mod checker;
+pub mod harness;
 pub mod history;
+pub mod run;
 
 pub use checker::{check, Anomaly, Report};
 pub use history::{Event, History, Outcome, Poll, Send};

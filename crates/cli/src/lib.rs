@@ -3,6 +3,7 @@
 
 mod admin_client;
 mod broker_cmd;
+mod chaos_cmd;
 mod clients;
 mod dev;
 mod output;
@@ -34,6 +35,8 @@ enum Command {
     Produce(clients::ProduceArgs),
     /// Print messages of a topic.
     Consume(clients::ConsumeArgs),
+    /// Jepsen-style check: workload under broker kills and pauses, then the checker.
+    Chaos(chaos_cmd::ChaosArgs),
     /// Run a local cluster of N brokers as child processes.
     Dev(dev::DevArgs),
 }
@@ -46,6 +49,7 @@ pub fn main() {
         Command::Topic(cmd) => admin_client::run_topic(cmd),
         Command::Cluster(cmd) => admin_client::run_cluster(cmd),
         Command::Dev(args) => dev::run(args),
+        Command::Chaos(args) => chaos_cmd::run(args),
         Command::Produce(args) => clients::produce(args),
         Command::Consume(args) => clients::consume(args),
     };

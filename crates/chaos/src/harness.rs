@@ -1,0 +1,254 @@
+//! A cluster of real `cairn broker` processes for chaos runs: free loopback
+//! ports, data in a temp dir, and the faults a nemesis applies — SIGKILL,
+//! SIGSTOP/SIGCONT, restart on the same data.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+/// One broker.
+#[derive(Debug)]
+pub struct Broker {
+    /// Broker id.
+    pub id: u64,
+    /// Kafka port.
+    pub kafka: u16,
+    /// Raft port.
+    pub raft: u16,
+    /// Admin port.
+    pub admin: u16,
+    child: Option<Child>,
+    paused: bool,
+}
+
+/// The cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    seeds: String,
+    voters: String,
+    /// Brokers by id.
+    pub brokers: BTreeMap<u64, Broker>,
+    http: reqwest::blocking::Client,
+}
+
+fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    // Hold every listener until all are chosen so no port repeats.
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}
+
+impl Cluster {
+    /// Starts `n` brokers of `bin` with data under `dir`.
+    pub fn start(bin: &Path, dir: &Path, n: u64) -> std::io::Result<Cluster> {
+        let ports = free_ports(n as usize * 3)?;
+        let brokers: BTreeMap<u64, Broker> = (1..=n)
+            .map(|id| {
+                let i = (id as usize - 1) * 3;
+                (
+                    id,
+                    Broker {
+                        id,
+                        kafka: ports[i],
+                        raft: ports[i + 1],
+                        admin: ports[i + 2],
+                        child: None,
+                        paused: false,
+                    },
+                )
+            })
+            .collect();
+        let seeds = brokers
+            .values()
+            .map(|b| format!("{}@127.0.0.1:{}", b.id, b.raft))
+            .collect::<Vec<_>>()
+            .join(",");
+        let voters = (1..=n.min(3))
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let mut cluster = Cluster {
+            bin: bin.to_path_buf(),
+            dir: dir.to_path_buf(),
+            seeds,
+            voters,
+            brokers,
+            http,
+        };
+        for id in 1..=n {
+            cluster.spawn(id)?;
+        }
+        Ok(cluster)
+    }
+
+    /// Starts (or restarts) broker `id` on its data.
+    pub fn spawn(&mut self, id: u64) -> std::io::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("broker-{id}.log")))?;
+        let data = self.dir.join(format!("broker-{id}"));
+        let b = self.brokers.get_mut(&id).expect("known broker");
+        let child = Command::new(&self.bin)
+            .arg("broker")
+            .args(["--id", &id.to_string()])
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--raft-addr", &format!("127.0.0.1:{}", b.raft)])
+            .args(["--kafka-addr", &format!("127.0.0.1:{}", b.kafka)])
+            .args(["--admin-addr", &format!("127.0.0.1:{}", b.admin)])
+            .args(["--seeds", &self.seeds, "--controller-voters", &self.voters])
+            .args([
+                "--heartbeat-interval-ms",
+                "200",
+                "--session-timeout-ms",
+                "2000",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        b.child = Some(child);
+        b.paused = false;
+        Ok(())
+    }
+
+    fn signal(&self, id: u64, signal: Signal) {
+        if let Some(child) = self.brokers.get(&id).and_then(|b| b.child.as_ref()) {
+            let _ = kill(Pid::from_raw(child.id() as i32), signal);
+        }
+    }
+
+    /// Whether broker `id` runs (not killed).
+    pub fn is_running(&self, id: u64) -> bool {
+        self.brokers.get(&id).is_some_and(|b| b.child.is_some())
+    }
+
+    /// Whether broker `id` is paused.
+    pub fn is_paused(&self, id: u64) -> bool {
+        self.brokers.get(&id).is_some_and(|b| b.paused)
+    }
+
+    /// SIGKILLs broker `id`.
+    pub fn kill(&mut self, id: u64) {
+        self.signal(id, Signal::SIGCONT);
+        self.signal(id, Signal::SIGKILL);
+        if let Some(mut child) = self.brokers.get_mut(&id).and_then(|b| b.child.take()) {
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOPs broker `id`.
+    pub fn pause(&mut self, id: u64) {
+        self.signal(id, Signal::SIGSTOP);
+        if let Some(b) = self.brokers.get_mut(&id) {
+            b.paused = true;
+        }
+    }
+
+    /// SIGCONTs broker `id`.
+    pub fn resume(&mut self, id: u64) {
+        self.signal(id, Signal::SIGCONT);
+        if let Some(b) = self.brokers.get_mut(&id) {
+            b.paused = false;
+        }
+    }
+
+    /// Every broker's Kafka address.
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .values()
+            .map(|b| format!("127.0.0.1:{}", b.kafka))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `GET path` on the admin API of any running, unpaused broker.
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.brokers
+            .values()
+            .filter(|b| b.child.is_some() && !b.paused)
+            .find_map(|b| {
+                let r = self
+                    .http
+                    .get(format!("http://127.0.0.1:{}{path}", b.admin))
+                    .send()
+                    .ok()?;
+                r.status().is_success().then(|| r.json().ok()).flatten()
+            })
+    }
+
+    /// Creates a topic through the admin API of any broker.
+    pub fn create_topic(&self, name: &str, partitions: u32, rf: u32) -> Result<(), String> {
+        let body =
+            serde_json::json!({"name": name, "partitions": partitions, "replication_factor": rf});
+        let mut last = String::from("no broker answered");
+        for b in self.brokers.values() {
+            match self
+                .http
+                .post(format!("http://127.0.0.1:{}/v1/topics", b.admin))
+                .json(&body)
+                .send()
+            {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) => last = r.text().unwrap_or_default(),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(last)
+    }
+
+    /// Waits until every partition of `topic` has a leader and a full ISR.
+    pub fn wait_healthy(
+        &self,
+        topic: &str,
+        partitions: usize,
+        rf: usize,
+        timeout: Duration,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(view) = self.get("/v1/cluster") {
+                let ps: Vec<&Value> = view["partitions"]
+                    .as_array()
+                    .map(|a| a.iter().filter(|p| p["topic"] == topic).collect())
+                    .unwrap_or_default();
+                let good = ps.len() == partitions
+                    && ps.iter().all(|p| {
+                        p["leader"].as_u64().is_some()
+                            && p["isr"].as_array().is_some_and(|i| i.len() == rf)
+                    });
+                if good {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let ids: Vec<u64> = self.brokers.keys().copied().collect();
+        for id in ids {
+            self.kill(id);
+        }
+    }
+}
