@@ -285,16 +285,20 @@ fn invalid_broker_config_exits_with_one_clear_line() {
 }
 
 #[test]
-fn a_non_voter_broker_follows_metadata_as_a_learner_and_hosts_replicas() {
-    let cluster = TestCluster::start(4); // voters 1,2,3; broker 4 joins as a learner
-    let view = cluster.wait_formed(4, &[1, 2, 3, 4]);
+fn non_voter_brokers_follow_metadata_as_learners_and_host_replicas() {
+    // Voters 1,2,3; brokers 4 and 5 register at the same moment and must both
+    // become learners (openraft takes one membership change at a time).
+    let cluster = TestCluster::start(5);
+    let view = cluster.wait_formed(4, &[1, 2, 3, 4, 5]);
+    cluster.wait_formed(5, &[1, 2, 3, 4, 5]);
     assert_eq!(broker(&view, 4).unwrap()["controller_voter"], false);
+    assert_eq!(broker(&view, 5).unwrap()["controller_voter"], false);
     assert_eq!(broker(&view, 1).unwrap()["controller_voter"], true);
-    ok(&cluster.cli(4, &["topic", "create", "wide", "-p", "4", "-r", "4"]));
+    ok(&cluster.cli(5, &["topic", "create", "five", "-p", "5", "-r", "5"]));
     cluster.wait_for(
-        "4 partitions with ISR [1,2,3,4] seen from the learner",
+        "5 partitions with ISR [1..5] seen from a learner",
         WAIT,
-        || all_led_with_isr(&cluster, 4, "wide", 4, &[1, 2, 3, 4]),
+        || all_led_with_isr(&cluster, 5, "five", 5, &[1, 2, 3, 4, 5]),
     );
 
     // Garbage on the Raft port closes that connection; the broker keeps serving.
@@ -309,6 +313,6 @@ fn a_non_voter_broker_follows_metadata_as_a_learner_and_hosts_replicas() {
     );
     assert_eq!(cluster.get(4, "/health").unwrap()["status"], "ok");
     cluster.wait_for("the cluster to stay healthy", WAIT, || {
-        all_led_with_isr(&cluster, 1, "wide", 4, &[1, 2, 3, 4])
+        all_led_with_isr(&cluster, 1, "five", 5, &[1, 2, 3, 4, 5])
     });
 }

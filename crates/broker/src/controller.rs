@@ -180,11 +180,16 @@ pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
             .nodes()
             .map(|(id, _)| *id)
             .collect();
-        adding.retain(|id, started| !members.contains(id) && now.saturating_sub(*started) < 5_000);
-        for (id, addr) in learners_to_add(&state, &members) {
-            if adding.insert(id, now).is_some() {
-                continue;
-            }
+        // One membership change at a time (openraft refuses a second while
+        // one is uncommitted); an attempt that has not made the broker a
+        // member within a second is retried.
+        adding.retain(|id, started| !members.contains(id) && now.saturating_sub(*started) < 1_000);
+        if let Some((id, addr)) = learners_to_add(&state, &members)
+            .into_iter()
+            .next()
+            .filter(|_| adding.is_empty())
+        {
+            adding.insert(id, now);
             let raft = core.meta.raft.clone();
             tokio::spawn(async move {
                 tracing::info!(id, %addr, "adding broker to the metadata group as a learner");
