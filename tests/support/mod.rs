@@ -5,9 +5,8 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
@@ -19,52 +18,7 @@ pub fn cairn_bin() -> &'static str {
     env!("CARGO_BIN_EXE_cairn")
 }
 
-/// Reserves `n` distinct free loopback ports below Linux's ephemeral range
-/// (32768+), so that no outgoing connection of a running test can take one
-/// between the reservation and the broker's bind. The listeners are held
-/// until every port is chosen, so a cluster never gets the same port twice.
-pub fn free_ports(n: usize) -> Vec<u16> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let seed = u64::from(std::process::id()) ^ now.as_nanos() as u64;
-    // Ports handed out earlier in this process (tests run in parallel
-    // threads) are never handed out again.
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap();
-    let mut held = Vec::new();
-    let mut ports = Vec::new();
-    while ports.len() < n {
-        let mut x = seed
-            ^ COUNTER
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        let port = 20_000 + (x % 12_000) as u16;
-        if given.contains(&port) {
-            continue;
-        }
-        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
-            held.push(listener);
-            ports.push(port);
-            given.push(port);
-        }
-    }
-    ports
-}
-
-/// One broker process.
-pub struct BrokerProc {
-    pub id: u64,
-    pub kafka: u16,
-    pub raft: u16,
-    pub admin: u16,
-    child: Option<Child>,
-}
+pub use cairn_chaos::harness::{free_ports, Broker as BrokerProc};
 
 /// A test cluster.
 pub struct TestCluster {
@@ -82,27 +36,15 @@ impl TestCluster {
         let ports = free_ports(n as usize * 3);
         let brokers: BTreeMap<u64, BrokerProc> = (1..=n)
             .map(|id| {
+                let i = (id as usize - 1) * 3;
                 (
                     id,
-                    BrokerProc {
-                        id,
-                        kafka: ports[(id as usize - 1) * 3],
-                        raft: ports[(id as usize - 1) * 3 + 1],
-                        admin: ports[(id as usize - 1) * 3 + 2],
-                        child: None,
-                    },
+                    BrokerProc::new(id, ports[i], ports[i + 1], ports[i + 2]),
                 )
             })
             .collect();
-        let seeds = brokers
-            .values()
-            .map(|b| format!("{}@127.0.0.1:{}", b.id, b.raft))
-            .collect::<Vec<_>>()
-            .join(",");
-        let voters = (1..=n.min(3))
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let raft_ports: Vec<(u64, u16)> = brokers.values().map(|b| (b.id, b.raft)).collect();
+        let (seeds, voters) = cairn_chaos::harness::cluster_args(&raft_ports);
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
@@ -133,39 +75,23 @@ impl TestCluster {
             .unwrap();
         let data = self.dir.path().join(format!("broker-{id}"));
         let b = self.brokers.get_mut(&id).unwrap();
-        let child = Command::new(cairn_bin())
-            .arg("broker")
-            .args(["--id", &id.to_string()])
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--raft-addr", &format!("127.0.0.1:{}", b.raft)])
-            .args(["--kafka-addr", &format!("127.0.0.1:{}", b.kafka)])
-            .args(["--admin-addr", &format!("127.0.0.1:{}", b.admin)])
-            .args(["--seeds", &self.seeds])
-            .args(["--controller-voters", &self.voters])
-            .args([
-                "--heartbeat-interval-ms",
-                "200",
-                "--session-timeout-ms",
-                "2000",
-            ])
-            .env("RUST_LOG", "info,openraft=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("spawn cairn broker");
-        b.child = Some(child);
+        let child = cairn_chaos::harness::broker_command(
+            std::path::Path::new(cairn_bin()),
+            b,
+            &data,
+            &self.seeds,
+            &self.voters,
+        )
+        .env("RUST_LOG", "info,openraft=warn")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("spawn cairn broker");
+        b.set_child(child);
     }
 
     fn pid(&self, id: u64) -> Pid {
-        Pid::from_raw(
-            self.brokers[&id]
-                .child
-                .as_ref()
-                .expect("broker is running")
-                .id() as i32,
-        )
+        Pid::from_raw(self.brokers[&id].child().expect("broker is running").id() as i32)
     }
 
     /// SIGKILLs broker `id` and reaps it.
@@ -174,8 +100,7 @@ impl TestCluster {
         self.brokers
             .get_mut(&id)
             .unwrap()
-            .child
-            .take()
+            .take_child()
             .unwrap()
             .wait()
             .unwrap();
@@ -194,7 +119,7 @@ impl TestCluster {
     /// SIGTERMs broker `id` and waits up to `timeout` for it to exit.
     pub fn terminate(&mut self, id: u64, timeout: Duration) -> Option<ExitStatus> {
         kill(self.pid(id), Signal::SIGTERM).unwrap();
-        let mut child = self.brokers.get_mut(&id).unwrap().child.take().unwrap();
+        let mut child = self.brokers.get_mut(&id).unwrap().take_child().unwrap();
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(status) = child.try_wait().unwrap() {
@@ -285,7 +210,7 @@ impl TestCluster {
 impl Drop for TestCluster {
     fn drop(&mut self) {
         for b in self.brokers.values_mut() {
-            if let Some(mut child) = b.child.take() {
+            if let Some(mut child) = b.take_child() {
                 let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT);
                 let _ = child.kill();
                 let _ = child.wait();

@@ -39,46 +39,125 @@ pub struct Cluster {
     http: reqwest::blocking::Client,
 }
 
-fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    // Hold every listener until all are chosen so no port repeats.
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()?;
-    listeners
+/// Reserves `n` distinct free loopback ports below Linux's ephemeral range
+/// (32768+), so that no outgoing connection can take one between the
+/// reservation and the broker's bind. The listeners are held until every port
+/// is chosen, and a port handed out once in this process (tests run clusters
+/// in parallel threads) is never handed out again.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seed = u64::from(std::process::id()) ^ now.as_nanos() as u64;
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        let mut x = seed
+            ^ COUNTER
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        let port = 20_000 + (x % 12_000) as u16;
+        if given.contains(&port) {
+            continue;
+        }
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            held.push(listener);
+            ports.push(port);
+            given.push(port);
+        }
+    }
+    ports
+}
+
+/// The `--seeds` and `--controller-voters` values of a local cluster whose
+/// brokers have these (id, Raft port) pairs; the first three are voters.
+pub fn cluster_args(raft_ports: &[(u64, u16)]) -> (String, String) {
+    let seeds = raft_ports
         .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
+        .map(|(id, port)| format!("{id}@127.0.0.1:{port}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let voters = raft_ports
+        .iter()
+        .take(3)
+        .map(|(id, _)| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    (seeds, voters)
+}
+
+/// The command that runs broker `b` of a local test cluster on loopback,
+/// with short heartbeats and sessions so that faults are noticed quickly.
+pub fn broker_command(bin: &Path, b: &Broker, data: &Path, seeds: &str, voters: &str) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .arg("broker")
+        .args(["--id", &b.id.to_string()])
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--raft-addr", &format!("127.0.0.1:{}", b.raft)])
+        .args(["--kafka-addr", &format!("127.0.0.1:{}", b.kafka)])
+        .args(["--admin-addr", &format!("127.0.0.1:{}", b.admin)])
+        .args(["--seeds", seeds, "--controller-voters", voters])
+        .args([
+            "--heartbeat-interval-ms",
+            "200",
+            "--session-timeout-ms",
+            "2000",
+        ])
+        .stdin(Stdio::null());
+    command
+}
+
+impl Broker {
+    /// A broker with these ports that is not running yet.
+    pub fn new(id: u64, kafka: u16, raft: u16, admin: u16) -> Self {
+        Broker {
+            id,
+            kafka,
+            raft,
+            admin,
+            child: None,
+            paused: false,
+        }
+    }
+
+    /// The running process, if any.
+    pub fn child(&self) -> Option<&Child> {
+        self.child.as_ref()
+    }
+
+    /// Records a started process.
+    pub fn set_child(&mut self, child: Child) {
+        self.child = Some(child);
+        self.paused = false;
+    }
+
+    /// Takes the process out (to wait for it after a signal).
+    pub fn take_child(&mut self) -> Option<Child> {
+        self.child.take()
+    }
 }
 
 impl Cluster {
     /// Starts `n` brokers of `bin` with data under `dir`.
     pub fn start(bin: &Path, dir: &Path, n: u64) -> std::io::Result<Cluster> {
-        let ports = free_ports(n as usize * 3)?;
+        let ports = free_ports(n as usize * 3);
         let brokers: BTreeMap<u64, Broker> = (1..=n)
             .map(|id| {
                 let i = (id as usize - 1) * 3;
-                (
-                    id,
-                    Broker {
-                        id,
-                        kafka: ports[i],
-                        raft: ports[i + 1],
-                        admin: ports[i + 2],
-                        child: None,
-                        paused: false,
-                    },
-                )
+                (id, Broker::new(id, ports[i], ports[i + 1], ports[i + 2]))
             })
             .collect();
-        let seeds = brokers
-            .values()
-            .map(|b| format!("{}@127.0.0.1:{}", b.id, b.raft))
-            .collect::<Vec<_>>()
-            .join(",");
-        let voters = (1..=n.min(3))
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let raft_ports: Vec<(u64, u16)> = brokers.values().map(|b| (b.id, b.raft)).collect();
+        let (seeds, voters) = cluster_args(&raft_ports);
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(3))
             .build()
@@ -105,27 +184,11 @@ impl Cluster {
             .open(self.dir.join(format!("broker-{id}.log")))?;
         let data = self.dir.join(format!("broker-{id}"));
         let b = self.brokers.get_mut(&id).expect("known broker");
-        let child = Command::new(&self.bin)
-            .arg("broker")
-            .args(["--id", &id.to_string()])
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--raft-addr", &format!("127.0.0.1:{}", b.raft)])
-            .args(["--kafka-addr", &format!("127.0.0.1:{}", b.kafka)])
-            .args(["--admin-addr", &format!("127.0.0.1:{}", b.admin)])
-            .args(["--seeds", &self.seeds, "--controller-voters", &self.voters])
-            .args([
-                "--heartbeat-interval-ms",
-                "200",
-                "--session-timeout-ms",
-                "2000",
-            ])
-            .stdin(Stdio::null())
+        let child = broker_command(&self.bin, b, &data, &self.seeds, &self.voters)
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        b.child = Some(child);
-        b.paused = false;
+        b.set_child(child);
         Ok(())
     }
 
