@@ -34,6 +34,14 @@ const SOURCE_DEFAULT: i8 = 5;
 /// INVALID_REQUEST: a config with a null value.
 const INVALID_REQUEST: i16 = 42;
 
+/// The error code and message of an admin operation's result.
+fn error_fields(result: Result<(), (i16, String)>) -> (i16, Option<StrBytes>) {
+    match result {
+        Ok(()) => (error_code::NONE, None),
+        Err((code, message)) => (code, Some(StrBytes::from_string(message))),
+    }
+}
+
 /// Handles CreateTopics: every topic is created independently.
 pub fn create_topics(
     header: &RequestHeader,
@@ -73,10 +81,7 @@ pub fn create_topics(
                     cluster.create_topic(new).await
                 }
             };
-            let (code, message) = match result {
-                Ok(()) => (error_code::NONE, None),
-                Err((code, message)) => (code, Some(StrBytes::from_string(message))),
-            };
+            let (code, message) = error_fields(result);
             results.push(
                 CreatableTopicResult::default()
                     .with_name(topic.name)
@@ -117,10 +122,7 @@ pub fn create_partitions(
                     .create_partitions(topic.name.0.as_str(), topic.count, request.validate_only)
                     .await
             };
-            let (code, message) = match result {
-                Ok(()) => (error_code::NONE, None),
-                Err((code, message)) => (code, Some(StrBytes::from_string(message))),
-            };
+            let (code, message) = error_fields(result);
             results.push(
                 CreatePartitionsTopicResult::default()
                     .with_name(topic.name)
@@ -154,10 +156,7 @@ pub fn delete_topics(
     Ok(Box::pin(async move {
         let mut responses = Vec::new();
         for name in names {
-            let (code, message) = match cluster.delete_topic(name.0.as_str()).await {
-                Ok(()) => (error_code::NONE, None),
-                Err((code, message)) => (code, Some(StrBytes::from_string(message))),
-            };
+            let (code, message) = error_fields(cluster.delete_topic(name.0.as_str()).await);
             responses.push(
                 DeletableTopicResult::default()
                     .with_name(Some(name))
