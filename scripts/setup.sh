@@ -14,6 +14,8 @@ fi
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # kcat is a real Kafka client the compatibility tests run.
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+# nft cuts links between brokers for the chaos partition fault (root only).
+command -v nft >/dev/null 2>&1 || need+=(nftables)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

@@ -19,15 +19,6 @@ use support::{ok, partitions, TestCluster};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn bootstrap(cluster: &TestCluster) -> String {
-    cluster
-        .brokers
-        .values()
-        .map(|b| format!("127.0.0.1:{}", b.kafka))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn create_and_wait(cluster: &TestCluster, topic: &str, partitions_n: usize) {
     ok(&cluster.cli(
         1,
@@ -79,7 +70,7 @@ fn cli_produces_and_consumes_with_every_codec() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
     create_and_wait(&cluster, "events", 3);
-    let bootstrap = bootstrap(&cluster);
+    let bootstrap = cluster.bootstrap();
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let mut child = Command::new(support::cairn_bin())
             .args([
@@ -163,7 +154,7 @@ fn rdkafka_acks_zero_one_and_all() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
     create_and_wait(&cluster, "acks", 1);
-    let bootstrap = bootstrap(&cluster);
+    let bootstrap = cluster.bootstrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -313,7 +304,7 @@ fn acks_all_producer_survives_leader_sigkill_without_losing_acknowledged_message
     let mut cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
     create_and_wait(&cluster, "chaos", 1);
-    let bootstrap = bootstrap(&cluster);
+    let bootstrap = cluster.bootstrap();
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .set("acks", "all")
@@ -427,7 +418,7 @@ fn python_clients_confluent_kafka_and_kafka_python() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/compat.py");
     let out = Command::new("python3")
         .arg(script)
-        .arg(bootstrap(&cluster))
+        .arg(cluster.bootstrap())
         .output()
         .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -43,8 +43,7 @@ impl TestCluster {
                 )
             })
             .collect();
-        let raft_ports: Vec<(u64, u16)> = brokers.values().map(|b| (b.id, b.raft)).collect();
-        let (seeds, voters) = cairn_chaos::harness::cluster_args(&raft_ports);
+        let (seeds, voters) = cairn_chaos::harness::cluster_args(brokers.values());
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
@@ -156,6 +155,15 @@ impl TestCluster {
     }
 
     /// Runs the `cairn` CLI against broker `id`'s admin API.
+    /// Every broker's Kafka address, for `bootstrap.servers`.
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .values()
+            .map(|b| format!("{}:{}", b.ip, b.kafka))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     pub fn cli(&self, id: u64, args: &[&str]) -> Output {
         Command::new(cairn_bin())
             .args(args)

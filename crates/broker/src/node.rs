@@ -238,6 +238,11 @@ impl Broker {
             config.id,
             TransportConfig {
                 max_frame_bytes: config.max_raft_frame_bytes,
+                local_ip: raft_listener
+                    .local_addr()
+                    .ok()
+                    .map(|a| a.ip())
+                    .filter(|ip| !ip.is_unspecified()),
                 ..TransportConfig::default()
             },
         );

@@ -327,6 +327,7 @@ mod tests {
                 records: vec![(0, "a".into()), (1, "b".into())],
             }],
             final_reads: final_read(&[(0, "a"), (1, "b"), (2, "c")]),
+            nemesis: vec![(15, "kill 1".into())],
         }
     }
 
@@ -408,6 +409,7 @@ mod tests {
             sends: vec![ok("a", 0, 10, 1), ok("b", 20, 30, 0)],
             polls: vec![],
             final_reads: final_read(&[(0, "b"), (1, "a")]),
+            ..History::default()
         };
         let r = check(&h);
         assert_eq!(r.count("realtime-order"), 1, "{:?}", r.anomalies);
@@ -416,6 +418,7 @@ mod tests {
             sends: vec![ok("a", 0, 30, 1), ok("b", 5, 20, 0)],
             polls: vec![],
             final_reads: final_read(&[(0, "b"), (1, "a")]),
+            ..History::default()
         };
         assert!(check(&h).is_valid());
     }

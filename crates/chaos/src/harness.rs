@@ -1,9 +1,10 @@
 //! A cluster of real `cairn broker` processes for chaos runs: free loopback
 //! ports, data in a temp dir, and the faults a nemesis applies — SIGKILL,
-//! SIGSTOP/SIGCONT, restart on the same data.
+//! SIGSTOP/SIGCONT, restart on the same data, and (with a [`Firewall`])
+//! network partitions between chosen brokers.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,11 +13,15 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+use crate::net::{broker_ip, cuts_between, Firewall};
+
 /// One broker.
 #[derive(Debug)]
 pub struct Broker {
     /// Broker id.
     pub id: u64,
+    /// The loopback address it listens on and dials from.
+    pub ip: Ipv4Addr,
     /// Kafka port.
     pub kafka: u16,
     /// Raft port.
@@ -37,6 +42,7 @@ pub struct Cluster {
     /// Brokers by id.
     pub brokers: BTreeMap<u64, Broker>,
     http: reqwest::blocking::Client,
+    firewall: Option<Firewall>,
 }
 
 /// Reserves `n` distinct free loopback ports below Linux's ephemeral range
@@ -76,18 +82,19 @@ pub fn free_ports(n: usize) -> Vec<u16> {
     ports
 }
 
-/// The `--seeds` and `--controller-voters` values of a local cluster whose
-/// brokers have these (id, Raft port) pairs; the first three are voters.
-pub fn cluster_args(raft_ports: &[(u64, u16)]) -> (String, String) {
-    let seeds = raft_ports
+/// The `--seeds` and `--controller-voters` values of a local cluster of
+/// these brokers; the first three are voters.
+pub fn cluster_args<'a>(brokers: impl IntoIterator<Item = &'a Broker>) -> (String, String) {
+    let brokers: Vec<&Broker> = brokers.into_iter().collect();
+    let seeds = brokers
         .iter()
-        .map(|(id, port)| format!("{id}@127.0.0.1:{port}"))
+        .map(|b| format!("{}@{}:{}", b.id, b.ip, b.raft))
         .collect::<Vec<_>>()
         .join(",");
-    let voters = raft_ports
+    let voters = brokers
         .iter()
         .take(3)
-        .map(|(id, _)| id.to_string())
+        .map(|b| b.id.to_string())
         .collect::<Vec<_>>()
         .join(",");
     (seeds, voters)
@@ -102,9 +109,9 @@ pub fn broker_command(bin: &Path, b: &Broker, data: &Path, seeds: &str, voters: 
         .args(["--id", &b.id.to_string()])
         .arg("--data-dir")
         .arg(data)
-        .args(["--raft-addr", &format!("127.0.0.1:{}", b.raft)])
-        .args(["--kafka-addr", &format!("127.0.0.1:{}", b.kafka)])
-        .args(["--admin-addr", &format!("127.0.0.1:{}", b.admin)])
+        .args(["--raft-addr", &format!("{}:{}", b.ip, b.raft)])
+        .args(["--kafka-addr", &format!("{}:{}", b.ip, b.kafka)])
+        .args(["--admin-addr", &format!("{}:{}", b.ip, b.admin)])
         .args(["--seeds", seeds, "--controller-voters", voters])
         .args([
             "--heartbeat-interval-ms",
@@ -117,10 +124,11 @@ pub fn broker_command(bin: &Path, b: &Broker, data: &Path, seeds: &str, voters: 
 }
 
 impl Broker {
-    /// A broker with these ports that is not running yet.
+    /// A broker on 127.0.0.1 with these ports that is not running yet.
     pub fn new(id: u64, kafka: u16, raft: u16, admin: u16) -> Self {
         Broker {
             id,
+            ip: Ipv4Addr::LOCALHOST,
             kafka,
             raft,
             admin,
@@ -147,17 +155,27 @@ impl Broker {
 }
 
 impl Cluster {
-    /// Starts `n` brokers of `bin` with data under `dir`.
-    pub fn start(bin: &Path, dir: &Path, n: u64) -> std::io::Result<Cluster> {
+    /// Starts `n` brokers of `bin` with data under `dir`. With a firewall,
+    /// each broker gets its own loopback address so that
+    /// [`Cluster::partition`] can cut links between them.
+    pub fn start(
+        bin: &Path,
+        dir: &Path,
+        n: u64,
+        firewall: Option<Firewall>,
+    ) -> std::io::Result<Cluster> {
         let ports = free_ports(n as usize * 3);
         let brokers: BTreeMap<u64, Broker> = (1..=n)
             .map(|id| {
                 let i = (id as usize - 1) * 3;
-                (id, Broker::new(id, ports[i], ports[i + 1], ports[i + 2]))
+                let mut b = Broker::new(id, ports[i], ports[i + 1], ports[i + 2]);
+                if firewall.is_some() {
+                    b.ip = broker_ip(id);
+                }
+                (id, b)
             })
             .collect();
-        let raft_ports: Vec<(u64, u16)> = brokers.values().map(|b| (b.id, b.raft)).collect();
-        let (seeds, voters) = cluster_args(&raft_ports);
+        let (seeds, voters) = cluster_args(brokers.values());
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(3))
             .build()
@@ -169,6 +187,7 @@ impl Cluster {
             voters,
             brokers,
             http,
+            firewall,
         };
         for id in 1..=n {
             cluster.spawn(id)?;
@@ -233,11 +252,40 @@ impl Cluster {
         }
     }
 
+    /// Whether [`Cluster::partition`] works (the cluster has a firewall).
+    pub fn can_partition(&self) -> bool {
+        self.firewall.is_some()
+    }
+
+    /// Cuts the network so that brokers on different `sides` cannot reach
+    /// each other (replacing any earlier cut); brokers on no side keep all
+    /// their links. Clients still reach every broker.
+    pub fn partition(&mut self, sides: &[Vec<u64>]) -> Result<(), String> {
+        let firewall = self
+            .firewall
+            .as_ref()
+            .ok_or("this cluster was started without a firewall")?;
+        let ip = |id: u64| self.brokers.get(&id).map_or(broker_ip(id), |b| b.ip);
+        let cuts: Vec<(Ipv4Addr, Ipv4Addr)> = cuts_between(sides)
+            .into_iter()
+            .map(|(a, b)| (ip(a), ip(b)))
+            .collect();
+        firewall.cut(&cuts)
+    }
+
+    /// Removes every network cut.
+    pub fn heal_network(&mut self) -> Result<(), String> {
+        match &self.firewall {
+            Some(f) => f.heal(),
+            None => Ok(()),
+        }
+    }
+
     /// Every broker's Kafka address.
     pub fn bootstrap(&self) -> String {
         self.brokers
             .values()
-            .map(|b| format!("127.0.0.1:{}", b.kafka))
+            .map(|b| format!("{}:{}", b.ip, b.kafka))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -250,7 +298,7 @@ impl Cluster {
             .find_map(|b| {
                 let r = self
                     .http
-                    .get(format!("http://127.0.0.1:{}{path}", b.admin))
+                    .get(format!("http://{}:{}{path}", b.ip, b.admin))
                     .send()
                     .ok()?;
                 r.status().is_success().then(|| r.json().ok()).flatten()
@@ -265,7 +313,7 @@ impl Cluster {
         for b in self.brokers.values() {
             match self
                 .http
-                .post(format!("http://127.0.0.1:{}/v1/topics", b.admin))
+                .post(format!("http://{}:{}/v1/topics", b.ip, b.admin))
                 .json(&body)
                 .send()
             {

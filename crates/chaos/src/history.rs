@@ -58,6 +58,9 @@ pub enum Event {
         partition: i32,
         records: Vec<(i64, String)>,
     },
+    /// A nemesis step (a fault or its healing); not checked, kept so that a
+    /// history shows what happened when.
+    Nemesis { at_ns: u64, action: String },
 }
 
 /// A whole run.
@@ -69,6 +72,8 @@ pub struct History {
     pub polls: Vec<Poll>,
     /// The final read, per partition.
     pub final_reads: BTreeMap<i32, Vec<(i64, String)>>,
+    /// Nemesis steps: (ns since the run started, what was done).
+    pub nemesis: Vec<(u64, String)>,
 }
 
 impl History {
@@ -82,6 +87,7 @@ impl History {
                 Event::FinalRead { partition, records } => {
                     h.final_reads.insert(partition, records);
                 }
+                Event::Nemesis { at_ns, action } => h.nemesis.push((at_ns, action)),
             }
         }
         h

@@ -7,6 +7,7 @@
 pub mod checker;
 pub mod harness;
 pub mod history;
+pub mod net;
 pub mod run;
 
 pub use checker::{check, Anomaly, Report};

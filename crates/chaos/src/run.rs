@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -22,10 +25,16 @@ use crate::history::{Event, Outcome, Poll, Send};
 /// A kind of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// SIGKILL a broker, restart it at the next step.
+    /// SIGKILL brokers (one, a minority, a partition's leader or the
+    /// controller); restart them on their data at the next step.
     Kill,
-    /// SIGSTOP a broker, SIGCONT it at the next step.
+    /// SIGSTOP brokers (one, a partition's leader or the controller);
+    /// SIGCONT them at the next step.
     Pause,
+    /// Cut the network between brokers (majority/minority halves, a
+    /// partition's leader from everyone, or two halves joined by one bridge
+    /// broker); heal it at the next step. Needs root and `nft`.
+    Partition,
 }
 
 impl std::str::FromStr for Fault {
@@ -34,11 +43,10 @@ impl std::str::FromStr for Fault {
         match s.trim() {
             "kill" => Ok(Fault::Kill),
             "pause" => Ok(Fault::Pause),
-            "partition" => Err(
-                "fault 'partition' (network partitions) is not implemented yet; use kill,pause"
-                    .into(),
-            ),
-            other => Err(format!("unknown fault '{other}' (known: kill, pause)")),
+            "partition" => Ok(Fault::Partition),
+            other => Err(format!(
+                "unknown fault '{other}' (known: kill, pause, partition)"
+            )),
         }
     }
 }
@@ -66,6 +74,9 @@ pub struct ChaosConfig {
     pub producers: usize,
     /// Where broker data and logs go.
     pub dir: PathBuf,
+    /// Run the workload (no faults) against this existing cluster instead of
+    /// starting one.
+    pub bootstrap: Option<String>,
 }
 
 const TOPIC: &str = "chaos";
@@ -87,38 +98,95 @@ fn definitely_failed(e: &KafkaError) -> bool {
     )
 }
 
+/// Sends by outcome so far.
+#[derive(Default)]
+struct Counts {
+    ok: AtomicU64,
+    fail: AtomicU64,
+    info: AtomicU64,
+}
+
+impl Counts {
+    fn line(&self) -> String {
+        format!(
+            "{} ok, {} failed, {} unknown",
+            self.ok.load(Ordering::Relaxed),
+            self.fail.load(Ordering::Relaxed),
+            self.info.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// A nemesis action on a set of brokers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Action {
+    Kill(Vec<u64>),
+    Pause(Vec<u64>),
+    Partition(Vec<Vec<u64>>),
+}
+
 /// Runs the whole thing; `progress` gets one line per event worth showing.
 pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<Event>, String> {
-    let mut cluster = Cluster::start(&config.bin, &config.dir, config.nodes)
-        .map_err(|e| format!("cannot start brokers: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match cluster.create_topic(TOPIC, config.partitions, config.replication_factor) {
-            Ok(()) => break,
-            Err(e) if Instant::now() > deadline => {
-                return Err(format!("cannot create the workload topic: {e}"))
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut faults = config.faults.clone();
+    let (mut cluster, bootstrap, topic) = match &config.bootstrap {
+        Some(bootstrap) => {
+            if !faults.is_empty() {
+                return Err("faults need a cluster of the run's own; against an existing cluster (--bootstrap-server) only the workload runs".into());
             }
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            let topic = format!("cairn-chaos-{}", config.seed);
+            create_topic_kafka(bootstrap, &topic, config)?;
+            (None, bootstrap.clone(), topic)
         }
-    }
-    if !cluster.wait_healthy(
-        TOPIC,
-        config.partitions as usize,
-        config.replication_factor as usize,
-        Duration::from_secs(60),
-    ) {
-        return Err("the workload topic never became healthy".into());
+        None => {
+            let firewall = if faults.contains(&Fault::Partition) {
+                match crate::net::Firewall::open() {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        progress(&format!(
+                            "partition fault unavailable: {e}; running the other faults"
+                        ));
+                        faults.retain(|f| *f != Fault::Partition);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let cluster = Cluster::start(&config.bin, &config.dir, config.nodes, firewall)
+                .map_err(|e| format!("cannot start brokers: {e}"))?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                match cluster.create_topic(TOPIC, config.partitions, config.replication_factor) {
+                    Ok(()) => break,
+                    Err(e) if Instant::now() > deadline => {
+                        return Err(format!("cannot create the workload topic: {e}"))
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(500)),
+                }
+            }
+            let bootstrap = cluster.bootstrap();
+            (Some(cluster), bootstrap, TOPIC.to_string())
+        }
+    };
+    if !wait_healthy(&bootstrap, &topic, config, Duration::from_secs(60)) {
+        return Err(format!("the workload topic '{topic}' never became healthy"));
     }
     progress(&format!(
-        "cluster of {} brokers up, topic '{TOPIC}' with {} partitions (RF {})",
-        config.nodes, config.partitions, config.replication_factor
+        "{}, topic '{topic}' with {} partitions (RF {}); faults {:?}",
+        match &cluster {
+            Some(_) => format!("cluster of {} brokers up", config.nodes),
+            None => format!("existing cluster at {bootstrap}"),
+        },
+        config.partitions,
+        config.replication_factor,
+        faults
     ));
 
     let start = Instant::now();
     let events = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
-    let ops = Arc::new(AtomicU64::new(0));
-    let bootstrap = cluster.bootstrap();
+    let counts = Arc::new(Counts::default());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -126,8 +194,13 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
         .map_err(|e| e.to_string())?;
     let producers: Vec<_> = (0..config.producers)
         .map(|process| {
-            let (events, stop, ops, bootstrap) =
-                (events.clone(), stop.clone(), ops.clone(), bootstrap.clone());
+            let (events, stop, counts, bootstrap, topic) = (
+                events.clone(),
+                stop.clone(),
+                counts.clone(),
+                bootstrap.clone(),
+                topic.clone(),
+            );
             let partitions = config.partitions as i32;
             runtime.spawn(async move {
                 let producer: FutureProducer = match ClientConfig::new()
@@ -149,7 +222,7 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
                     let invoked_ns = now_ns(start);
                     let result = producer
                         .send(
-                            FutureRecord::<(), _>::to(TOPIC)
+                            FutureRecord::<(), _>::to(&topic)
                                 .payload(&value)
                                 .partition(partition),
                             Duration::from_secs(5),
@@ -160,7 +233,12 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
                         Err((e, _)) if definitely_failed(e) => Outcome::Fail,
                         Err(_) => Outcome::Info,
                     };
-                    ops.fetch_add(1, Ordering::Relaxed);
+                    match outcome {
+                        Outcome::Ok { .. } => &counts.ok,
+                        Outcome::Fail => &counts.fail,
+                        Outcome::Info => &counts.info,
+                    }
+                    .fetch_add(1, Ordering::Relaxed);
                     let send = Send {
                         process: process as u64,
                         partition,
@@ -178,7 +256,12 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
         })
         .collect();
     let consumer = {
-        let (events, stop, bootstrap) = (events.clone(), stop.clone(), bootstrap.clone());
+        let (events, stop, bootstrap, topic) = (
+            events.clone(),
+            stop.clone(),
+            bootstrap.clone(),
+            topic.clone(),
+        );
         let partitions = config.partitions as i32;
         std::thread::spawn(move || {
             let consumer: BaseConsumer = match ClientConfig::new()
@@ -193,7 +276,7 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
             };
             let mut tpl = TopicPartitionList::new();
             for p in 0..partitions {
-                let _ = tpl.add_partition_offset(TOPIC, p, Offset::Beginning);
+                let _ = tpl.add_partition_offset(&topic, p, Offset::Beginning);
             }
             if consumer.assign(&tpl).is_err() {
                 return;
@@ -213,46 +296,64 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
         })
     };
 
-    // The nemesis.
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut faulted: Option<(u64, Fault)> = None;
+    // The nemesis: a fault, then its healing, alternating every interval.
+    let record = |progress: &mut dyn FnMut(&str), action: String| {
+        let at_ns = now_ns(start);
+        progress(&format!(
+            "{:>6.1}s  {action}",
+            Duration::from_nanos(at_ns).as_secs_f64()
+        ));
+        events
+            .lock()
+            .expect("events lock")
+            .push(Event::Nemesis { at_ns, action });
+    };
+    let mut current: Option<Action> = None;
     let faults_until = Instant::now() + config.duration;
+    let mut next_step = Instant::now();
+    let mut next_status = Instant::now() + Duration::from_secs(10);
     while Instant::now() < faults_until {
-        if let Some((id, fault)) = faulted.take() {
-            heal(&mut cluster, id, fault, &mut progress, start);
-        } else if !config.faults.is_empty() {
-            let fault = config.faults[rng.gen_range(0..config.faults.len())];
-            let id = rng.gen_range(1..=config.nodes);
-            match fault {
-                Fault::Kill => cluster.kill(id),
-                Fault::Pause => cluster.pause(id),
+        if Instant::now() >= next_step {
+            next_step += config.interval;
+            if let Some(action) = current.take() {
+                let line = heal(cluster.as_mut().expect("faults need a cluster"), &action);
+                record(&mut progress, line);
+            } else if !faults.is_empty() {
+                let cluster = cluster.as_mut().expect("faults need a cluster");
+                let fault = faults[rng.gen_range(0..faults.len())];
+                let (action, why) = choose(&mut rng, fault, cluster, &topic, config.partitions);
+                let line = match apply(cluster, &action) {
+                    Ok(()) => {
+                        current = Some(action);
+                        why
+                    }
+                    Err(e) => format!("{why}: failed: {e}"),
+                };
+                record(&mut progress, line);
             }
-            progress(&format!(
-                "{:>6.1}s  {} ops  {fault:?} broker {id}",
-                start.elapsed().as_secs_f64(),
-                ops.load(Ordering::Relaxed)
-            ));
-            faulted = Some((id, fault));
         }
-        std::thread::sleep(
-            config
-                .interval
-                .min(faults_until.saturating_duration_since(Instant::now())),
-        );
+        if Instant::now() >= next_status {
+            next_status += Duration::from_secs(10);
+            progress(&format!(
+                "{:>6.1}s  sends: {}; fault: {}",
+                start.elapsed().as_secs_f64(),
+                counts.line(),
+                current.as_ref().map_or("none".into(), describe)
+            ));
+        }
+        let wake = next_step.min(next_status).min(faults_until);
+        std::thread::sleep(wake.saturating_duration_since(Instant::now()));
     }
-    if let Some((id, fault)) = faulted.take() {
-        heal(&mut cluster, id, fault, &mut progress, start);
+    if let Some(action) = current.take() {
+        let line = heal(cluster.as_mut().expect("faults need a cluster"), &action);
+        record(&mut progress, line);
     }
     progress(&format!(
-        "{:>6.1}s  faults over; healing",
-        start.elapsed().as_secs_f64()
+        "{:>6.1}s  faults over ({}); healing",
+        start.elapsed().as_secs_f64(),
+        counts.line()
     ));
-    let healthy = cluster.wait_healthy(
-        TOPIC,
-        config.partitions as usize,
-        config.replication_factor as usize,
-        Duration::from_secs(60),
-    );
+    let healthy = wait_healthy(&bootstrap, &topic, config, Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
     for p in producers {
@@ -262,40 +363,218 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
     if !healthy {
         return Err("the cluster did not heal within 60 s".into());
     }
-    let finals = final_read(&bootstrap, config.partitions as i32)?;
+    let finals = final_read(&bootstrap, &topic, config.partitions as i32)?;
     let mut events = std::mem::take(&mut *events.lock().expect("events lock"));
     events.extend(finals);
     progress(&format!(
-        "{:>6.1}s  {} ops; final read done",
+        "{:>6.1}s  sends: {}; final read done",
         start.elapsed().as_secs_f64(),
-        ops.load(Ordering::Relaxed)
+        counts.line()
     ));
     Ok(events)
 }
 
-fn heal(
-    cluster: &mut Cluster,
-    id: u64,
+fn describe(action: &Action) -> String {
+    let list = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    match action {
+        Action::Kill(ids) => format!("kill {}", list(ids)),
+        Action::Pause(ids) => format!("pause {}", list(ids)),
+        Action::Partition(sides) => format!(
+            "partition {}",
+            sides
+                .iter()
+                .map(|s| format!("[{}]", list(s)))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
+    }
+}
+
+/// The leader of a random partition of `topic` and the controller, as the
+/// cluster reports them now.
+fn leaders(cluster: &Cluster, topic: &str, partition: u32) -> (Option<u64>, Option<u64>) {
+    let Some(view) = cluster.get("/v1/cluster") else {
+        return (None, None);
+    };
+    let leader = view["partitions"].as_array().and_then(|ps| {
+        ps.iter()
+            .find(|p| p["topic"] == topic && p["partition"] == partition)
+            .and_then(|p| p["leader"].as_u64())
+    });
+    (leader, view["controller"].as_u64())
+}
+
+/// Picks the next fault's targets; returns the action and a line saying why
+/// these brokers (the schedule is seeded; which broker leads is the cluster's).
+fn choose(
+    rng: &mut StdRng,
     fault: Fault,
-    progress: &mut impl FnMut(&str),
-    start: Instant,
-) {
-    match fault {
-        Fault::Kill => {
-            if let Err(e) = cluster.spawn(id) {
-                progress(&format!("cannot restart broker {id}: {e}"));
+    cluster: &Cluster,
+    topic: &str,
+    partitions: u32,
+) -> (Action, String) {
+    let mut ids: Vec<u64> = cluster.brokers.keys().copied().collect();
+    ids.shuffle(rng);
+    let n = ids.len();
+    let minority = ((n - 1) / 2).max(1);
+    let partition = rng.gen_range(0..partitions);
+    let (leader, controller) = leaders(cluster, topic, partition);
+    let leader = leader.unwrap_or(ids[0]);
+    let controller = controller.unwrap_or(ids[0]);
+    let target = rng.gen_range(0..4);
+    let (action, why) = match (fault, target) {
+        (Fault::Kill, 0) => (Action::Kill(vec![ids[0]]), "one broker".to_string()),
+        (Fault::Kill, 1) => (
+            Action::Kill(vec![leader]),
+            format!("leader of partition {partition}"),
+        ),
+        (Fault::Kill, 2) => (Action::Kill(vec![controller]), "the controller".into()),
+        (Fault::Kill, _) => (Action::Kill(ids[..minority].to_vec()), "a minority".into()),
+        (Fault::Pause, 0 | 3) => (Action::Pause(vec![ids[0]]), "one broker".into()),
+        (Fault::Pause, 1) => (
+            Action::Pause(vec![leader]),
+            format!("leader of partition {partition}"),
+        ),
+        (Fault::Pause, _) => (Action::Pause(vec![controller]), "the controller".into()),
+        (Fault::Partition, 0 | 3) => (
+            Action::Partition(vec![ids[..minority].to_vec(), ids[minority..].to_vec()]),
+            "minority | majority".into(),
+        ),
+        (Fault::Partition, 1) => (
+            Action::Partition(vec![
+                vec![leader],
+                ids.iter().copied().filter(|&id| id != leader).collect(),
+            ]),
+            format!("leader of partition {partition} isolated"),
+        ),
+        (Fault::Partition, _) => {
+            // ids[0] is the bridge: it keeps its links to both halves.
+            let rest = &ids[1..];
+            let half = rest.len().div_ceil(2);
+            (
+                Action::Partition(vec![rest[..half].to_vec(), rest[half..].to_vec()]),
+                format!("two halves bridged by broker {}", ids[0]),
+            )
+        }
+    };
+    let line = format!("{} ({why})", describe(&action));
+    (action, line)
+}
+
+fn apply(cluster: &mut Cluster, action: &Action) -> Result<(), String> {
+    match action {
+        Action::Kill(ids) => ids.iter().for_each(|&id| cluster.kill(id)),
+        Action::Pause(ids) => ids.iter().for_each(|&id| cluster.pause(id)),
+        Action::Partition(sides) => cluster.partition(sides)?,
+    }
+    Ok(())
+}
+
+/// Undoes `action`; returns the line to report.
+fn heal(cluster: &mut Cluster, action: &Action) -> String {
+    let mut problems = Vec::new();
+    match action {
+        Action::Kill(ids) => {
+            for &id in ids {
+                if let Err(e) = cluster.spawn(id) {
+                    problems.push(format!("cannot restart broker {id}: {e}"));
+                }
             }
         }
-        Fault::Pause => cluster.resume(id),
+        Action::Pause(ids) => ids.iter().for_each(|&id| cluster.resume(id)),
+        Action::Partition(_) => {
+            if let Err(e) = cluster.heal_network() {
+                problems.push(e);
+            }
+        }
     }
-    progress(&format!(
-        "{:>6.1}s  healed {fault:?} of broker {id}",
-        start.elapsed().as_secs_f64()
-    ));
+    let mut line = format!("healed: {}", describe(action));
+    for p in problems {
+        line.push_str("; ");
+        line.push_str(&p);
+    }
+    line
+}
+
+/// Creates the workload topic through Kafka's CreateTopics.
+fn create_topic_kafka(bootstrap: &str, topic: &str, config: &ChaosConfig) -> Result<(), String> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .map_err(|e| format!("cannot connect to {bootstrap}: {e}"))?;
+    let new = NewTopic::new(
+        topic,
+        config.partitions as i32,
+        TopicReplication::Fixed(config.replication_factor as i32),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    // Retried while the cluster is still forming; a topic that exists at the
+    // first attempt belongs to an earlier run and would spoil the check.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut first = true;
+    loop {
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let result = runtime
+            .block_on(admin.create_topics([&new], &options))
+            .map_err(|e| e.to_string())
+            .and_then(|mut r| match r.pop() {
+                Some(Ok(_)) => Ok(()),
+                Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) if !first => Ok(()),
+                Some(Err((_, code))) => Err(code.to_string()),
+                None => Err("no result".into()),
+            });
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if first && e == RDKafkaErrorCode::TopicAlreadyExists.to_string() => {
+                return Err(format!(
+                    "topic '{topic}' already exists at {bootstrap} (an earlier run with this seed?); pass another --seed"
+                ))
+            }
+            Err(e) if Instant::now() > deadline => {
+                return Err(format!("cannot create topic '{topic}' at {bootstrap}: {e}"))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+        first = false;
+    }
+}
+
+/// Waits until every partition of `topic` has a leader and a full ISR, as
+/// Kafka Metadata reports it.
+fn wait_healthy(bootstrap: &str, topic: &str, config: &ChaosConfig, timeout: Duration) -> bool {
+    let Ok(consumer) = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create::<BaseConsumer>()
+    else {
+        return false;
+    };
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(md) = consumer.fetch_metadata(Some(topic), Duration::from_secs(3)) {
+            let healthy = md.topics().iter().any(|t| {
+                t.name() == topic
+                    && t.error().is_none()
+                    && t.partitions().len() == config.partitions as usize
+                    && t.partitions().iter().all(|p| {
+                        p.leader() >= 0
+                            && p.error().is_none()
+                            && p.isr().len() == config.replication_factor as usize
+                    })
+            });
+            if healthy {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    false
 }
 
 /// Reads every partition from offset 0 to its high watermark.
-fn final_read(bootstrap: &str, partitions: i32) -> Result<Vec<Event>, String> {
+fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event>, String> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "cairn-chaos-final")
@@ -305,10 +584,10 @@ fn final_read(bootstrap: &str, partitions: i32) -> Result<Vec<Event>, String> {
     let mut out = Vec::new();
     for p in 0..partitions {
         let (_, high) = consumer
-            .fetch_watermarks(TOPIC, p, Duration::from_secs(10))
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
             .map_err(|e| format!("watermarks of partition {p}: {e}"))?;
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(TOPIC, p, Offset::Beginning)
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
             .map_err(|e| e.to_string())?;
         consumer.assign(&tpl).map_err(|e| e.to_string())?;
         let mut records = Vec::new();

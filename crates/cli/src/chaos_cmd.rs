@@ -1,6 +1,7 @@
 //! `cairn chaos`: a Jepsen-style run against a cluster of its own — acks=all
-//! producers and a consumer under a seeded schedule of broker kills and
-//! pauses, then a final read and the checker. Exits non-zero on any anomaly.
+//! producers and a consumer under a seeded schedule of broker kills, pauses
+//! and network partitions, then a final read and the checker — or the
+//! workload alone against an existing cluster. Exits non-zero on any anomaly.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,9 +28,15 @@ pub struct ChaosArgs {
     /// Replication factor of the workload topic.
     #[arg(long, default_value_t = 3)]
     replication_factor: u32,
-    /// Faults to mix, comma-separated: kill, pause.
-    #[arg(long, default_value = "kill,pause")]
-    faults: String,
+    /// Faults to mix, comma-separated: kill, pause, partition (partition
+    /// needs root and nft; without them the run says so and goes on without
+    /// it). Default: all three; none with --bootstrap-server.
+    #[arg(long)]
+    faults: Option<String>,
+    /// Run only the workload and the checker (no faults) against this
+    /// existing cluster, on a new topic `cairn-chaos-<seed>`.
+    #[arg(long)]
+    bootstrap_server: Option<String>,
     /// How long faults are applied, e.g. 120s.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     duration: Duration,
@@ -49,8 +56,15 @@ pub struct ChaosArgs {
 
 /// Runs `cairn chaos`.
 pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
-    let faults: Vec<Fault> = args
-        .faults
+    if args.bootstrap_server.is_some() && args.faults.is_some() {
+        bail!("--faults needs a cluster of the run's own: with --bootstrap-server only the workload runs (no faults)");
+    }
+    let faults_arg = match (&args.faults, &args.bootstrap_server) {
+        (Some(f), _) => f.clone(),
+        (None, Some(_)) => String::new(),
+        (None, None) => "kill,pause,partition".into(),
+    };
+    let faults: Vec<Fault> = faults_arg
         .split(',')
         .filter(|f| !f.trim().is_empty())
         .map(|f| {
@@ -58,7 +72,9 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
                 .map_err(|e: String| anyhow::anyhow!("--faults: {e}"))
         })
         .collect::<anyhow::Result<_>>()?;
-    if args.nodes < args.replication_factor as u64 || args.nodes == 0 {
+    if args.bootstrap_server.is_none()
+        && (args.nodes < args.replication_factor as u64 || args.nodes == 0)
+    {
         bail!(
             "--nodes {} must be at least --replication-factor {}",
             args.nodes,
@@ -77,10 +93,21 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
             (t.path().to_path_buf(), Some(t))
         }
     };
-    println!(
-        "chaos: seed {seed}, {} brokers, {} partitions (RF {}), faults {:?} every {:?} for {:?}",
-        args.nodes, args.partitions, args.replication_factor, faults, args.interval, args.duration
-    );
+    match &args.bootstrap_server {
+        Some(b) => println!(
+            "chaos: seed {seed}, workload only against {b}, {} partitions (RF {}) for {:?}",
+            args.partitions, args.replication_factor, args.duration
+        ),
+        None => println!(
+            "chaos: seed {seed}, {} brokers, {} partitions (RF {}), faults {:?} every {:?} for {:?}",
+            args.nodes,
+            args.partitions,
+            args.replication_factor,
+            faults,
+            args.interval,
+            args.duration
+        ),
+    }
     let config = ChaosConfig {
         bin: std::env::current_exe().context("cannot find the cairn executable")?,
         nodes: args.nodes,
@@ -92,6 +119,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
         seed,
         producers: args.producers,
         dir: dir.clone(),
+        bootstrap: args.bootstrap_server.clone(),
     };
     let events = cairn_chaos::run::run(&config, |line| println!("{line}"))
         .map_err(|e| anyhow::anyhow!("chaos run failed: {e}"))?;

@@ -51,6 +51,10 @@ pub struct TransportConfig {
     pub backoff_max: Duration,
     /// How long an accepted connection may take to say hello.
     pub hello_timeout: Duration,
+    /// Source address of outgoing connections (the Raft listener's IP when it
+    /// is a specific one), so that peers and firewalls see this broker at one
+    /// address; `None` lets the OS choose.
+    pub local_ip: Option<std::net::IpAddr>,
 }
 
 impl Default for TransportConfig {
@@ -61,6 +65,7 @@ impl Default for TransportConfig {
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_secs(2),
             hello_timeout: Duration::from_secs(5),
+            local_ip: None,
         }
     }
 }
@@ -381,11 +386,13 @@ impl Transport {
     }
 
     async fn dial(&self, peer: NodeId, addr: &str) -> Result<Arc<Connection>, String> {
-        let stream =
-            tokio::time::timeout(self.inner.config.connect_timeout, TcpStream::connect(addr))
-                .await
-                .map_err(|_| "connect timed out".to_string())?
-                .map_err(|e| e.to_string())?;
+        let stream = tokio::time::timeout(
+            self.inner.config.connect_timeout,
+            connect(addr, self.inner.config.local_ip),
+        )
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
         stream.set_nodelay(true).ok();
         let (read, mut write) = stream.into_split();
         let mut hello = Vec::new();
@@ -505,6 +512,30 @@ async fn read_frame(read: &mut BufReader<OwnedReadHalf>, max: u32) -> Result<Fra
         .await
         .map_err(|e| format!("read {len}-byte frame: {e}"))?;
     Frame::decode(&buf).map_err(|e| e.to_string())
+}
+
+/// Connects to `addr`, from `local_ip` (any port) when given.
+async fn connect(addr: &str, local_ip: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(ip) = local_ip else {
+        return TcpStream::connect(addr).await;
+    };
+    let mut last = std::io::Error::other(format!("{addr} resolves to no address"));
+    for remote in tokio::net::lookup_host(addr).await? {
+        if remote.is_ipv4() != ip.is_ipv4() {
+            continue;
+        }
+        let socket = if remote.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(std::net::SocketAddr::new(ip, 0))?;
+        match socket.connect(remote).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Drains queued frames into one buffer per write so bursts share a syscall.
