@@ -130,7 +130,9 @@ async fn run(
                     let result = match committed.await {
                         Ok(Ok(written)) => match written.data {
                             PartitionResponse::Appended { base_offsets } => Ok(base_offsets),
-                            PartitionResponse::None => Err(UNKNOWN_SERVER_ERROR),
+                            PartitionResponse::None | PartitionResponse::Trimmed { .. } => {
+                                Err(UNKNOWN_SERVER_ERROR)
+                            }
                         },
                         Ok(Err(ClientWriteError::ForwardToLeader(_))) => {
                             Err(NOT_LEADER_OR_FOLLOWER)

@@ -8,9 +8,16 @@
 //! write batch. A fetch seeks the index to the entry holding an offset, reads
 //! that log entry and patches each batch's baseOffset (outside the CRC).
 //!
-//! Invariant: the log of a partition group is never purged by openraft (its
-//! snapshot policy is `Never`), because snapshots carry only the small applied
-//! state, not the records. Retention moves the log start explicitly.
+//! Retention: the leader decides a new log start offset and replicates it as
+//! a [`PartitionRequest::Trim`]; applying it drops the index rows below it on
+//! every replica alike. The log entries themselves go when openraft purges
+//! the log, which it does only up to a snapshot. A partition's snapshot is
+//! therefore taken not at the last applied entry but just *before the first
+//! entry still holding kept records*: everything it covers is deleted data,
+//! so it carries only the small state (next offset, log start, membership),
+//! and a follower that installs it receives every kept record as ordinary
+//! log entries afterwards. Snapshots are taken on request (the broker asks
+//! after the log start moves), never by openraft's policy.
 
 use std::io::Cursor;
 use std::marker::PhantomData;
@@ -41,6 +48,12 @@ pub enum PartitionRequest {
         /// The batches, as the producers sent them.
         batches: Vec<ByteBuf>,
     },
+    /// Moves the log start offset forward to this offset (never back, never
+    /// past the high watermark); records below it are deleted.
+    Trim {
+        /// The new first kept offset.
+        log_start_offset: u64,
+    },
 }
 
 /// What applying a [`PartitionRequest`] produced.
@@ -53,6 +66,11 @@ pub enum PartitionResponse {
     Appended {
         /// One per batch.
         base_offsets: Vec<u64>,
+    },
+    /// The log start offset after a trim.
+    Trimmed {
+        /// The first kept offset.
+        log_start_offset: u64,
     },
 }
 
@@ -67,6 +85,8 @@ pub struct PartitionState {
     pub next_offset: u64,
     /// The first offset still kept.
     pub log_start_offset: u64,
+    /// Stored bytes of the kept entries (whole entries, as indexed).
+    pub bytes: u64,
 }
 
 /// Where the records of one log entry live.
@@ -80,6 +100,8 @@ pub struct IndexEntry {
     pub last_offset: u64,
     /// The largest record timestamp in it.
     pub max_timestamp: i64,
+    /// The size of its record batches.
+    pub bytes: u64,
 }
 
 fn index_key(group: GroupId, last_offset: u64) -> [u8; 16] {
@@ -157,6 +179,19 @@ where
         }
     }
 
+    /// The bytes of the index rows whose last offset is below `offset`.
+    fn indexed_bytes_below(&self, offset: u64) -> StorageResult<u64> {
+        let mut total = 0;
+        for entry in index_rows(&self.engine, self.group, 0) {
+            let entry = entry.map_err(|e| sm_err(ErrorVerb::Read, e))?;
+            if entry.last_offset >= offset {
+                break;
+            }
+            total += entry.bytes;
+        }
+        Ok(total)
+    }
+
     /// Writes `write` together with `state`, then publishes `state` and the
     /// new high watermark. Unsynced: the Raft log holding the applied entries
     /// is durable, and a restart re-applies whatever this write did not keep.
@@ -219,9 +254,27 @@ where
                     state.membership = StoredMembership::new(Some(entry.log_id), m.clone());
                     PartitionResponse::None
                 }
+                EntryPayload::Normal(PartitionRequest::Trim { log_start_offset }) => {
+                    let to = (*log_start_offset).min(state.next_offset);
+                    if to > state.log_start_offset {
+                        state.bytes = state.bytes.saturating_sub(self.indexed_bytes_below(to)?);
+                        // Index rows are keyed by last offset: those below
+                        // `to` hold only deleted records.
+                        write.delete_range_cf(
+                            self.engine.cf_index(),
+                            index_key(self.group, 0),
+                            index_key(self.group, to),
+                        );
+                        state.log_start_offset = to;
+                    }
+                    PartitionResponse::Trimmed {
+                        log_start_offset: state.log_start_offset,
+                    }
+                }
                 EntryPayload::Normal(PartitionRequest::Append { batches }) => {
                     let first = state.next_offset;
                     let mut max_timestamp = i64::MIN;
+                    let bytes: u64 = batches.iter().map(|b| b.len() as u64).sum();
                     let mut base_offsets = Vec::with_capacity(batches.len());
                     for b in batches {
                         base_offsets.push(state.next_offset);
@@ -236,7 +289,9 @@ where
                             base_offset: first,
                             last_offset: state.next_offset - 1,
                             max_timestamp,
+                            bytes,
                         };
+                        state.bytes += bytes;
                         let value =
                             bincode::serialize(&index).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
                         write.put_cf(
@@ -276,6 +331,15 @@ where
             bincode::deserialize(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
         state.last_applied = meta.last_log_id;
         state.membership = meta.last_membership.clone();
+        // Whatever this replica indexed before is covered by the snapshot:
+        // deleted records, or records the entries after it will bring again.
+        let mut write = WriteBatch::default();
+        write.delete_range_cf(
+            self.engine.cf_index(),
+            index_key(self.group, 0),
+            index_key(self.group, u64::MAX),
+        );
+        write.delete_cf(self.engine.cf_index(), index_key(self.group, u64::MAX));
         write_snapshot(
             &self.engine,
             self.group,
@@ -285,7 +349,7 @@ where
             },
         )
         .await?;
-        self.commit_state(WriteBatch::default(), state)
+        self.commit_state(write, state)
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<C>>> {
@@ -309,6 +373,10 @@ impl<C> RaftSnapshotBuilder<C> for PartitionSnapshotBuilder
 where
     C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
 {
+    /// A snapshot that ends just before the first entry holding kept
+    /// records (see the module docs); if that point cannot be expressed (its
+    /// membership is not known), the current snapshot again, which openraft
+    /// ignores as not newer.
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<C>> {
         let state = self
             .shared
@@ -316,16 +384,93 @@ where
             .read()
             .expect("partition state lock")
             .clone();
-        let data = bincode::serialize(&state).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
-        store_new_snapshot(
-            &self.engine,
-            self.group,
-            state.last_applied,
-            state.membership,
-            data,
-        )
-        .await
+        let first_kept = index_rows(&self.engine, self.group, state.log_start_offset)
+            .next()
+            .transpose()
+            .map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let point = match first_kept {
+            // Nothing kept: the snapshot is the whole applied state.
+            None => Some((state.last_applied, state.next_offset)),
+            Some(entry) if entry.log_index <= 1 => None,
+            Some(entry) => {
+                let before = entry.log_index - 1;
+                let membership_at = state.membership.log_id().map_or(0, |id| id.index);
+                match log_id_at::<C>(&self.engine, self.group, before)? {
+                    Some(id) if membership_at <= before => Some((Some(id), entry.base_offset)),
+                    _ => None,
+                }
+            }
+        };
+        let Some((last_log_id, next_offset)) = point else {
+            return Ok(match read_snapshot(&self.engine, self.group)? {
+                Some(stored) => Snapshot {
+                    meta: stored.meta,
+                    snapshot: Box::new(Cursor::new(stored.data)),
+                },
+                None => Snapshot {
+                    meta: SnapshotMeta::default(),
+                    snapshot: Box::new(Cursor::new(Vec::new())),
+                },
+            });
+        };
+        let at = PartitionState {
+            last_applied: last_log_id,
+            membership: state.membership.clone(),
+            next_offset,
+            log_start_offset: state.log_start_offset.min(next_offset),
+            bytes: 0,
+        };
+        let data = bincode::serialize(&at).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
+        store_new_snapshot(&self.engine, self.group, last_log_id, at.membership, data).await
     }
+}
+
+/// The index rows of `group` from the one holding `offset` on, in order.
+fn index_rows(
+    engine: &Engine,
+    group: GroupId,
+    offset: u64,
+) -> impl Iterator<Item = Result<IndexEntry, StorageError>> + '_ {
+    let mut opts = ReadOptions::default();
+    opts.set_iterate_upper_bound(keys::group_end(group).to_vec());
+    let from = index_key(group, offset);
+    engine
+        .db()
+        .iterator_cf_opt(
+            engine.cf_index(),
+            opts,
+            IteratorMode::From(&from, Direction::Forward),
+        )
+        .map(move |item| {
+            let (_, value) = item.map_err(|source| StorageError::Io {
+                op: "read index",
+                group,
+                source,
+            })?;
+            bincode::deserialize(&value).map_err(|source| StorageError::Corrupt {
+                what: "index",
+                group,
+                source,
+            })
+        })
+}
+
+/// The log id of the entry at `index`, if it is still stored.
+fn log_id_at<C>(engine: &Engine, group: GroupId, index: u64) -> StorageResult<Option<LogId<u64>>>
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    let bytes = engine
+        .db()
+        .get_cf(engine.cf_log(), keys::log_key(group, index))
+        .map_err(|e| sm_err(ErrorVerb::Read, e))?;
+    bytes
+        .map(|b| {
+            bincode::deserialize::<openraft::Entry<C>>(&b)
+                .map(|e| e.log_id)
+                .map_err(|e| sm_err(ErrorVerb::Read, *e))
+        })
+        .transpose()
 }
 
 /// Batches read from a partition.
@@ -365,30 +510,40 @@ where
     }
 
     fn index_from(&self, offset: u64) -> Result<Vec<IndexEntry>, StorageError> {
-        let mut opts = ReadOptions::default();
-        opts.set_iterate_upper_bound(keys::group_end(self.group).to_vec());
-        let from = index_key(self.group, offset);
-        let iter = self.engine.db().iterator_cf_opt(
-            self.engine.cf_index(),
-            opts,
-            IteratorMode::From(&from, Direction::Forward),
-        );
-        let mut out = Vec::new();
-        for item in iter.take(64) {
-            let (_, value) = item.map_err(|source| StorageError::Io {
-                op: "read index",
-                group: self.group,
-                source,
-            })?;
-            out.push(
-                bincode::deserialize(&value).map_err(|source| StorageError::Corrupt {
-                    what: "index",
-                    group: self.group,
-                    source,
-                })?,
-            );
+        index_rows(&self.engine, self.group, offset).take(64).collect()
+    }
+
+    /// Stored bytes of the kept entries.
+    pub fn size_bytes(&self) -> u64 {
+        self.shared.state.read().expect("partition state lock").bytes
+    }
+
+    /// Where retention would move the log start: past every leading entry
+    /// whose largest timestamp is below `expire_before_ms` (entries without
+    /// timestamps never expire by time), and past as many leading entries as
+    /// needed to bring the kept bytes to `max_bytes` or below. Never beyond
+    /// the high watermark; the current log start if nothing is due.
+    pub fn retention_point(
+        &self,
+        expire_before_ms: Option<i64>,
+        max_bytes: Option<u64>,
+    ) -> Result<u64, StorageError> {
+        let (mut point, mut kept) = {
+            let state = self.shared.state.read().expect("partition state lock");
+            (state.log_start_offset, state.bytes)
+        };
+        for entry in index_rows(&self.engine, self.group, point) {
+            let entry = entry?;
+            let by_time =
+                expire_before_ms.is_some_and(|t| entry.max_timestamp >= 0 && entry.max_timestamp < t);
+            let by_size = max_bytes.is_some_and(|m| kept > m);
+            if !(by_time || by_size) {
+                break;
+            }
+            point = point.max(entry.last_offset + 1);
+            kept = kept.saturating_sub(entry.bytes);
         }
-        Ok(out)
+        Ok(point)
     }
 
     fn entry_batches(&self, log_index: u64) -> Result<Vec<ByteBuf>, StorageError> {
