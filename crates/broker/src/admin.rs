@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -19,8 +19,8 @@ use cairn_meta::{ControllerRequest, MetaError, MetaErrorCode, MetaResponse, Meta
 
 use crate::node::Core;
 use crate::view::{
-    format_topic_id, BrokerView, ClusterView, ConfigValue, CreateTopic, ErrorBody, ErrorDetail,
-    PartitionView, TopicView,
+    format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
+    ErrorBody, ErrorDetail, LocalReplica, PartitionView, TopicView,
 };
 
 /// How long a topic admin request may wait for the controller.
@@ -36,6 +36,7 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
             "/v1/topics/{name}",
             get(describe_topic).delete(delete_topic),
         )
+        .route("/v1/topics/{name}/configs", post(alter_configs))
         .with_state(core);
     let shutdown = async move {
         cairn_raft::until_true(&mut stop).await;
@@ -101,6 +102,15 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
                 leader_epoch: leader.as_ref().map(|l| l.term),
                 replicas: p.replicas.clone(),
                 isr: leader.map(|l| l.isr).unwrap_or_default(),
+                local: core
+                    .partitions
+                    .registry
+                    .get(p.group)
+                    .map(|(_, h)| LocalReplica {
+                        log_start_offset: h.reader.log_start_offset(),
+                        high_watermark: h.reader.high_watermark(),
+                        size_bytes: h.reader.size_bytes(),
+                    }),
             }
         })
         .collect()
@@ -158,7 +168,7 @@ fn topic_view(core: &Core, topic: &Topic) -> TopicView {
         name: topic.name.clone(),
         id: format_topic_id(topic.id),
         replication_factor: topic.replication_factor,
-        configs: effective_configs(&topic.configs)
+        configs: effective_configs(&topic.configs, &core.topic_defaults())
             .into_iter()
             .map(|(k, (value, set))| {
                 (
@@ -227,6 +237,33 @@ async fn create_topic(
         )
         .into()),
     }
+}
+
+async fn alter_configs(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+    body: Result<Json<AlterTopicConfigs>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            ErrorDetail {
+                code: "INVALID_REQUEST".into(),
+                message: e.body_text(),
+            },
+        )
+    })?;
+    let request = ControllerRequest::AlterTopicConfigs {
+        name,
+        change: cairn_meta::ConfigChange {
+            set: body.set,
+            delete: body.delete,
+            replace: false,
+        },
+        validate_only: false,
+    };
+    core.submit(request, ADMIN_TIMEOUT).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn delete_topic(

@@ -100,6 +100,13 @@ pub struct BrokerConfig {
     pub max_raft_frame_bytes: u32,
     /// Largest Kafka request accepted; a larger size closes the client's connection.
     pub kafka_max_frame_bytes: usize,
+    /// Default `retention.ms` of topics that do not set it (Kafka's
+    /// `log.retention.ms`); -1 keeps records forever.
+    pub log_retention_ms: i64,
+    /// Default `retention.bytes` per partition (Kafka's `log.retention.bytes`); -1 is no limit.
+    pub log_retention_bytes: i64,
+    /// How often retention is checked (Kafka's `log.retention.check.interval.ms`).
+    pub log_retention_check_interval_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -118,6 +125,9 @@ impl Default for BrokerConfig {
             session_timeout_ms: 4000,
             max_raft_frame_bytes: 64 << 20,
             kafka_max_frame_bytes: 100 << 20,
+            log_retention_ms: 604_800_000,
+            log_retention_bytes: -1,
+            log_retention_check_interval_ms: 300_000,
         }
     }
 }
@@ -183,6 +193,21 @@ impl BrokerConfig {
                     "controller voter {voter} is not in seeds; add it as {voter}@HOST:PORT"
                 ));
             }
+        }
+        if self.log_retention_ms < -1 {
+            return Err(format!(
+                "log_retention_ms ({}) must be -1 (forever) or at least 0",
+                self.log_retention_ms
+            ));
+        }
+        if self.log_retention_bytes < -1 {
+            return Err(format!(
+                "log_retention_bytes ({}) must be -1 (no limit) or at least 0",
+                self.log_retention_bytes
+            ));
+        }
+        if self.log_retention_check_interval_ms == 0 {
+            return Err("log_retention_check_interval_ms must be at least 1".into());
         }
         if self.heartbeat_interval_ms == 0 {
             return Err("heartbeat_interval_ms must be at least 1".into());

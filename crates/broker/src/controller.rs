@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use cairn_meta::controller::{
     learners_to_add, liveness_changes, plan_add_partitions, plan_create_topic,
 };
-use cairn_meta::{ControllerRequest, MetaCommand, MetaError, MetaResponse};
+use cairn_meta::{ControllerRequest, MetaCommand, MetaError, MetaErrorCode, MetaResponse};
 
 use crate::leaders::{compute_isr, LedGroup};
 use crate::node::{now_ms, Core};
@@ -55,6 +55,27 @@ pub async fn handle(core: &Core, request: ControllerRequest) -> Result<MetaRespo
             command
         }
         ControllerRequest::DeleteTopic { name } => MetaCommand::DeleteTopic { name },
+        ControllerRequest::AlterTopicConfigs {
+            name,
+            change,
+            validate_only,
+        } => {
+            let current = core
+                .meta
+                .reader
+                .read(|state| state.topics.get(&name).map(|t| t.configs.clone()))
+                .ok_or_else(|| {
+                    MetaError::new(
+                        MetaErrorCode::UnknownTopic,
+                        format!("topic '{name}' does not exist"),
+                    )
+                })?;
+            change.apply_to(&current)?;
+            if validate_only {
+                return Ok(MetaResponse::Ok);
+            }
+            MetaCommand::AlterTopicConfigs { name, change }
+        }
         ControllerRequest::CreatePartitions {
             name,
             total,

@@ -8,14 +8,15 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use cairn_kafka::error_code::{
-    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
+    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT, UNKNOWN_SERVER_ERROR,
+    UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
-    BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic, PartitionMetadata,
-    PartitionRead, TopicMetadata,
+    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic,
+    PartitionMetadata, PartitionRead, TopicMetadata,
 };
 use cairn_meta::topic_config::effective_configs;
-use cairn_meta::ControllerRequest;
+use cairn_meta::{ConfigChange, ControllerRequest};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
@@ -119,6 +120,72 @@ impl KafkaCluster for KafkaView {
         })
     }
 
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        change: AlterConfigs,
+    ) -> BoxFuture<Result<(), (i16, String)>> {
+        let core = self.0.clone();
+        let name = name.to_string();
+        Box::pin(async move {
+            let request = ControllerRequest::AlterTopicConfigs {
+                name,
+                change: ConfigChange {
+                    set: change.set,
+                    delete: change.delete,
+                    replace: change.replace,
+                },
+                validate_only: change.validate_only,
+            };
+            core.submit(request, ADMIN_TIMEOUT)
+                .await
+                .map(|_| ())
+                .map_err(meta_error)
+        })
+    }
+
+    fn delete_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> BoxFuture<Result<i64, i16>> {
+        let found = self.leader_replica(topic, partition).and_then(|handle| {
+            let group = handle.reader.group();
+            let (raft, _) = self
+                .0
+                .partitions
+                .registry
+                .get(group)
+                .ok_or(NOT_LEADER_OR_FOLLOWER)?;
+            Ok((raft, handle))
+        });
+        let core = self.0.clone();
+        Box::pin(async move {
+            let (raft, handle) = found?;
+            let high_watermark = handle.reader.high_watermark() as i64;
+            let offset = match offset {
+                -1 => high_watermark,
+                o if (0..=high_watermark).contains(&o) => o,
+                _ => return Err(OFFSET_OUT_OF_RANGE),
+            };
+            let start =
+                crate::retention::trim(&raft, offset as u64)
+                    .await
+                    .map_err(|e| match e {
+                        crate::retention::TrimError::NotLeader => NOT_LEADER_OR_FOLLOWER,
+                        crate::retention::TrimError::Failed(e) => {
+                            tracing::warn!(error = %e, "DeleteRecords trim failed");
+                            REQUEST_TIMED_OUT
+                        }
+                    })?;
+            // Give the disk space back now rather than at the next retention check.
+            let group = handle.reader.group();
+            tokio::spawn(async move { crate::retention::purge(&core, group, &raft).await });
+            Ok(start as i64)
+        })
+    }
+
     fn create_partitions(
         &self,
         name: &str,
@@ -164,7 +231,7 @@ impl KafkaCluster for KafkaView {
             .reader
             .read(|s| s.topics.get(name).map(|t| t.configs.clone()))?;
         Some(
-            effective_configs(&overrides)
+            effective_configs(&overrides, &self.0.topic_defaults())
                 .into_iter()
                 .map(|(k, (v, set))| (k, v, !set))
                 .collect(),
@@ -199,8 +266,21 @@ impl KafkaCluster for KafkaView {
             ),
         ];
         // Topic-level defaults, as Kafka's broker-side `log.*` names.
-        configs.push(("log.retention.ms".into(), "604800000".into(), true));
-        configs.push(("log.retention.bytes".into(), "-1".into(), true));
+        configs.push((
+            "log.retention.ms".into(),
+            c.log_retention_ms.to_string(),
+            c.log_retention_ms == 604_800_000,
+        ));
+        configs.push((
+            "log.retention.bytes".into(),
+            c.log_retention_bytes.to_string(),
+            c.log_retention_bytes == -1,
+        ));
+        configs.push((
+            "log.retention.check.interval.ms".into(),
+            c.log_retention_check_interval_ms.to_string(),
+            c.log_retention_check_interval_ms == 300_000,
+        ));
         configs.push(("log.cleanup.policy".into(), "delete".into(), true));
         configs
     }
@@ -211,7 +291,7 @@ impl KafkaCluster for KafkaView {
             .meta
             .reader
             .read(|s| s.topics.get(topic).map(|t| t.configs.clone()))?;
-        effective_configs(&overrides)
+        effective_configs(&overrides, &self.0.topic_defaults())
             .get("max.message.bytes")
             .and_then(|(v, _)| v.parse().ok())
     }

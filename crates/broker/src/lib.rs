@@ -12,6 +12,7 @@ pub mod leaders;
 pub mod metadata;
 pub mod node;
 pub mod partitions;
+pub mod retention;
 pub mod view;
 
 pub use config::BrokerConfig;

@@ -60,6 +60,20 @@ impl Core {
         self.config.id
     }
 
+    /// The topic config defaults this broker's config sets (by topic key).
+    pub fn topic_defaults(&self) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::from([
+            (
+                "retention.ms".to_string(),
+                self.config.log_retention_ms.to_string(),
+            ),
+            (
+                "retention.bytes".to_string(),
+                self.config.log_retention_bytes.to_string(),
+            ),
+        ])
+    }
+
     /// The session timeout as a duration.
     pub fn session_timeout(&self) -> Duration {
         Duration::from_millis(self.config.session_timeout_ms)
@@ -275,6 +289,10 @@ impl Broker {
         tasks.push(tokio::spawn(register(core.clone(), stop.subscribe())));
         tasks.push(tokio::spawn(reconcile_loop(core.clone(), stop.subscribe())));
         tasks.push(tokio::spawn(heartbeat_loop(core.clone(), stop.subscribe())));
+        tasks.push(tokio::spawn(crate::retention::run(
+            core.clone(),
+            stop.subscribe(),
+        )));
         tasks.push(tokio::spawn(controller::run(
             core.clone(),
             stop.subscribe(),

@@ -79,7 +79,7 @@ impl PartitionManager {
         transport: Transport,
     ) -> Result<Self, BrokerError> {
         let raft_config = RaftTiming::PARTITION
-            // Never snapshot (so never purge): the log holds the records.
+            // Snapshot only when retention asks: the log holds the records.
             .config(cluster_name, None)
             .map_err(|e| BrokerError::Raft {
                 group: 0,

@@ -57,6 +57,31 @@ pub struct PartitionView {
     pub replicas: Vec<u64>,
     /// Replicas the leader sees caught up.
     pub isr: Vec<u64>,
+    /// This broker's replica of the partition, if it hosts one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalReplica>,
+}
+
+/// A broker's own replica of a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalReplica {
+    /// Its first kept offset.
+    pub log_start_offset: u64,
+    /// Its high watermark (applied offsets).
+    pub high_watermark: u64,
+    /// Bytes of kept record batches.
+    pub size_bytes: u64,
+}
+
+/// A change to a topic's config overrides (`POST /v1/topics/{name}/configs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlterTopicConfigs {
+    /// Keys to set.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Keys to reset to their defaults.
+    #[serde(default)]
+    pub delete: Vec<String>,
 }
 
 /// A topic config value in [`TopicView`].

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::blocking::{Client, Response};
 
-use cairn_broker::view::{ClusterView, CreateTopic, ErrorBody, TopicView};
+use cairn_broker::view::{AlterTopicConfigs, ClusterView, CreateTopic, ErrorBody, TopicView};
 
 use crate::output;
 
@@ -72,6 +72,33 @@ pub enum TopicCommand {
         name: String,
         #[command(flatten)]
         admin: AdminArgs,
+    },
+    /// Change a topic's configs, e.g. --config retention.ms=3600000.
+    Alter {
+        /// Topic name.
+        name: String,
+        /// Config to set, KEY=VALUE (repeatable).
+        #[arg(long = "config", short = 'c')]
+        configs: Vec<String>,
+        /// Config to reset to its default (repeatable).
+        #[arg(long = "delete-config")]
+        delete: Vec<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Delete a partition's records below an offset (moves its log start;
+    /// Kafka's DeleteRecords).
+    Trim {
+        /// Topic name.
+        name: String,
+        /// Partition index.
+        #[arg(long, short = 'p')]
+        partition: i32,
+        /// First offset to keep; `end` deletes every record now in the partition.
+        #[arg(long)]
+        before: String,
+        #[command(flatten)]
+        bootstrap: crate::clients::Bootstrap,
     },
 }
 
@@ -223,6 +250,54 @@ pub fn run_topic(command: TopicCommand) -> anyhow::Result<()> {
             if admin.output == Format::Table {
                 println!("deleted topic {name}");
             }
+            Ok(())
+        }
+        TopicCommand::Alter {
+            name,
+            configs,
+            delete,
+            admin,
+        } => {
+            if configs.is_empty() && delete.is_empty() {
+                bail!("nothing to change: give --config KEY=VALUE or --delete-config KEY");
+            }
+            let client = AdminClient::new(&admin.admin)?;
+            let body = AlterTopicConfigs {
+                set: parse_configs(&configs)?,
+                delete,
+            };
+            client.send(
+                client
+                    .http
+                    .post(format!("{}/v1/topics/{name}/configs", client.base))
+                    .json(&body),
+            )?;
+            if admin.output == Format::Table {
+                for (k, v) in &body.set {
+                    println!("topic {name}: {k}={v}");
+                }
+                for k in &body.delete {
+                    println!("topic {name}: {k} reset to its default");
+                }
+            }
+            Ok(())
+        }
+        TopicCommand::Trim {
+            name,
+            partition,
+            before,
+            bootstrap,
+        } => {
+            let offset = match before.as_str() {
+                "end" => rdkafka::Offset::End,
+                n => {
+                    rdkafka::Offset::Offset(n.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(
+                        || anyhow!("--before '{before}' must be an offset (0 or more) or 'end'"),
+                    )?)
+                }
+            };
+            let start = crate::clients::delete_records(&bootstrap, &name, partition, offset)?;
+            println!("topic {name} partition {partition}: log start offset is now {start}");
             Ok(())
         }
     }

@@ -52,6 +52,15 @@ pub struct BrokerArgs {
     /// Largest Kafka request in bytes; larger ones close the connection.
     #[arg(long, env = "CAIRN_KAFKA_MAX_FRAME_BYTES")]
     kafka_max_frame_bytes: Option<usize>,
+    /// Default retention.ms of topics (-1: forever).
+    #[arg(long, env = "CAIRN_LOG_RETENTION_MS", allow_hyphen_values = true)]
+    log_retention_ms: Option<i64>,
+    /// Default retention.bytes per partition (-1: no limit).
+    #[arg(long, env = "CAIRN_LOG_RETENTION_BYTES", allow_hyphen_values = true)]
+    log_retention_bytes: Option<i64>,
+    /// How often retention is checked, in milliseconds.
+    #[arg(long, env = "CAIRN_LOG_RETENTION_CHECK_INTERVAL_MS")]
+    log_retention_check_interval_ms: Option<u64>,
     /// Log level when RUST_LOG is not set (error, warn, info, debug, trace).
     #[arg(long, env = "CAIRN_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -104,6 +113,15 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.kafka_max_frame_bytes {
         config.kafka_max_frame_bytes = v;
+    }
+    if let Some(v) = args.log_retention_ms {
+        config.log_retention_ms = v;
+    }
+    if let Some(v) = args.log_retention_bytes {
+        config.log_retention_bytes = v;
+    }
+    if let Some(v) = args.log_retention_check_interval_ms {
+        config.log_retention_check_interval_ms = v;
     }
     config
         .validate()

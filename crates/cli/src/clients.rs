@@ -369,3 +369,43 @@ mod tests {
         assert_eq!(format_message("100%", None, None, 0, 0, None), "100%");
     }
 }
+
+/// Deletes the records of `topic`/`partition` below `offset` through Kafka's
+/// DeleteRecords; returns the partition's new log start offset.
+pub fn delete_records(
+    bootstrap: &Bootstrap,
+    topic: &str,
+    partition: i32,
+    offset: Offset,
+) -> anyhow::Result<i64> {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap.bootstrap_server)
+        .create()
+        .with_context(|| format!("cannot create a client for {}", bootstrap.bootstrap_server))?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, offset)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let result = runtime
+        .block_on(admin.delete_records(&tpl, &options))
+        .with_context(|| {
+            format!(
+                "cannot delete records of {topic}/{partition} at {}",
+                bootstrap.bootstrap_server
+            )
+        })?;
+    let element = result
+        .find_partition(topic, partition)
+        .ok_or_else(|| anyhow::anyhow!("no answer for {topic}/{partition}"))?;
+    element
+        .error()
+        .with_context(|| format!("cannot delete records of {topic}/{partition}"))?;
+    match element.offset() {
+        Offset::Offset(o) => Ok(o),
+        other => anyhow::bail!("unexpected low watermark {other:?} for {topic}/{partition}"),
+    }
+}

@@ -70,6 +70,19 @@ pub struct PartitionRead {
     pub log_start_offset: i64,
 }
 
+/// A config change for [`KafkaCluster::alter_topic_configs`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlterConfigs {
+    /// Keys to set.
+    pub set: std::collections::BTreeMap<String, String>,
+    /// Keys to reset to their defaults.
+    pub delete: Vec<String>,
+    /// Reset every key not in `set` (AlterConfigs) instead of only `delete`.
+    pub replace: bool,
+    /// Only validate.
+    pub validate_only: bool,
+}
+
 /// The broker side of the Kafka adapter. Errors are Kafka error codes.
 pub trait KafkaCluster: Send + Sync + 'static {
     /// The current view of the cluster.
@@ -124,6 +137,23 @@ pub trait KafkaCluster: Send + Sync + 'static {
 
     /// Deletes a topic.
     fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), (i16, String)>>;
+
+    /// Changes a topic's config overrides: sets `set`, resets `delete` to
+    /// defaults; with `replace`, every override not in `set` is reset too.
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        change: AlterConfigs,
+    ) -> BoxFuture<Result<(), (i16, String)>>;
+
+    /// Deletes the records of a partition below `offset` (-1: the high
+    /// watermark) by moving its log start; returns the new log start.
+    fn delete_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> BoxFuture<Result<i64, i16>>;
 
     /// A topic's effective configs as (name, value, is_default); `None` if unknown.
     fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>>;

@@ -134,6 +134,9 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::DeleteTopics => 4,
         ApiKey::DescribeConfigs => 4,
         ApiKey::CreatePartitions => 2,
+        ApiKey::DeleteRecords => 2,
+        ApiKey::AlterConfigs => 2,
+        ApiKey::IncrementalAlterConfigs => 1,
         ApiKey::ApiVersions => 3,
         _ => 0,
     }
@@ -263,6 +266,34 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 })?;
                 w.tagged()
             })?;
+        }
+        ApiKey::DeleteRecords => {
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| {
+                    w.skip(4 + 8)?; // partition, offset
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+            w.skip(4)?; // timeout
+        }
+        ApiKey::AlterConfigs | ApiKey::IncrementalAlterConfigs => {
+            let incremental = key == ApiKey::IncrementalAlterConfigs;
+            w.array(|w| {
+                w.skip(1)?; // resource type
+                w.string()?;
+                w.array(|w| {
+                    w.string()?;
+                    if incremental {
+                        w.skip(1)?; // operation
+                    }
+                    w.string()?;
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+            w.skip(1)?; // validate only
         }
         _ => return Ok(()),
     }

@@ -10,8 +10,8 @@ pub mod guard;
 pub mod server;
 
 pub use cluster::{
-    BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic, PartitionMetadata,
-    PartitionRead, TopicMetadata,
+    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic,
+    PartitionMetadata, PartitionRead, TopicMetadata,
 };
 pub use server::{serve, KafkaConfig};
 

@@ -27,6 +27,13 @@ pub enum ControllerRequest {
     },
     /// Delete a topic.
     DeleteTopic { name: String },
+    /// Change a topic's config overrides.
+    AlterTopicConfigs {
+        name: String,
+        change: crate::state::ConfigChange,
+        /// Only check that the change is valid.
+        validate_only: bool,
+    },
     /// Grow a topic to `total` partitions.
     CreatePartitions {
         name: String,

@@ -10,8 +10,8 @@ pub mod topic_config;
 
 pub use controller::ControllerRequest;
 pub use state::{
-    BrokerRecord, BrokerRegistration, MetaCommand, MetaError, MetaErrorCode, MetaResponse,
-    MetaState, PartitionAssignment, Topic,
+    BrokerRecord, BrokerRegistration, ConfigChange, MetaCommand, MetaError, MetaErrorCode,
+    MetaResponse, MetaState, PartitionAssignment, Topic,
 };
 
 #[allow(unused_imports)]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use cairn_storage::{GroupId, Machine};
 
-use crate::topic_config::{validate_configs, validate_topic_name};
+use crate::topic_config::{validate_configs, validate_topic_name, TOPIC_CONFIGS};
 use crate::MetaTypeConfig;
 
 /// A broker as it registered.
@@ -94,6 +94,50 @@ pub enum MetaCommand {
         name: String,
         assignment: Vec<Vec<u64>>,
     },
+    /// Changes a topic's config overrides (see [`ConfigChange`]).
+    AlterTopicConfigs { name: String, change: ConfigChange },
+}
+
+/// A change to a topic's config overrides.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigChange {
+    /// Keys to set.
+    pub set: BTreeMap<String, String>,
+    /// Keys to reset to their default.
+    pub delete: Vec<String>,
+    /// Replace every override with `set` (Kafka's AlterConfigs) rather than
+    /// change only the named keys (IncrementalAlterConfigs).
+    pub replace: bool,
+}
+
+impl ConfigChange {
+    /// The overrides after applying this change to `current`; an error
+    /// names the bad key or value.
+    pub fn apply_to(
+        &self,
+        current: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, MetaError> {
+        let invalid = |m: String| MetaError::new(MetaErrorCode::InvalidConfig, m);
+        validate_configs(&self.set).map_err(invalid)?;
+        for key in &self.delete {
+            if !TOPIC_CONFIGS.iter().any(|c| c.name == key) {
+                return Err(invalid(format!("unknown topic config '{key}'")));
+            }
+            if self.set.contains_key(key) {
+                return Err(invalid(format!("config '{key}' is both set and deleted")));
+            }
+        }
+        let mut next = if self.replace {
+            BTreeMap::new()
+        } else {
+            current.clone()
+        };
+        for key in &self.delete {
+            next.remove(key);
+        }
+        next.extend(self.set.clone());
+        Ok(next)
+    }
 }
 
 /// What went wrong, in categories that map onto Kafka error codes.
@@ -371,6 +415,21 @@ impl Machine<MetaTypeConfig> for MetaState {
             MetaCommand::AddPartitions { name, assignment } => {
                 match self.add_partitions(name, assignment) {
                     Ok(topic) => MetaResponse::TopicCreated(topic),
+                    Err(e) => MetaResponse::Rejected(e),
+                }
+            }
+            MetaCommand::AlterTopicConfigs { name, change } => {
+                let Some(topic) = self.topics.get_mut(name) else {
+                    return MetaResponse::Rejected(MetaError::new(
+                        MetaErrorCode::UnknownTopic,
+                        format!("topic '{name}' does not exist"),
+                    ));
+                };
+                match change.apply_to(&topic.configs) {
+                    Ok(configs) => {
+                        topic.configs = configs;
+                        MetaResponse::Ok
+                    }
                     Err(e) => MetaResponse::Rejected(e),
                 }
             }

@@ -92,19 +92,24 @@ pub fn validate_configs(configs: &BTreeMap<String, String>) -> Result<(), String
     configs.iter().try_for_each(|(k, v)| validate_config(k, v))
 }
 
-/// The effective configs of a topic: every known key, overridden where set.
+/// The effective configs of a topic: every known key, overridden where set,
+/// else the broker's default (`broker_defaults`, by topic key), else Kafka's.
 /// The bool says whether the value was set on the topic (not a default).
-pub fn effective_configs(overrides: &BTreeMap<String, String>) -> BTreeMap<String, (String, bool)> {
+pub fn effective_configs(
+    overrides: &BTreeMap<String, String>,
+    broker_defaults: &BTreeMap<String, String>,
+) -> BTreeMap<String, (String, bool)> {
     TOPIC_CONFIGS
         .iter()
         .map(|c| {
             let value = overrides.get(c.name);
+            let default = broker_defaults
+                .get(c.name)
+                .cloned()
+                .unwrap_or_else(|| c.default.to_string());
             (
                 c.name.to_string(),
-                (
-                    value.cloned().unwrap_or_else(|| c.default.to_string()),
-                    value.is_some(),
-                ),
+                (value.cloned().unwrap_or(default), value.is_some()),
             )
         })
         .collect()
@@ -136,7 +141,7 @@ mod tests {
 
     #[test]
     fn defaults_match_kafka() {
-        let eff = effective_configs(&BTreeMap::new());
+        let eff = effective_configs(&BTreeMap::new(), &BTreeMap::new());
         assert_eq!(eff["retention.ms"], ("604800000".to_string(), false));
         assert_eq!(eff["retention.bytes"], ("-1".to_string(), false));
         assert_eq!(eff["cleanup.policy"], ("delete".to_string(), false));
@@ -145,11 +150,16 @@ mod tests {
 
     #[test]
     fn overrides_win() {
-        let eff = effective_configs(&BTreeMap::from([(
-            "retention.ms".to_string(),
-            "1000".to_string(),
-        )]));
+        let broker = BTreeMap::from([("retention.ms".to_string(), "5000".to_string())]);
+        let eff = effective_configs(
+            &BTreeMap::from([("retention.ms".to_string(), "1000".to_string())]),
+            &broker,
+        );
         assert_eq!(eff["retention.ms"], ("1000".to_string(), true));
+        // Unset on the topic: the broker's default, then Kafka's.
+        let eff = effective_configs(&BTreeMap::new(), &broker);
+        assert_eq!(eff["retention.ms"], ("5000".to_string(), false));
+        assert_eq!(eff["retention.bytes"], ("-1".to_string(), false));
     }
 
     #[test]

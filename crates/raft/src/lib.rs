@@ -55,7 +55,9 @@ impl RaftTiming {
     };
 
     /// An openraft config with this timing; snapshots every `snapshot_every`
-    /// applied entries, or never (and so never purges the log) for `None`.
+    /// applied entries, or only when asked for `None` — then the log is
+    /// purged up to each requested snapshot (partition groups ask after
+    /// retention moved their log start).
     pub fn config(
         self,
         cluster: &str,
@@ -70,7 +72,8 @@ impl RaftTiming {
                 openraft::SnapshotPolicy::Never,
                 openraft::SnapshotPolicy::LogsSinceLast,
             ),
-            max_in_snapshot_log_to_keep: 100,
+            max_in_snapshot_log_to_keep: if snapshot_every.is_some() { 100 } else { 0 },
+            purge_batch_size: 1,
             max_payload_entries: self.max_payload_entries,
             ..Default::default()
         };

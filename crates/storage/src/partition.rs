@@ -486,6 +486,11 @@ impl<C> PartitionReader<C>
 where
     C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
 {
+    /// The partition's Raft group.
+    pub fn group(&self) -> GroupId {
+        self.group
+    }
+
     /// The high watermark: one past the last committed and applied offset.
     pub fn high_watermark(&self) -> u64 {
         self.shared
@@ -510,12 +515,18 @@ where
     }
 
     fn index_from(&self, offset: u64) -> Result<Vec<IndexEntry>, StorageError> {
-        index_rows(&self.engine, self.group, offset).take(64).collect()
+        index_rows(&self.engine, self.group, offset)
+            .take(64)
+            .collect()
     }
 
     /// Stored bytes of the kept entries.
     pub fn size_bytes(&self) -> u64 {
-        self.shared.state.read().expect("partition state lock").bytes
+        self.shared
+            .state
+            .read()
+            .expect("partition state lock")
+            .bytes
     }
 
     /// Where retention would move the log start: past every leading entry
@@ -534,8 +545,8 @@ where
         };
         for entry in index_rows(&self.engine, self.group, point) {
             let entry = entry?;
-            let by_time =
-                expire_before_ms.is_some_and(|t| entry.max_timestamp >= 0 && entry.max_timestamp < t);
+            let by_time = expire_before_ms
+                .is_some_and(|t| entry.max_timestamp >= 0 && entry.max_timestamp < t);
             let by_size = max_bytes.is_some_and(|m| kept > m);
             if !(by_time || by_size) {
                 break;

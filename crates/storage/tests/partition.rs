@@ -181,18 +181,30 @@ async fn trims_by_time_and_size_then_purges_the_log_and_keeps_the_start_across_r
     // Nothing expired: the start stays.
     assert_eq!(reader.retention_point(Some(50), None).unwrap(), 0);
     // By size: keep at most two entries' bytes.
-    assert_eq!(reader.retention_point(None, Some(entry_bytes * 2)).unwrap(), 6);
+    assert_eq!(
+        reader.retention_point(None, Some(entry_bytes * 2)).unwrap(),
+        6
+    );
     // Both: the later point wins.
     assert_eq!(
-        reader.retention_point(Some(150), Some(entry_bytes * 4)).unwrap(),
+        reader
+            .retention_point(Some(150), Some(entry_bytes * 4))
+            .unwrap(),
         2
     );
 
     let r = raft
-        .client_write(PartitionRequest::Trim { log_start_offset: 6 })
+        .client_write(PartitionRequest::Trim {
+            log_start_offset: 6,
+        })
         .await
         .unwrap();
-    assert_eq!(r.data, PartitionResponse::Trimmed { log_start_offset: 6 });
+    assert_eq!(
+        r.data,
+        PartitionResponse::Trimmed {
+            log_start_offset: 6
+        }
+    );
     assert_eq!(reader.log_start_offset(), 6);
     assert_eq!(reader.size_bytes(), entry_bytes * 2);
     // Reads from the start return the kept records only.
@@ -200,16 +212,28 @@ async fn trims_by_time_and_size_then_purges_the_log_and_keeps_the_start_across_r
     assert_eq!(offsets_in(&read.bytes), vec![(6, 2), (8, 2)]);
     // A trim never moves the start back, nor past the high watermark.
     let r = raft
-        .client_write(PartitionRequest::Trim { log_start_offset: 3 })
+        .client_write(PartitionRequest::Trim {
+            log_start_offset: 3,
+        })
         .await
         .unwrap();
-    assert_eq!(r.data, PartitionResponse::Trimmed { log_start_offset: 6 });
+    assert_eq!(
+        r.data,
+        PartitionResponse::Trimmed {
+            log_start_offset: 6
+        }
+    );
     // Mid-entry (as DeleteRecords may ask): the entry holding 7 stays whole.
-    raft.client_write(PartitionRequest::Trim { log_start_offset: 7 })
-        .await
-        .unwrap();
+    raft.client_write(PartitionRequest::Trim {
+        log_start_offset: 7,
+    })
+    .await
+    .unwrap();
     assert_eq!(reader.log_start_offset(), 7);
-    assert_eq!(offsets_in(&reader.read(7, 1 << 20).unwrap().bytes), vec![(6, 2), (8, 2)]);
+    assert_eq!(
+        offsets_in(&reader.read(7, 1 << 20).unwrap().bytes),
+        vec![(6, 2), (8, 2)]
+    );
 
     // A snapshot ends just before the first kept entry; the log below it goes.
     raft.trigger().snapshot().await.unwrap();
@@ -222,7 +246,10 @@ async fn trims_by_time_and_size_then_purges_the_log_and_keeps_the_start_across_r
     assert_eq!(metrics.snapshot.map(|id| id.index), Some(before_kept));
     assert_eq!(metrics.purged.map(|id| id.index), Some(before_kept));
     // The kept records are still readable after the purge.
-    assert_eq!(offsets_in(&reader.read(7, 1 << 20).unwrap().bytes), vec![(6, 2), (8, 2)]);
+    assert_eq!(
+        offsets_in(&reader.read(7, 1 << 20).unwrap().bytes),
+        vec![(6, 2), (8, 2)]
+    );
 
     // Restart: the start and the kept records survive.
     raft.shutdown().await.unwrap();
@@ -231,7 +258,10 @@ async fn trims_by_time_and_size_then_purges_the_log_and_keeps_the_start_across_r
     let (raft, reader) = start(dir.path()).await;
     assert_eq!(reader.log_start_offset(), 7);
     assert_eq!(reader.high_watermark(), 10);
-    assert_eq!(offsets_in(&reader.read(7, 1 << 20).unwrap().bytes), vec![(6, 2), (8, 2)]);
+    assert_eq!(
+        offsets_in(&reader.read(7, 1 << 20).unwrap().bytes),
+        vec![(6, 2), (8, 2)]
+    );
     // Appends continue at the next offset.
     assert_eq!(append(&raft, &[b"z"], 600).await.0, 10);
     raft.shutdown().await.unwrap();

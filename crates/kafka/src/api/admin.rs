@@ -1,6 +1,8 @@
 //! Topic and cluster administration: CreateTopics (v2-v4, with configs and
 //! validate-only), CreatePartitions (v0-v1), DeleteTopics (v1-v4), DescribeConfigs (v1-v2, topic and
-//! broker resources with Kafka's defaults) and DescribeCluster (v0).
+//! broker resources with Kafka's defaults), AlterConfigs (v0-v2) and
+//! IncrementalAlterConfigs (v0-v1) of topics, DeleteRecords (v0-v2) and
+//! DescribeCluster (v0).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,10 +10,18 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
+};
+use kafka_protocol::messages::{
+    alter_configs_response, incremental_alter_configs_response, AlterConfigsRequest,
+    AlterConfigsResponse, DeleteRecordsRequest, DeleteRecordsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
 };
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
@@ -21,7 +31,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::{decode, respond, Outcome, Pending};
-use crate::cluster::{KafkaCluster, NewTopic};
+use crate::cluster::{AlterConfigs, KafkaCluster, NewTopic};
 use crate::error_code;
 
 /// DescribeConfigs resource types.
@@ -284,4 +294,196 @@ pub fn describe_cluster(
         header.correlation_id,
         &response,
     )
+}
+
+/// One resource of an AlterConfigs / IncrementalAlterConfigs request, as the
+/// change to make or the error to answer with.
+fn config_change(
+    resource_type: i8,
+    name: &str,
+    configs: impl Iterator<Item = (String, i8, Option<String>)>,
+    replace: bool,
+    validate_only: bool,
+) -> Result<AlterConfigs, (i16, String)> {
+    match resource_type {
+        RESOURCE_TOPIC => {}
+        RESOURCE_BROKER => {
+            return Err((
+                INVALID_REQUEST,
+                format!("broker {name}: broker configs are static; set them in the broker's config file, flags or environment"),
+            ))
+        }
+        other => {
+            return Err((
+                INVALID_REQUEST,
+                format!("resource type {other} cannot be altered (only topics, type 2)"),
+            ))
+        }
+    }
+    let mut change = AlterConfigs {
+        replace,
+        validate_only,
+        ..AlterConfigs::default()
+    };
+    for (key, op, value) in configs {
+        match (op, value) {
+            (OP_SET, Some(value)) => {
+                change.set.insert(key, value);
+            }
+            (OP_SET, None) if replace => {}
+            (OP_SET, None) => {
+                return Err((INVALID_REQUEST, format!("config '{key}' has a null value")))
+            }
+            (OP_DELETE, _) => change.delete.push(key),
+            (op, _) => {
+                return Err((
+                    INVALID_REQUEST,
+                    format!("config '{key}': operation {op} is not supported (SET 0 and DELETE 1 are; list configs have no APPEND/SUBTRACT)"),
+                ))
+            }
+        }
+    }
+    Ok(change)
+}
+
+/// IncrementalAlterConfigs operations.
+const OP_SET: i8 = 0;
+const OP_DELETE: i8 = 1;
+
+async fn alter_resource(
+    cluster: &Arc<dyn KafkaCluster>,
+    name: &str,
+    change: Result<AlterConfigs, (i16, String)>,
+) -> (i16, Option<StrBytes>) {
+    let result = match change {
+        Ok(change) => cluster.alter_topic_configs(name, change).await,
+        Err(e) => Err(e),
+    };
+    error_fields(result)
+}
+
+/// Handles AlterConfigs: each topic's overrides become exactly the given set.
+pub fn alter_configs(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Result<Pending, Outcome> {
+    let request: AlterConfigsRequest = decode(header, body, "AlterConfigs")?;
+    let (version, correlation_id) = (header.request_api_version, header.correlation_id);
+    let cluster = cluster.clone();
+    Ok(Box::pin(async move {
+        let mut responses = Vec::new();
+        for r in request.resources {
+            let change = config_change(
+                r.resource_type,
+                r.resource_name.as_str(),
+                r.configs
+                    .into_iter()
+                    .map(|c| (c.name.to_string(), OP_SET, c.value.map(|v| v.to_string()))),
+                true,
+                request.validate_only,
+            );
+            let (code, message) = alter_resource(&cluster, r.resource_name.as_str(), change).await;
+            responses.push(
+                alter_configs_response::AlterConfigsResourceResponse::default()
+                    .with_error_code(code)
+                    .with_error_message(message)
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name),
+            );
+        }
+        respond(
+            ApiKey::AlterConfigs,
+            version,
+            correlation_id,
+            &AlterConfigsResponse::default().with_responses(responses),
+        )
+    }))
+}
+
+/// Handles IncrementalAlterConfigs: SET and DELETE of single keys.
+pub fn incremental_alter_configs(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Result<Pending, Outcome> {
+    let request: IncrementalAlterConfigsRequest = decode(header, body, "IncrementalAlterConfigs")?;
+    let (version, correlation_id) = (header.request_api_version, header.correlation_id);
+    let cluster = cluster.clone();
+    Ok(Box::pin(async move {
+        let mut responses = Vec::new();
+        for r in request.resources {
+            let change = config_change(
+                r.resource_type,
+                r.resource_name.as_str(),
+                r.configs.into_iter().map(|c| {
+                    (
+                        c.name.to_string(),
+                        c.config_operation,
+                        c.value.map(|v| v.to_string()),
+                    )
+                }),
+                false,
+                request.validate_only,
+            );
+            let (code, message) = alter_resource(&cluster, r.resource_name.as_str(), change).await;
+            responses.push(
+                incremental_alter_configs_response::AlterConfigsResourceResponse::default()
+                    .with_error_code(code)
+                    .with_error_message(message)
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name),
+            );
+        }
+        respond(
+            ApiKey::IncrementalAlterConfigs,
+            version,
+            correlation_id,
+            &IncrementalAlterConfigsResponse::default().with_responses(responses),
+        )
+    }))
+}
+
+/// Handles DeleteRecords: each partition's log start moves to the offset
+/// (-1: the high watermark) on its leader; the answer is the new low watermark.
+pub fn delete_records(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Result<Pending, Outcome> {
+    let request: DeleteRecordsRequest = decode(header, body, "DeleteRecords")?;
+    let (version, correlation_id) = (header.request_api_version, header.correlation_id);
+    let cluster = cluster.clone();
+    Ok(Box::pin(async move {
+        let mut topics = Vec::new();
+        for t in request.topics {
+            let mut partitions = Vec::new();
+            for p in t.partitions {
+                let (low, code) = match cluster
+                    .delete_records(t.name.0.as_str(), p.partition_index, p.offset)
+                    .await
+                {
+                    Ok(low) => (low, error_code::NONE),
+                    Err(code) => (-1, code),
+                };
+                partitions.push(
+                    DeleteRecordsPartitionResult::default()
+                        .with_partition_index(p.partition_index)
+                        .with_low_watermark(low)
+                        .with_error_code(code),
+                );
+            }
+            topics.push(
+                DeleteRecordsTopicResult::default()
+                    .with_name(t.name)
+                    .with_partitions(partitions),
+            );
+        }
+        respond(
+            ApiKey::DeleteRecords,
+            version,
+            correlation_id,
+            &DeleteRecordsResponse::default().with_topics(topics),
+        )
+    }))
 }

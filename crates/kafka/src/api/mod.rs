@@ -31,6 +31,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 1, 2),
     (ApiKey::DescribeCluster, 0, 0),
     (ApiKey::CreatePartitions, 0, 1),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
 ];
 
 /// What to do with a request.
@@ -120,6 +123,11 @@ fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
         ApiKey::CreateTopics => admin::create_topics(&header, &mut body, cluster),
         ApiKey::DeleteTopics => admin::delete_topics(&header, &mut body, cluster),
         ApiKey::CreatePartitions => admin::create_partitions(&header, &mut body, cluster),
+        ApiKey::AlterConfigs => admin::alter_configs(&header, &mut body, cluster),
+        ApiKey::IncrementalAlterConfigs => {
+            admin::incremental_alter_configs(&header, &mut body, cluster)
+        }
+        ApiKey::DeleteRecords => admin::delete_records(&header, &mut body, cluster),
         ApiKey::DescribeConfigs => Err(admin::describe_configs(
             &header,
             &mut body,
