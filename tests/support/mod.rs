@@ -27,11 +27,18 @@ pub struct TestCluster {
     seeds: String,
     voters: String,
     http: reqwest::blocking::Client,
+    env: Vec<(String, String)>,
 }
 
 impl TestCluster {
     /// Starts `n` brokers; the first `min(n, 3)` are metadata voters.
     pub fn start(n: u64) -> Self {
+        Self::start_with_env(n, &[])
+    }
+
+    /// Starts `n` brokers with these extra environment variables (broker
+    /// settings such as `CAIRN_LOG_RETENTION_CHECK_INTERVAL_MS`).
+    pub fn start_with_env(n: u64, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ports = free_ports(n as usize * 3);
         let brokers: BTreeMap<u64, BrokerProc> = (1..=n)
@@ -54,6 +61,10 @@ impl TestCluster {
             seeds,
             voters,
             http,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         for id in 1..=n {
             cluster.spawn(id);
@@ -82,6 +93,7 @@ impl TestCluster {
             &self.voters,
         )
         .env("RUST_LOG", "info,openraft=warn")
+        .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -251,6 +263,15 @@ pub fn ids(v: &Value) -> Vec<u64> {
 }
 
 /// Asserts a CLI run succeeded and returns its stdout.
+/// Runs the `cairn` CLI with these environment variables.
+pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(cairn_bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run cairn")
+}
+
 pub fn ok(output: &Output) -> String {
     assert!(
         output.status.success(),

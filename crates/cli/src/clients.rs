@@ -346,30 +346,6 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
-        assert!(parse_duration("soon").unwrap_err().contains("'soon'"));
-        assert!(parse_duration("5h")
-            .unwrap_err()
-            .contains("unknown unit 'h'"));
-    }
-
-    #[test]
-    fn formats_messages() {
-        let line = format_message("%k=%v %p/%o\\t%t", Some(b"k1"), Some(b"v1"), 2, 41, Some(7));
-        assert_eq!(line, "k1=v1 2/41\t7");
-        assert_eq!(format_message("100%", None, None, 0, 0, None), "100%");
-    }
-}
-
 /// Deletes the records of `topic`/`partition` below `offset` through Kafka's
 /// DeleteRecords; returns the partition's new log start offset.
 pub fn delete_records(
@@ -407,5 +383,29 @@ pub fn delete_records(
     match element.offset() {
         Offset::Offset(o) => Ok(o),
         other => anyhow::bail!("unexpected low watermark {other:?} for {topic}/{partition}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("soon").unwrap_err().contains("'soon'"));
+        assert!(parse_duration("5h")
+            .unwrap_err()
+            .contains("unknown unit 'h'"));
+    }
+
+    #[test]
+    fn formats_messages() {
+        let line = format_message("%k=%v %p/%o\\t%t", Some(b"k1"), Some(b"v1"), 2, 41, Some(7));
+        assert_eq!(line, "k1=v1 2/41\t7");
+        assert_eq!(format_message("100%", None, None, 0, 0, None), "100%");
     }
 }

@@ -39,7 +39,10 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
-            max_total_wal_size: 256 << 20,
+            // WAL files live until every column family flushed the data they
+            // hold; the cap forces the small CFs to flush, so deleted
+            // records' WAL is given back within this much.
+            max_total_wal_size: 64 << 20,
             write_buffer_size: 64 << 20,
         }
     }
