@@ -207,19 +207,22 @@ async fn describe_topic(
     }
 }
 
+/// A request body that is not the expected JSON.
+fn bad_json(e: axum::extract::rejection::JsonRejection) -> ApiError {
+    ApiError(
+        StatusCode::BAD_REQUEST,
+        ErrorDetail {
+            code: "INVALID_REQUEST".into(),
+            message: e.body_text(),
+        },
+    )
+}
+
 async fn create_topic(
     State(core): State<Arc<Core>>,
     body: Result<Json<CreateTopic>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<TopicView>), ApiError> {
-    let Json(body) = body.map_err(|e| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            ErrorDetail {
-                code: "INVALID_REQUEST".into(),
-                message: e.body_text(),
-            },
-        )
-    })?;
+    let Json(body) = body.map_err(bad_json)?;
     let request = ControllerRequest::CreateTopic {
         name: body.name.clone(),
         partitions: body.partitions,
@@ -244,15 +247,7 @@ async fn alter_configs(
     Path(name): Path<String>,
     body: Result<Json<AlterTopicConfigs>, axum::extract::rejection::JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let Json(body) = body.map_err(|e| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            ErrorDetail {
-                code: "INVALID_REQUEST".into(),
-                message: e.body_text(),
-            },
-        )
-    })?;
+    let Json(body) = body.map_err(bad_json)?;
     let request = ControllerRequest::AlterTopicConfigs {
         name,
         change: cairn_meta::ConfigChange {

@@ -350,16 +350,34 @@ fn config_change(
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
 
-async fn alter_resource(
+/// One resource of an alter request: type, name and (key, operation, value).
+type ResourceChange = (i8, StrBytes, Vec<(String, i8, Option<String>)>);
+
+/// Applies each resource's change in order; returns (error code, message,
+/// resource type, resource name) per resource.
+async fn alter_all(
     cluster: &Arc<dyn KafkaCluster>,
-    name: &str,
-    change: Result<AlterConfigs, (i16, String)>,
-) -> (i16, Option<StrBytes>) {
-    let result = match change {
-        Ok(change) => cluster.alter_topic_configs(name, change).await,
-        Err(e) => Err(e),
-    };
-    error_fields(result)
+    resources: Vec<ResourceChange>,
+    replace: bool,
+    validate_only: bool,
+) -> Vec<(i16, Option<StrBytes>, i8, StrBytes)> {
+    let mut out = Vec::new();
+    for (resource_type, name, configs) in resources {
+        let change = config_change(
+            resource_type,
+            name.as_str(),
+            configs.into_iter(),
+            replace,
+            validate_only,
+        );
+        let result = match change {
+            Ok(change) => cluster.alter_topic_configs(name.as_str(), change).await,
+            Err(e) => Err(e),
+        };
+        let (code, message) = error_fields(result);
+        out.push((code, message, resource_type, name));
+    }
+    out
 }
 
 /// Handles AlterConfigs: each topic's overrides become exactly the given set.
@@ -370,28 +388,31 @@ pub fn alter_configs(
 ) -> Result<Pending, Outcome> {
     let request: AlterConfigsRequest = decode(header, body, "AlterConfigs")?;
     let (version, correlation_id) = (header.request_api_version, header.correlation_id);
+    let resources: Vec<ResourceChange> = request
+        .resources
+        .into_iter()
+        .map(|r| {
+            let configs = r
+                .configs
+                .into_iter()
+                .map(|c| (c.name.to_string(), OP_SET, c.value.map(|v| v.to_string())))
+                .collect();
+            (r.resource_type, r.resource_name, configs)
+        })
+        .collect();
     let cluster = cluster.clone();
     Ok(Box::pin(async move {
-        let mut responses = Vec::new();
-        for r in request.resources {
-            let change = config_change(
-                r.resource_type,
-                r.resource_name.as_str(),
-                r.configs
-                    .into_iter()
-                    .map(|c| (c.name.to_string(), OP_SET, c.value.map(|v| v.to_string()))),
-                true,
-                request.validate_only,
-            );
-            let (code, message) = alter_resource(&cluster, r.resource_name.as_str(), change).await;
-            responses.push(
+        let responses = alter_all(&cluster, resources, true, request.validate_only)
+            .await
+            .into_iter()
+            .map(|(code, message, resource_type, name)| {
                 alter_configs_response::AlterConfigsResourceResponse::default()
                     .with_error_code(code)
                     .with_error_message(message)
-                    .with_resource_type(r.resource_type)
-                    .with_resource_name(r.resource_name),
-            );
-        }
+                    .with_resource_type(resource_type)
+                    .with_resource_name(name)
+            })
+            .collect();
         respond(
             ApiKey::AlterConfigs,
             version,
@@ -409,32 +430,34 @@ pub fn incremental_alter_configs(
 ) -> Result<Pending, Outcome> {
     let request: IncrementalAlterConfigsRequest = decode(header, body, "IncrementalAlterConfigs")?;
     let (version, correlation_id) = (header.request_api_version, header.correlation_id);
+    let resources: Vec<ResourceChange> = request
+        .resources
+        .into_iter()
+        .map(|r| {
+            let configs = r
+                .configs
+                .into_iter()
+                .map(|c| {
+                    let value = c.value.map(|v| v.to_string());
+                    (c.name.to_string(), c.config_operation, value)
+                })
+                .collect();
+            (r.resource_type, r.resource_name, configs)
+        })
+        .collect();
     let cluster = cluster.clone();
     Ok(Box::pin(async move {
-        let mut responses = Vec::new();
-        for r in request.resources {
-            let change = config_change(
-                r.resource_type,
-                r.resource_name.as_str(),
-                r.configs.into_iter().map(|c| {
-                    (
-                        c.name.to_string(),
-                        c.config_operation,
-                        c.value.map(|v| v.to_string()),
-                    )
-                }),
-                false,
-                request.validate_only,
-            );
-            let (code, message) = alter_resource(&cluster, r.resource_name.as_str(), change).await;
-            responses.push(
+        let responses = alter_all(&cluster, resources, false, request.validate_only)
+            .await
+            .into_iter()
+            .map(|(code, message, resource_type, name)| {
                 incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                     .with_error_code(code)
                     .with_error_message(message)
-                    .with_resource_type(r.resource_type)
-                    .with_resource_name(r.resource_name),
-            );
-        }
+                    .with_resource_type(resource_type)
+                    .with_resource_name(name)
+            })
+            .collect();
         respond(
             ApiKey::IncrementalAlterConfigs,
             version,
