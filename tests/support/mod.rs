@@ -166,16 +166,12 @@ impl TestCluster {
         self.get(id, "/v1/cluster")
     }
 
-    /// Runs the `cairn` CLI against broker `id`'s admin API.
     /// Every broker's Kafka address, for `bootstrap.servers`.
     pub fn bootstrap(&self) -> String {
-        self.brokers
-            .values()
-            .map(|b| format!("{}:{}", b.ip, b.kafka))
-            .collect::<Vec<_>>()
-            .join(",")
+        cairn_chaos::harness::bootstrap_servers(self.brokers.values())
     }
 
+    /// Runs the `cairn` CLI against broker `id`'s admin API.
     pub fn cli(&self, id: u64, args: &[&str]) -> Output {
         Command::new(cairn_bin())
             .args(args)

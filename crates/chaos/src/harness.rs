@@ -82,6 +82,15 @@ pub fn free_ports(n: usize) -> Vec<u16> {
     ports
 }
 
+/// The `bootstrap.servers` value for these brokers: every Kafka address.
+pub fn bootstrap_servers<'a>(brokers: impl IntoIterator<Item = &'a Broker>) -> String {
+    brokers
+        .into_iter()
+        .map(|b| format!("{}:{}", b.ip, b.kafka))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The `--seeds` and `--controller-voters` values of a local cluster of
 /// these brokers; the first three are voters.
 pub fn cluster_args<'a>(brokers: impl IntoIterator<Item = &'a Broker>) -> (String, String) {
@@ -283,11 +292,7 @@ impl Cluster {
 
     /// Every broker's Kafka address.
     pub fn bootstrap(&self) -> String {
-        self.brokers
-            .values()
-            .map(|b| format!("{}:{}", b.ip, b.kafka))
-            .collect::<Vec<_>>()
-            .join(",")
+        bootstrap_servers(self.brokers.values())
     }
 
     /// `GET path` on the admin API of any running, unpaused broker.
