@@ -336,13 +336,16 @@ fn under_continuous_produce_with_retention_the_data_dir_stops_growing() {
         "data dir sizes per round (MB): {:?}",
         sizes.iter().map(|s| s >> 20).collect::<Vec<_>>()
     );
-    // Without retention the second half would reach twice the first.
+    // With retention the size is a saw-tooth bounded by the WAL cap (64 MiB)
+    // plus a memtable and the last few seconds of records: peaks of 76–95 MB
+    // were measured in both halves. Without retention the second half's peak
+    // is 1.5–2× the first's and reaches what was produced (191 MB of 200).
     assert!(
-        second_half <= first_half + first_half / 4,
+        second_half <= first_half + first_half * 35 / 100,
         "still growing: first half max {first_half}, second half max {second_half}; {sizes:?}"
     );
     assert!(
-        second_half < produced / 2,
+        second_half < produced * 3 / 5,
         "{second_half} of {produced} produced"
     );
 }
