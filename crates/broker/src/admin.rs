@@ -110,6 +110,7 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
                         log_start_offset: h.reader.log_start_offset(),
                         high_watermark: h.reader.high_watermark(),
                         size_bytes: h.reader.size_bytes(),
+                        quiescent: core.quiet.mode(p.group) != crate::quiesce::Mode::Awake,
                     }),
             }
         })

@@ -18,6 +18,7 @@ use cairn_meta::{ControllerRequest, MetaCommand, MetaError, MetaErrorCode, MetaR
 
 use crate::leaders::{compute_isr, LedGroup};
 use crate::node::{now_ms, Core};
+use crate::quiesce::{follower_mode, FollowerView, LeaderObservation, Mode};
 
 /// A follower within this many entries of the leader's last entry counts as caught up.
 pub const ISR_MAX_LAG_ENTRIES: u64 = 1000;
@@ -95,23 +96,24 @@ pub async fn handle(core: &Core, request: ControllerRequest) -> Result<MetaRespo
     core.meta.propose(command).await
 }
 
-/// The groups this broker leads now, with term and ISR.
-pub fn led_groups(core: &Core) -> Vec<LedGroup> {
+/// One pass over this broker's partition replicas, every heartbeat interval:
+/// the groups it leads (with term, ISR and quiescence) and the quiescent
+/// groups it follows whose leader should wake them. Applies each replica's
+/// quiescence mode on the way (see [`crate::quiesce`]).
+pub fn observe_groups(core: &Core) -> (Vec<LedGroup>, Vec<u64>) {
     let now = Instant::now();
     let mut live = core.knowledge.heard_within(now, core.session_timeout());
     live.insert(core.id());
-    core.partitions
-        .registry
-        .all()
-        .into_iter()
-        .filter_map(|(group, raft, _)| {
-            let metrics = raft.metrics().borrow().clone();
-            if metrics.current_leader != Some(core.id()) || !metrics.state.is_leader() {
-                return None;
-            }
-            let voters: BTreeSet<u64> =
-                metrics.membership_config.membership().voter_ids().collect();
-            let matched: BTreeMap<u64, Option<u64>> = metrics
+    let mut led = Vec::new();
+    let mut wake = Vec::new();
+    let groups = core.partitions.registry.all();
+    core.quiet
+        .retain(&groups.iter().map(|(g, _, _)| *g).collect());
+    for (group, raft, _) in groups {
+        let (leading, term, leader, last, voters, matched) = {
+            let m = raft.metrics();
+            let m = m.borrow();
+            let matched: BTreeMap<u64, Option<u64>> = m
                 .replication
                 .as_ref()
                 .map(|r| {
@@ -120,22 +122,65 @@ pub fn led_groups(core: &Core) -> Vec<LedGroup> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let last = metrics.last_log_index.unwrap_or(0);
+            (
+                m.current_leader == Some(core.id()) && m.state.is_leader(),
+                m.current_term,
+                m.current_leader,
+                m.last_log_index,
+                m.membership_config
+                    .membership()
+                    .voter_ids()
+                    .collect::<BTreeSet<u64>>(),
+                matched,
+            )
+        };
+        let report = core.knowledge.report(group);
+        if leading {
+            let last_index = last.unwrap_or(0);
             let isr = compute_isr(
                 core.id(),
                 &voters,
-                last,
+                last_index,
                 &matched,
                 &live,
                 ISR_MAX_LAG_ENTRIES,
             );
-            Some(LedGroup {
+            let caught_up = voters
+                .iter()
+                .filter(|&&v| v != core.id())
+                .all(|v| matched.get(v).copied().flatten() == last);
+            let uncontested = report
+                .as_ref()
+                .is_none_or(|(r, _)| r.leader == core.id() || r.term < term);
+            let quiescing = core.config.quiesce_partitions;
+            let seen = LeaderObservation {
+                last_index: last,
+                term,
+                followers_caught_up: caught_up && quiescing,
+                uncontested,
+            };
+            let mode = core.quiet.lead(group, &raft, &seen, now);
+            led.push(LedGroup {
                 group,
-                term: metrics.current_term,
+                term,
                 isr,
-            })
-        })
-        .collect()
+                quiescent: mode == Mode::QuietLeader,
+            });
+        } else {
+            let (mode, ask) = follower_mode(&FollowerView {
+                me: core.id(),
+                leader,
+                term,
+                report: report.map(|(r, at)| (r, now.saturating_duration_since(at))),
+                voters,
+            });
+            core.quiet.follow(group, &raft, mode);
+            if ask {
+                wake.push(group);
+            }
+        }
+    }
+    (led, wake)
 }
 
 /// The controller loop; acts only while this broker leads the metadata group.

@@ -21,6 +21,8 @@ pub struct LedGroup {
     pub term: u64,
     /// In-sync replicas as the leader sees them.
     pub isr: Vec<u64>,
+    /// The group is idle and its Raft heartbeats are off (see [`crate::quiesce`]).
+    pub quiescent: bool,
 }
 
 /// A broker's heartbeat to every peer.
@@ -30,6 +32,9 @@ pub struct Heartbeat {
     pub from: u64,
     /// Every group the sender leads right now.
     pub led: Vec<LedGroup>,
+    /// Quiescent groups the sender follows but whose leader or term it does
+    /// not know: their leader should wake them (see [`crate::quiesce`]).
+    pub wake: Vec<GroupId>,
 }
 
 /// A partition's leader as last reported.
@@ -41,6 +46,8 @@ pub struct LeaderInfo {
     pub term: u64,
     /// ISR it reported.
     pub isr: Vec<u64>,
+    /// Whether the leader reported the group quiescent.
+    pub quiescent: bool,
 }
 
 struct Reported {
@@ -73,6 +80,7 @@ impl ClusterKnowledge {
                     leader: heartbeat.from,
                     term: g.term,
                     isr: g.isr.clone(),
+                    quiescent: g.quiescent,
                 };
                 leaders.insert(g.group, Reported { info, at: now });
             }
@@ -86,6 +94,12 @@ impl ClusterKnowledge {
             .get(&group)
             .filter(|r| now.saturating_duration_since(r.at) < max_age)
             .map(|r| r.info.clone())
+    }
+
+    /// The last report of `group`'s leader and when it arrived, however old.
+    pub fn report(&self, group: GroupId) -> Option<(LeaderInfo, Instant)> {
+        let leaders = self.leaders.read().expect("leaders lock");
+        leaders.get(&group).map(|r| (r.info.clone(), r.at))
     }
 
     /// When `broker` was last heard from.
@@ -166,7 +180,9 @@ mod tests {
                 group: 7,
                 term,
                 isr: vec![from],
+                quiescent: false,
             }],
+            wake: vec![],
         };
         k.record(&hb(1, 3), t0);
         k.record(&hb(2, 2), t0); // stale report from an old leader
@@ -181,6 +197,7 @@ mod tests {
             &Heartbeat {
                 from: 2,
                 led: vec![],
+                wake: vec![],
             },
             t0,
         );

@@ -12,6 +12,7 @@ pub mod leaders;
 pub mod metadata;
 pub mod node;
 pub mod partitions;
+pub mod quiesce;
 pub mod retention;
 pub mod view;
 

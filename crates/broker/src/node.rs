@@ -17,6 +17,7 @@ use crate::config::BrokerConfig;
 use crate::leaders::{ClusterKnowledge, Heartbeat};
 use crate::metadata::{decode_forward, encode_forward, MetaNode, SUBMIT_RETRY};
 use crate::partitions::PartitionManager;
+use crate::quiesce::Quiescence;
 use crate::{controller, BrokerError};
 
 /// Broker-level services on the transport.
@@ -50,6 +51,8 @@ pub struct Core {
     pub partitions: PartitionManager,
     /// Leaders and liveness learned from heartbeats.
     pub knowledge: ClusterKnowledge,
+    /// Which partition replicas are quiescent (idle, Raft heartbeats off).
+    pub quiet: Quiescence,
     /// When this broker started.
     pub started: Instant,
 }
@@ -191,7 +194,9 @@ impl Core {
                         heartbeat.from
                     ));
                 }
-                self.knowledge.record(&heartbeat, Instant::now());
+                let now = Instant::now();
+                self.knowledge.record(&heartbeat, now);
+                self.quiet.request_wake(&heartbeat.wake, now);
                 Ok(Vec::new())
             }
             broker_service::CONTROLLER => self.serve_forwarded(&body).await,
@@ -247,7 +252,13 @@ impl Broker {
             addr: config.data_dir.display().to_string(),
             source,
         })?;
-        let engine = Engine::open(config.data_dir.join("rocksdb"), &EngineOptions::default())?;
+        let engine = Engine::open(
+            config.data_dir.join("rocksdb"),
+            &EngineOptions {
+                fsync_log: config.log_fsync,
+                ..EngineOptions::default()
+            },
+        )?;
         let transport = Transport::new(
             config.id,
             TransportConfig {
@@ -277,6 +288,7 @@ impl Broker {
             meta,
             partitions,
             knowledge: ClusterKnowledge::default(),
+            quiet: Quiescence::default(),
             started: Instant::now(),
         });
         transport.set_handler(Arc::new(Handler(Arc::downgrade(&core))));
@@ -411,9 +423,11 @@ async fn heartbeat_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
             _ = cairn_raft::until_true(&mut stop) => return,
             _ = ticker.tick() => {}
         }
+        let (led, wake) = controller::observe_groups(&core);
         let heartbeat = Heartbeat {
             from: core.id(),
-            led: controller::led_groups(&core),
+            led,
+            wake,
         };
         core.knowledge.record(&heartbeat, Instant::now());
         let body = match bincode::serialize(&heartbeat) {

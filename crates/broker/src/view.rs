@@ -71,6 +71,10 @@ pub struct LocalReplica {
     pub high_watermark: u64,
     /// Bytes of kept record batches.
     pub size_bytes: u64,
+    /// Idle with its Raft heartbeats and election timer off (see the README's
+    /// "How it works"); a new record or a silent leader wakes it.
+    #[serde(default)]
+    pub quiescent: bool,
 }
 
 /// A change to a topic's config overrides (`POST /v1/topics/{name}/configs`).
