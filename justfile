@@ -17,6 +17,10 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+# Benchmarks on a release build: all, storage, jetstream (side by side) or scale.
+bench *ARGS:
+    scripts/bench.sh {{ARGS}}
+
 # Build the cairn binary.
 build:
     scripts/setup.sh

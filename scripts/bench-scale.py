@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Measures Cairn's control plane on a local 3-broker cluster (real processes):
+"""The cost of many partitions: Cairn's control plane on a local 3-broker
+cluster (real processes):
 
 - time to create a topic of P partitions with RF 3 and until every partition
   has a leader with a full ISR;
@@ -9,8 +10,8 @@
   every partition it led has a new leader, as seen through another broker's
   admin API (election + dissemination).
 
-Usage: scripts/measure-control-plane.py [--partitions 300] [--idle-seconds 20]
-Needs a built `cairn` (scripts/dev.sh or scripts/test.sh builds it).
+Usage: scripts/bench-scale.py [--partitions 1000] [--idle-seconds 20] [--cairn PATH]
+Uses the release build (`scripts/bench.sh scale` builds it), else the debug one.
 """
 import argparse
 import json
@@ -64,10 +65,11 @@ def wait(what, timeout, check):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--partitions", type=int, default=300)
+    ap.add_argument("--partitions", type=int, default=1000)
     ap.add_argument("--idle-seconds", type=int, default=20)
-    ap.add_argument("--cairn", default=os.path.join(
-        os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/cairn-target")), "debug", "cairn"))
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/cairn-target"))
+    built = [os.path.join(target, p, "cairn") for p in ("release", "debug")]
+    ap.add_argument("--cairn", default=next((b for b in built if os.path.exists(b)), built[0]))
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="cairn-measure-")
@@ -128,7 +130,7 @@ def main():
         wait("leaders to move", 120, moved_all)
         failover = time.time() - t1
 
-        print(f"partitions={args.partitions} rf=3 brokers=3 (debug build: {args.cairn})")
+        print(f"partitions={args.partitions} rf=3 brokers=3 ({args.cairn})")
         print(f"create topic: {created:.2f}s; every partition led with ISR 3: {led:.2f}s")
         for i in procs:
             print(f"broker {i}: idle CPU {idle[i]:.1f}% of one core over {args.idle_seconds}s, RSS {rss[i]:.0f} MiB")

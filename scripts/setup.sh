@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs on a Debian/Ubuntu machine:
 # libclang (bindgen for RocksDB), a C++ compiler, kcat and the Python Kafka
-# clients for the compatibility tests. (`just` is optional: Debian 12 does not
-# package it; `cargo install just` if you want the recipes.)
+# clients for the compatibility tests, and `just` (through cargo).
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 
@@ -34,3 +33,8 @@ if ! python3 -c "import confluent_kafka, kafka, zstandard" >/dev/null 2>&1; then
     confluent-kafka kafka-python zstandard
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
+# `just` runs the recipes in ./justfile (Debian 12 does not package it).
+if ! command -v just >/dev/null 2>&1; then
+  echo "setup: installing just (cargo install --locked just)"
+  cargo install --locked --quiet just
+fi

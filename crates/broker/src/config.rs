@@ -107,6 +107,14 @@ pub struct BrokerConfig {
     pub log_retention_bytes: i64,
     /// How often retention is checked (Kafka's `log.retention.check.interval.ms`).
     pub log_retention_check_interval_ms: u64,
+    /// Whether a partition's Raft log append is fsynced before the broker
+    /// acknowledges it to its leader (default). `false` acknowledges once the
+    /// write reached the OS: it survives a broker crash but not the loss of
+    /// every replica's machine at once (Kafka's and JetStream's default).
+    pub log_fsync: bool,
+    /// Whether idle partitions stop their Raft heartbeats and election timers
+    /// (see `crate::quiesce`); `false` keeps every group ticking.
+    pub quiesce_partitions: bool,
 }
 
 impl Default for BrokerConfig {
@@ -128,6 +136,8 @@ impl Default for BrokerConfig {
             log_retention_ms: 604_800_000,
             log_retention_bytes: -1,
             log_retention_check_interval_ms: 300_000,
+            log_fsync: true,
+            quiesce_partitions: true,
         }
     }
 }

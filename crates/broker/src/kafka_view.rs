@@ -281,6 +281,17 @@ impl KafkaCluster for KafkaView {
             c.log_retention_check_interval_ms.to_string(),
             c.log_retention_check_interval_ms == 300_000,
         ));
+        // Kafka's name for "fsync after every N messages": 1 with fsync, never without.
+        configs.push((
+            "log.flush.interval.messages".into(),
+            if c.log_fsync {
+                "1"
+            } else {
+                "9223372036854775807"
+            }
+            .into(),
+            c.log_fsync,
+        ));
         configs.push(("log.cleanup.policy".into(), "delete".into(), true));
         configs
     }

@@ -61,6 +61,13 @@ pub struct BrokerArgs {
     /// How often retention is checked, in milliseconds.
     #[arg(long, env = "CAIRN_LOG_RETENTION_CHECK_INTERVAL_MS")]
     log_retention_check_interval_ms: Option<u64>,
+    /// Fsync every partition log append before acknowledging it (true), or
+    /// acknowledge once written to the OS (false: Kafka's default durability).
+    #[arg(long, env = "CAIRN_LOG_FSYNC")]
+    log_fsync: Option<bool>,
+    /// Let idle partitions stop their Raft heartbeats and election timers.
+    #[arg(long, env = "CAIRN_QUIESCE_PARTITIONS")]
+    quiesce_partitions: Option<bool>,
     /// Log level when RUST_LOG is not set (error, warn, info, debug, trace).
     #[arg(long, env = "CAIRN_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -122,6 +129,12 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.log_retention_check_interval_ms {
         config.log_retention_check_interval_ms = v;
+    }
+    if let Some(v) = args.log_fsync {
+        config.log_fsync = v;
+    }
+    if let Some(v) = args.quiesce_partitions {
+        config.quiesce_partitions = v;
     }
     config
         .validate()

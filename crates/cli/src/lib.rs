@@ -2,6 +2,7 @@
 //! a local dev cluster. The root package's `cairn` binary calls [`main`].
 
 mod admin_client;
+mod bench;
 mod broker_cmd;
 mod chaos_cmd;
 mod clients;
@@ -39,6 +40,9 @@ enum Command {
     Chaos(chaos_cmd::ChaosArgs),
     /// Run a local cluster of N brokers as child processes.
     Dev(dev::DevArgs),
+    /// Load generator: produce and consume throughput and latency percentiles
+    /// against Cairn (any Kafka cluster) or NATS JetStream.
+    Bench(Box<bench::BenchArgs>),
 }
 
 /// Parses the command line and runs the command; exits non-zero on error.
@@ -52,6 +56,7 @@ pub fn main() {
         Command::Chaos(args) => chaos_cmd::run(args),
         Command::Produce(args) => clients::produce(args),
         Command::Consume(args) => clients::consume(args),
+        Command::Bench(args) => bench::run(*args),
     };
     if let Err(e) = result {
         eprintln!("error: {}", one_line(&e));

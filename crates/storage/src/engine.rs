@@ -27,6 +27,13 @@ const CF_INDEX: &str = "index";
 /// A completion run by the syncer once the WAL holding its write is on disk.
 type SyncCompletion = Box<dyn FnOnce(io::Result<()>) + Send>;
 
+/// A queued completion and whether it needs an fsync even when log appends
+/// are not synced (votes, group registration).
+struct Waiter {
+    completion: SyncCompletion,
+    always_sync: bool,
+}
+
 /// Tunables of the RocksDB instance.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
@@ -34,6 +41,11 @@ pub struct EngineOptions {
     pub max_total_wal_size: u64,
     /// Memtable size per column family.
     pub write_buffer_size: usize,
+    /// Whether Raft log appends wait for a WAL fsync before they are
+    /// acknowledged. `false` acknowledges them once written to the OS (they
+    /// survive a broker process crash but not a machine crash: Kafka's and
+    /// JetStream's default). Votes and other metadata are always synced.
+    pub fsync_log: bool,
 }
 
 impl Default for EngineOptions {
@@ -44,6 +56,7 @@ impl Default for EngineOptions {
             // records' WAL is given back within this much.
             max_total_wal_size: 64 << 20,
             write_buffer_size: 64 << 20,
+            fsync_log: true,
         }
     }
 }
@@ -66,7 +79,7 @@ pub struct Engine {
 struct Inner {
     db: Arc<DB>,
     path: PathBuf,
-    sync_tx: Mutex<Option<mpsc::Sender<SyncCompletion>>>,
+    sync_tx: Mutex<Option<mpsc::Sender<Waiter>>>,
     syncer: Mutex<Option<JoinHandle<()>>>,
     stats: Arc<Counters>,
 }
@@ -115,9 +128,10 @@ impl Engine {
         let syncer = {
             let db = db.clone();
             let stats = stats.clone();
+            let fsync_log = options.fsync_log;
             std::thread::Builder::new()
                 .name("cairn-syncer".into())
-                .spawn(move || run_syncer(&db, &sync_rx, &stats))
+                .spawn(move || run_syncer(&db, &sync_rx, &stats, fsync_log))
                 .map_err(StorageError::Syncer)?
         };
         Ok(Self {
@@ -179,14 +193,29 @@ impl Engine {
     /// Runs `completion` after the next WAL fsync, which covers every write
     /// made before this call.
     pub(crate) fn after_sync(&self, completion: SyncCompletion) {
+        self.queue(completion, true);
+    }
+
+    /// Runs `completion` once a Raft log append made before this call is as
+    /// durable as [`EngineOptions::fsync_log`] asks: after the next WAL fsync,
+    /// or (unsynced mode) in order with the other completions, without one.
+    pub(crate) fn after_log_append(&self, completion: SyncCompletion) {
+        self.queue(completion, false);
+    }
+
+    fn queue(&self, completion: SyncCompletion, always_sync: bool) {
         let tx = self.inner.sync_tx.lock().expect("sync sender lock").clone();
+        let waiter = Waiter {
+            completion,
+            always_sync,
+        };
         match tx {
             Some(tx) => {
-                if let Err(mpsc::SendError(completion)) = tx.send(completion) {
-                    completion(Err(io::Error::other("storage syncer stopped")));
+                if let Err(mpsc::SendError(waiter)) = tx.send(waiter) {
+                    (waiter.completion)(Err(io::Error::other("storage syncer stopped")));
                 }
             }
-            None => completion(Err(io::Error::other("storage engine is shut down"))),
+            None => (waiter.completion)(Err(io::Error::other("storage engine is shut down"))),
         }
     }
 
@@ -284,6 +313,33 @@ impl Engine {
     }
 
     /// Group-commit counters since open.
+    /// Flushes every memtable to SST files and waits until RocksDB has no
+    /// flush or compaction pending or running: after it, every byte this
+    /// database will write for what it holds now has been written (used to
+    /// measure write amplification).
+    pub fn settle(&self) -> Result<(), rocksdb::Error> {
+        let db = &self.inner.db;
+        for cf in [CF_LOG, CF_STATE, CF_GROUPS, CF_INDEX] {
+            let handle = db
+                .cf_handle(cf)
+                .expect("column families are created at open");
+            db.flush_cf(handle)?;
+        }
+        let busy = |property: &str| {
+            db.property_int_value(property)
+                .ok()
+                .flatten()
+                .is_some_and(|v| v > 0)
+        };
+        while busy("rocksdb.compaction-pending")
+            || busy("rocksdb.num-running-compactions")
+            || busy("rocksdb.num-running-flushes")
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             durable_writes: self.inner.stats.durable_writes.load(Ordering::Relaxed),
@@ -302,20 +358,24 @@ impl Drop for Inner {
     }
 }
 
-fn run_syncer(db: &DB, rx: &mpsc::Receiver<SyncCompletion>, stats: &Counters) {
+fn run_syncer(db: &DB, rx: &mpsc::Receiver<Waiter>, stats: &Counters, fsync_log: bool) {
     while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
-        let result = db.flush_wal(true);
-        stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        let result = if fsync_log || waiting.iter().any(|w| w.always_sync) {
+            stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+            db.flush_wal(true)
+        } else {
+            Ok(())
+        };
         stats
             .durable_writes
             .fetch_add(waiting.len() as u64, Ordering::Relaxed);
         if let Err(e) = &result {
             tracing::error!(error = %e, "WAL fsync failed; failing {} waiting writes", waiting.len());
         }
-        for completion in waiting {
-            completion(result.clone().map_err(io::Error::other));
+        for waiter in waiting {
+            (waiter.completion)(result.clone().map_err(io::Error::other));
         }
     }
 }

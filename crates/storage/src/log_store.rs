@@ -243,7 +243,7 @@ where
             .write(batch)
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
         self.engine
-            .after_sync(Box::new(move |result| callback.log_io_completed(result)));
+            .after_log_append(Box::new(move |result| callback.log_io_completed(result)));
         Ok(())
     }
 

@@ -1,0 +1,276 @@
+//! The Kafka side of `cairn bench`: librdkafka producers and consumers.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use futures::stream::{FuturesUnordered, StreamExt};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{due_of, partitions_of, run_id, BenchArgs, Pacer, Payloads, Report, Run, Tally};
+use crate::clients::Acks;
+
+fn acks(a: Acks) -> &'static str {
+    match a {
+        Acks::Zero => "0",
+        Acks::One => "1",
+        Acks::All => "all",
+    }
+}
+
+fn base_config(args: &BenchArgs) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &args.bootstrap_server);
+    c
+}
+
+/// Runs the workload against a Kafka cluster.
+pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
+    if args.acks == Acks::Zero {
+        bail!("--acks 0 has no acknowledgement to measure; use 1 or all");
+    }
+    let admin: AdminClient<DefaultClientContext> = base_config(args)
+        .create()
+        .context("cannot create a Kafka admin client")?;
+    let (topic, created) = match &args.topic {
+        Some(t) => (t.clone(), false),
+        None => {
+            let name = format!("cairn-bench-{}", run_id());
+            create_topic(&admin, args, &name).await?;
+            (name, true)
+        }
+    };
+    let result = measure(args, &topic).await;
+    if created {
+        let _ = admin
+            .delete_topics(&[topic.as_str()], &AdminOptions::new())
+            .await;
+    }
+    let (produce, consume) = result?;
+    let durability = durability(&admin, args).await;
+    Ok(Report::new(
+        args,
+        args.bootstrap_server.clone(),
+        topic,
+        durability,
+        &produce,
+        consume.as_ref(),
+    ))
+}
+
+async fn create_topic(
+    admin: &AdminClient<DefaultClientContext>,
+    args: &BenchArgs,
+    name: &str,
+) -> anyhow::Result<()> {
+    let topic = NewTopic::new(
+        name,
+        args.partitions as i32,
+        TopicReplication::Fixed(i32::from(args.replication_factor)),
+    );
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin.create_topics([&topic], &options).await.map_err(|e| {
+        anyhow!(
+            "cannot create topic '{name}' at {}: {e}",
+            args.bootstrap_server
+        )
+    })?;
+    for r in results {
+        r.map_err(|(t, code)| anyhow!("cannot create topic '{t}': {code}"))?;
+    }
+    // Wait until every partition has a leader.
+    let consumer: BaseConsumer = base_config(args).create()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let led = consumer
+            .fetch_metadata(Some(name), Duration::from_secs(5))
+            .ok()
+            .and_then(|m| {
+                m.topics().first().map(|t| {
+                    t.error().is_none()
+                        && t.partitions().len() == args.partitions as usize
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            })
+            .unwrap_or(false);
+        if led {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("topic '{name}' has partitions without a leader after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What acknowledged means, read from the first broker's configs.
+async fn durability(admin: &AdminClient<DefaultClientContext>, args: &BenchArgs) -> String {
+    let acks = format!("acks={}", acks(args.acks));
+    let flush = admin
+        .describe_configs(&[ResourceSpecifier::Broker(1)], &AdminOptions::new())
+        .await
+        .ok()
+        .and_then(|mut r| r.pop())
+        .and_then(Result::ok)
+        .and_then(|c| {
+            c.entries
+                .iter()
+                .find(|e| e.name == "log.flush.interval.messages")
+                .and_then(|e| e.value.clone())
+        });
+    match flush.as_deref() {
+        Some("1") => format!("{acks}, brokers fsync every write before acknowledging"),
+        Some(_) => format!("{acks}, brokers do not fsync per write (OS page cache)"),
+        None => format!("{acks}, broker fsync policy unknown"),
+    }
+}
+
+async fn measure(args: &BenchArgs, topic: &str) -> anyhow::Result<(Tally, Option<Tally>)> {
+    let run = Run::new(args);
+    let consumers: Vec<_> = (0..args.consumers)
+        .map(|id| {
+            let (run, args, topic) = (run.clone(), args.clone(), topic.to_string());
+            tokio::task::spawn_blocking(move || consume(&run, &args, &topic, id))
+        })
+        .collect();
+    let producers: Vec<_> = (0..args.producers)
+        .map(|id| tokio::spawn(produce(run.clone(), args.clone(), topic.to_string(), id)))
+        .collect();
+    let label = if args.label.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", args.label)
+    };
+    let progress = tokio::spawn(run.clone().progress(label));
+    let mut produced = Vec::new();
+    for p in producers {
+        produced.push(p.await.context("producer task")??);
+    }
+    let mut consumed = Vec::new();
+    for c in consumers {
+        consumed.push(c.await.context("consumer task")??);
+    }
+    progress.abort();
+    let consume = (args.consumers > 0).then(|| Tally::merge(consumed));
+    Ok((Tally::merge(produced), consume))
+}
+
+async fn produce(run: Arc<Run>, args: BenchArgs, topic: String, id: u32) -> anyhow::Result<Tally> {
+    let producer: FutureProducer = base_config(&args)
+        .set("acks", acks(args.acks))
+        .set("linger.ms", args.linger_ms.to_string())
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "2097151")
+        .set("message.timeout.ms", "30000")
+        .set("enable.idempotence", "false")
+        .create()
+        .context("cannot create producer")?;
+    let payloads = Payloads::new(args.message_size, u64::from(id) + 1);
+    let mut pacer = Pacer::new(&args, id);
+    let mut tally = Tally::new();
+    let mut pending = FuturesUnordered::new();
+    let mut partition = id % args.partitions;
+    let mut seq = 0u64;
+    let in_flight = args.in_flight as usize;
+    while !run.over() {
+        while pending.len() < in_flight {
+            let Some(due) = pacer.take(run.now()) else {
+                break;
+            };
+            let value = payloads.message(due, seq);
+            seq += 1;
+            let record = FutureRecord::<(), _>::to(&topic)
+                .payload(&value)
+                .partition(partition as i32);
+            partition = (partition + 1) % args.partitions;
+            match producer.send_result(record) {
+                Ok(delivery) => pending.push(async move { (due, delivery.await) }),
+                Err((e, _)) => {
+                    tally.error(&run, run.now(), format!("send: {e}"));
+                    break;
+                }
+            }
+        }
+        let now = run.now();
+        let sleep = match pacer.wait(now) {
+            Some(w) if pending.len() < in_flight => w,
+            // A send was refused with nothing outstanding: try again soon.
+            _ if pending.is_empty() => Duration::from_millis(10),
+            _ => Duration::from_secs(3600),
+        }
+        .min(run.measure_until.saturating_sub(now));
+        tokio::select! {
+            Some((due, result)) = pending.next(), if !pending.is_empty() => {
+                settle(&run, &mut tally, due, result, args.message_size);
+            }
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+    // Let what is still outstanding finish (it falls outside the window).
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some((due, result)) = pending.next().await {
+            settle(&run, &mut tally, due, result, args.message_size);
+        }
+    })
+    .await;
+    Ok(tally)
+}
+
+fn settle(
+    run: &Run,
+    tally: &mut Tally,
+    due: Duration,
+    result: Result<
+        rdkafka::producer::future_producer::OwnedDeliveryResult,
+        futures::channel::oneshot::Canceled,
+    >,
+    size: usize,
+) {
+    let now = run.now();
+    match result {
+        Ok(Ok(_)) => {
+            run.acked.fetch_add(1, Ordering::Relaxed);
+            tally.record(run, due, now, size);
+        }
+        Ok(Err((e, _))) => tally.error(run, now, e.to_string()),
+        Err(_) => tally.error(run, now, "producer dropped the delivery".into()),
+    }
+}
+
+fn consume(run: &Run, args: &BenchArgs, topic: &str, id: u32) -> anyhow::Result<Tally> {
+    let consumer: BaseConsumer = base_config(args)
+        .set("group.id", "cairn-bench")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .context("cannot create consumer")?;
+    let mut assignment = TopicPartitionList::new();
+    for p in partitions_of(id, args) {
+        assignment.add_partition_offset(topic, p as i32, Offset::End)?;
+    }
+    consumer.assign(&assignment)?;
+    let mut tally = Tally::new();
+    while !run.over() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                if let Some(due) = m.payload().and_then(due_of) {
+                    run.consumed.fetch_add(1, Ordering::Relaxed);
+                    tally.record(run, due, run.now(), m.payload_len());
+                }
+            }
+            Some(Err(e)) => {
+                tally.first_error.get_or_insert(format!("consume: {e}"));
+            }
+            None => {}
+        }
+    }
+    Ok(tally)
+}

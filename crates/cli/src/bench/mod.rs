@@ -1,0 +1,482 @@
+//! `cairn bench`: a load generator for Cairn (or any Kafka cluster) and for
+//! NATS JetStream, driving both with the same workload so their figures can be
+//! set side by side (`scripts/bench-vs-jetstream.sh`).
+//!
+//! The workload: `--producers` clients, each with its own connections, keep
+//! up to `--in-flight` messages unacknowledged (optionally paced to `--rate`
+//! messages per second in total) and spread their messages round robin over
+//! `--partitions` partitions (JetStream: one R-N stream per partition, since a
+//! stream, like a partition, is one Raft group). `--consumers` read every
+//! partition from its end. Each message carries the time it was due to be sent,
+//! so produce → ack and produce → consume latencies come from one clock. Only
+//! the `--duration` after a `--warmup` counts.
+
+mod kafka;
+mod nats;
+mod report;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use clap::{Args, ValueEnum};
+use hdrhistogram::Histogram;
+
+use crate::clients::{parse_duration, Acks};
+pub use report::Report;
+
+/// `--system`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum System {
+    /// Cairn, or any Kafka-protocol cluster (librdkafka clients).
+    Kafka,
+    /// NATS JetStream (async-nats clients, publish with ack).
+    Jetstream,
+}
+
+/// `--output`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+/// Flags of `cairn bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// System under test.
+    #[arg(long, value_enum, default_value = "kafka")]
+    pub system: System,
+    /// Kafka bootstrap servers, HOST:PORT (comma-separate several).
+    #[arg(long, env = "CAIRN_BOOTSTRAP", default_value = "127.0.0.1:9092")]
+    pub bootstrap_server: String,
+    /// NATS server URLs for `--system jetstream` (comma-separate several).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// Topic (JetStream: stream-name prefix) to use; by default a new one is
+    /// created and deleted afterwards.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Partitions of the created topic (JetStream: streams).
+    #[arg(long, default_value_t = 3)]
+    pub partitions: u32,
+    /// Replication factor of the created topic or streams.
+    #[arg(long, default_value_t = 3)]
+    pub replication_factor: u16,
+    /// Bytes per message value (at least 16: the send time and a sequence).
+    #[arg(long, default_value_t = 1024)]
+    pub message_size: usize,
+    /// Concurrent producers, each with its own client and connections.
+    #[arg(long, default_value_t = 4)]
+    pub producers: u32,
+    /// Unacknowledged messages each producer may have outstanding.
+    #[arg(long, default_value_t = 64)]
+    pub in_flight: u32,
+    /// Target messages per second over all producers (0: as fast as acks allow).
+    /// With a rate, latency counts from when a message was due, not when it
+    /// was sent, so a stalled system cannot hide its backlog.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Measured time, e.g. 30s, 2m.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Load before measuring starts.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Kafka acknowledgement level (JetStream always acks after its quorum).
+    #[arg(long, value_enum, default_value = "all")]
+    pub acks: Acks,
+    /// Kafka producer `linger.ms`.
+    #[arg(long, default_value_t = 1)]
+    pub linger_ms: u32,
+    /// Consumers reading every partition from its end (0: produce only).
+    #[arg(long, default_value_t = 1)]
+    pub consumers: u32,
+    /// A name for this run in the report, e.g. the durability setting.
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Output format of the final report (progress goes to stderr).
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+impl BenchArgs {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.message_size < HEADER_BYTES {
+            bail!(
+                "--message-size {} is too small: every message carries a {HEADER_BYTES}-byte header",
+                self.message_size
+            );
+        }
+        if self.message_size > 16 << 20 {
+            bail!("--message-size {} is above 16 MiB", self.message_size);
+        }
+        if self.partitions == 0 {
+            bail!("--partitions must be at least 1");
+        }
+        if self.replication_factor == 0 {
+            bail!("--replication-factor must be at least 1");
+        }
+        if self.producers == 0 || self.producers > 1024 {
+            bail!("--producers {} is out of range (1 to 1024)", self.producers);
+        }
+        if self.in_flight == 0 || self.in_flight > 100_000 {
+            bail!(
+                "--in-flight {} is out of range (1 to 100000)",
+                self.in_flight
+            );
+        }
+        if self.consumers > self.partitions {
+            bail!(
+                "--consumers {} is more than --partitions {}: a partition has one consumer",
+                self.consumers,
+                self.partitions
+            );
+        }
+        if self.duration.is_zero() {
+            bail!("--duration must be more than 0");
+        }
+        Ok(())
+    }
+}
+
+/// Bytes at the start of every message: due time (ns since the run's start)
+/// and the producer's sequence number.
+pub const HEADER_BYTES: usize = 16;
+
+/// Runs `cairn bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    args.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(async {
+        match args.system {
+            System::Kafka => kafka::run(&args).await,
+            System::Jetstream => nats::run(&args).await,
+        }
+    })?;
+    match args.output {
+        Output::Table => print!("{}", report.table()),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    if report.produce.messages == 0 {
+        bail!("no message was acknowledged in the measured window");
+    }
+    Ok(())
+}
+
+/// The run's clock, phases, live counters and what each task measured.
+#[derive(Debug)]
+pub struct Run {
+    start: Instant,
+    measure_from: Duration,
+    measure_until: Duration,
+    acked: AtomicU64,
+    errors: AtomicU64,
+    consumed: AtomicU64,
+}
+
+impl Run {
+    fn new(args: &BenchArgs) -> Arc<Self> {
+        Arc::new(Self {
+            start: Instant::now(),
+            measure_from: args.warmup,
+            measure_until: args.warmup + args.duration,
+            acked: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            consumed: AtomicU64::new(0),
+        })
+    }
+
+    /// Time since the run started.
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn in_window(&self, t: Duration) -> bool {
+        t >= self.measure_from && t < self.measure_until
+    }
+
+    fn over(&self) -> bool {
+        self.now() >= self.measure_until
+    }
+
+    /// Prints a progress line to stderr every second until the run is over.
+    async fn progress(self: Arc<Self>, label: String) {
+        let mut last = (0, 0, Duration::ZERO);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        while !self.over() {
+            tick.tick().await;
+            let now = self.now();
+            let acked = self.acked.load(Ordering::Relaxed);
+            let consumed = self.consumed.load(Ordering::Relaxed);
+            let secs = (now - last.2).as_secs_f64();
+            let phase = if now < self.measure_from {
+                "warm-up"
+            } else {
+                "measuring"
+            };
+            eprintln!(
+                "[{label}{:>4}s {phase}] produced {:>9.0} msg/s  consumed {:>9.0} msg/s  errors {}",
+                now.as_secs(),
+                (acked - last.0) as f64 / secs,
+                (consumed - last.1) as f64 / secs,
+                self.errors.load(Ordering::Relaxed)
+            );
+            last = (acked, consumed, now);
+        }
+    }
+}
+
+/// What one producer or consumer task measured inside the window.
+#[derive(Debug)]
+pub struct Tally {
+    messages: u64,
+    bytes: u64,
+    errors: u64,
+    /// Microseconds.
+    latency: Histogram<u64>,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            messages: 0,
+            bytes: 0,
+            errors: 0,
+            latency: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("valid histogram bounds"),
+            first_error: None,
+        }
+    }
+
+    /// A message acknowledged (or consumed) at `now`, due at `due`.
+    fn record(&mut self, run: &Run, due: Duration, now: Duration, bytes: usize) {
+        if run.in_window(now) {
+            self.messages += 1;
+            self.bytes += bytes as u64;
+            let micros = now.saturating_sub(due).as_micros() as u64;
+            self.latency.saturating_record(micros.max(1));
+        }
+    }
+
+    fn error(&mut self, run: &Run, now: Duration, error: String) {
+        run.errors.fetch_add(1, Ordering::Relaxed);
+        if run.in_window(now) {
+            self.errors += 1;
+        }
+        self.first_error.get_or_insert(error);
+    }
+
+    fn merge(tallies: impl IntoIterator<Item = Tally>) -> Tally {
+        let mut all = Tally::new();
+        for t in tallies {
+            all.messages += t.messages;
+            all.bytes += t.bytes;
+            all.errors += t.errors;
+            all.latency
+                .add(&t.latency)
+                .expect("histograms with the same bounds");
+            if all.first_error.is_none() {
+                all.first_error = t.first_error;
+            }
+        }
+        all
+    }
+}
+
+/// The value of every message a producer sends: header, then filler that
+/// does not compress (so neither side gains from compressing it).
+#[derive(Debug)]
+struct Payloads {
+    filler: Vec<u8>,
+}
+
+impl Payloads {
+    fn new(size: usize, seed: u64) -> Self {
+        // xorshift: cheap, deterministic, incompressible enough for LZ4/zstd.
+        let mut x = seed | 1;
+        let filler = (0..size)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        Self { filler }
+    }
+
+    fn message(&self, due: Duration, seq: u64) -> Vec<u8> {
+        let mut value = self.filler.clone();
+        value[..8].copy_from_slice(&(due.as_nanos() as u64).to_be_bytes());
+        value[8..16].copy_from_slice(&seq.to_be_bytes());
+        value
+    }
+}
+
+/// The due time a message carries, if it has the header.
+fn due_of(value: &[u8]) -> Option<Duration> {
+    let nanos = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    Some(Duration::from_nanos(nanos))
+}
+
+/// When a producer's next message is due: now when unpaced, else on the
+/// producer's share of `--rate`.
+#[derive(Debug)]
+struct Pacer {
+    interval: Option<Duration>,
+    next: Duration,
+}
+
+impl Pacer {
+    fn new(args: &BenchArgs, producer: u32) -> Self {
+        let interval = (args.rate > 0)
+            .then(|| Duration::from_secs_f64(f64::from(args.producers) / args.rate as f64));
+        // Producers start spread over one interval so they do not send in lockstep.
+        let next = interval.map_or(Duration::ZERO, |i| {
+            i.mul_f64(f64::from(producer) / f64::from(args.producers))
+        });
+        Self { interval, next }
+    }
+
+    /// The due time of the next message if it is due by `now`.
+    fn take(&mut self, now: Duration) -> Option<Duration> {
+        match self.interval {
+            None => Some(now),
+            Some(i) if self.next <= now => {
+                let due = self.next;
+                self.next += i;
+                Some(due)
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// How long until the next message is due (None when unpaced).
+    fn wait(&self, now: Duration) -> Option<Duration> {
+        self.interval.map(|_| self.next.saturating_sub(now))
+    }
+}
+
+/// Assigns partition `p` to consumer `p % consumers`.
+fn partitions_of(consumer: u32, args: &BenchArgs) -> Vec<u32> {
+    (0..args.partitions)
+        .filter(|p| p % args.consumers == consumer)
+        .collect()
+}
+
+/// A random suffix for names this run creates.
+fn run_id() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn args(extra: &[&str]) -> BenchArgs {
+        let mut argv = vec!["bench"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).bench
+    }
+
+    #[test]
+    fn payload_carries_due_time_and_sequence() {
+        let p = Payloads::new(64, 7);
+        let m = p.message(Duration::from_micros(1234), 99);
+        assert_eq!(m.len(), 64);
+        assert_eq!(due_of(&m), Some(Duration::from_micros(1234)));
+        assert_eq!(u64::from_be_bytes(m[8..16].try_into().unwrap()), 99);
+        assert_eq!(due_of(b"short"), None);
+        // The filler is not one repeated byte.
+        assert!(m[16..].iter().any(|b| *b != m[16]));
+    }
+
+    #[test]
+    fn pacer_spreads_the_rate_over_producers() {
+        let a = args(&["--rate", "1000", "--producers", "4"]);
+        let mut p = Pacer::new(&a, 1);
+        // Each producer sends 250/s: one message every 4 ms, this one from 1 ms.
+        assert_eq!(p.take(Duration::ZERO), None);
+        assert_eq!(
+            p.take(Duration::from_millis(1)),
+            Some(Duration::from_millis(1))
+        );
+        assert_eq!(p.take(Duration::from_millis(2)), None);
+        assert_eq!(
+            p.wait(Duration::from_millis(2)),
+            Some(Duration::from_millis(3))
+        );
+        // Late: every message that fell due is taken, with its own due time.
+        assert_eq!(
+            p.take(Duration::from_millis(20)),
+            Some(Duration::from_millis(5))
+        );
+        assert_eq!(
+            p.take(Duration::from_millis(20)),
+            Some(Duration::from_millis(9))
+        );
+        let mut unpaced = Pacer::new(&args(&[]), 0);
+        assert_eq!(
+            unpaced.take(Duration::from_millis(3)),
+            Some(Duration::from_millis(3))
+        );
+        assert_eq!(unpaced.wait(Duration::ZERO), None);
+    }
+
+    #[test]
+    fn tally_counts_only_the_window() {
+        let a = args(&["--warmup", "1s", "--duration", "2s"]);
+        let run = Run::new(&a);
+        let mut t = Tally::new();
+        t.record(&run, Duration::ZERO, Duration::from_millis(500), 10);
+        t.record(
+            &run,
+            Duration::from_millis(1000),
+            Duration::from_millis(1005),
+            10,
+        );
+        t.record(
+            &run,
+            Duration::from_millis(2000),
+            Duration::from_millis(3500),
+            10,
+        );
+        assert_eq!((t.messages, t.bytes), (1, 10));
+        // 5 ms, within the histogram's 3 significant digits.
+        assert!(
+            t.latency.equivalent(t.latency.max(), 5000),
+            "{}",
+            t.latency.max()
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_their_value() {
+        let err = args(&["--message-size", "8"]).validate().unwrap_err();
+        assert!(err.to_string().contains("--message-size 8"), "{err}");
+        let err = args(&["--consumers", "4", "--partitions", "3"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("--consumers 4"), "{err}");
+        let err = args(&["--in-flight", "0"]).validate().unwrap_err();
+        assert!(err.to_string().contains("--in-flight 0"), "{err}");
+        assert_eq!(
+            partitions_of(1, &args(&["--partitions", "5", "--consumers", "2"])),
+            [1, 3]
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! The NATS JetStream side of `cairn bench`: async-nats publishers that wait
+//! for each publish's PubAck, and ordered pull consumers.
+//!
+//! A Kafka partition is one Raft group with its own leader; in JetStream that
+//! is a stream, so `--partitions N` becomes N streams `PREFIX-0..N` on
+//! subjects `PREFIX.0..N`, each with `--replication-factor` replicas in file
+//! storage.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use async_nats::jetstream::{self, consumer, stream};
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use super::{due_of, partitions_of, run_id, BenchArgs, Pacer, Payloads, Report, Run, Tally};
+
+fn urls(args: &BenchArgs) -> Vec<String> {
+    args.nats_url
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Connects, retrying for up to 30 s while the servers start.
+async fn connect(args: &BenchArgs) -> anyhow::Result<jetstream::Context> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match async_nats::ConnectOptions::new().connect(urls(args)).await {
+            Ok(client) => return Ok(jetstream::new(client)),
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::debug!(error = %e, "NATS not reachable yet");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot connect to NATS at {}", args.nats_url))
+            }
+        }
+    }
+}
+
+fn stream_name(prefix: &str, p: u32) -> String {
+    format!("{prefix}-{p}")
+}
+
+fn subject(prefix: &str, p: u32) -> String {
+    format!("{prefix}.{p}")
+}
+
+/// Runs the workload against a JetStream cluster.
+pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
+    let js = connect(args).await?;
+    let (prefix, created) = match &args.topic {
+        Some(t) => (t.clone(), false),
+        None => (format!("cairn-bench-{}", run_id()), true),
+    };
+    if created {
+        for p in 0..args.partitions {
+            create_stream(&js, args, &prefix, p).await?;
+        }
+    }
+    for p in 0..args.partitions {
+        wait_for_leader(&js, &stream_name(&prefix, p)).await?;
+    }
+    let result = measure(args, &js, &prefix).await;
+    if created {
+        for p in 0..args.partitions {
+            let _ = js.delete_stream(stream_name(&prefix, p)).await;
+        }
+    }
+    let (produce, consume) = result?;
+    Ok(Report::new(
+        args,
+        args.nats_url.clone(),
+        format!("streams {}-0..{}", prefix, args.partitions),
+        format!(
+            "PubAck after a quorum of the R{} stream stored the message (fsync as the servers' sync_interval sets)",
+            args.replication_factor
+        ),
+        &produce,
+        consume.as_ref(),
+    ))
+}
+
+async fn create_stream(
+    js: &jetstream::Context,
+    args: &BenchArgs,
+    prefix: &str,
+    p: u32,
+) -> anyhow::Result<()> {
+    let config = stream::Config {
+        name: stream_name(prefix, p),
+        subjects: vec![subject(prefix, p)],
+        num_replicas: usize::from(args.replication_factor),
+        storage: stream::StorageType::File,
+        ..Default::default()
+    };
+    // A cluster that just started elects its JetStream meta leader first.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match js.create_stream(config.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::debug!(error = %e, "stream not created yet");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => bail!("cannot create stream '{}': {e}", config.name),
+        }
+    }
+}
+
+async fn wait_for_leader(js: &jetstream::Context, name: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let leader = match js.get_stream(name).await {
+            Ok(mut s) => s
+                .info()
+                .await
+                .ok()
+                .and_then(|i| i.cluster.as_ref().and_then(|c| c.leader.clone())),
+            Err(e) if std::time::Instant::now() >= deadline => {
+                bail!("stream '{name}' is not available: {e}")
+            }
+            Err(_) => None,
+        };
+        if leader.is_some() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!("stream '{name}' has no leader after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn measure(
+    args: &BenchArgs,
+    js: &jetstream::Context,
+    prefix: &str,
+) -> anyhow::Result<(Tally, Option<Tally>)> {
+    let run = Run::new(args);
+    let mut consumers = Vec::new();
+    for id in 0..args.consumers {
+        let messages = subscribe(js, args, prefix, id).await?;
+        consumers.push(tokio::spawn(consume(run.clone(), messages)));
+    }
+    let producers: Vec<_> = (0..args.producers)
+        .map(|id| tokio::spawn(produce(run.clone(), args.clone(), prefix.to_string(), id)))
+        .collect();
+    let label = if args.label.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", args.label)
+    };
+    let progress = tokio::spawn(run.clone().progress(label));
+    let mut produced = Vec::new();
+    for p in producers {
+        produced.push(p.await.context("publisher task")??);
+    }
+    let mut consumed = Vec::new();
+    for c in consumers {
+        consumed.push(c.await.context("consumer task")?);
+    }
+    progress.abort();
+    let consume = (args.consumers > 0).then(|| Tally::merge(consumed));
+    Ok((Tally::merge(produced), consume))
+}
+
+async fn produce(run: Arc<Run>, args: BenchArgs, prefix: String, id: u32) -> anyhow::Result<Tally> {
+    // Each publisher has its own connection, as each Kafka producer has its own client.
+    let js = connect(&args).await?;
+    let payloads = Payloads::new(args.message_size, u64::from(id) + 1);
+    let subjects: Vec<String> = (0..args.partitions).map(|p| subject(&prefix, p)).collect();
+    let mut pacer = Pacer::new(&args, id);
+    let mut tally = Tally::new();
+    let mut pending = FuturesUnordered::new();
+    let mut partition = id % args.partitions;
+    let mut seq = 0u64;
+    let in_flight = args.in_flight as usize;
+    while !run.over() {
+        while pending.len() < in_flight {
+            let Some(due) = pacer.take(run.now()) else {
+                break;
+            };
+            let value = payloads.message(due, seq);
+            seq += 1;
+            let subject = subjects[partition as usize].clone();
+            partition = (partition + 1) % args.partitions;
+            match js.publish(subject, value.into()).await {
+                Ok(ack) => pending.push(async move { (due, ack.await) }),
+                Err(e) => {
+                    tally.error(&run, run.now(), format!("publish: {e}"));
+                    break;
+                }
+            }
+        }
+        let now = run.now();
+        let sleep = match pacer.wait(now) {
+            Some(w) if pending.len() < in_flight => w,
+            _ if pending.is_empty() => Duration::from_millis(10),
+            _ => Duration::from_secs(3600),
+        }
+        .min(run.measure_until.saturating_sub(now));
+        tokio::select! {
+            Some((due, result)) = pending.next(), if !pending.is_empty() => {
+                settle(&run, &mut tally, due, result, args.message_size);
+            }
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some((due, result)) = pending.next().await {
+            settle(&run, &mut tally, due, result, args.message_size);
+        }
+    })
+    .await;
+    Ok(tally)
+}
+
+fn settle(
+    run: &Run,
+    tally: &mut Tally,
+    due: Duration,
+    result: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+    size: usize,
+) {
+    let now = run.now();
+    match result {
+        Ok(_) => {
+            run.acked.fetch_add(1, Ordering::Relaxed);
+            tally.record(run, due, now, size);
+        }
+        Err(e) => tally.error(run, now, format!("publish ack: {e}")),
+    }
+}
+
+type Messages = futures::stream::SelectAll<consumer::pull::Ordered>;
+
+/// One ordered consumer per stream of this bench consumer, from the stream's end.
+async fn subscribe(
+    js: &jetstream::Context,
+    args: &BenchArgs,
+    prefix: &str,
+    id: u32,
+) -> anyhow::Result<Messages> {
+    let mut all = Vec::new();
+    for p in partitions_of(id, args) {
+        let name = stream_name(prefix, p);
+        let stream = js
+            .get_stream(&name)
+            .await
+            .map_err(|e| anyhow!("stream '{name}': {e}"))?;
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::New,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| anyhow!("cannot create a consumer on '{name}': {e}"))?;
+        all.push(
+            consumer
+                .messages()
+                .await
+                .map_err(|e| anyhow!("cannot read '{name}': {e}"))?,
+        );
+    }
+    Ok(futures::stream::select_all(all))
+}
+
+async fn consume(run: Arc<Run>, mut messages: Messages) -> Tally {
+    let mut tally = Tally::new();
+    while !run.over() {
+        let left = run.measure_until.saturating_sub(run.now());
+        match tokio::time::timeout(left, messages.next()).await {
+            Ok(Some(Ok(m))) => {
+                if let Some(due) = due_of(&m.payload) {
+                    run.consumed.fetch_add(1, Ordering::Relaxed);
+                    tally.record(&run, due, run.now(), m.payload.len());
+                }
+            }
+            Ok(Some(Err(e))) => {
+                tally.first_error.get_or_insert(format!("consume: {e}"));
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    tally
+}

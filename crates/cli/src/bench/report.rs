@@ -1,0 +1,154 @@
+//! The final report of `cairn bench`: a table for people, JSON for scripts.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::{BenchArgs, System, Tally};
+
+/// Throughput and latency of one direction (produce → ack or produce → consume).
+#[derive(Debug, Serialize)]
+pub struct Measured {
+    /// Messages acknowledged (consumed) inside the measured window.
+    pub messages: u64,
+    /// Their value bytes.
+    pub bytes: u64,
+    /// Failed sends inside the window (always 0 for consume).
+    pub errors: u64,
+    pub msgs_per_sec: f64,
+    pub mb_per_sec: f64,
+    /// Latency percentiles in milliseconds.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    /// The first error message seen, if any (warm-up included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+}
+
+impl Measured {
+    pub(super) fn from_tally(t: &Tally, seconds: f64) -> Self {
+        let ms = |q: f64| t.latency.value_at_quantile(q) as f64 / 1000.0;
+        let any = !t.latency.is_empty();
+        Self {
+            messages: t.messages,
+            bytes: t.bytes,
+            errors: t.errors,
+            msgs_per_sec: t.messages as f64 / seconds,
+            mb_per_sec: t.bytes as f64 / seconds / 1e6,
+            p50_ms: if any { ms(0.5) } else { 0.0 },
+            p99_ms: if any { ms(0.99) } else { 0.0 },
+            p999_ms: if any { ms(0.999) } else { 0.0 },
+            max_ms: if any {
+                t.latency.max() as f64 / 1000.0
+            } else {
+                0.0
+            },
+            first_error: t.first_error.clone(),
+        }
+    }
+}
+
+/// Everything one `cairn bench` run measured, with the workload that produced it.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub system: System,
+    pub label: String,
+    /// What "acknowledged" means on this system.
+    pub durability: String,
+    pub target: String,
+    pub topic: String,
+    pub partitions: u32,
+    pub replication_factor: u16,
+    pub message_size: usize,
+    pub producers: u32,
+    pub in_flight: u32,
+    pub rate: u64,
+    pub consumers: u32,
+    pub warmup_secs: f64,
+    pub duration_secs: f64,
+    /// Produce → acknowledgement.
+    pub produce: Measured,
+    /// Produce → consume (absent without consumers).
+    pub consume: Option<Measured>,
+}
+
+impl Report {
+    pub(super) fn new(
+        args: &BenchArgs,
+        target: String,
+        topic: String,
+        durability: String,
+        produce: &Tally,
+        consume: Option<&Tally>,
+    ) -> Self {
+        let seconds = args.duration.as_secs_f64();
+        Self {
+            system: args.system,
+            label: args.label.clone(),
+            durability,
+            target,
+            topic,
+            partitions: args.partitions,
+            replication_factor: args.replication_factor,
+            message_size: args.message_size,
+            producers: args.producers,
+            in_flight: args.in_flight,
+            rate: args.rate,
+            consumers: args.consumers,
+            warmup_secs: args.warmup.as_secs_f64(),
+            duration_secs: seconds,
+            produce: Measured::from_tally(produce, seconds),
+            consume: consume.map(|t| Measured::from_tally(t, seconds)),
+        }
+    }
+
+    /// The human-readable report.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let rate = if self.rate == 0 {
+            "unpaced".to_string()
+        } else {
+            format!("{} msg/s target", self.rate)
+        };
+        let _ = writeln!(
+            out,
+            "{:?} at {}, {} ({} partitions, RF {}): {} B messages, {} producers x {} in flight, {rate}, {} consumers",
+            self.system,
+            self.target,
+            self.topic,
+            self.partitions,
+            self.replication_factor,
+            self.message_size,
+            self.producers,
+            self.in_flight,
+            self.consumers
+        );
+        let _ = writeln!(
+            out,
+            "durability: {}; measured {:.0} s after {:.0} s warm-up",
+            self.durability, self.duration_secs, self.warmup_secs
+        );
+        let _ = writeln!(
+            out,
+            "{:<18} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+            "", "msgs/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+        );
+        let mut row = |name: &str, m: &Measured| {
+            let _ = writeln!(
+                out,
+                "{name:<18} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7}",
+                m.msgs_per_sec, m.mb_per_sec, m.p50_ms, m.p99_ms, m.p999_ms, m.max_ms, m.errors
+            );
+        };
+        row("produce -> ack", &self.produce);
+        if let Some(c) = &self.consume {
+            row("produce -> consume", c);
+        }
+        if let Some(e) = &self.produce.first_error {
+            let _ = writeln!(out, "first send error: {e}");
+        }
+        out
+    }
+}
