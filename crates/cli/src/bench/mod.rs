@@ -88,8 +88,8 @@ pub struct BenchArgs {
     /// Kafka acknowledgement level (JetStream always acks after its quorum).
     #[arg(long, value_enum, default_value = "all")]
     pub acks: Acks,
-    /// Kafka producer `linger.ms`.
-    #[arg(long, default_value_t = 1)]
+    /// Kafka producer `linger.ms` (librdkafka's default is 5).
+    #[arg(long, default_value_t = 5)]
     pub linger_ms: u32,
     /// Consumers reading every partition from its end (0: produce only).
     #[arg(long, default_value_t = 1)]
