@@ -27,13 +27,6 @@ const CF_INDEX: &str = "index";
 /// A completion run by the syncer once the WAL holding its write is on disk.
 type SyncCompletion = Box<dyn FnOnce(io::Result<()>) + Send>;
 
-/// A queued completion and whether it needs an fsync even when log appends
-/// are not synced (votes, group registration).
-struct Waiter {
-    completion: SyncCompletion,
-    always_sync: bool,
-}
-
 /// Tunables of the RocksDB instance.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
@@ -79,9 +72,10 @@ pub struct Engine {
 struct Inner {
     db: Arc<DB>,
     path: PathBuf,
-    sync_tx: Mutex<Option<mpsc::Sender<Waiter>>>,
+    sync_tx: Mutex<Option<mpsc::Sender<SyncCompletion>>>,
     syncer: Mutex<Option<JoinHandle<()>>>,
     stats: Arc<Counters>,
+    fsync_log: bool,
 }
 
 #[derive(Default)]
@@ -150,10 +144,9 @@ impl Engine {
         let syncer = {
             let db = db.clone();
             let stats = stats.clone();
-            let fsync_log = options.fsync_log;
             std::thread::Builder::new()
                 .name("cairn-syncer".into())
-                .spawn(move || run_syncer(&db, &sync_rx, &stats, fsync_log))
+                .spawn(move || run_syncer(&db, &sync_rx, &stats))
                 .map_err(StorageError::Syncer)?
         };
         Ok(Self {
@@ -163,6 +156,7 @@ impl Engine {
                 sync_tx: Mutex::new(Some(sync_tx)),
                 syncer: Mutex::new(Some(syncer)),
                 stats,
+                fsync_log: options.fsync_log,
             }),
         })
     }
@@ -215,29 +209,26 @@ impl Engine {
     /// Runs `completion` after the next WAL fsync, which covers every write
     /// made before this call.
     pub(crate) fn after_sync(&self, completion: SyncCompletion) {
-        self.queue(completion, true);
-    }
-
-    /// Runs `completion` once a Raft log append made before this call is as
-    /// durable as [`EngineOptions::fsync_log`] asks: after the next WAL fsync,
-    /// or (unsynced mode) in order with the other completions, without one.
-    pub(crate) fn after_log_append(&self, completion: SyncCompletion) {
-        self.queue(completion, false);
-    }
-
-    fn queue(&self, completion: SyncCompletion, always_sync: bool) {
         let tx = self.inner.sync_tx.lock().expect("sync sender lock").clone();
-        let waiter = Waiter {
-            completion,
-            always_sync,
-        };
         match tx {
             Some(tx) => {
-                if let Err(mpsc::SendError(waiter)) = tx.send(waiter) {
-                    (waiter.completion)(Err(io::Error::other("storage syncer stopped")));
+                if let Err(mpsc::SendError(completion)) = tx.send(completion) {
+                    completion(Err(io::Error::other("storage syncer stopped")));
                 }
             }
-            None => (waiter.completion)(Err(io::Error::other("storage engine is shut down"))),
+            None => completion(Err(io::Error::other("storage engine is shut down"))),
+        }
+    }
+
+    /// Runs `completion` once a Raft log append written before this call is
+    /// as durable as [`EngineOptions::fsync_log`] asks: after the next WAL
+    /// fsync, or at once when log appends are not synced (the write already
+    /// reached the OS).
+    pub(crate) fn after_log_append(&self, completion: SyncCompletion) {
+        if self.inner.fsync_log {
+            self.after_sync(completion);
+        } else {
+            completion(Ok(()));
         }
     }
 
@@ -380,24 +371,20 @@ impl Drop for Inner {
     }
 }
 
-fn run_syncer(db: &DB, rx: &mpsc::Receiver<Waiter>, stats: &Counters, fsync_log: bool) {
+fn run_syncer(db: &DB, rx: &mpsc::Receiver<SyncCompletion>, stats: &Counters) {
     while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
-        let result = if fsync_log || waiting.iter().any(|w| w.always_sync) {
-            stats.fsyncs.fetch_add(1, Ordering::Relaxed);
-            db.flush_wal(true)
-        } else {
-            Ok(())
-        };
+        let result = db.flush_wal(true);
+        stats.fsyncs.fetch_add(1, Ordering::Relaxed);
         stats
             .durable_writes
             .fetch_add(waiting.len() as u64, Ordering::Relaxed);
         if let Err(e) = &result {
             tracing::error!(error = %e, "WAL fsync failed; failing {} waiting writes", waiting.len());
         }
-        for waiter in waiting {
-            (waiter.completion)(result.clone().map_err(io::Error::other));
+        for completion in waiting {
+            completion(result.clone().map_err(io::Error::other));
         }
     }
 }

@@ -82,3 +82,55 @@ async fn deleting_a_group_leaves_its_neighbours() {
         vec![(6, b"t/6".to_vec()), (8, b"t/8".to_vec())]
     );
 }
+
+/// Appends `n` entries to a single-node partition group and returns the
+/// engine's fsync count before and after them.
+async fn fsyncs_around_appends(fsync_log: bool, n: usize) -> (u64, u64) {
+    use cairn_storage::single_node::NoPeers;
+    use cairn_storage::PartitionStore;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions {
+        fsync_log,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(dir.path(), &options).unwrap();
+    let config = Arc::new(openraft::Config::default().validate().unwrap());
+    let sm = PartitionStore::<EngineTest>::open(engine.clone(), 1).unwrap();
+    let raft = openraft::Raft::new(1, config, NoPeers, LogStore::new(engine.clone(), 1), sm)
+        .await
+        .unwrap();
+    raft.initialize(BTreeMap::from([(1, openraft::BasicNode::default())]))
+        .await
+        .unwrap();
+    raft.wait(None)
+        .state(openraft::ServerState::Leader, "leader")
+        .await
+        .unwrap();
+    let before = engine.stats().fsyncs;
+    for i in 0..n {
+        let batch = cairn_common::batch::build(&[format!("v{i}").as_bytes()], 1);
+        raft.client_write(PartitionRequest::Append {
+            batches: vec![serde_bytes::ByteBuf::from(batch)],
+        })
+        .await
+        .unwrap();
+    }
+    let after = engine.stats().fsyncs;
+    raft.shutdown().await.unwrap();
+    (before, after)
+}
+
+#[tokio::test]
+async fn unsynced_log_appends_skip_the_fsync_but_votes_keep_it() {
+    // Default: every acknowledged append waited for a WAL fsync.
+    let (before, after) = fsyncs_around_appends(true, 20).await;
+    assert!(after >= before + 20, "synced appends: {before} -> {after}");
+    // log_fsync = false: appends are acknowledged without one; the vote that
+    // made this node leader was still synced.
+    let (before, after) = fsyncs_around_appends(false, 20).await;
+    assert!(before >= 1, "the vote was not synced");
+    assert_eq!(after, before, "unsynced appends issued fsyncs");
+}
