@@ -11,7 +11,7 @@ cluster (real processes):
   admin API (election + dissemination).
 
 Usage: scripts/bench-scale.py [--partitions 1000] [--idle-seconds 20] [--cairn PATH]
-Uses the release build (`scripts/bench.sh scale` builds it), else the debug one.
+Uses the benchmark build (`scripts/bench.sh scale` builds it), else the debug one.
 """
 import argparse
 import json
@@ -67,8 +67,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--partitions", type=int, default=1000)
     ap.add_argument("--idle-seconds", type=int, default=20)
+    bench = os.environ.get("CAIRN_BENCH_TARGET_DIR", os.path.expanduser("~/.cache/cairn-target-bench"))
     target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/cairn-target"))
-    built = [os.path.join(target, p, "cairn") for p in ("release", "debug")]
+    built = [os.path.join(bench, "release", "cairn"), os.path.join(target, "debug", "cairn")]
     ap.add_argument("--cairn", default=next((b for b in built if os.path.exists(b)), built[0]))
     args = ap.parse_args()
 

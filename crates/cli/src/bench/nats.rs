@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use async_nats::jetstream::{self, consumer, stream};
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::StreamExt;
 
-use super::{due_of, partitions_of, run_id, BenchArgs, Pacer, Payloads, Report, Run, Tally};
+use super::{due_of, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally};
 
 fn urls(args: &BenchArgs) -> Vec<String> {
     args.nats_url
@@ -170,72 +170,32 @@ async fn measure(
     Ok((Tally::merge(produced), consume))
 }
 
+struct NatsSink {
+    js: jetstream::Context,
+    subjects: Vec<String>,
+}
+
+impl Sink for NatsSink {
+    type Ack = futures::future::BoxFuture<'static, Result<(), String>>;
+
+    async fn send(&mut self, partition: u32, value: Vec<u8>) -> Result<Self::Ack, String> {
+        let subject = self.subjects[partition as usize].clone();
+        match self.js.publish(subject, value.into()).await {
+            Ok(ack) => Ok(Box::pin(async move {
+                ack.await
+                    .map(|_| ())
+                    .map_err(|e| format!("publish ack: {e}"))
+            })),
+            Err(e) => Err(format!("publish: {e}")),
+        }
+    }
+}
+
 async fn produce(run: Arc<Run>, args: BenchArgs, prefix: String, id: u32) -> anyhow::Result<Tally> {
     // Each publisher has its own connection, as each Kafka producer has its own client.
     let js = connect(&args).await?;
-    let payloads = Payloads::new(args.message_size, u64::from(id) + 1);
-    let subjects: Vec<String> = (0..args.partitions).map(|p| subject(&prefix, p)).collect();
-    let mut pacer = Pacer::new(&args, id);
-    let mut tally = Tally::new();
-    let mut pending = FuturesUnordered::new();
-    let mut partition = id % args.partitions;
-    let mut seq = 0u64;
-    let in_flight = args.in_flight as usize;
-    while !run.over() {
-        while pending.len() < in_flight {
-            let Some(due) = pacer.take(run.now()) else {
-                break;
-            };
-            let value = payloads.message(due, seq);
-            seq += 1;
-            let subject = subjects[partition as usize].clone();
-            partition = (partition + 1) % args.partitions;
-            match js.publish(subject, value.into()).await {
-                Ok(ack) => pending.push(async move { (due, ack.await) }),
-                Err(e) => {
-                    tally.error(&run, run.now(), format!("publish: {e}"));
-                    break;
-                }
-            }
-        }
-        let now = run.now();
-        let sleep = match pacer.wait(now) {
-            Some(w) if pending.len() < in_flight => w,
-            _ if pending.is_empty() => Duration::from_millis(10),
-            _ => Duration::from_secs(3600),
-        }
-        .min(run.measure_until.saturating_sub(now));
-        tokio::select! {
-            Some((due, result)) = pending.next(), if !pending.is_empty() => {
-                settle(&run, &mut tally, due, result, args.message_size);
-            }
-            _ = tokio::time::sleep(sleep) => {}
-        }
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some((due, result)) = pending.next().await {
-            settle(&run, &mut tally, due, result, args.message_size);
-        }
-    })
-    .await;
-    Ok(tally)
-}
-
-fn settle(
-    run: &Run,
-    tally: &mut Tally,
-    due: Duration,
-    result: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
-    size: usize,
-) {
-    let now = run.now();
-    match result {
-        Ok(_) => {
-            run.acked.fetch_add(1, Ordering::Relaxed);
-            tally.record(run, due, now, size);
-        }
-        Err(e) => tally.error(run, now, format!("publish ack: {e}")),
-    }
+    let subjects = (0..args.partitions).map(|p| subject(&prefix, p)).collect();
+    Ok(produce_loop(&run, &args, id, NatsSink { js, subjects }).await)
 }
 
 type Messages = futures::stream::SelectAll<consumer::pull::Ordered>;
