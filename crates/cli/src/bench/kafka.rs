@@ -13,7 +13,9 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{due_of, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally};
+use super::{
+    due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally,
+};
 use crate::clients::Acks;
 
 fn acks(a: Acks) -> &'static str {
@@ -142,23 +144,7 @@ async fn measure(args: &BenchArgs, topic: &str) -> anyhow::Result<(Tally, Option
     let producers: Vec<_> = (0..args.producers)
         .map(|id| tokio::spawn(produce(run.clone(), args.clone(), topic.to_string(), id)))
         .collect();
-    let label = if args.label.is_empty() {
-        String::new()
-    } else {
-        format!("{} ", args.label)
-    };
-    let progress = tokio::spawn(run.clone().progress(label));
-    let mut produced = Vec::new();
-    for p in producers {
-        produced.push(p.await.context("producer task")??);
-    }
-    let mut consumed = Vec::new();
-    for c in consumers {
-        consumed.push(c.await.context("consumer task")??);
-    }
-    progress.abort();
-    let consume = (args.consumers > 0).then(|| Tally::merge(consumed));
-    Ok((Tally::merge(produced), consume))
+    gather(&run, args, producers, consumers).await
 }
 
 struct KafkaSink {

@@ -442,6 +442,37 @@ async fn produce_loop(run: &Run, args: &BenchArgs, id: u32, mut sink: impl Sink)
     tally
 }
 
+type Task = tokio::task::JoinHandle<anyhow::Result<Tally>>;
+
+/// Shows progress until every producer and consumer task is done, then
+/// merges what they measured: (produce, consume if any consumers).
+async fn gather(
+    run: &Arc<Run>,
+    args: &BenchArgs,
+    producers: Vec<Task>,
+    consumers: Vec<Task>,
+) -> anyhow::Result<(Tally, Option<Tally>)> {
+    use anyhow::Context;
+
+    let label = if args.label.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", args.label)
+    };
+    let progress = tokio::spawn(run.clone().progress(label));
+    let mut produced = Vec::new();
+    for p in producers {
+        produced.push(p.await.context("producer task")??);
+    }
+    let mut consumed = Vec::new();
+    for c in consumers {
+        consumed.push(c.await.context("consumer task")??);
+    }
+    progress.abort();
+    let consume = (args.consumers > 0).then(|| Tally::merge(consumed));
+    Ok((Tally::merge(produced), consume))
+}
+
 /// Assigns partition `p` to consumer `p % consumers`.
 fn partitions_of(consumer: u32, args: &BenchArgs) -> Vec<u32> {
     (0..args.partitions)

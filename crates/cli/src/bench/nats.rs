@@ -14,7 +14,9 @@ use anyhow::{anyhow, bail, Context};
 use async_nats::jetstream::{self, consumer, stream};
 use futures::stream::StreamExt;
 
-use super::{due_of, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally};
+use super::{
+    due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally,
+};
 
 fn urls(args: &BenchArgs) -> Vec<String> {
     args.nats_url
@@ -151,23 +153,7 @@ async fn measure(
     let producers: Vec<_> = (0..args.producers)
         .map(|id| tokio::spawn(produce(run.clone(), args.clone(), prefix.to_string(), id)))
         .collect();
-    let label = if args.label.is_empty() {
-        String::new()
-    } else {
-        format!("{} ", args.label)
-    };
-    let progress = tokio::spawn(run.clone().progress(label));
-    let mut produced = Vec::new();
-    for p in producers {
-        produced.push(p.await.context("publisher task")??);
-    }
-    let mut consumed = Vec::new();
-    for c in consumers {
-        consumed.push(c.await.context("consumer task")?);
-    }
-    progress.abort();
-    let consume = (args.consumers > 0).then(|| Tally::merge(consumed));
-    Ok((Tally::merge(produced), consume))
+    gather(&run, args, producers, consumers).await
 }
 
 struct NatsSink {
@@ -231,7 +217,7 @@ async fn subscribe(
     Ok(futures::stream::select_all(all))
 }
 
-async fn consume(run: Arc<Run>, mut messages: Messages) -> Tally {
+async fn consume(run: Arc<Run>, mut messages: Messages) -> anyhow::Result<Tally> {
     let mut tally = Tally::new();
     while !run.over() {
         let left = run.measure_until.saturating_sub(run.now());
@@ -248,5 +234,5 @@ async fn consume(run: Arc<Run>, mut messages: Messages) -> Tally {
             Ok(None) | Err(_) => break,
         }
     }
-    tally
+    Ok(tally)
 }
