@@ -43,8 +43,10 @@ pub enum Output {
     Json,
 }
 
-/// Flags of `cairn bench`.
+/// Flags of `cairn bench`. A flag given twice takes its last value, so that
+/// scripts can append overrides to their defaults.
 #[derive(Args, Debug, Clone)]
+#[command(args_override_self = true)]
 pub struct BenchArgs {
     /// System under test.
     #[arg(long, value_enum, default_value = "kafka")]
@@ -571,6 +573,13 @@ mod tests {
             "{}",
             t.latency.max()
         );
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_its_last_value() {
+        let a = args(&["--duration", "20s", "--producers", "4", "--duration", "5s"]);
+        assert_eq!(a.duration, Duration::from_secs(5));
+        assert_eq!(a.producers, 4);
     }
 
     #[test]
