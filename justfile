@@ -21,7 +21,9 @@ lint:
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
 
-# Build the cairn binary.
+# Build the cairn binary (and every test), reusing the test build's RocksDB:
+# a narrower `cargo build --bin cairn` unifies features differently and
+# compiles RocksDB again.
 build:
     scripts/setup.sh
-    cargo build --bin cairn
+    cargo build --workspace --all-targets
