@@ -17,13 +17,13 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
-# Benchmarks on a release build: all, storage, jetstream (side by side) or scale.
+# Benchmarks (release build for this CPU): all, storage, jetstream or scale.
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
 
-# Build the cairn binary (and every test), reusing the test build's RocksDB:
-# a narrower `cargo build --bin cairn` unifies features differently and
-# compiles RocksDB again.
+# (A narrower `cargo build --bin cairn` would unify features differently and
+# compile RocksDB again.)
+# Build the cairn binary and every test, reusing the test build's RocksDB.
 build:
     scripts/setup.sh
     cargo build --workspace --all-targets
