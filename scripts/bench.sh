@@ -2,13 +2,15 @@
 # Cairn's benchmarks, on release builds (tests use the dev profile; benchmarks
 # of unoptimized code would say little). What `just bench` runs.
 #
-#   scripts/bench.sh [all|storage|jetstream|scale] [flags for that benchmark]
+#   scripts/bench.sh [all|produce|storage|jetstream|scale] [flags for that benchmark]
 #
+#   produce    criterion, end to end (benches/produce.rs): acks=all bursts from
+#              librdkafka to real broker processes, 1 broker RF 1 and 3 brokers RF 3
 #   storage    criterion micro-benchmarks of the storage layer (append to one
 #              and to 100 Raft groups, sequential fetch) and write amplification
 #   jetstream  Cairn vs NATS JetStream side by side (scripts/bench-vs-jetstream.sh)
 #   scale      1000 partitions with RF 3 on 3 brokers (scripts/bench-scale.py)
-#   all        the three, in that order (default)
+#   all        the four, in that order (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -25,10 +27,12 @@ build() {
   cargo build --release --workspace --all-targets --locked >/dev/null
 }
 
-storage() {
+# Runs the newest release build of the criterion benchmark named $1.
+criterion_bench() {
+  local name="$1" bin
+  shift
   build
-  local bin
-  bin="$(ls -t "$CARGO_TARGET_DIR"/release/deps/storage-* | grep -v '\.d$' | head -1)"
+  bin="$(ls -t "$CARGO_TARGET_DIR"/release/deps/"$name"-* | grep -v '\.d$' | head -1)"
   "$bin" --bench "$@"
 }
 
@@ -38,9 +42,10 @@ scale() {
 }
 
 case "$what" in
-  storage) storage "$@" ;;
+  produce) criterion_bench produce "$@" ;;
+  storage) criterion_bench storage "$@" ;;
   jetstream) scripts/bench-vs-jetstream.sh "$@" ;;
   scale) scale "$@" ;;
-  all) storage; scripts/bench-vs-jetstream.sh; scale ;;
-  *) echo "bench: unknown benchmark '$what' (all, storage, jetstream, scale)" >&2; exit 2 ;;
+  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale ;;
+  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale)" >&2; exit 2 ;;
 esac

@@ -53,7 +53,12 @@ fn empty_library_dir_installs_libclang_dev() {
 
 #[test]
 fn each_name_bindgen_loads_counts_as_installed() {
-    for name in ["libclang.so", "libclang-14.so", "libclang.so.1", "libclang-14.so.1"] {
+    for name in [
+        "libclang.so",
+        "libclang-14.so",
+        "libclang.so.1",
+        "libclang-14.so.1",
+    ] {
         let dir = lib_dir_with(&["libclang-cpp.so.14", name]);
         let plan = apt_plan(dir.path());
         assert!(
