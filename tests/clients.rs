@@ -18,6 +18,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use support::{ok, partitions, TestCluster};
 
 const WAIT: Duration = Duration::from_secs(30);
+/// How long an acks=all send must stay unanswered while no majority is up.
+const NO_MAJORITY_BOUND: Duration = Duration::from_secs(2);
 
 fn create_and_wait(cluster: &TestCluster, topic: &str, partitions_n: usize) {
     ok(&cluster.cli(
@@ -265,8 +267,17 @@ fn acks_1_answers_at_the_leader_and_acks_all_waits_for_a_majority() {
     for &f in &followers {
         cluster.pause(f);
     }
+    let last_index = || {
+        cluster
+            .view(leader)
+            .and_then(|v| partitions(&v, "lonely")[0]["local"]["last_log_index"].as_u64())
+    };
+    let before = last_index().expect("the leader reports its last log index");
     let pending_all = send(&all, "needs-majority");
-    std::thread::sleep(Duration::from_millis(300));
+    // The acks=all write is in the leader's log (uncommitted) before acks=1 is sent.
+    cluster.wait_for("the acks=all entry in the leader's log", WAIT, || {
+        last_index().filter(|&i| i > before)
+    });
     let acked_one = runtime.block_on(async {
         tokio::time::timeout(Duration::from_secs(10), send(&one, "leader-only")).await
     });
@@ -278,7 +289,9 @@ fn acks_1_answers_at_the_leader_and_acks_all_waits_for_a_majority() {
         offset_one, 3,
         "acks=1 offset follows the uncommitted acks=all write"
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // A negative claim, with the bound this test states: for 2 s after acks=1
+    // was answered, with both followers still paused, acks=all stays unanswered.
+    std::thread::sleep(NO_MAJORITY_BOUND);
     assert!(
         !pending_all.is_finished(),
         "acks=all answered without a majority"
@@ -349,8 +362,13 @@ fn acks_all_producer_survives_leader_sigkill_without_losing_acknowledged_message
             (acked, failed)
         })
     };
-    // Kill the partition's leader while the producer is sending.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill the partition's leader while the producer is sending: once a tenth
+    // of the sends are committed (broker 1's replica's high watermark).
+    cluster.wait_for("a tenth of the sends committed", WAIT, || {
+        let v = cluster.view(1)?;
+        let hw = partitions(&v, "chaos")[0]["local"]["high_watermark"].as_u64()?;
+        (hw >= total as u64 / 10).then_some(())
+    });
     let leader = cluster
         .view(1)
         .and_then(|v| partitions(&v, "chaos")[0]["leader"].as_u64())

@@ -156,7 +156,10 @@ fn time_retention_moves_the_start_on_every_replica_and_keeps_new_data() {
         (v["configs"]["retention.ms"]["value"] == "-1").then_some(())
     });
     produce(&cluster, "aged", 10, 100);
-    std::thread::sleep(Duration::from_millis(2500));
+    // A negative claim, with its bound: had the old retention.ms (1.5 s) still
+    // applied, the new records would be trimmed within 1.5 s plus one check
+    // interval (300 ms). None is trimmed in 1.5 s plus three intervals.
+    std::thread::sleep(Duration::from_millis(1500 + 3 * 300));
     for id in 1..=3 {
         assert_eq!(
             local(&cluster, id, "aged").map(|l| (l.0, l.1)),

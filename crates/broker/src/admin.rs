@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use cairn_meta::topic_config::effective_configs;
 use cairn_meta::{ControllerRequest, MetaError, MetaErrorCode, MetaResponse, MetaState, Topic};
 
-use crate::node::Core;
+use crate::shared::Core;
 use crate::view::{
     format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
     ErrorBody, ErrorDetail, LocalReplica, PartitionView, TopicView,
@@ -82,9 +82,9 @@ async fn health(State(core): State<Arc<Core>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "status": "ok",
         "broker_id": core.id(),
-        "controller": core.meta.leader(),
-        "partition_groups": core.partitions.registry.len(),
-        "uptime_ms": core.started.elapsed().as_millis() as u64,
+        "controller": core.meta().leader(),
+        "partition_groups": core.partitions().registry.len(),
+        "uptime_ms": core.uptime().as_millis() as u64,
     }))
 }
 
@@ -93,7 +93,9 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
         .partitions
         .iter()
         .map(|p| {
-            let leader = core.knowledge.leader(p.group, now, core.session_timeout());
+            let leader = core
+                .knowledge()
+                .leader(p.group, now, core.session_timeout());
             PartitionView {
                 topic: topic.name.clone(),
                 partition: p.partition,
@@ -103,14 +105,15 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
                 replicas: p.replicas.clone(),
                 isr: leader.map(|l| l.isr).unwrap_or_default(),
                 local: core
-                    .partitions
+                    .partitions()
                     .registry
                     .get(p.group)
-                    .map(|(_, h)| LocalReplica {
+                    .map(|(raft, h)| LocalReplica {
                         log_start_offset: h.reader.log_start_offset(),
                         high_watermark: h.reader.high_watermark(),
                         size_bytes: h.reader.size_bytes(),
-                        quiescent: core.quiet.mode(p.group) != crate::quiesce::Mode::Awake,
+                        quiescent: core.quiet().mode(p.group) != crate::quiesce::Mode::Awake,
+                        last_log_index: raft.metrics().borrow().last_log_index,
                     }),
             }
         })
@@ -119,8 +122,8 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
 
 /// Builds the cluster view this broker answers with.
 pub fn cluster_view(core: &Core) -> ClusterView {
-    let state: MetaState = core.meta.reader.read(Clone::clone);
-    let metrics = core.meta.raft.metrics().borrow().clone();
+    let state: MetaState = core.meta().reader.read(Clone::clone);
+    let metrics = core.meta().raft.metrics().borrow().clone();
     let voters: Vec<u64> = metrics.membership_config.membership().voter_ids().collect();
     let now = Instant::now();
     let brokers = state
@@ -131,7 +134,7 @@ pub fn cluster_view(core: &Core) -> ClusterView {
             let heard = if id == core.id() {
                 Some(now)
             } else {
-                core.knowledge.last_heard(id)
+                core.knowledge().last_heard(id)
             };
             BrokerView {
                 id,
@@ -187,7 +190,7 @@ fn topic_view(core: &Core, topic: &Topic) -> TopicView {
 
 async fn list_topics(State(core): State<Arc<Core>>) -> Json<Vec<TopicView>> {
     let topics: Vec<Topic> = core
-        .meta
+        .meta()
         .reader
         .read(|s| s.topics.values().cloned().collect());
     Json(topics.iter().map(|t| topic_view(&core, t)).collect())
@@ -197,7 +200,7 @@ async fn describe_topic(
     State(core): State<Arc<Core>>,
     Path(name): Path<String>,
 ) -> Result<Json<TopicView>, ApiError> {
-    let topic = core.meta.reader.read(|s| s.topics.get(&name).cloned());
+    let topic = core.meta().reader.read(|s| s.topics.get(&name).cloned());
     match topic {
         Some(topic) => Ok(Json(topic_view(&core, &topic))),
         None => Err(MetaError::new(

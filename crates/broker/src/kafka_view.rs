@@ -20,8 +20,8 @@ use cairn_meta::{ConfigChange, ControllerRequest};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
-use crate::node::Core;
 use crate::partitions::PartitionHandle;
+use crate::shared::Core;
 
 /// How long a CreateTopics/DeleteTopics may wait for the controller.
 const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
@@ -45,7 +45,7 @@ impl KafkaView {
     fn leader_replica(&self, topic: &str, partition: i32) -> Result<PartitionHandle, i16> {
         let core = &self.0;
         let group = core
-            .meta
+            .meta()
             .reader
             .read(|s| {
                 s.topics
@@ -55,7 +55,7 @@ impl KafkaView {
             })
             .ok_or(UNKNOWN_TOPIC_OR_PARTITION)?;
         let (raft, handle) = core
-            .partitions
+            .partitions()
             .registry
             .get(group)
             .ok_or(NOT_LEADER_OR_FOLLOWER)?;
@@ -154,7 +154,7 @@ impl KafkaCluster for KafkaView {
             let group = handle.reader.group();
             let (raft, _) = self
                 .0
-                .partitions
+                .partitions()
                 .registry
                 .get(group)
                 .ok_or(NOT_LEADER_OR_FOLLOWER)?;
@@ -181,7 +181,10 @@ impl KafkaCluster for KafkaView {
                     })?;
             // Give the disk space back now rather than at the next retention check.
             let group = handle.reader.group();
-            tokio::spawn(async move { crate::retention::purge(&core, group, &raft).await });
+            let purger = core.clone();
+            core.tasks().spawn("purge after DeleteRecords", async move {
+                crate::retention::purge(&purger, group, &raft).await
+            });
             Ok(start as i64)
         })
     }
@@ -227,7 +230,7 @@ impl KafkaCluster for KafkaView {
     fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>> {
         let overrides = self
             .0
-            .meta
+            .meta()
             .reader
             .read(|s| s.topics.get(name).map(|t| t.configs.clone()))?;
         Some(
@@ -239,7 +242,7 @@ impl KafkaCluster for KafkaView {
     }
 
     fn broker_configs(&self) -> Vec<(String, String, bool)> {
-        let c = &self.0.config;
+        let c = self.0.config();
         let mut configs: Vec<(String, String, bool)> = vec![
             ("broker.id".into(), c.id.to_string(), false),
             (
@@ -299,7 +302,7 @@ impl KafkaCluster for KafkaView {
     fn max_message_bytes(&self, topic: &str) -> Option<usize> {
         let overrides = self
             .0
-            .meta
+            .meta()
             .reader
             .read(|s| s.topics.get(topic).map(|t| t.configs.clone()))?;
         effective_configs(&overrides, &self.0.topic_defaults())
@@ -391,7 +394,7 @@ impl KafkaCluster for KafkaView {
     fn metadata(&self) -> ClusterMetadata {
         let core = &self.0;
         let now = Instant::now();
-        core.meta.reader.read(|state| {
+        core.meta().reader.read(|state| {
             let live = |id: u64| state.brokers.get(&id).is_some_and(|b| !b.fenced);
             let brokers = state
                 .live_brokers()
@@ -416,7 +419,8 @@ impl KafkaCluster for KafkaView {
                         .iter()
                         .map(|p| {
                             let leader =
-                                core.knowledge.leader(p.group, now, core.session_timeout());
+                                core.knowledge()
+                                    .leader(p.group, now, core.session_timeout());
                             PartitionMetadata {
                                 index: p.partition as i32,
                                 leader: leader.as_ref().map(|l| l.leader as i32),
@@ -437,8 +441,8 @@ impl KafkaCluster for KafkaView {
                 })
                 .collect();
             ClusterMetadata {
-                cluster_id: core.config.cluster_name.clone(),
-                controller: core.meta.leader().map(|c| c as i32),
+                cluster_id: core.config().cluster_name.clone(),
+                controller: core.meta().leader().map(|c| c as i32),
                 brokers,
                 topics,
             }

@@ -1,21 +1,37 @@
 //! The Cairn broker: storage, the metadata group, partition groups, leader
 //! dissemination and heartbeats, the controller, and the admin HTTP API, wired
 //! together by [`Broker`].
+//!
+//! Layers inside the crate, each module importing only those below it:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | process | [`node`] (start and stop; owns every task) |
+//! | loops and servers | [`admin`], [`kafka_view`], [`controller`], [`dissemination`], [`retention`], [`rpc`] |
+//! | shared state | [`shared`] |
+//! | components | [`metadata`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
+//! | foundations | [`config`], [`error`], [`tasks`], [`services`], [`clock`], [`view`] |
 
 pub mod admin;
 pub mod appender;
+pub mod clock;
 pub mod config;
 pub mod controller;
+pub mod dissemination;
 pub mod error;
 pub mod kafka_view;
-pub mod leaders;
 pub mod metadata;
 pub mod node;
 pub mod partitions;
 pub mod quiesce;
 pub mod retention;
+pub mod rpc;
+pub mod services;
+pub mod shared;
+pub mod tasks;
 pub mod view;
 
+pub use crate::shared::Core;
 pub use config::BrokerConfig;
 pub use error::BrokerError;
-pub use node::{Broker, Core};
+pub use node::Broker;

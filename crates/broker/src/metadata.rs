@@ -1,14 +1,18 @@
 //! This broker's replica of the metadata group, and the way any broker gets a
-//! controller request carried out: locally on the leader, otherwise forwarded
-//! over the transport to the leader (or to a seed, before this broker knows
-//! who leads).
+//! controller request carried out ([`MetaNode::submit`]): on the controller
+//! (the metadata leader) it is planned with `cairn_meta::controller`'s pure
+//! functions and proposed; elsewhere it is forwarded over the transport to the
+//! leader (or to a seed, before this broker knows who leads), which answers
+//! with the result. Forwarding is bounded by a hop count.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, InitializeError, RaftError};
 use openraft::{BasicNode, Raft};
+use rand::Rng;
 
+use cairn_meta::controller::{plan_add_partitions, plan_create_topic};
 use cairn_meta::{
     ControllerRequest, MetaCommand, MetaError, MetaErrorCode, MetaResponse, MetaState,
     MetaTypeConfig,
@@ -17,8 +21,13 @@ use cairn_raft::{GroupNetworkFactory, RaftTiming, Transport};
 use cairn_storage::state_machine::MachineReader;
 use cairn_storage::{Engine, LogStore, SnapshotStateMachine, METADATA_GROUP};
 
+use crate::clock::now_ms;
 use crate::config::BrokerConfig;
+use crate::services;
 use crate::BrokerError;
+
+/// How long a forwarded request may take on the broker it was sent to.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Snapshot the metadata catalogue every this many applied entries.
 const METADATA_SNAPSHOT_EVERY: u64 = 1000;
@@ -30,6 +39,10 @@ pub struct MetaNode {
     /// Read access to the catalogue.
     pub reader: MachineReader<MetaState>,
     id: u64,
+    /// Where forwarded requests go.
+    transport: Transport,
+    /// Other seed brokers, asked in turn while no controller is known.
+    seeds: Vec<u64>,
 }
 
 impl MetaNode {
@@ -80,6 +93,13 @@ impl MetaNode {
             raft,
             reader,
             id: config.id,
+            transport: transport.clone(),
+            seeds: config
+                .seeds
+                .iter()
+                .map(|s| s.id)
+                .filter(|&s| s != config.id)
+                .collect(),
         })
     }
 
@@ -115,15 +135,175 @@ impl MetaNode {
     }
 }
 
+impl MetaNode {
+    /// Gets a controller request carried out by the controller, wherever it is,
+    /// retrying while the controller is unknown or moving, up to `timeout`.
+    pub async fn submit(
+        &self,
+        request: ControllerRequest,
+        timeout: Duration,
+    ) -> Result<MetaResponse, MetaError> {
+        let deadline = Instant::now() + timeout;
+        let mut seed_turn = 0usize;
+        loop {
+            let result = match self.leader() {
+                Some(leader) if leader == self.id => self.carry_out(request.clone()).await,
+                Some(leader) => self.forward(leader, &request, 1).await,
+                // Not yet a member (or no election yet): ask the seeds in turn.
+                None => match self.seeds.get(seed_turn % self.seeds.len().max(1)) {
+                    Some(&seed) => {
+                        seed_turn += 1;
+                        self.forward(seed, &request, 1).await
+                    }
+                    None => Err(MetaError::new(
+                        MetaErrorCode::Unavailable,
+                        "no controller elected yet",
+                    )),
+                },
+            };
+            match result {
+                Err(e)
+                    if matches!(
+                        e.code,
+                        MetaErrorCode::NotController | MetaErrorCode::Unavailable
+                    ) =>
+                {
+                    if Instant::now() + SUBMIT_RETRY >= deadline {
+                        return Err(MetaError::new(
+                            e.code,
+                            format!("{} (gave up after {timeout:?})", e.message),
+                        ));
+                    }
+                    tokio::time::sleep(SUBMIT_RETRY).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn forward(
+        &self,
+        to: u64,
+        request: &ControllerRequest,
+        hops: u8,
+    ) -> Result<MetaResponse, MetaError> {
+        let body = encode_forward(request, hops);
+        let reply = self
+            .transport
+            .call(
+                to,
+                services::CONTROLLER,
+                METADATA_GROUP,
+                body,
+                FORWARD_TIMEOUT,
+            )
+            .await
+            .map_err(|e| MetaError::new(MetaErrorCode::Unavailable, e.to_string()))?;
+        bincode::deserialize::<Result<MetaResponse, MetaError>>(&reply).map_err(|e| {
+            MetaError::new(
+                MetaErrorCode::Unavailable,
+                format!("malformed controller reply from {to}: {e}"),
+            )
+        })?
+    }
+
+    /// Answers a request another broker forwarded here: carries it out if
+    /// this broker is the controller, forwards it on while hops remain.
+    pub async fn serve_forwarded(&self, body: &[u8]) -> Result<Vec<u8>, String> {
+        let (request, hops) = decode_forward(body)?;
+        let result = match self.leader() {
+            Some(leader) if leader == self.id => self.carry_out(request).await,
+            Some(leader) if hops > 0 => self.forward(leader, &request, hops - 1).await,
+            _ => Err(MetaError::new(
+                MetaErrorCode::NotController,
+                format!("broker {} does not know the controller", self.id),
+            )),
+        };
+        bincode::serialize(&result).map_err(|e| e.to_string())
+    }
+
+    /// Carries out `request` on this broker, which must be the controller:
+    /// plans the metadata command from the current catalogue and proposes it.
+    async fn carry_out(&self, request: ControllerRequest) -> Result<MetaResponse, MetaError> {
+        let now = now_ms();
+        let command = match request {
+            ControllerRequest::Register(registration) => MetaCommand::RegisterBroker {
+                registration,
+                now_ms: now,
+            },
+            ControllerRequest::CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+                configs,
+                validate_only,
+            } => {
+                let start = rand::thread_rng().gen::<u32>() as usize;
+                let command = self.reader.read(|state| {
+                    plan_create_topic(
+                        state,
+                        &name,
+                        partitions,
+                        replication_factor,
+                        &configs,
+                        start,
+                        now,
+                    )
+                })?;
+                if validate_only {
+                    return Ok(MetaResponse::Ok);
+                }
+                command
+            }
+            ControllerRequest::DeleteTopic { name } => MetaCommand::DeleteTopic { name },
+            ControllerRequest::AlterTopicConfigs {
+                name,
+                change,
+                validate_only,
+            } => {
+                let current = self
+                    .reader
+                    .read(|state| state.topics.get(&name).map(|t| t.configs.clone()))
+                    .ok_or_else(|| {
+                        MetaError::new(
+                            MetaErrorCode::UnknownTopic,
+                            format!("topic '{name}' does not exist"),
+                        )
+                    })?;
+                change.apply_to(&current)?;
+                if validate_only {
+                    return Ok(MetaResponse::Ok);
+                }
+                MetaCommand::AlterTopicConfigs { name, change }
+            }
+            ControllerRequest::CreatePartitions {
+                name,
+                total,
+                validate_only,
+            } => {
+                let start = rand::thread_rng().gen::<u32>() as usize;
+                let command = self
+                    .reader
+                    .read(|state| plan_add_partitions(state, &name, total, start))?;
+                if validate_only {
+                    return Ok(MetaResponse::Ok);
+                }
+                command
+            }
+        };
+        self.propose(command).await
+    }
+}
+
 /// Encodes a forwarded controller request; `hops` bounds re-forwarding.
-pub fn encode_forward(request: &ControllerRequest, hops: u8) -> Vec<u8> {
+fn encode_forward(request: &ControllerRequest, hops: u8) -> Vec<u8> {
     bincode::serialize(&(request, hops)).expect("controller requests always encode")
 }
 
 /// Decodes a forwarded controller request.
-pub fn decode_forward(body: &[u8]) -> Result<(ControllerRequest, u8), String> {
+fn decode_forward(body: &[u8]) -> Result<(ControllerRequest, u8), String> {
     bincode::deserialize(body).map_err(|e| format!("malformed controller request: {e}"))
 }
 
 /// Retry interval while no controller is known or it just changed.
-pub const SUBMIT_RETRY: Duration = Duration::from_millis(100);
+const SUBMIT_RETRY: Duration = Duration::from_millis(100);

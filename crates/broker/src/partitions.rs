@@ -14,6 +14,7 @@ use cairn_meta::MetaState;
 use cairn_raft::{GroupNetworkFactory, GroupRegistry, PartitionTypeConfig, RaftTiming, Transport};
 use cairn_storage::{Engine, GroupId, LogStore, PartitionReader, PartitionStore};
 
+use crate::tasks::Tasks;
 use crate::BrokerError;
 
 /// Running partition groups with their read side and write queue.
@@ -34,6 +35,8 @@ pub struct PartitionManager {
     engine: Engine,
     transport: Transport,
     raft_config: Arc<openraft::Config>,
+    /// Owns the fallback initializations and the appenders.
+    tasks: Tasks,
     /// The running groups.
     pub registry: PartitionRegistry,
 }
@@ -77,6 +80,7 @@ impl PartitionManager {
         cluster_name: &str,
         engine: Engine,
         transport: Transport,
+        tasks: Tasks,
     ) -> Result<Self, BrokerError> {
         let raft_config = RaftTiming::PARTITION
             // Snapshot only when retention asks: the log holds the records.
@@ -90,6 +94,7 @@ impl PartitionManager {
             engine,
             transport,
             raft_config,
+            tasks,
             registry: GroupRegistry::default(),
         })
     }
@@ -193,7 +198,7 @@ impl PartitionManager {
             Init::Fallback(members) => {
                 let raft = raft.clone();
                 let delay = Duration::from_millis(RaftTiming::PARTITION.election_max_ms * 2);
-                tokio::spawn(async move {
+                self.tasks.spawn("partition init fallback", async move {
                     tokio::time::sleep(delay).await;
                     if matches!(raft.is_initialized().await, Ok(false)) {
                         tracing::info!(

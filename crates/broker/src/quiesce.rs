@@ -33,7 +33,8 @@ use openraft::Raft;
 use cairn_raft::PartitionTypeConfig;
 use cairn_storage::GroupId;
 
-use crate::leaders::LeaderInfo;
+use crate::dissemination::knowledge::LeaderInfo;
+use crate::tasks::Tasks;
 
 /// Idle time after which a leader quiesces its group.
 pub const QUIET_AFTER: Duration = Duration::from_secs(2);
@@ -160,6 +161,7 @@ impl Quiescence {
         raft: &Raft<PartitionTypeConfig>,
         seen: &LeaderObservation,
         now: Instant,
+        tasks: &Tasks,
     ) -> Mode {
         let LeaderObservation {
             last_index,
@@ -188,13 +190,19 @@ impl Quiescence {
             followers_caught_up,
             uncontested,
         });
-        apply(group, raft, state.mode, mode);
+        apply(group, raft, state.mode, mode, tasks);
         state.mode = mode;
         mode
     }
 
     /// Applies a follower's decision; returns its mode.
-    pub fn follow(&self, group: GroupId, raft: &Raft<PartitionTypeConfig>, mode: Mode) -> Mode {
+    pub fn follow(
+        &self,
+        group: GroupId,
+        raft: &Raft<PartitionTypeConfig>,
+        mode: Mode,
+        tasks: &Tasks,
+    ) -> Mode {
         let mut groups = self.groups.lock().expect("quiescence lock");
         let state = groups.entry(group).or_insert(GroupState {
             mode: Mode::Awake,
@@ -202,7 +210,7 @@ impl Quiescence {
             term: 0,
             changed_at: Instant::now(),
         });
-        apply(group, raft, state.mode, mode);
+        apply(group, raft, state.mode, mode, tasks);
         state.mode = mode;
         mode
     }
@@ -229,7 +237,7 @@ impl Quiescence {
     }
 }
 
-fn apply(group: GroupId, raft: &Raft<PartitionTypeConfig>, from: Mode, to: Mode) {
+fn apply(group: GroupId, raft: &Raft<PartitionTypeConfig>, from: Mode, to: Mode, tasks: &Tasks) {
     if from == to {
         return;
     }
@@ -243,7 +251,7 @@ fn apply(group: GroupId, raft: &Raft<PartitionTypeConfig>, from: Mode, to: Mode)
         Mode::QuietLeader => {
             // One last heartbeat carries the commit index to every follower.
             let raft = raft.clone();
-            tokio::spawn(async move {
+            tasks.spawn("last heartbeat before quiescence", async move {
                 let _ = raft.trigger().heartbeat().await;
             });
             config.heartbeat(false);

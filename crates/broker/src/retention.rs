@@ -23,8 +23,8 @@ use cairn_meta::topic_config::effective_configs;
 use cairn_raft::PartitionTypeConfig;
 use cairn_storage::{GroupId, PartitionRequest, PartitionResponse};
 
-use crate::node::Core;
 use crate::partitions::PartitionHandle;
+use crate::shared::Core;
 
 /// A partition's retention limits; `None` is no limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub struct Limits {
 /// The limits of every partition group, from topic configs over broker defaults.
 fn limits_by_group(core: &Core) -> BTreeMap<GroupId, Limits> {
     let defaults = core.topic_defaults();
-    core.meta.reader.read(|state| {
+    core.meta().reader.read(|state| {
         let mut out = BTreeMap::new();
         for topic in state.topics.values() {
             let configs = effective_configs(&topic.configs, &defaults);
@@ -101,7 +101,7 @@ pub async fn trim(raft: &Raft<PartitionTypeConfig>, offset: u64) -> Result<u64, 
 /// log start the last snapshot request was made for.
 pub async fn check(core: &Core, purged: &mut HashMap<GroupId, u64>) {
     let limits = limits_by_group(core);
-    let groups = core.partitions.registry.all();
+    let groups = core.partitions().registry.all();
     for (group, raft, handle) in &groups {
         if let Some(limits) = limits.get(group) {
             enforce(core.id(), *group, raft, handle, *limits).await;
@@ -172,13 +172,13 @@ pub async fn purge(core: &Core, group: GroupId, raft: &Raft<PartitionTypeConfig>
     .flatten();
     if let Some(upto) = purged {
         tracing::debug!(group, upto, "partition log purged");
-        core.engine.compact_log(group, upto).await;
+        core.engine().compact_log(group, upto).await;
     }
 }
 
 /// Runs [`check`] every check interval until `stop`.
 pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_millis(core.config.log_retention_check_interval_ms);
+    let every = Duration::from_millis(core.config().log_retention_check_interval_ms);
     let mut purged = HashMap::new();
     loop {
         tokio::select! {

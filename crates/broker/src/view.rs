@@ -75,6 +75,10 @@ pub struct LocalReplica {
     /// "How it works"); a new record or a silent leader wakes it.
     #[serde(default)]
     pub quiescent: bool,
+    /// The index of the last entry in its Raft log, committed or not (entries
+    /// appended but not yet committed are above the high watermark's entry).
+    #[serde(default)]
+    pub last_log_index: Option<u64>,
 }
 
 /// A change to a topic's config overrides (`POST /v1/topics/{name}/configs`).

@@ -169,7 +169,10 @@ pub fn run(args: BrokerArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let broker = Broker::start(config).await?;
         wait_for_stop_signal().await?;
-        broker.shutdown().await;
+        let aborted = broker.shutdown().await;
+        if aborted > 0 {
+            anyhow::bail!("shutdown aborted {aborted} tasks that did not stop in time");
+        }
         anyhow::Ok(())
     })
 }

@@ -31,6 +31,59 @@ pub fn dev_ports(id: u64) -> (u64, u64, u64) {
     (9091 + id, 19091 + id, 9643 + id)
 }
 
+/// Waits until broker 1's admin API names a controller and reports all
+/// `nodes` brokers live; fails early if a broker exits.
+fn wait_until_ready(
+    children: &mut [(u64, Child)],
+    nodes: u64,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let url = format!("http://127.0.0.1:{}/v1/cluster", dev_ports(1).2);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        for (id, child) in children.iter_mut() {
+            if let Some(status) = child.try_wait()? {
+                bail!("broker {id} exited ({status})");
+            }
+        }
+        let view: Option<serde_json::Value> = http
+            .get(&url)
+            .send()
+            .ok()
+            .and_then(|r| r.error_for_status().ok())
+            .and_then(|r| r.json().ok());
+        if let Some(view) = view {
+            let live = view["brokers"]
+                .as_array()
+                .map_or(0, |b| b.iter().filter(|b| b["live"] == true).count());
+            if view["controller"].is_u64() && live as u64 == nodes {
+                return Ok(());
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("no controller with {nodes} live brokers after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// What a new user can type next, once the cluster is ready: every line a
+/// command that works against the dev cluster's default addresses.
+fn next_steps(cairn: &str) -> String {
+    let kafka = format!("127.0.0.1:{}", dev_ports(1).0);
+    format!(
+        "\ncluster ready. Try, in another terminal:\n\
+         \x20 {cairn} topic create trucks --partitions 6 --replication-factor 3\n\
+         \x20 printf 'hello\\nworld\\n' | {cairn} produce trucks --key truck_42 --acks all\n\
+         \x20 {cairn} consume trucks --from-beginning --idle-timeout 5s\n\
+         \x20 {cairn} cluster status\n\
+         \x20 kcat -b {kafka} -L\n\n"
+    )
+}
+
 /// Runs `cairn dev`.
 pub fn run(args: DevArgs) -> anyhow::Result<()> {
     if args.nodes == 0 || args.nodes > 100 {
@@ -90,10 +143,10 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         );
         children.push((id, child));
     }
-    println!(
-        "\ncluster status: cairn cluster status --admin 127.0.0.1:{}",
-        dev_ports(1).2
-    );
+    match wait_until_ready(&mut children, args.nodes, Duration::from_secs(60)) {
+        Ok(()) => print!("{}", next_steps(&exe.display().to_string())),
+        Err(e) => eprintln!("cluster not ready yet: {e}; `cairn cluster status` shows its state"),
+    }
     println!("press Ctrl-C to stop every broker");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -133,4 +186,28 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         println!("broker {id} stopped ({status})");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// Every `cairn ...` command the guide prints parses as a real command line.
+    #[test]
+    fn next_steps_are_valid_commands() {
+        let guide = super::next_steps("cairn");
+        let commands: Vec<Vec<&str>> = guide
+            .lines()
+            .map(|l| l.rsplit('|').next().unwrap_or(l).trim())
+            .filter(|l| l.starts_with("cairn "))
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(commands.len(), 4, "guide:\n{guide}");
+        for argv in commands {
+            if let Err(e) = crate::Cli::try_parse_from(&argv) {
+                panic!("`{}` does not parse: {e}", argv.join(" "));
+            }
+        }
+        assert!(guide.contains("kcat -b 127.0.0.1:9092 -L"));
+    }
 }

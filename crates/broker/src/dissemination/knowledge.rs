@@ -1,8 +1,7 @@
-//! Who leads each partition, learned by dissemination (not through the
-//! metadata log): every broker periodically tells every other broker which
-//! groups it leads, with the term and the ISR. The same messages are the
-//! brokers' heartbeats, so every broker also knows when it last heard from
-//! each peer; the controller fences brokers on that basis.
+//! What dissemination carries and what a broker learns from it: the
+//! [`Heartbeat`] message, the [`ClusterKnowledge`] it builds up (each group's
+//! leader, term and ISR as last reported; when each peer was last heard), and
+//! the pure ISR rule [`compute_isr`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;

@@ -1,0 +1,9 @@
+//! The broker's own services on the node-to-node transport, beside the Raft
+//! RPCs (`cairn_raft::service`). One list, so two services never share an id.
+
+use cairn_raft::service::FIRST_BROKER_SERVICE;
+
+/// A [`crate::dissemination::knowledge::Heartbeat`] from a peer.
+pub const HEARTBEAT: u8 = FIRST_BROKER_SERVICE;
+/// A forwarded [`cairn_meta::ControllerRequest`] (see [`crate::metadata`]).
+pub const CONTROLLER: u8 = FIRST_BROKER_SERVICE + 1;

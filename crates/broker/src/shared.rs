@@ -1,0 +1,143 @@
+//! [`Core`]: what a running broker's tasks share — its configuration, storage,
+//! transport, metadata replica, partition groups, the knowledge learned by
+//! dissemination, quiescence, and the set of owned background tasks. Read-only
+//! accessors only: components change their own state through their own methods.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use cairn_meta::{ControllerRequest, MetaError, MetaResponse};
+use cairn_raft::Transport;
+use cairn_storage::Engine;
+
+use crate::config::BrokerConfig;
+use crate::dissemination::knowledge::ClusterKnowledge;
+use crate::metadata::MetaNode;
+use crate::partitions::PartitionManager;
+use crate::quiesce::Quiescence;
+use crate::tasks::Tasks;
+
+/// Everything a running broker shares between its tasks.
+pub struct Core {
+    config: BrokerConfig,
+    engine: Engine,
+    transport: Transport,
+    meta: MetaNode,
+    partitions: PartitionManager,
+    knowledge: ClusterKnowledge,
+    quiet: Quiescence,
+    tasks: Tasks,
+    started: Instant,
+}
+
+/// The parts a [`Core`] is assembled from (see [`crate::Broker::start`]).
+pub struct CoreParts {
+    /// The validated configuration.
+    pub config: BrokerConfig,
+    /// The RocksDB engine.
+    pub engine: Engine,
+    /// The node-to-node transport.
+    pub transport: Transport,
+    /// The metadata group replica.
+    pub meta: MetaNode,
+    /// The partition groups.
+    pub partitions: PartitionManager,
+    /// The owned background tasks.
+    pub tasks: Tasks,
+}
+
+impl Core {
+    /// Assembles a core; dissemination knowledge and quiescence start empty.
+    pub fn new(parts: CoreParts) -> Self {
+        Self {
+            config: parts.config,
+            engine: parts.engine,
+            transport: parts.transport,
+            meta: parts.meta,
+            partitions: parts.partitions,
+            knowledge: ClusterKnowledge::default(),
+            quiet: Quiescence::default(),
+            tasks: parts.tasks,
+            started: Instant::now(),
+        }
+    }
+
+    /// This broker's id.
+    pub fn id(&self) -> u64 {
+        self.config.id
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// The RocksDB engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The node-to-node transport.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The metadata group replica.
+    pub fn meta(&self) -> &MetaNode {
+        &self.meta
+    }
+
+    /// The partition groups hosted here.
+    pub fn partitions(&self) -> &PartitionManager {
+        &self.partitions
+    }
+
+    /// Leaders and liveness learned from heartbeats.
+    pub fn knowledge(&self) -> &ClusterKnowledge {
+        &self.knowledge
+    }
+
+    /// Which partition replicas are quiescent (idle, Raft heartbeats off).
+    pub fn quiet(&self) -> &Quiescence {
+        &self.quiet
+    }
+
+    /// The broker's owned background tasks; spawn into it, never detached.
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+
+    /// How long this broker has been running.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The topic config defaults this broker's config sets (by topic key).
+    pub fn topic_defaults(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (
+                "retention.ms".to_string(),
+                self.config.log_retention_ms.to_string(),
+            ),
+            (
+                "retention.bytes".to_string(),
+                self.config.log_retention_bytes.to_string(),
+            ),
+        ])
+    }
+
+    /// The session timeout as a duration.
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.session_timeout_ms)
+    }
+
+    /// Gets a controller request carried out wherever the controller is (see
+    /// [`MetaNode::submit`]).
+    pub async fn submit(
+        &self,
+        request: ControllerRequest,
+        timeout: Duration,
+    ) -> Result<MetaResponse, MetaError> {
+        self.meta.submit(request, timeout).await
+    }
+}
