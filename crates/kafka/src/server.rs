@@ -86,7 +86,7 @@ async fn serve_connection(
                     let frame = buf.split_to(len).freeze();
                     // Order-sensitive work happens here, in arrival order; the
                     // rest runs concurrently and is answered in order.
-                    let pending = api::handle(frame, &cluster);
+                    let pending = api::handle_request(frame, &cluster);
                     if tx.send(tokio::spawn(pending)).await.is_err() {
                         return Ok(());
                     }
