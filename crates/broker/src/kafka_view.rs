@@ -17,11 +17,15 @@ use cairn_kafka::{
     AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, KafkaError, NewTopic,
     PartitionMetadata, PartitionRead, TopicMetadata,
 };
-use cairn_meta::topic_config::effective_configs;
+use cairn_meta::topic_config::{effective_configs, TOPIC_CONFIGS};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
+use crate::config::{
+    DEFAULT_KAFKA_MAX_FRAME_BYTES, DEFAULT_LOG_RETENTION_BYTES,
+    DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS, DEFAULT_LOG_RETENTION_MS,
+};
 use crate::node::Core;
 use crate::partitions::PartitionHandle;
 
@@ -37,6 +41,15 @@ fn split_host_port(addr: &str) -> Option<(String, i32)> {
         host.trim_matches(['[', ']']).to_string(),
         port.parse().ok()?,
     ))
+}
+
+/// Kafka's default of a topic config, from the one table of topic configs.
+fn topic_default(key: &str) -> String {
+    TOPIC_CONFIGS
+        .iter()
+        .find(|c| c.name == key)
+        .map(|c| c.default.to_string())
+        .unwrap_or_default()
 }
 
 impl KafkaView {
@@ -274,28 +287,32 @@ impl KafkaCluster for KafkaView {
                 true,
             ),
             ("auto.create.topics.enable".into(), "false".into(), true),
-            ("message.max.bytes".into(), "1048588".into(), true),
+            (
+                "message.max.bytes".into(),
+                topic_default("max.message.bytes"),
+                true,
+            ),
             (
                 "socket.request.max.bytes".into(),
                 c.kafka_max_frame_bytes.to_string(),
-                c.kafka_max_frame_bytes == 100 << 20,
+                c.kafka_max_frame_bytes == DEFAULT_KAFKA_MAX_FRAME_BYTES,
             ),
         ];
         // Topic-level defaults, as Kafka's broker-side `log.*` names.
         configs.push((
             "log.retention.ms".into(),
             c.log_retention_ms.to_string(),
-            c.log_retention_ms == 604_800_000,
+            c.log_retention_ms == DEFAULT_LOG_RETENTION_MS,
         ));
         configs.push((
             "log.retention.bytes".into(),
             c.log_retention_bytes.to_string(),
-            c.log_retention_bytes == -1,
+            c.log_retention_bytes == DEFAULT_LOG_RETENTION_BYTES,
         ));
         configs.push((
             "log.retention.check.interval.ms".into(),
             c.log_retention_check_interval_ms.to_string(),
-            c.log_retention_check_interval_ms == 300_000,
+            c.log_retention_check_interval_ms == DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS,
         ));
         // Kafka's name for "fsync after every N messages": 1 with fsync, never without.
         configs.push((
@@ -308,7 +325,11 @@ impl KafkaCluster for KafkaView {
             .into(),
             c.log_fsync,
         ));
-        configs.push(("log.cleanup.policy".into(), "delete".into(), true));
+        configs.push((
+            "log.cleanup.policy".into(),
+            topic_default("cleanup.policy"),
+            true,
+        ));
         configs
     }
 
@@ -472,7 +493,7 @@ impl KafkaCluster for KafkaView {
 
 #[cfg(test)]
 mod tests {
-    use super::{meta_error_to_kafka, split_host_port};
+    use super::{meta_error_to_kafka, split_host_port, topic_default};
     use cairn_meta::{MetaError, MetaErrorCode};
 
     #[test]
@@ -494,6 +515,12 @@ mod tests {
             assert_eq!(e.code, code, "{category:?}");
             assert_eq!(e.message, Some(format!("{category:?} happened")));
         }
+    }
+
+    #[test]
+    fn broker_config_defaults_come_from_the_topic_config_table() {
+        assert_eq!(topic_default("max.message.bytes"), "1048588");
+        assert_eq!(topic_default("cleanup.policy"), "delete");
     }
 
     #[test]

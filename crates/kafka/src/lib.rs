@@ -17,4 +17,4 @@ pub use cluster::{
     PartitionMetadata, PartitionRead, TopicMetadata,
 };
 pub use error::KafkaError;
-pub use server::{serve, KafkaConfig};
+pub use server::{serve, KafkaConfig, DEFAULT_MAX_FRAME_BYTES};
