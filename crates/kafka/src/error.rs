@@ -32,12 +32,6 @@ impl KafkaError {
     }
 }
 
-impl From<i16> for KafkaError {
-    fn from(code: i16) -> Self {
-        Self::from_code(code)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
