@@ -70,6 +70,16 @@ fn check_addr(what: &str, addr: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Default of [`BrokerConfig::kafka_max_frame_bytes`]: the Kafka listener's
+/// own default (Kafka's `socket.request.max.bytes`, 100 MiB).
+pub const DEFAULT_KAFKA_MAX_FRAME_BYTES: usize = cairn_kafka::DEFAULT_MAX_FRAME_BYTES;
+/// Default of [`BrokerConfig::log_retention_ms`]: 7 days, as Kafka's `log.retention.ms`.
+pub const DEFAULT_LOG_RETENTION_MS: i64 = 604_800_000;
+/// Default of [`BrokerConfig::log_retention_bytes`]: no size limit.
+pub const DEFAULT_LOG_RETENTION_BYTES: i64 = -1;
+/// Default of [`BrokerConfig::log_retention_check_interval_ms`]: 5 minutes, as Kafka.
+pub const DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
+
 /// Everything a broker needs to start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -132,10 +142,10 @@ impl Default for BrokerConfig {
             heartbeat_interval_ms: 250,
             session_timeout_ms: 4000,
             max_raft_frame_bytes: 64 << 20,
-            kafka_max_frame_bytes: 100 << 20,
-            log_retention_ms: 604_800_000,
-            log_retention_bytes: -1,
-            log_retention_check_interval_ms: 300_000,
+            kafka_max_frame_bytes: DEFAULT_KAFKA_MAX_FRAME_BYTES,
+            log_retention_ms: DEFAULT_LOG_RETENTION_MS,
+            log_retention_bytes: DEFAULT_LOG_RETENTION_BYTES,
+            log_retention_check_interval_ms: DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS,
             log_fsync: true,
             quiesce_partitions: true,
         }

@@ -8,26 +8,29 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use cairn_kafka::error_code::{
-    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT, UNKNOWN_SERVER_ERROR,
+    COORDINATOR_NOT_AVAILABLE, INVALID_CONFIG, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
+    INVALID_TOPIC_EXCEPTION, LOG_DIR_NOT_FOUND, NOT_CONTROLLER, NOT_LEADER_OR_FOLLOWER,
+    OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS, UNKNOWN_SERVER_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
-    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic,
+    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, KafkaError, NewTopic,
     PartitionMetadata, PartitionRead, TopicMetadata,
 };
-use cairn_meta::topic_config::effective_configs;
-use cairn_meta::{ConfigChange, ControllerRequest};
+use cairn_meta::topic_config::{effective_configs, TOPIC_CONFIGS};
+use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
+use crate::config::{
+    DEFAULT_KAFKA_MAX_FRAME_BYTES, DEFAULT_LOG_RETENTION_BYTES,
+    DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS, DEFAULT_LOG_RETENTION_MS,
+};
 use crate::partitions::PartitionHandle;
 use crate::shared::Core;
 
 /// How long a CreateTopics/DeleteTopics may wait for the controller.
 const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
-/// INVALID_PARTITIONS and INVALID_REPLICATION_FACTOR.
-const INVALID_PARTITIONS: i16 = 37;
-const INVALID_REPLICATION_FACTOR: i16 = 38;
 
 /// Answers the Kafka handlers' questions from a running broker.
 pub struct KafkaView(pub Arc<Core>);
@@ -40,9 +43,18 @@ fn split_host_port(addr: &str) -> Option<(String, i32)> {
     ))
 }
 
+/// Kafka's default of a topic config, from the one table of topic configs.
+fn topic_default(key: &str) -> String {
+    TOPIC_CONFIGS
+        .iter()
+        .find(|c| c.name == key)
+        .map(|c| c.default.to_string())
+        .unwrap_or_default()
+}
+
 impl KafkaView {
     /// The local replica of `topic`/`partition`, if this broker leads it.
-    fn leader_replica(&self, topic: &str, partition: i32) -> Result<PartitionHandle, i16> {
+    fn leader_replica(&self, topic: &str, partition: i32) -> Result<PartitionHandle, KafkaError> {
         let core = &self.0;
         let group = core
             .meta()
@@ -53,15 +65,15 @@ impl KafkaView {
                     .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
                     .map(|p| p.group)
             })
-            .ok_or(UNKNOWN_TOPIC_OR_PARTITION)?;
+            .ok_or(KafkaError::from_code(UNKNOWN_TOPIC_OR_PARTITION))?;
         let (raft, handle) = core
             .partitions()
             .registry
             .get(group)
-            .ok_or(NOT_LEADER_OR_FOLLOWER)?;
+            .ok_or(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER))?;
         let metrics = raft.metrics().borrow().clone();
         if metrics.current_leader != Some(core.id()) || !metrics.state.is_leader() {
-            return Err(NOT_LEADER_OR_FOLLOWER);
+            return Err(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER));
         }
         Ok(handle)
     }
@@ -72,19 +84,34 @@ impl KafkaView {
 const DEFAULT_PARTITIONS: u32 = 1;
 const DEFAULT_REPLICATION_FACTOR: u32 = 1;
 
-fn meta_error(e: cairn_meta::MetaError) -> (i16, String) {
-    (e.code.kafka_code(), e.message)
+/// The Kafka error a client gets for a refused metadata request: the one
+/// mapping from the metadata group's error categories to Kafka codes.
+fn meta_error_to_kafka(e: MetaError) -> KafkaError {
+    let code = match e.code {
+        MetaErrorCode::TopicAlreadyExists => TOPIC_ALREADY_EXISTS,
+        MetaErrorCode::UnknownTopic => UNKNOWN_TOPIC_OR_PARTITION,
+        MetaErrorCode::InvalidTopicName => INVALID_TOPIC_EXCEPTION,
+        MetaErrorCode::InvalidPartitions => INVALID_PARTITIONS,
+        MetaErrorCode::InvalidReplicationFactor => INVALID_REPLICATION_FACTOR,
+        MetaErrorCode::InvalidConfig => INVALID_CONFIG,
+        // The code Cairn has always sent here; Kafka's BROKER_NOT_AVAILABLE
+        // (8) would name the problem better.
+        MetaErrorCode::UnknownBroker => LOG_DIR_NOT_FOUND,
+        MetaErrorCode::NotController => NOT_CONTROLLER,
+        MetaErrorCode::Unavailable => COORDINATOR_NOT_AVAILABLE,
+    };
+    KafkaError::new(code, e.message)
 }
 
 impl KafkaCluster for KafkaView {
-    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), (i16, String)>> {
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
         Box::pin(async move {
             let partitions = match request.partitions {
                 -1 => DEFAULT_PARTITIONS,
                 p if p >= 1 => p as u32,
                 p => {
-                    return Err((
+                    return Err(KafkaError::new(
                         INVALID_PARTITIONS,
                         format!(
                             "topic '{}': partition count {p} must be at least 1",
@@ -97,7 +124,7 @@ impl KafkaCluster for KafkaView {
                 -1 => DEFAULT_REPLICATION_FACTOR,
                 r if r >= 1 => r as u32,
                 r => {
-                    return Err((
+                    return Err(KafkaError::new(
                         INVALID_REPLICATION_FACTOR,
                         format!(
                             "topic '{}': replication factor {r} must be at least 1",
@@ -116,7 +143,7 @@ impl KafkaCluster for KafkaView {
             core.submit(controller_request, ADMIN_TIMEOUT)
                 .await
                 .map(|_| ())
-                .map_err(meta_error)
+                .map_err(meta_error_to_kafka)
         })
     }
 
@@ -124,7 +151,7 @@ impl KafkaCluster for KafkaView {
         &self,
         name: &str,
         change: AlterConfigs,
-    ) -> BoxFuture<Result<(), (i16, String)>> {
+    ) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
         let name = name.to_string();
         Box::pin(async move {
@@ -140,7 +167,7 @@ impl KafkaCluster for KafkaView {
             core.submit(request, ADMIN_TIMEOUT)
                 .await
                 .map(|_| ())
-                .map_err(meta_error)
+                .map_err(meta_error_to_kafka)
         })
     }
 
@@ -149,7 +176,7 @@ impl KafkaCluster for KafkaView {
         topic: &str,
         partition: i32,
         offset: i64,
-    ) -> BoxFuture<Result<i64, i16>> {
+    ) -> BoxFuture<Result<i64, KafkaError>> {
         let found = self.leader_replica(topic, partition).and_then(|handle| {
             let group = handle.reader.group();
             let (raft, _) = self
@@ -157,7 +184,7 @@ impl KafkaCluster for KafkaView {
                 .partitions()
                 .registry
                 .get(group)
-                .ok_or(NOT_LEADER_OR_FOLLOWER)?;
+                .ok_or(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER))?;
             Ok((raft, handle))
         });
         let core = self.0.clone();
@@ -167,16 +194,18 @@ impl KafkaCluster for KafkaView {
             let offset = match offset {
                 -1 => high_watermark,
                 o if (0..=high_watermark).contains(&o) => o,
-                _ => return Err(OFFSET_OUT_OF_RANGE),
+                _ => return Err(KafkaError::from_code(OFFSET_OUT_OF_RANGE)),
             };
             let start =
                 crate::retention::trim(&raft, offset as u64)
                     .await
                     .map_err(|e| match e {
-                        crate::retention::TrimError::NotLeader => NOT_LEADER_OR_FOLLOWER,
+                        crate::retention::TrimError::NotLeader => {
+                            KafkaError::from_code(NOT_LEADER_OR_FOLLOWER)
+                        }
                         crate::retention::TrimError::Failed(e) => {
                             tracing::warn!(error = %e, "DeleteRecords trim failed");
-                            REQUEST_TIMED_OUT
+                            KafkaError::from_code(REQUEST_TIMED_OUT)
                         }
                     })?;
             // Give the disk space back now rather than at the next retention check.
@@ -194,12 +223,12 @@ impl KafkaCluster for KafkaView {
         name: &str,
         total: i32,
         validate_only: bool,
-    ) -> BoxFuture<Result<(), (i16, String)>> {
+    ) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
         let name = name.to_string();
         Box::pin(async move {
             let total = u32::try_from(total).map_err(|_| {
-                (
+                KafkaError::new(
                     INVALID_PARTITIONS,
                     format!("topic '{name}': partition count {total} must be positive"),
                 )
@@ -212,18 +241,18 @@ impl KafkaCluster for KafkaView {
             core.submit(request, ADMIN_TIMEOUT)
                 .await
                 .map(|_| ())
-                .map_err(meta_error)
+                .map_err(meta_error_to_kafka)
         })
     }
 
-    fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), (i16, String)>> {
+    fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
         let name = name.to_string();
         Box::pin(async move {
             core.submit(ControllerRequest::DeleteTopic { name }, ADMIN_TIMEOUT)
                 .await
                 .map(|_| ())
-                .map_err(meta_error)
+                .map_err(meta_error_to_kafka)
         })
     }
 
@@ -261,28 +290,32 @@ impl KafkaCluster for KafkaView {
                 true,
             ),
             ("auto.create.topics.enable".into(), "false".into(), true),
-            ("message.max.bytes".into(), "1048588".into(), true),
+            (
+                "message.max.bytes".into(),
+                topic_default("max.message.bytes"),
+                true,
+            ),
             (
                 "socket.request.max.bytes".into(),
                 c.kafka_max_frame_bytes.to_string(),
-                c.kafka_max_frame_bytes == 100 << 20,
+                c.kafka_max_frame_bytes == DEFAULT_KAFKA_MAX_FRAME_BYTES,
             ),
         ];
         // Topic-level defaults, as Kafka's broker-side `log.*` names.
         configs.push((
             "log.retention.ms".into(),
             c.log_retention_ms.to_string(),
-            c.log_retention_ms == 604_800_000,
+            c.log_retention_ms == DEFAULT_LOG_RETENTION_MS,
         ));
         configs.push((
             "log.retention.bytes".into(),
             c.log_retention_bytes.to_string(),
-            c.log_retention_bytes == -1,
+            c.log_retention_bytes == DEFAULT_LOG_RETENTION_BYTES,
         ));
         configs.push((
             "log.retention.check.interval.ms".into(),
             c.log_retention_check_interval_ms.to_string(),
-            c.log_retention_check_interval_ms == 300_000,
+            c.log_retention_check_interval_ms == DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS,
         ));
         // Kafka's name for "fsync after every N messages": 1 with fsync, never without.
         configs.push((
@@ -295,7 +328,11 @@ impl KafkaCluster for KafkaView {
             .into(),
             c.log_fsync,
         ));
-        configs.push(("log.cleanup.policy".into(), "delete".into(), true));
+        configs.push((
+            "log.cleanup.policy".into(),
+            topic_default("cleanup.policy"),
+            true,
+        ));
         configs
     }
 
@@ -316,10 +353,10 @@ impl KafkaCluster for KafkaView {
         partition: i32,
         batches: Vec<Bytes>,
         leader_only: bool,
-    ) -> BoxFuture<Result<i64, i16>> {
+    ) -> BoxFuture<Result<i64, KafkaError>> {
         let handle = match self.leader_replica(topic, partition) {
             Ok(handle) => handle,
-            Err(code) => return Box::pin(std::future::ready(Err(code))),
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         let (reply, rx) = oneshot::channel();
         if handle
@@ -331,12 +368,15 @@ impl KafkaCluster for KafkaView {
             })
             .is_err()
         {
-            return Box::pin(std::future::ready(Err(NOT_LEADER_OR_FOLLOWER)));
+            return Box::pin(std::future::ready(Err(KafkaError::from_code(
+                NOT_LEADER_OR_FOLLOWER,
+            ))));
         }
         // A dropped reply means the outcome is unknown.
         Box::pin(async move {
             rx.await
-                .unwrap_or(Err(cairn_kafka::error_code::REQUEST_TIMED_OUT))
+                .unwrap_or(Err(REQUEST_TIMED_OUT))
+                .map_err(KafkaError::from_code)
         })
     }
 
@@ -346,7 +386,7 @@ impl KafkaCluster for KafkaView {
         partition: i32,
         offset: i64,
         max_bytes: usize,
-    ) -> Result<PartitionRead, i16> {
+    ) -> Result<PartitionRead, KafkaError> {
         let handle = self.leader_replica(topic, partition)?;
         let reader = &handle.reader;
         let (start, hw) = (
@@ -354,11 +394,11 @@ impl KafkaCluster for KafkaView {
             reader.high_watermark() as i64,
         );
         if offset < start || offset > hw {
-            return Err(OFFSET_OUT_OF_RANGE);
+            return Err(KafkaError::from_code(OFFSET_OUT_OF_RANGE));
         }
         let read = reader.read(offset as u64, max_bytes).map_err(|e| {
             tracing::error!(topic, partition, offset, error = %e, "fetch read failed");
-            UNKNOWN_SERVER_ERROR
+            KafkaError::from_code(UNKNOWN_SERVER_ERROR)
         })?;
         Ok(PartitionRead {
             records: Bytes::from(read.bytes),
@@ -373,7 +413,12 @@ impl KafkaCluster for KafkaView {
             .map(|h| h.reader.high_watermark_changes())
     }
 
-    fn list_offset(&self, topic: &str, partition: i32, timestamp: i64) -> Result<(i64, i64), i16> {
+    fn list_offset(
+        &self,
+        topic: &str,
+        partition: i32,
+        timestamp: i64,
+    ) -> Result<(i64, i64), KafkaError> {
         let handle = self.leader_replica(topic, partition)?;
         let reader = &handle.reader;
         match timestamp {
@@ -385,7 +430,7 @@ impl KafkaCluster for KafkaView {
                 Ok(None) => Ok((-1, -1)),
                 Err(e) => {
                     tracing::error!(topic, partition, error = %e, "offset lookup failed");
-                    Err(UNKNOWN_SERVER_ERROR)
+                    Err(KafkaError::from_code(UNKNOWN_SERVER_ERROR))
                 }
             },
         }
@@ -452,7 +497,35 @@ impl KafkaCluster for KafkaView {
 
 #[cfg(test)]
 mod tests {
-    use super::split_host_port;
+    use super::{meta_error_to_kafka, split_host_port, topic_default};
+    use cairn_meta::{MetaError, MetaErrorCode};
+
+    #[test]
+    fn metadata_errors_keep_their_kafka_codes_and_messages() {
+        // The codes clients have always seen for each category.
+        let table = [
+            (MetaErrorCode::TopicAlreadyExists, 36),
+            (MetaErrorCode::UnknownTopic, 3),
+            (MetaErrorCode::InvalidTopicName, 17),
+            (MetaErrorCode::InvalidPartitions, 37),
+            (MetaErrorCode::InvalidReplicationFactor, 38),
+            (MetaErrorCode::InvalidConfig, 40),
+            (MetaErrorCode::UnknownBroker, 57),
+            (MetaErrorCode::NotController, 41),
+            (MetaErrorCode::Unavailable, 15),
+        ];
+        for (category, code) in table {
+            let e = meta_error_to_kafka(MetaError::new(category, format!("{category:?} happened")));
+            assert_eq!(e.code, code, "{category:?}");
+            assert_eq!(e.message, Some(format!("{category:?} happened")));
+        }
+    }
+
+    #[test]
+    fn broker_config_defaults_come_from_the_topic_config_table() {
+        assert_eq!(topic_default("max.message.bytes"), "1048588");
+        assert_eq!(topic_default("cleanup.policy"), "delete");
+    }
 
     #[test]
     fn advertised_addresses_split() {

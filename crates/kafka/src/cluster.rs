@@ -2,6 +2,8 @@
 //! broker builds a [`ClusterMetadata`] snapshot from its metadata catalogue and
 //! the leaders it learned by dissemination.
 
+use crate::error::KafkaError;
+
 /// A live broker's Kafka listener.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerEndpoint {
@@ -83,7 +85,8 @@ pub struct AlterConfigs {
     pub validate_only: bool,
 }
 
-/// The broker side of the Kafka adapter. Errors are Kafka error codes.
+/// The broker side of the Kafka adapter. Errors carry the Kafka error code
+/// the client gets ([`KafkaError`]).
 pub trait KafkaCluster: Send + Sync + 'static {
     /// The current view of the cluster.
     fn metadata(&self) -> ClusterMetadata;
@@ -102,7 +105,7 @@ pub trait KafkaCluster: Send + Sync + 'static {
         partition: i32,
         batches: Vec<bytes::Bytes>,
         leader_only: bool,
-    ) -> BoxFuture<Result<i64, i16>>;
+    ) -> BoxFuture<Result<i64, KafkaError>>;
 
     /// Reads committed batches from `offset` on the partition leader.
     fn read(
@@ -111,7 +114,7 @@ pub trait KafkaCluster: Send + Sync + 'static {
         partition: i32,
         offset: i64,
         max_bytes: usize,
-    ) -> Result<PartitionRead, i16>;
+    ) -> Result<PartitionRead, KafkaError>;
 
     /// A receiver that changes when the partition's high watermark moves.
     fn high_watermark_changes(
@@ -122,10 +125,15 @@ pub trait KafkaCluster: Send + Sync + 'static {
 
     /// ListOffsets: -2 earliest, -1 latest, otherwise the first offset with a
     /// timestamp at or after `timestamp`. Returns (timestamp, offset).
-    fn list_offset(&self, topic: &str, partition: i32, timestamp: i64) -> Result<(i64, i64), i16>;
+    fn list_offset(
+        &self,
+        topic: &str,
+        partition: i32,
+        timestamp: i64,
+    ) -> Result<(i64, i64), KafkaError>;
 
-    /// Creates a topic (or only validates the request); errors carry a message.
-    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), (i16, String)>>;
+    /// Creates a topic (or only validates the request).
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>>;
 
     /// Grows a topic to `total` partitions (or only validates the request).
     fn create_partitions(
@@ -133,10 +141,10 @@ pub trait KafkaCluster: Send + Sync + 'static {
         name: &str,
         total: i32,
         validate_only: bool,
-    ) -> BoxFuture<Result<(), (i16, String)>>;
+    ) -> BoxFuture<Result<(), KafkaError>>;
 
     /// Deletes a topic.
-    fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), (i16, String)>>;
+    fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), KafkaError>>;
 
     /// Changes a topic's config overrides: sets `set`, resets `delete` to
     /// defaults; with `replace`, every override not in `set` is reset too.
@@ -144,7 +152,7 @@ pub trait KafkaCluster: Send + Sync + 'static {
         &self,
         name: &str,
         change: AlterConfigs,
-    ) -> BoxFuture<Result<(), (i16, String)>>;
+    ) -> BoxFuture<Result<(), KafkaError>>;
 
     /// Deletes the records of a partition below `offset` (-1: the high
     /// watermark) by moving its log start; returns the new log start.
@@ -153,7 +161,7 @@ pub trait KafkaCluster: Send + Sync + 'static {
         topic: &str,
         partition: i32,
         offset: i64,
-    ) -> BoxFuture<Result<i64, i16>>;
+    ) -> BoxFuture<Result<i64, KafkaError>>;
 
     /// A topic's effective configs as (name, value, is_default); `None` if unknown.
     fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>>;

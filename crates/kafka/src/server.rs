@@ -24,10 +24,13 @@ pub struct KafkaConfig {
     pub max_frame_bytes: usize,
 }
 
+/// The default largest request (Kafka's `socket.request.max.bytes`, 100 MiB).
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 100 << 20;
+
 impl Default for KafkaConfig {
     fn default() -> Self {
         Self {
-            max_frame_bytes: 100 << 20,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         }
     }
 }
@@ -86,7 +89,7 @@ async fn serve_connection(
                     let frame = buf.split_to(len).freeze();
                     // Order-sensitive work happens here, in arrival order; the
                     // rest runs concurrently and is answered in order.
-                    let pending = api::handle(frame, &cluster);
+                    let pending = api::handle_request(frame, &cluster);
                     if tx.send(tokio::spawn(pending)).await.is_err() {
                         return Ok(());
                     }

@@ -140,7 +140,8 @@ impl ConfigChange {
     }
 }
 
-/// What went wrong, in categories that map onto Kafka error codes.
+/// What went wrong, by category. The broker maps each category onto the
+/// error code of the protocol a client speaks (Kafka, HTTP).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetaErrorCode {
     TopicAlreadyExists,
@@ -155,21 +156,6 @@ pub enum MetaErrorCode {
 }
 
 impl MetaErrorCode {
-    /// The Kafka protocol error code for this error.
-    pub fn kafka_code(self) -> i16 {
-        match self {
-            Self::TopicAlreadyExists => 36,
-            Self::UnknownTopic => 3,
-            Self::InvalidTopicName => 17,
-            Self::InvalidPartitions => 37,
-            Self::InvalidReplicationFactor => 38,
-            Self::InvalidConfig => 40,
-            Self::UnknownBroker => 57, // BROKER_NOT_AVAILABLE
-            Self::NotController => 41,
-            Self::Unavailable => 15, // COORDINATOR_NOT_AVAILABLE-like retriable
-        }
-    }
-
     /// A stable upper-case name used in JSON errors and by the CLI.
     pub fn name(self) -> &'static str {
         match self {

@@ -1,16 +1,42 @@
 //! ApiVersions (key 18): the APIs and versions this broker serves. An
 //! unsupported request version gets a v0 response with UNSUPPORTED_VERSION and
 //! the full list, so the client can retry with a version it shares (KIP-511).
+//! The table here is also what dispatch checks every request's version against.
 
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
 
-use super::{decode, respond, Outcome, SUPPORTED};
+use super::respond::{answer_now, encode_response, ready, Outcome, Pending};
 use crate::error_code;
+
+/// The APIs and version ranges this broker serves, in ApiVersions order.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 9),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, MAX_VERSION),
+    (ApiKey::CreateTopics, 2, 4),
+    (ApiKey::DeleteTopics, 1, 4),
+    (ApiKey::DescribeConfigs, 1, 2),
+    (ApiKey::DescribeCluster, 0, 0),
+    (ApiKey::CreatePartitions, 0, 1),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+];
 
 /// The highest ApiVersions version served.
 pub const MAX_VERSION: i16 = 3;
+
+/// The supported version range of `key`, if the API is served.
+pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, min, max)| (*min, *max))
+}
 
 fn api_list() -> Vec<ApiVersion> {
     SUPPORTED
@@ -29,25 +55,22 @@ pub fn unsupported(correlation_id: i32) -> Outcome {
     let response = ApiVersionsResponse::default()
         .with_error_code(error_code::UNSUPPORTED_VERSION)
         .with_api_keys(api_list());
-    respond(ApiKey::ApiVersions, 0, correlation_id, &response)
+    encode_response(ApiKey::ApiVersions, 0, correlation_id, &response)
 }
 
 /// Handles ApiVersions at any version.
-pub fn handle(header: &RequestHeader, body: &mut Bytes) -> Outcome {
-    let version = header.request_api_version;
-    if !(0..=MAX_VERSION).contains(&version) {
-        return unsupported(header.correlation_id);
+pub fn handle_api_versions(header: &RequestHeader, body: &mut Bytes) -> Pending {
+    if !(0..=MAX_VERSION).contains(&header.request_api_version) {
+        return ready(unsupported(header.correlation_id));
     }
-    if let Err(close) = decode::<ApiVersionsRequest>(header, body, "ApiVersions") {
-        return close;
-    }
-    let response = ApiVersionsResponse::default()
-        .with_error_code(error_code::NONE)
-        .with_api_keys(api_list());
-    respond(
+    answer_now(
         ApiKey::ApiVersions,
-        version,
-        header.correlation_id,
-        &response,
+        header,
+        body,
+        |_: ApiVersionsRequest| {
+            ApiVersionsResponse::default()
+                .with_error_code(error_code::NONE)
+                .with_api_keys(api_list())
+        },
     )
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, RequestHeader, TopicName};
 
-use super::{decode, respond, Outcome, Pending};
+use super::respond::{answer_later, Pending};
 use crate::cluster::KafkaCluster;
 use crate::error_code;
 
@@ -48,8 +48,8 @@ fn read_all(
                         .with_log_start_offset(read.log_start_offset)
                         .with_records(Some(records))
                 }
-                Err(code) => data
-                    .with_error_code(code)
+                Err(e) => data
+                    .with_error_code(e.code)
                     .with_high_watermark(-1)
                     .with_records(Some(Bytes::new())),
             };
@@ -65,14 +65,18 @@ fn read_all(
 }
 
 /// Handles Fetch; the read (and any long-poll) happens in the returned future.
-pub fn handle(
+pub fn handle_fetch(
     header: &RequestHeader,
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
-) -> Result<Pending, Outcome> {
-    let request: FetchRequest = decode(header, body, "Fetch")?;
-    let version = header.request_api_version;
-    let correlation_id = header.correlation_id;
+) -> Pending {
+    let cluster = cluster.clone();
+    answer_later(ApiKey::Fetch, header, body, |request| {
+        fetch(cluster, request)
+    })
+}
+
+async fn fetch(cluster: Arc<dyn KafkaCluster>, request: FetchRequest) -> FetchResponse {
     let wanted: Vec<Wanted> = request
         .topics
         .into_iter()
@@ -98,34 +102,30 @@ pub fn handle(
     };
     let min_bytes = request.min_bytes.max(0) as usize;
     let max_wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
-    let cluster = cluster.clone();
-    Ok(Box::pin(async move {
-        let deadline = tokio::time::Instant::now() + max_wait;
-        let mut watches: Vec<_> = wanted
-            .iter()
-            .flat_map(|w| w.partitions.iter().map(|p| (w.topic.0.to_string(), p.0)))
-            .filter_map(|(t, p)| cluster.high_watermark_changes(&t, p))
-            .collect();
-        for w in &mut watches {
-            w.borrow_and_update();
+    let deadline = tokio::time::Instant::now() + max_wait;
+    let mut watches: Vec<_> = wanted
+        .iter()
+        .flat_map(|w| w.partitions.iter().map(|p| (w.topic.0.to_string(), p.0)))
+        .filter_map(|(t, p)| cluster.high_watermark_changes(&t, p))
+        .collect();
+    for w in &mut watches {
+        w.borrow_and_update();
+    }
+    loop {
+        let (topics, total) = read_all(cluster.as_ref(), &wanted, max_bytes);
+        if total >= min_bytes.max(1)
+            || tokio::time::Instant::now() >= deadline
+            || watches.is_empty()
+        {
+            return FetchResponse::default()
+                .with_error_code(error_code::NONE)
+                .with_session_id(0)
+                .with_responses(topics);
         }
-        loop {
-            let (topics, total) = read_all(cluster.as_ref(), &wanted, max_bytes);
-            if total >= min_bytes.max(1)
-                || tokio::time::Instant::now() >= deadline
-                || watches.is_empty()
-            {
-                let response = FetchResponse::default()
-                    .with_error_code(error_code::NONE)
-                    .with_session_id(0)
-                    .with_responses(topics);
-                return respond(ApiKey::Fetch, version, correlation_id, &response);
-            }
-            let changed =
-                futures::future::select_all(watches.iter_mut().map(|w| Box::pin(w.changed())));
-            if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                continue; // deadline: read once more and answer
-            }
+        let changed =
+            futures::future::select_all(watches.iter_mut().map(|w| Box::pin(w.changed())));
+        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            continue; // deadline: read once more and answer
         }
-    }))
+    }
 }

@@ -2,22 +2,30 @@
 //! (-1) the high watermark, any other timestamp the first offset at or after it
 //! (-1 if none). Only the partition leader answers.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse, RequestHeader};
 
-use super::{decode, respond, Outcome};
+use super::respond::{answer_now, Pending};
 use crate::cluster::KafkaCluster;
 use crate::error_code;
 
 /// Handles ListOffsets.
-pub fn handle(header: &RequestHeader, body: &mut Bytes, cluster: &dyn KafkaCluster) -> Outcome {
-    let request: ListOffsetsRequest = match decode(header, body, "ListOffsets") {
-        Ok(r) => r,
-        Err(close) => return close,
-    };
+pub fn handle_list_offsets(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Pending {
+    answer_now(ApiKey::ListOffsets, header, body, |request| {
+        list_offsets(cluster.as_ref(), request)
+    })
+}
+
+fn list_offsets(cluster: &dyn KafkaCluster, request: ListOffsetsRequest) -> ListOffsetsResponse {
     let topics = request
         .topics
         .into_iter()
@@ -35,7 +43,7 @@ pub fn handle(header: &RequestHeader, body: &mut Bytes, cluster: &dyn KafkaClust
                             .with_error_code(error_code::NONE)
                             .with_timestamp(timestamp)
                             .with_offset(offset),
-                        Err(code) => r.with_error_code(code).with_timestamp(-1).with_offset(-1),
+                        Err(e) => r.with_error_code(e.code).with_timestamp(-1).with_offset(-1),
                     }
                 })
                 .collect();
@@ -44,10 +52,5 @@ pub fn handle(header: &RequestHeader, body: &mut Bytes, cluster: &dyn KafkaClust
                 .with_partitions(partitions)
         })
         .collect();
-    respond(
-        ApiKey::ListOffsets,
-        header.request_api_version,
-        header.correlation_id,
-        &ListOffsetsResponse::default().with_topics(topics),
-    )
+    ListOffsetsResponse::default().with_topics(topics)
 }

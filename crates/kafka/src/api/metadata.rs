@@ -5,6 +5,8 @@
 //! The leader epoch is reported as -1 until OffsetForLeaderEpoch is served, so
 //! clients skip epoch validation.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -14,7 +16,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::{decode, respond, Outcome};
+use super::respond::{answer_now, Pending};
 use crate::cluster::{ClusterMetadata, KafkaCluster, TopicMetadata};
 use crate::error_code;
 
@@ -83,23 +85,29 @@ pub fn build(cluster: &ClusterMetadata, requested: Option<Vec<String>>) -> Metad
 }
 
 /// Handles Metadata v0-v12.
-pub fn handle(header: &RequestHeader, body: &mut Bytes, cluster: &dyn KafkaCluster) -> Outcome {
-    let request: MetadataRequest = match decode(header, body, "Metadata") {
-        Ok(r) => r,
-        Err(close) => return close,
-    };
+pub fn handle_metadata(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Pending {
     let version = header.request_api_version;
-    let requested = match request.topics {
-        // v0 has no null: an empty list means every topic.
-        Some(topics) if version == 0 && topics.is_empty() => None,
-        Some(topics) => Some(
-            topics
-                .into_iter()
-                .filter_map(|t| t.name.map(|n| n.0.to_string()))
-                .collect(),
-        ),
-        None => None,
-    };
-    let response = build(&cluster.metadata(), requested);
-    respond(ApiKey::Metadata, version, header.correlation_id, &response)
+    answer_now(
+        ApiKey::Metadata,
+        header,
+        body,
+        |request: MetadataRequest| {
+            let requested = match request.topics {
+                // v0 has no null: an empty list means every topic.
+                Some(topics) if version == 0 && topics.is_empty() => None,
+                Some(topics) => Some(
+                    topics
+                        .into_iter()
+                        .filter_map(|t| t.name.map(|n| n.0.to_string()))
+                        .collect(),
+                ),
+                None => None,
+            };
+            build(&cluster.metadata(), requested)
+        },
+    )
 }

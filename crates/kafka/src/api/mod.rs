@@ -1,78 +1,48 @@
-//! Request dispatch: decodes the header, routes by API key to one module per
-//! API, and encodes the response with the header version the API requires.
-//! Anything the broker cannot answer (an unknown API key, a version outside
-//! the supported range of an API other than ApiVersions, an undecodable
-//! header) closes the connection, as Kafka brokers do.
+//! Request dispatch: decodes the header, checks the version against the
+//! supported table ([`api_versions::SUPPORTED`]) and routes by API key to one
+//! module per API. Anything the broker cannot answer (an unknown API key, a
+//! version outside the supported range of an API other than ApiVersions, an
+//! undecodable header) closes the connection, as Kafka brokers do.
+//!
+//! This module only routes: what the handlers share (decoding, encoding,
+//! [`Outcome`]) lives in [`respond`], and the API modules point down at it.
 
-pub mod admin;
+pub mod alter_configs;
 pub mod api_versions;
+pub mod config_resources;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_records;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
 pub mod fetch;
+pub mod incremental_alter_configs;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
-
-use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, Encodable};
+pub mod respond;
 
 use std::sync::Arc;
 
-use crate::cluster::{BoxFuture, KafkaCluster};
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiKey, RequestHeader};
+use kafka_protocol::protocol::Decodable;
 
-/// The APIs and version ranges this broker serves, in ApiVersions order.
-pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
-    (ApiKey::Fetch, 4, 12),
-    (ApiKey::ListOffsets, 1, 7),
-    (ApiKey::Metadata, 0, 12),
-    (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::CreateTopics, 2, 4),
-    (ApiKey::DeleteTopics, 1, 4),
-    (ApiKey::DescribeConfigs, 1, 2),
-    (ApiKey::DescribeCluster, 0, 0),
-    (ApiKey::CreatePartitions, 0, 1),
-    (ApiKey::DeleteRecords, 0, 2),
-    (ApiKey::AlterConfigs, 0, 2),
-    (ApiKey::IncrementalAlterConfigs, 0, 1),
-];
+use crate::cluster::KafkaCluster;
 
-/// What to do with a request.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Send these bytes (a whole frame, size prefix included).
-    Respond(Bytes),
-    /// Close the connection; the reason is logged.
-    Close(String),
-    /// Send nothing (Produce with acks=0).
-    NoResponse,
-}
-
-/// A request being handled: its side effects that must keep the order of
-/// the connection's requests (handing batches to a partition) are done; the
-/// rest (waiting for commit, long-polling) runs in the future.
-pub type Pending = BoxFuture<Outcome>;
-
-fn ready(outcome: Outcome) -> Pending {
-    Box::pin(std::future::ready(outcome))
-}
-
-/// The supported version range of `key`, if the API is served.
-pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
-    SUPPORTED
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, min, max)| (*min, *max))
-}
+pub use api_versions::{supported_versions, SUPPORTED};
+pub use respond::{Outcome, Pending};
 
 /// Handles one request frame body (without its size prefix).
-pub fn handle(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Pending {
-    match start(frame, cluster) {
+pub fn handle_request(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Pending {
+    match route(frame, cluster) {
         Ok(pending) => pending,
-        Err(outcome) => ready(outcome),
+        Err(outcome) => respond::ready(outcome),
     }
 }
 
-fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outcome> {
+fn route(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outcome> {
     if frame.len() < crate::codec::MIN_REQUEST {
         return Err(Outcome::Close(format!(
             "request of {} bytes is too short",
@@ -100,7 +70,7 @@ fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
     crate::guard::check(api_key, version, &body)
         .map_err(|e| Outcome::Close(format!("malformed {api_key:?} v{version} request: {e}")))?;
     if api_key == ApiKey::ApiVersions {
-        return Err(api_versions::handle(&header, &mut body));
+        return Ok(api_versions::handle_api_versions(&header, &mut body));
     }
     match supported_versions(api_key) {
         Some((min, max)) if (min..=max).contains(&version) => {}
@@ -115,68 +85,28 @@ fn start(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
             )))
         }
     }
-    match api_key {
-        ApiKey::Metadata => Err(metadata::handle(&header, &mut body, cluster.as_ref())),
-        ApiKey::Produce => produce::handle(&header, &mut body, cluster),
-        ApiKey::Fetch => fetch::handle(&header, &mut body, cluster),
-        ApiKey::ListOffsets => Err(list_offsets::handle(&header, &mut body, cluster.as_ref())),
-        ApiKey::CreateTopics => admin::create_topics(&header, &mut body, cluster),
-        ApiKey::DeleteTopics => admin::delete_topics(&header, &mut body, cluster),
-        ApiKey::CreatePartitions => admin::create_partitions(&header, &mut body, cluster),
-        ApiKey::AlterConfigs => admin::alter_configs(&header, &mut body, cluster),
-        ApiKey::IncrementalAlterConfigs => {
-            admin::incremental_alter_configs(&header, &mut body, cluster)
+    let (header, body) = (&header, &mut body);
+    Ok(match api_key {
+        ApiKey::Produce => produce::handle_produce(header, body, cluster),
+        ApiKey::Fetch => fetch::handle_fetch(header, body, cluster),
+        ApiKey::ListOffsets => list_offsets::handle_list_offsets(header, body, cluster),
+        ApiKey::Metadata => metadata::handle_metadata(header, body, cluster),
+        ApiKey::CreateTopics => create_topics::handle_create_topics(header, body, cluster),
+        ApiKey::DeleteTopics => delete_topics::handle_delete_topics(header, body, cluster),
+        ApiKey::DescribeConfigs => describe_configs::handle_describe_configs(header, body, cluster),
+        ApiKey::DescribeCluster => describe_cluster::handle_describe_cluster(header, body, cluster),
+        ApiKey::CreatePartitions => {
+            create_partitions::handle_create_partitions(header, body, cluster)
         }
-        ApiKey::DeleteRecords => admin::delete_records(&header, &mut body, cluster),
-        ApiKey::DescribeConfigs => Err(admin::describe_configs(
-            &header,
-            &mut body,
-            cluster.as_ref(),
-        )),
-        ApiKey::DescribeCluster => Err(admin::describe_cluster(
-            &header,
-            &mut body,
-            cluster.as_ref(),
-        )),
-        other => Err(Outcome::Close(format!(
-            "{other:?} is not supported by this broker"
-        ))),
-    }
-}
-
-/// Decodes a request body, or closes the connection naming what failed.
-pub fn decode<R: Decodable>(
-    header: &RequestHeader,
-    body: &mut Bytes,
-    what: &str,
-) -> Result<R, Outcome> {
-    R::decode(body, header.request_api_version).map_err(|e| {
-        Outcome::Close(format!(
-            "malformed {what} v{} request: {e}",
-            header.request_api_version
-        ))
+        ApiKey::DeleteRecords => delete_records::handle_delete_records(header, body, cluster),
+        ApiKey::AlterConfigs => alter_configs::handle_alter_configs(header, body, cluster),
+        ApiKey::IncrementalAlterConfigs => {
+            incremental_alter_configs::handle_incremental_alter_configs(header, body, cluster)
+        }
+        other => {
+            return Err(Outcome::Close(format!(
+                "{other:?} is not supported by this broker"
+            )))
+        }
     })
-}
-
-/// Encodes a response frame: size, header at the API's response header version, body.
-pub fn respond<R: Encodable>(
-    api_key: ApiKey,
-    version: i16,
-    correlation_id: i32,
-    body: &R,
-) -> Outcome {
-    let mut buf = BytesMut::with_capacity(256);
-    buf.put_i32(0); // size, patched below
-    let header = ResponseHeader::default().with_correlation_id(correlation_id);
-    let encoded = header
-        .encode(&mut buf, api_key.response_header_version(version))
-        .and_then(|()| body.encode(&mut buf, version));
-    if let Err(e) = encoded {
-        return Outcome::Close(format!(
-            "cannot encode {api_key:?} v{version} response: {e}"
-        ));
-    }
-    let size = (buf.len() - 4) as i32;
-    buf[..4].copy_from_slice(&size.to_be_bytes());
-    Outcome::Respond(buf.freeze())
 }

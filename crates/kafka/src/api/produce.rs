@@ -2,8 +2,8 @@
 //! validated (magic 2, CRC-32C, lengths, counts, codec, `max.message.bytes`)
 //! before anything is written; a bad batch fails only its partition. Valid
 //! batches are handed to the partition leader immediately, in request order,
-//! and the response waits until every partition's write is committed by a Raft
-//! majority (acks=-1 and acks=1 both answer at commit; see the README).
+//! and the response waits for every partition's write: committed by a Raft
+//! majority with acks=-1, appended to the leader's log with acks=1.
 //! acks=0 gets no response at all.
 
 use std::sync::Arc;
@@ -16,8 +16,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use cairn_common::batch::{self, BatchError};
 
-use super::{decode, ready, respond, Outcome, Pending};
-use crate::cluster::KafkaCluster;
+use super::respond::{decode_request, encode_response, ready, Outcome, Pending};
+use crate::cluster::{BoxFuture, KafkaCluster};
+use crate::error::KafkaError;
 use crate::error_code;
 
 /// The Kafka error code for an invalid batch.
@@ -33,18 +34,24 @@ pub fn batch_error_code(e: &BatchError) -> i16 {
     }
 }
 
+/// One partition's part of the answer: known now, or once its write completes.
 enum Slot {
     Done(i16, Option<String>),
-    Waiting(crate::cluster::BoxFuture<Result<i64, i16>>),
+    Waiting(BoxFuture<Result<i64, KafkaError>>),
 }
 
-/// Validates and hands off every partition's batches; returns the pending response.
-pub fn handle(
+/// Validates and hands off every partition's batches; returns the pending
+/// response. Produce decodes and encodes itself rather than through
+/// [`super::respond::answer_later`]: with acks=0 there is no response at all.
+pub fn handle_produce(
     header: &RequestHeader,
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
-) -> Result<Pending, Outcome> {
-    let request: ProduceRequest = decode(header, body, "Produce")?;
+) -> Pending {
+    let request: ProduceRequest = match decode_request(ApiKey::Produce, header, body) {
+        Ok(request) => request,
+        Err(close) => return ready(close),
+    };
     let acks = request.acks;
     if !matches!(acks, -1..=1) {
         let topics = request.topic_data.into_iter().map(|t| {
@@ -56,7 +63,7 @@ pub fn handle(
             (t.name, parts)
         });
         let slots: Vec<_> = topics.collect();
-        return Ok(finish(header, slots, 0));
+        return finish(header, slots, 0);
     }
     let mut slots = Vec::new();
     for topic in request.topic_data {
@@ -97,11 +104,12 @@ pub fn handle(
                 }
             }
         }
-        return Ok(ready(Outcome::NoResponse));
+        return ready(Outcome::NoResponse);
     }
-    Ok(finish(header, slots, request.timeout_ms))
+    finish(header, slots, request.timeout_ms)
 }
 
+/// Waits for every partition's write (each up to `timeout_ms`) and encodes the response.
 fn finish(
     header: &RequestHeader,
     slots: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Slot)>)>,
@@ -119,7 +127,7 @@ fn finish(
                     Slot::Done(code, message) => (code, -1, message),
                     Slot::Waiting(write) => match tokio::time::timeout(timeout, write).await {
                         Ok(Ok(base)) => (error_code::NONE, base, None),
-                        Ok(Err(code)) => (code, -1, None),
+                        Ok(Err(e)) => (e.code, -1, e.message),
                         Err(_) => (
                             error_code::REQUEST_TIMED_OUT,
                             -1,
@@ -143,7 +151,7 @@ fn finish(
                     .with_partition_responses(partition_responses),
             );
         }
-        respond(
+        encode_response(
             ApiKey::Produce,
             version,
             correlation_id,

@@ -1,0 +1,81 @@
+//! CreateTopics (key 19), v2-v4: each topic is created independently, with
+//! configs and validate-only; a partition count and replication factor of -1
+//! take the broker defaults. Manual replica assignment is refused.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse, RequestHeader};
+
+use super::respond::{answer_later, error_fields, Pending};
+use crate::cluster::{KafkaCluster, NewTopic};
+use crate::error::KafkaError;
+use crate::error_code;
+
+/// Handles CreateTopics.
+pub fn handle_create_topics(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Pending {
+    let cluster = cluster.clone();
+    answer_later(ApiKey::CreateTopics, header, body, |request| {
+        create_topics(cluster, request)
+    })
+}
+
+async fn create_topics(
+    cluster: Arc<dyn KafkaCluster>,
+    request: CreateTopicsRequest,
+) -> CreateTopicsResponse {
+    let mut results = Vec::new();
+    for topic in request.topics {
+        let result = match new_topic(&topic, request.validate_only) {
+            Ok(new) => cluster.create_topic(new).await,
+            Err(e) => Err(e),
+        };
+        let (code, message) = error_fields(result);
+        results.push(
+            CreatableTopicResult::default()
+                .with_name(topic.name)
+                .with_error_code(code)
+                .with_error_message(message)
+                .with_num_partitions(topic.num_partitions)
+                .with_replication_factor(topic.replication_factor),
+        );
+    }
+    CreateTopicsResponse::default().with_topics(results)
+}
+
+/// The cluster request for one requested topic, or why it is refused here.
+fn new_topic(topic: &CreatableTopic, validate_only: bool) -> Result<NewTopic, KafkaError> {
+    let mut configs = BTreeMap::new();
+    let mut null_config = None;
+    for c in &topic.configs {
+        match &c.value {
+            Some(v) => {
+                configs.insert(c.name.to_string(), v.to_string());
+            }
+            None => null_config = Some(format!("config {} has no value", c.name)),
+        }
+    }
+    if let Some(message) = null_config {
+        return Err(KafkaError::new(error_code::INVALID_REQUEST, message));
+    }
+    if !topic.assignments.is_empty() {
+        return Err(KafkaError::new(
+            error_code::INVALID_REPLICA_ASSIGNMENT,
+            "manual replica assignment is not supported; give a partition count and replication factor",
+        ));
+    }
+    Ok(NewTopic {
+        name: topic.name.0.to_string(),
+        partitions: topic.num_partitions,
+        replication_factor: topic.replication_factor,
+        configs,
+        validate_only,
+    })
+}

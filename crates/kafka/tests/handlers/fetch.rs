@@ -1,0 +1,169 @@
+//! Fetch: committed batches with their offsets, below the high watermark
+//! only; out-of-range offsets and followers get their codes; a long-poll
+//! wakes when the high watermark moves.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use cairn_common::batch;
+use cairn_kafka::error_code;
+use cairn_kafka::KafkaCluster;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::PartitionData;
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::RecordBatchDecoder;
+
+use crate::memory_cluster::{MemoryCluster, THIS_BROKER};
+use crate::wire::{answered, cluster};
+
+/// Appends a batch of `values` through the cluster (as Produce would).
+async fn append(cluster: &MemoryCluster, topic: &str, partition: i32, values: &[&[u8]]) {
+    let records = Bytes::from(batch::build(values, 1_000));
+    cluster
+        .produce(topic, partition, vec![records], false)
+        .await
+        .unwrap();
+}
+
+fn fetch(topic: &str, partitions: &[(i32, i64)], max_wait_ms: i32) -> FetchRequest {
+    FetchRequest::default()
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partitions(
+                partitions
+                    .iter()
+                    .map(|&(partition, offset)| {
+                        FetchPartition::default()
+                            .with_partition(partition)
+                            .with_fetch_offset(offset)
+                            .with_partition_max_bytes(1 << 20)
+                    })
+                    .collect(),
+            )])
+}
+
+/// (offset, value) of every record in the partition's answer.
+fn records(data: &PartitionData) -> Vec<(i64, Vec<u8>)> {
+    let mut bytes = data.records.clone().unwrap_or_default();
+    RecordBatchDecoder::decode_all(&mut bytes)
+        .unwrap()
+        .into_iter()
+        .flat_map(|set| set.records)
+        .map(|r| (r.offset, r.value.unwrap_or_default().to_vec()))
+        .collect()
+}
+
+fn partition(response: &FetchResponse, index: usize) -> &PartitionData {
+    &response.responses[0].partitions[index]
+}
+
+#[tokio::test]
+async fn fetch_returns_committed_records_below_the_high_watermark_at_every_version() {
+    for version in 4..=12 {
+        let cluster = cluster();
+        cluster.add_topic("t", &[Some(THIS_BROKER)]);
+        append(&cluster, "t", 0, &[b"a", b"b"]).await;
+        append(&cluster, "t", 0, &[b"c"]).await;
+        cluster.partition("t", 0, |p| p.hold_commits = true);
+        append(&cluster, "t", 0, &[b"not yet committed"]).await;
+
+        let response: FetchResponse =
+            answered(&cluster, ApiKey::Fetch, version, &fetch("t", &[(0, 0)], 0)).await;
+        let data = partition(&response, 0);
+        assert_eq!(response.error_code, error_code::NONE, "v{version}");
+        assert_eq!(data.error_code, error_code::NONE, "v{version}");
+        assert_eq!(data.high_watermark, 3, "v{version}");
+        assert_eq!(data.last_stable_offset, 3, "v{version}");
+        if version >= 5 {
+            assert_eq!(data.log_start_offset, 0, "v{version}");
+        }
+        assert_eq!(
+            records(data),
+            vec![(0, b"a".to_vec()), (1, b"b".to_vec()), (2, b"c".to_vec())],
+            "v{version}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn fetch_outside_the_log_is_offset_out_of_range() {
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(THIS_BROKER)]);
+    append(&cluster, "t", 0, &[b"a"]).await;
+    let response: FetchResponse =
+        answered(&cluster, ApiKey::Fetch, 12, &fetch("t", &[(0, 5)], 0)).await;
+    let data = partition(&response, 0);
+    assert_eq!(data.error_code, error_code::OFFSET_OUT_OF_RANGE);
+    assert_eq!(data.high_watermark, -1);
+    assert_eq!(data.records.as_deref(), Some(&[][..]));
+}
+
+#[tokio::test]
+async fn fetch_from_a_follower_or_an_unknown_topic_gets_its_code() {
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(2)]);
+    let follower: FetchResponse =
+        answered(&cluster, ApiKey::Fetch, 12, &fetch("t", &[(0, 0)], 0)).await;
+    assert_eq!(
+        partition(&follower, 0).error_code,
+        error_code::NOT_LEADER_OR_FOLLOWER
+    );
+    let unknown: FetchResponse =
+        answered(&cluster, ApiKey::Fetch, 12, &fetch("missing", &[(0, 0)], 0)).await;
+    assert_eq!(
+        partition(&unknown, 0).error_code,
+        error_code::UNKNOWN_TOPIC_OR_PARTITION
+    );
+}
+
+#[tokio::test]
+async fn once_a_partition_filled_max_bytes_later_partitions_get_no_records() {
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(THIS_BROKER), Some(THIS_BROKER)]);
+    append(&cluster, "t", 0, &[&[1u8; 200]]).await;
+    append(&cluster, "t", 1, &[&[2u8; 200]]).await;
+    let request = fetch("t", &[(0, 0), (1, 0)], 0).with_max_bytes(100);
+    let response: FetchResponse = answered(&cluster, ApiKey::Fetch, 12, &request).await;
+    // The first batch is returned even though it exceeds max_bytes, so that
+    // the consumer makes progress; the second waits for the next fetch.
+    assert_eq!(records(partition(&response, 0)).len(), 1);
+    let second = partition(&response, 1);
+    assert_eq!(second.error_code, error_code::NONE);
+    assert_eq!(second.high_watermark, 1);
+    assert!(records(second).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_fetch_wakes_when_the_high_watermark_moves() {
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(THIS_BROKER)]);
+    cluster.partition("t", 0, |p| p.hold_commits = true);
+    append(&cluster, "t", 0, &[b"late"]).await;
+
+    let max_wait = Duration::from_secs(60);
+    let started = tokio::time::Instant::now();
+    let fetching = {
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            let request = fetch("t", &[(0, 0)], max_wait.as_millis() as i32);
+            answered::<_, FetchResponse>(&cluster, ApiKey::Fetch, 12, &request).await
+        })
+    };
+    // Wait until the fetch has found nothing and subscribed to the partition.
+    while cluster.partition("t", 0, |p| p.high_watermark_subscribers()) == 0 {
+        tokio::task::yield_now().await;
+    }
+    cluster.commit_all("t", 0);
+    let response = fetching.await.unwrap();
+
+    assert_eq!(
+        records(partition(&response, 0)),
+        vec![(0, b"late".to_vec())]
+    );
+    // The clock is paused: it only moves if the fetch slept to its deadline.
+    assert!(tokio::time::Instant::now() < started + max_wait);
+}

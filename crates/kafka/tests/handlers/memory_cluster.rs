@@ -1,0 +1,354 @@
+//! [`MemoryCluster`]: a [`KafkaCluster`] held in a map of topic → partitions →
+//! record batches, with a high watermark and a leader per partition. This
+//! broker is [`THIS_BROKER`]; it serves Produce and Fetch only for the
+//! partitions it leads, as the real broker does.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use cairn_common::batch;
+use cairn_kafka::error_code::{
+    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, TOPIC_ALREADY_EXISTS, UNKNOWN_TOPIC_OR_PARTITION,
+};
+use cairn_kafka::{
+    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, KafkaError, NewTopic,
+    PartitionMetadata, PartitionRead, TopicMetadata,
+};
+use tokio::sync::watch;
+
+/// The broker the handlers run on.
+pub const THIS_BROKER: i32 = 1;
+/// Every broker of the cluster.
+pub const BROKERS: [i32; 3] = [1, 2, 3];
+/// The `max.message.bytes` of every topic (Kafka's default).
+pub const MAX_MESSAGE_BYTES: usize = 1_048_588;
+
+/// One stored batch.
+#[derive(Clone, Debug)]
+pub struct StoredBatch {
+    /// Offset of its first record.
+    pub base_offset: i64,
+    /// Records in it.
+    pub records: i64,
+    /// The batch as produced, with its base offset patched in.
+    pub bytes: Bytes,
+}
+
+/// One partition.
+#[derive(Debug)]
+pub struct MemoryPartition {
+    /// The broker leading it, if any.
+    pub leader: Option<i32>,
+    /// Stored batches in offset order.
+    pub batches: Vec<StoredBatch>,
+    /// The offset the next record gets.
+    pub log_end: i64,
+    /// One past the last committed offset; Fetch serves below it.
+    pub high_watermark: i64,
+    /// Whether appends wait for [`MemoryCluster::commit_all`] instead of
+    /// committing at once.
+    pub hold_commits: bool,
+    high_watermark_tx: watch::Sender<u64>,
+}
+
+impl MemoryPartition {
+    fn new(leader: Option<i32>) -> Self {
+        Self {
+            leader,
+            batches: Vec::new(),
+            log_end: 0,
+            high_watermark: 0,
+            hold_commits: false,
+            high_watermark_tx: watch::channel(0).0,
+        }
+    }
+
+    /// How many watchers wait for the high watermark to move.
+    pub fn high_watermark_subscribers(&self) -> usize {
+        self.high_watermark_tx.receiver_count()
+    }
+
+    fn commit(&mut self) {
+        self.high_watermark = self.log_end;
+        self.high_watermark_tx.send_replace(self.log_end as u64);
+    }
+}
+
+/// The in-memory cluster.
+#[derive(Debug, Default)]
+pub struct MemoryCluster {
+    topics: Mutex<BTreeMap<String, Vec<MemoryPartition>>>,
+    /// Every config change that reached the cluster, in order.
+    pub altered: Mutex<Vec<(String, AlterConfigs)>>,
+}
+
+impl MemoryCluster {
+    /// A topic whose partitions are led by `leaders` (`None`: no leader).
+    pub fn add_topic(&self, name: &str, leaders: &[Option<i32>]) {
+        let partitions = leaders.iter().map(|&l| MemoryPartition::new(l)).collect();
+        self.topics
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), partitions);
+    }
+
+    /// Looks at or changes one partition; panics if it does not exist.
+    pub fn partition<R>(
+        &self,
+        topic: &str,
+        partition: i32,
+        f: impl FnOnce(&mut MemoryPartition) -> R,
+    ) -> R {
+        let mut topics = self.topics.lock().unwrap();
+        let p = topics
+            .get_mut(topic)
+            .and_then(|t| t.get_mut(partition as usize))
+            .unwrap_or_else(|| panic!("no partition {topic}/{partition}"));
+        f(p)
+    }
+
+    /// Commits everything appended to the partition.
+    pub fn commit_all(&self, topic: &str, partition: i32) {
+        self.partition(topic, partition, MemoryPartition::commit);
+    }
+
+    /// Whether `topic` exists.
+    pub fn has_topic(&self, topic: &str) -> bool {
+        self.topics.lock().unwrap().contains_key(topic)
+    }
+
+    fn led_here<R>(
+        &self,
+        topic: &str,
+        partition: i32,
+        f: impl FnOnce(&mut MemoryPartition) -> Result<R, KafkaError>,
+    ) -> Result<R, KafkaError> {
+        let mut topics = self.topics.lock().unwrap();
+        let p = topics
+            .get_mut(topic)
+            .and_then(|t| t.get_mut(usize::try_from(partition).ok()?))
+            .ok_or(KafkaError::from_code(UNKNOWN_TOPIC_OR_PARTITION))?;
+        if p.leader != Some(THIS_BROKER) {
+            return Err(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER));
+        }
+        f(p)
+    }
+}
+
+fn ready<T: Send + 'static>(value: T) -> BoxFuture<T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl KafkaCluster for MemoryCluster {
+    fn metadata(&self) -> ClusterMetadata {
+        let topics = self.topics.lock().unwrap();
+        ClusterMetadata {
+            cluster_id: "memory".into(),
+            controller: Some(THIS_BROKER),
+            brokers: BROKERS
+                .iter()
+                .map(|&id| BrokerEndpoint {
+                    id,
+                    host: "127.0.0.1".into(),
+                    port: 9090 + id,
+                    rack: Some(format!("rack-{id}")),
+                })
+                .collect(),
+            topics: topics
+                .iter()
+                .enumerate()
+                .map(|(i, (name, partitions))| TopicMetadata {
+                    name: name.clone(),
+                    id: i as u128 + 1,
+                    partitions: partitions
+                        .iter()
+                        .enumerate()
+                        .map(|(index, p)| PartitionMetadata {
+                            index: index as i32,
+                            leader: p.leader,
+                            leader_epoch: p.leader.map(|_| 1),
+                            replicas: BROKERS.to_vec(),
+                            isr: p.leader.map(|_| BROKERS.to_vec()).unwrap_or_default(),
+                            offline: Vec::new(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn max_message_bytes(&self, topic: &str) -> Option<usize> {
+        self.has_topic(topic).then_some(MAX_MESSAGE_BYTES)
+    }
+
+    fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        batches: Vec<Bytes>,
+        _leader_only: bool,
+    ) -> BoxFuture<Result<i64, KafkaError>> {
+        // Appended at once, like the broker's hand-off to the partition leader.
+        ready(self.led_here(topic, partition, |p| {
+            let base = p.log_end;
+            for produced in batches {
+                let header = batch::parse_header(&produced).expect("validated by the handler");
+                let mut bytes = produced.to_vec();
+                batch::set_base_offset(&mut bytes, p.log_end);
+                p.batches.push(StoredBatch {
+                    base_offset: p.log_end,
+                    records: i64::from(header.record_count),
+                    bytes: Bytes::from(bytes),
+                });
+                p.log_end += i64::from(header.record_count);
+            }
+            if !p.hold_commits {
+                p.commit();
+            }
+            Ok(base)
+        }))
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<PartitionRead, KafkaError> {
+        self.led_here(topic, partition, |p| {
+            if !(0..=p.high_watermark).contains(&offset) {
+                return Err(KafkaError::from_code(OFFSET_OUT_OF_RANGE));
+            }
+            let mut records = Vec::new();
+            let committed = p.batches.iter().filter(|b| {
+                b.base_offset + b.records > offset && b.base_offset + b.records <= p.high_watermark
+            });
+            for b in committed {
+                // At least one batch, then only whole batches that fit.
+                if !records.is_empty() && records.len() + b.bytes.len() > max_bytes {
+                    break;
+                }
+                records.extend_from_slice(&b.bytes);
+            }
+            Ok(PartitionRead {
+                records: Bytes::from(records),
+                high_watermark: p.high_watermark,
+                log_start_offset: 0,
+            })
+        })
+    }
+
+    fn high_watermark_changes(&self, topic: &str, partition: i32) -> Option<watch::Receiver<u64>> {
+        self.led_here(topic, partition, |p| Ok(p.high_watermark_tx.subscribe()))
+            .ok()
+    }
+
+    fn list_offset(
+        &self,
+        topic: &str,
+        partition: i32,
+        timestamp: i64,
+    ) -> Result<(i64, i64), KafkaError> {
+        self.led_here(topic, partition, |p| {
+            Ok(match timestamp {
+                -2 => (-1, 0),
+                -1 => (-1, p.high_watermark),
+                _ => (-1, -1),
+            })
+        })
+    }
+
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>> {
+        let result = if self.has_topic(&request.name) {
+            Err(KafkaError::new(
+                TOPIC_ALREADY_EXISTS,
+                format!("topic '{}' already exists", request.name),
+            ))
+        } else {
+            if !request.validate_only {
+                let partitions = request.partitions.max(1) as usize;
+                self.add_topic(&request.name, &vec![Some(THIS_BROKER); partitions]);
+            }
+            Ok(())
+        };
+        ready(result)
+    }
+
+    fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        validate_only: bool,
+    ) -> BoxFuture<Result<(), KafkaError>> {
+        let mut topics = self.topics.lock().unwrap();
+        let result = match topics.get_mut(name) {
+            None => Err(KafkaError::new(
+                UNKNOWN_TOPIC_OR_PARTITION,
+                format!("topic '{name}' does not exist"),
+            )),
+            Some(partitions) => {
+                if !validate_only {
+                    while partitions.len() < total as usize {
+                        partitions.push(MemoryPartition::new(Some(THIS_BROKER)));
+                    }
+                }
+                Ok(())
+            }
+        };
+        ready(result)
+    }
+
+    fn delete_topic(&self, name: &str) -> BoxFuture<Result<(), KafkaError>> {
+        let removed = self.topics.lock().unwrap().remove(name);
+        ready(removed.map(|_| ()).ok_or_else(|| {
+            KafkaError::new(
+                UNKNOWN_TOPIC_OR_PARTITION,
+                format!("topic '{name}' does not exist"),
+            )
+        }))
+    }
+
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        change: AlterConfigs,
+    ) -> BoxFuture<Result<(), KafkaError>> {
+        self.altered
+            .lock()
+            .unwrap()
+            .push((name.to_string(), change));
+        ready(Ok(()))
+    }
+
+    fn delete_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> BoxFuture<Result<i64, KafkaError>> {
+        ready(self.led_here(topic, partition, |p| match offset {
+            -1 => Ok(p.high_watermark),
+            o if (0..=p.high_watermark).contains(&o) => Ok(o),
+            _ => Err(KafkaError::from_code(OFFSET_OUT_OF_RANGE)),
+        }))
+    }
+
+    fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>> {
+        self.has_topic(name).then(|| {
+            vec![
+                ("retention.ms".into(), "604800000".into(), true),
+                (
+                    "max.message.bytes".into(),
+                    MAX_MESSAGE_BYTES.to_string(),
+                    true,
+                ),
+            ]
+        })
+    }
+
+    fn broker_configs(&self) -> Vec<(String, String, bool)> {
+        vec![("broker.id".into(), THIS_BROKER.to_string(), false)]
+    }
+}

@@ -1,0 +1,131 @@
+//! Metadata: every live broker, the controller, and each topic's partitions
+//! with leader, replicas and ISR; unknown topics and leaderless partitions
+//! get their codes.
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use cairn_kafka::error_code;
+
+use crate::memory_cluster::{BROKERS, THIS_BROKER};
+use crate::wire::{answered, cluster};
+
+fn named(names: &[&str]) -> MetadataRequest {
+    MetadataRequest::default().with_topics(Some(
+        names
+            .iter()
+            .map(|n| {
+                MetadataRequestTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_string(n.to_string()))))
+            })
+            .collect(),
+    ))
+}
+
+fn ids(ids: &[i32]) -> Vec<BrokerId> {
+    ids.iter().map(|&id| BrokerId(id)).collect()
+}
+
+fn topic_names(response: &MetadataResponse) -> Vec<String> {
+    response
+        .topics
+        .iter()
+        .map(|t| t.name.as_ref().unwrap().0.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn metadata_lists_brokers_topics_and_leaders() {
+    let cluster = cluster();
+    cluster.add_topic("a", &[Some(THIS_BROKER), Some(2)]);
+    cluster.add_topic("b", &[Some(3)]);
+    let response: MetadataResponse = answered(
+        &cluster,
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default().with_topics(None),
+    )
+    .await;
+
+    let brokers: Vec<_> = response
+        .brokers
+        .iter()
+        .map(|b| (b.node_id.0, b.host.to_string(), b.port, b.rack.clone()))
+        .collect();
+    let expected: Vec<_> = BROKERS
+        .iter()
+        .map(|&id| {
+            let rack = Some(StrBytes::from_string(format!("rack-{id}")));
+            (id, "127.0.0.1".to_string(), 9090 + id, rack)
+        })
+        .collect();
+    assert_eq!(brokers, expected);
+    assert_eq!(response.controller_id, BrokerId(THIS_BROKER));
+    assert_eq!(response.cluster_id.as_deref(), Some("memory"));
+    assert_eq!(topic_names(&response), vec!["a", "b"]);
+
+    let a = &response.topics[0];
+    assert_eq!(a.error_code, error_code::NONE);
+    assert_eq!(a.topic_id, uuid::Uuid::from_u128(1));
+    let leaders: Vec<_> = a
+        .partitions
+        .iter()
+        .map(|p| (p.partition_index, p.error_code, p.leader_id.0))
+        .collect();
+    assert_eq!(leaders, vec![(0, 0, THIS_BROKER), (1, 0, 2)]);
+    for p in &a.partitions {
+        assert_eq!(p.replica_nodes, ids(&BROKERS));
+        assert_eq!(p.isr_nodes, ids(&BROKERS));
+        // Reported as unknown until OffsetForLeaderEpoch is served.
+        assert_eq!(p.leader_epoch, -1);
+    }
+    assert_eq!(response.topics[1].partitions[0].leader_id, BrokerId(3));
+}
+
+#[tokio::test]
+async fn every_version_asks_for_every_topic_its_own_way() {
+    let cluster = cluster();
+    cluster.add_topic("a", &[Some(THIS_BROKER)]);
+    cluster.add_topic("b", &[Some(THIS_BROKER)]);
+    for version in 0..=12 {
+        // v0 has no null list: an empty one means every topic.
+        let every = if version == 0 {
+            MetadataRequest::default().with_topics(Some(Vec::new()))
+        } else {
+            MetadataRequest::default().with_topics(None)
+        };
+        let all: MetadataResponse = answered(&cluster, ApiKey::Metadata, version, &every).await;
+        assert_eq!(topic_names(&all), vec!["a", "b"], "v{version}");
+        let one: MetadataResponse =
+            answered(&cluster, ApiKey::Metadata, version, &named(&["b"])).await;
+        assert_eq!(topic_names(&one), vec!["b"], "v{version}");
+        assert_eq!(one.brokers.len(), BROKERS.len(), "v{version}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_topic_is_unknown_topic_or_partition() {
+    let cluster = cluster();
+    cluster.add_topic("a", &[Some(THIS_BROKER)]);
+    let response: MetadataResponse =
+        answered(&cluster, ApiKey::Metadata, 12, &named(&["missing", "a"])).await;
+    assert_eq!(topic_names(&response), vec!["missing", "a"]);
+    assert_eq!(
+        response.topics[0].error_code,
+        error_code::UNKNOWN_TOPIC_OR_PARTITION
+    );
+    assert!(response.topics[0].partitions.is_empty());
+    assert_eq!(response.topics[1].error_code, error_code::NONE);
+}
+
+#[tokio::test]
+async fn a_partition_without_a_leader_is_leader_not_available() {
+    let cluster = cluster();
+    cluster.add_topic("a", &[None]);
+    let response: MetadataResponse = answered(&cluster, ApiKey::Metadata, 12, &named(&["a"])).await;
+    let p = &response.topics[0].partitions[0];
+    assert_eq!(p.error_code, error_code::LEADER_NOT_AVAILABLE);
+    assert_eq!(p.leader_id, BrokerId(-1));
+    assert!(p.isr_nodes.is_empty());
+}

@@ -1,0 +1,74 @@
+//! Sending one request through the dispatch entry point as a client would:
+//! header and body encoded at a version, the response frame decoded back.
+
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use cairn_kafka::api::{handle_request, Outcome};
+use cairn_kafka::KafkaCluster;
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+use crate::memory_cluster::MemoryCluster;
+
+const CORRELATION_ID: i32 = 4242;
+
+/// A fresh in-memory cluster, shared with the handlers.
+pub fn cluster() -> Arc<MemoryCluster> {
+    Arc::new(MemoryCluster::default())
+}
+
+/// Sends `request` as `key` v`version`; `None` if the broker sends nothing
+/// back. Panics if the broker closes the connection or the frame is off.
+pub async fn call<Req: Encodable, Resp: Decodable>(
+    cluster: &Arc<MemoryCluster>,
+    key: ApiKey,
+    version: i16,
+    request: &Req,
+) -> Option<Resp> {
+    let mut frame = BytesMut::new();
+    RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(CORRELATION_ID)
+        .with_client_id(Some(StrBytes::from_static_str("handler-test")))
+        .encode(&mut frame, key.request_header_version(version))
+        .unwrap();
+    request.encode(&mut frame, version).unwrap();
+    let dyn_cluster: Arc<dyn KafkaCluster> = cluster.clone();
+    match handle_request(frame.freeze(), &dyn_cluster).await {
+        Outcome::Respond(bytes) => Some(decode_response(key, version, bytes)),
+        Outcome::NoResponse => None,
+        Outcome::Close(reason) => panic!("{key:?} v{version}: connection closed: {reason}"),
+    }
+}
+
+/// Like [`call`], for requests that must be answered.
+pub async fn answered<Req: Encodable, Resp: Decodable>(
+    cluster: &Arc<MemoryCluster>,
+    key: ApiKey,
+    version: i16,
+    request: &Req,
+) -> Resp {
+    call(cluster, key, version, request)
+        .await
+        .unwrap_or_else(|| panic!("{key:?} v{version} got no response"))
+}
+
+fn decode_response<Resp: Decodable>(key: ApiKey, version: i16, mut frame: Bytes) -> Resp {
+    let size = frame.get_i32();
+    assert_eq!(
+        size as usize,
+        frame.len(),
+        "{key:?} v{version}: size prefix"
+    );
+    let header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
+    assert_eq!(header.correlation_id, CORRELATION_ID, "{key:?} v{version}");
+    let response = Resp::decode(&mut frame, version).unwrap();
+    assert!(
+        frame.is_empty(),
+        "{key:?} v{version}: {} bytes left over",
+        frame.len()
+    );
+    response
+}
