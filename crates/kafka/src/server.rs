@@ -11,7 +11,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::api::{self, Outcome};
 use crate::cluster::KafkaCluster;
@@ -42,9 +42,13 @@ pub async fn serve(
     config: KafkaConfig,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Every connection is owned here: on stop each one sees the same signal,
+    // ends, and is joined before `serve` returns.
+    let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
-            _ = stopped(&mut stop) => return,
+            _ = stopped(&mut stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => accepted,
         };
         match accepted {
@@ -52,7 +56,7 @@ pub async fn serve(
                 let cluster = cluster.clone();
                 let config = config.clone();
                 let stop = stop.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     if let Err(reason) = serve_connection(stream, cluster, &config, stop).await {
                         tracing::info!(%peer, %reason, "closed Kafka connection");
                     }
@@ -64,6 +68,12 @@ pub async fn serve(
             }
         }
     }
+    let open = connections.len();
+    while connections.join_next().await.is_some() {}
+    tracing::debug!(
+        connections = open,
+        "Kafka listener stopped; every connection closed"
+    );
 }
 
 /// Requests of one connection being handled at once; more wait to be read.
@@ -79,7 +89,7 @@ async fn serve_connection(
     let (mut read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<JoinHandle<Outcome>>(MAX_IN_FLIGHT);
     let (closed_tx, mut closed) = watch::channel(false);
-    let writer = tokio::spawn(write_responses(write, rx, closed_tx));
+    let writer = tokio::spawn(write_responses(write, rx, closed_tx, stop.clone()));
     let mut buf = BytesMut::with_capacity(64 << 10);
     let read_result: Result<(), String> = async {
         loop {
@@ -122,18 +132,29 @@ async fn serve_connection(
     read_result.and(write_result)
 }
 
-/// Writes responses in request order; stops at the first request that closes the connection.
+/// Writes responses in request order; stops at the first request that closes
+/// the connection. When the broker stops, requests still being handled are
+/// cancelled and get no response (the client sees the connection close, as
+/// when a broker dies, and retries elsewhere).
 async fn write_responses(
     mut write: OwnedWriteHalf,
     mut rx: mpsc::Receiver<JoinHandle<Outcome>>,
     closed: watch::Sender<bool>,
+    mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let result = async {
-        while let Some(pending) = rx.recv().await {
-            match pending
-                .await
-                .map_err(|e| format!("request handler failed: {e}"))?
-            {
+        while let Some(mut pending) = rx.recv().await {
+            let outcome = tokio::select! {
+                outcome = &mut pending => outcome,
+                _ = stopped(&mut stop) => {
+                    pending.abort();
+                    while let Ok(queued) = rx.try_recv() {
+                        queued.abort();
+                    }
+                    return Err("broker is stopping".to_string());
+                }
+            };
+            match outcome.map_err(|e| format!("request handler failed: {e}"))? {
                 Outcome::Respond(bytes) => write
                     .write_all(&bytes)
                     .await

@@ -96,14 +96,10 @@ pub fn handle_produce(
         slots.push((topic.name, parts));
     }
     if acks == 0 {
-        // Nothing is sent back; the writes still happen.
-        for (_, parts) in slots {
-            for (_, slot) in parts {
-                if let Slot::Waiting(write) = slot {
-                    tokio::spawn(write);
-                }
-            }
-        }
+        // Nothing is sent back. The writes were handed to their partitions
+        // when `produce` was called (its contract), so the futures that would
+        // only report their outcome are dropped.
+        drop(slots);
         return ready(Outcome::NoResponse);
     }
     finish(header, slots, request.timeout_ms)
