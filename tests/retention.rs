@@ -22,6 +22,21 @@ use support::{ok, TestCluster};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// AlterConfigs retention.ms=soon on topic `trimmed` with confluent-kafka;
+/// prints "refused <error>" or "accepted".
+const ALTER_WITH_CONFLUENT_KAFKA: &str = r#"
+import sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+futures = admin.alter_configs([ConfigResource("topic", "trimmed", set_config={"retention.ms": "soon"})])
+for future in futures.values():
+    try:
+        future.result(timeout=30)
+        print("accepted")
+    except Exception as e:
+        print("refused", e)
+"#;
+
 fn cluster() -> TestCluster {
     let cluster =
         TestCluster::start_with_env(3, &[("CAIRN_LOG_RETENTION_CHECK_INTERVAL_MS", "300")]);
@@ -277,10 +292,22 @@ fn delete_records_and_alter_configs_from_real_clients() {
             &options,
         ))
         .unwrap();
-    // (rdkafka's alter_configs does not surface per-resource errors; the
-    // refusal shows in the config staying as it was.)
+    // rdkafka-rs reports every AlterConfigs resource as Ok whatever its error
+    // code (admin.rs pushes Ok for each), so the refusal is read through
+    // confluent-kafka, which raises the per-resource error.
     let _ = results;
-    std::thread::sleep(Duration::from_millis(500));
+    let refusal = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(ALTER_WITH_CONFLUENT_KAFKA)
+        .arg(cluster.bootstrap())
+        .output()
+        .expect("run python3");
+    let said = String::from_utf8_lossy(&refusal.stdout);
+    assert!(
+        said.starts_with("refused") && said.contains("retention.ms"),
+        "confluent-kafka AlterConfigs retention.ms=soon: {said} {}",
+        String::from_utf8_lossy(&refusal.stderr)
+    );
     let out = cluster.cli(1, &["topic", "describe", "trimmed", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["configs"]["retention.ms"]["value"], "3600000");
