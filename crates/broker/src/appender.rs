@@ -64,14 +64,6 @@ pub fn spawn(
     tx
 }
 
-fn records_in(batches: &[Bytes]) -> u64 {
-    batches
-        .iter()
-        .filter_map(|b| batch::parse_header(b).ok())
-        .map(|h| h.last_offset_delta.max(0) as u64 + 1)
-        .sum()
-}
-
 async fn run(
     group: GroupId,
     raft: Raft<PartitionTypeConfig>,
@@ -107,7 +99,10 @@ async fn run(
         }
         let this = prediction;
         if let Some(p) = prediction.as_mut() {
-            p.next_offset += appends.iter().map(|a| records_in(&a.batches)).sum::<u64>();
+            p.next_offset += appends
+                .iter()
+                .map(|a| batch::offsets_in(&a.batches))
+                .sum::<u64>();
             p.next_index += 1;
         }
         let batches = appends
@@ -182,7 +177,7 @@ impl From<Append> for Waiting {
     fn from(a: Append) -> Self {
         Waiting {
             batches: a.batches.len(),
-            records: records_in(&a.batches),
+            records: batch::offsets_in(&a.batches),
             leader_only: a.leader_only,
             reply: Some(a.reply),
         }

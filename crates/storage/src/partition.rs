@@ -212,12 +212,10 @@ where
     }
 }
 
-/// Offsets each batch spans; a batch that does not parse (never the case for
-/// batches the broker validated) spans none and is not indexed.
+/// Offsets each batch spans ([`batch::span`]); a batch that does not parse
+/// (never the case for batches the broker validated) spans none and is not indexed.
 fn batch_span(bytes: &[u8]) -> Option<(u64, i64)> {
-    let header = batch::parse_header(bytes).ok()?;
-    (header.last_offset_delta >= 0)
-        .then_some((header.last_offset_delta as u64 + 1, header.max_timestamp))
+    batch::span(bytes).map(|s| (s.offsets, s.max_timestamp))
 }
 
 impl<C> RaftStateMachine<C> for PartitionStore<C>
