@@ -26,35 +26,11 @@ pub mod state_machine;
 pub use engine::{Engine, EngineOptions, EngineStats};
 pub use error::StorageError;
 pub use log_store::LogStore;
-pub use state_machine::{Machine, SnapshotStateMachine};
+pub use state_machine::SnapshotStateMachine;
 
-use std::io::Cursor;
-
-use openraft::{BasicNode, Entry, RaftTypeConfig};
-
-/// Raft group id; unique cluster-wide. 0 is the metadata group.
-pub type GroupId = u64;
-
-/// The metadata Raft group's id.
-pub const METADATA_GROUP: GroupId = 0;
-
-/// The shape every Cairn Raft type config has: `u64` node ids (broker ids),
-/// `BasicNode` carrying the broker's Raft address, openraft's default entry, and
-/// in-memory snapshot bytes.
-pub trait GroupTypeConfig:
-    RaftTypeConfig<NodeId = u64, Node = BasicNode, Entry = Entry<Self>, SnapshotData = Cursor<Vec<u8>>>
-{
-}
-
-impl<C> GroupTypeConfig for C where
-    C: RaftTypeConfig<
-        NodeId = u64,
-        Node = BasicNode,
-        Entry = Entry<C>,
-        SnapshotData = Cursor<Vec<u8>>,
-    >
-{
-}
+// The group vocabulary lives in `cairn-common` (so that crates defining a
+// state machine need not link RocksDB); re-exported for the crates above.
+pub use cairn_common::{GroupId, GroupTypeConfig, Machine, METADATA_GROUP};
 
 pub mod partition;
 pub mod single_node;

@@ -16,22 +16,13 @@ use openraft::{
     StoredMembership,
 };
 use rocksdb::WriteBatch;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::keys::{self, StateTag};
-use crate::{Engine, GroupId, GroupTypeConfig};
+use crate::{Engine, GroupId, GroupTypeConfig, Machine};
 
 type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
-
-/// Deterministic application logic of one kind of group.
-pub trait Machine<C: GroupTypeConfig>:
-    Default + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
-{
-    /// Applies one committed request. Must depend only on `self`, `log_id` and `request`.
-    fn apply(&mut self, log_id: &LogId<u64>, request: &C::D) -> C::R;
-}
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredSnapshot {
