@@ -21,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod keys;
 pub mod log_store;
+mod snapshot;
 pub mod state_machine;
 
 pub use engine::{Engine, EngineOptions, EngineStats};

@@ -32,10 +32,9 @@ use tokio::sync::watch;
 
 use cairn_common::batch;
 
+use crate::error::{sm_err, snapshot_err};
 use crate::keys::{self, StateTag};
-use crate::state_machine::{
-    read_snapshot, sm_err, snapshot_err, store_new_snapshot, write_snapshot, StoredSnapshot,
-};
+use crate::snapshot;
 use crate::{Engine, GroupId, GroupTypeConfig, StorageError};
 
 type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
@@ -316,7 +315,7 @@ where
     }
 
     async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<Cursor<Vec<u8>>>> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+        Ok(snapshot::receive_buffer())
     }
 
     async fn install_snapshot(
@@ -338,25 +337,12 @@ where
             index_key(self.group, u64::MAX),
         );
         write.delete_cf(self.engine.cf_index(), index_key(self.group, u64::MAX));
-        write_snapshot(
-            &self.engine,
-            self.group,
-            &StoredSnapshot {
-                meta: meta.clone(),
-                data,
-            },
-        )
-        .await?;
+        snapshot::store_received(&self.engine, self.group, meta, data).await?;
         self.commit_state(write, state)
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<C>>> {
-        Ok(
-            read_snapshot(&self.engine, self.group)?.map(|stored| Snapshot {
-                meta: stored.meta,
-                snapshot: Box::new(Cursor::new(stored.data)),
-            }),
-        )
+        snapshot::current(&self.engine, self.group)
     }
 }
 
@@ -400,16 +386,7 @@ where
             }
         };
         let Some((last_log_id, next_offset)) = point else {
-            return Ok(match read_snapshot(&self.engine, self.group)? {
-                Some(stored) => Snapshot {
-                    meta: stored.meta,
-                    snapshot: Box::new(Cursor::new(stored.data)),
-                },
-                None => Snapshot {
-                    meta: SnapshotMeta::default(),
-                    snapshot: Box::new(Cursor::new(Vec::new())),
-                },
-            });
+            return snapshot::current_or_empty(&self.engine, self.group);
         };
         let at = PartitionState {
             last_applied: last_log_id,
@@ -419,7 +396,7 @@ where
             bytes: 0,
         };
         let data = bincode::serialize(&at).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
-        store_new_snapshot(&self.engine, self.group, last_log_id, at.membership, data).await
+        snapshot::store_new(&self.engine, self.group, last_log_id, at.membership, data).await
     }
 }
 
