@@ -7,9 +7,15 @@
 //! | column family | key | value |
 //! |---|---|---|
 //! | `log` | `group ‖ index` | bincode `openraft::Entry` |
-//! | `state` | `group ‖ tag` | vote, committed, last purged, snapshot |
+//! | `state` | `group ‖ tag` | vote, committed, last purged, snapshot, a partition's applied state |
 //! | `groups` | `group` | opaque descriptor written by the owner of the group |
 //! | `index` | `group ‖ last offset` | where a partition's records live in the log |
+//!
+//! Modules: [`engine`] (the DB, its column families and the syncer), [`keys`],
+//! [`log_store`] (openraft's log storage, any group), `snapshot` (the one
+//! snapshot slot per group, used by both state machines), [`state_machine`]
+//! (an in-memory [`Machine`] made durable by snapshots: the metadata group),
+//! [`partition`] (a partition's state machine, whose log is its records).
 //!
 //! Durability: appends are written to RocksDB without a sync (readable at once),
 //! then handed to the [`engine::Engine`]'s syncer thread, which issues one WAL
