@@ -4,7 +4,9 @@
 //! [`ApplyPlan`] is pure: given the applied state and the entries, it decides
 //! each batch's base offset, the new next offset (the high watermark), the
 //! index rows to write or delete and where the log start moves. It reads
-//! nothing but the byte counts of stored index rows, passed in as a function.
+//! nothing but the byte counts of stored index rows, passed in as a function
+//! (rows the plan itself puts or deletes are not stored yet; the plan
+//! accounts for them).
 //! `write_index` then turns the plan into RocksDB writes, in the order
 //! decided.
 //!
@@ -15,7 +17,10 @@
 //! - the decision depends only on the state and the entries, so every replica
 //!   assigns the same offsets;
 //! - the log start only moves forward, never past `next_offset`;
-//! - an entry whose batches span no offsets gets no index row.
+//! - an entry whose batches span no offsets gets no index row;
+//! - `bytes` is the size of the index rows at or above the log start, however
+//!   the entries were grouped into `apply` calls (a trim counts the rows this
+//!   plan put, and never counts a row an earlier trim already removed).
 
 use openraft::{BasicNode, EntryPayload, LogId, Membership, StoredMembership};
 use rocksdb::WriteBatch;
@@ -94,13 +99,13 @@ impl ApplyPlan {
         }
     }
 
-    /// Decides one committed entry. `stored_bytes_below(offset)` gives the
-    /// bytes of the stored index rows whose last offset is below `offset`.
+    /// Decides one committed entry. `stored_bytes_between(from, to)` gives
+    /// the bytes of the stored index rows whose last offset is in `from..to`.
     pub fn apply_entry<C, E>(
         &mut self,
         log_id: LogId<u64>,
         payload: &EntryPayload<C>,
-        stored_bytes_below: impl FnOnce(u64) -> Result<u64, E>,
+        stored_bytes_between: impl FnOnce(u64, u64) -> Result<u64, E>,
     ) -> Result<(), E>
     where
         C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
@@ -113,7 +118,7 @@ impl ApplyPlan {
                 self.append(log_id.index, batches)
             }
             EntryPayload::Normal(PartitionRequest::Trim { log_start_offset }) => {
-                self.trim(*log_start_offset, stored_bytes_below)?
+                self.trim(*log_start_offset, stored_bytes_between)?
             }
         };
         self.responses.push(response);
@@ -156,10 +161,25 @@ impl ApplyPlan {
     pub fn trim<E>(
         &mut self,
         requested: u64,
-        stored_bytes_below: impl FnOnce(u64) -> Result<u64, E>,
+        stored_bytes_between: impl FnOnce(u64, u64) -> Result<u64, E>,
     ) -> Result<PartitionResponse, E> {
         if let Some(to) = trim_target(&self.state, requested) {
-            self.state.bytes = self.state.bytes.saturating_sub(stored_bytes_below(to)?);
+            // The rows that go are those from the current log start (rows
+            // below it are gone already, or go in this plan) to `to`: some
+            // stored, some put earlier in this plan.
+            let from = self.state.log_start_offset;
+            let pending: u64 = self
+                .index
+                .iter()
+                .filter_map(|change| match change {
+                    IndexWrite::Put(row) if (from..to).contains(&row.last_offset) => {
+                        Some(row.bytes)
+                    }
+                    _ => None,
+                })
+                .sum();
+            let removed = stored_bytes_between(from, to)? + pending;
+            self.state.bytes = self.state.bytes.saturating_sub(removed);
             // Index rows are keyed by last offset: those below `to` hold
             // only deleted records.
             self.index.push(IndexWrite::DeleteBelow(to));
@@ -233,7 +253,7 @@ mod tests {
         }
     }
 
-    fn no_stored_rows(_: u64) -> Result<u64, Infallible> {
+    fn no_stored_rows(_: u64, _: u64) -> Result<u64, Infallible> {
         Ok(0)
     }
 
@@ -380,23 +400,23 @@ mod tests {
     fn a_trim_subtracts_the_bytes_of_the_rows_it_deletes() {
         let mut plan = ApplyPlan::new(state(10, 0, 1000));
         let mut asked = None;
-        plan.trim(6, |to| {
-            asked = Some(to);
+        plan.trim(6, |from, to| {
+            asked = Some((from, to));
             Ok::<_, Infallible>(300)
         })
         .unwrap();
-        assert_eq!(asked, Some(6));
+        assert_eq!(asked, Some((0, 6)));
         assert_eq!(plan.state.bytes, 700);
         // A count larger than what is kept never wraps.
         let mut plan = ApplyPlan::new(state(10, 0, 100));
-        plan.trim(6, |_| Ok::<_, Infallible>(300)).unwrap();
+        plan.trim(6, |_, _| Ok::<_, Infallible>(300)).unwrap();
         assert_eq!(plan.state.bytes, 0);
     }
 
     #[test]
     fn a_trim_that_does_not_move_reads_nothing() {
         let mut plan = ApplyPlan::new(state(10, 8, 100));
-        plan.trim(5, |_| -> Result<u64, &str> { Err("must not be asked") })
+        plan.trim(5, |_, _| -> Result<u64, &str> { Err("must not be asked") })
             .unwrap();
         assert_eq!(plan.state, state(10, 8, 100));
     }
@@ -469,5 +489,97 @@ mod tests {
             plan
         };
         assert_eq!(run(), run());
+    }
+
+    /// The `index` column family of one partition, as a test double: what
+    /// the IO layer would have stored after writing each plan.
+    #[derive(Default)]
+    struct StoredIndex(std::collections::BTreeMap<u64, IndexEntry>);
+
+    impl StoredIndex {
+        fn bytes_between(&self, from: u64, to: u64) -> Result<u64, Infallible> {
+            Ok(self.0.range(from..to).map(|(_, row)| row.bytes).sum())
+        }
+
+        fn write(&mut self, plan: &ApplyPlan) {
+            for change in &plan.index {
+                match *change {
+                    IndexWrite::Put(row) => {
+                        self.0.insert(row.last_offset, row);
+                    }
+                    IndexWrite::DeleteBelow(to) => self.0.retain(|&last, _| last >= to),
+                }
+            }
+        }
+
+        fn kept_bytes(&self) -> u64 {
+            self.0.values().map(|row| row.bytes).sum()
+        }
+    }
+
+    /// Applies `entries`, `per_call` at a time, writing each plan before the
+    /// next starts; returns the final state and what the index holds.
+    fn apply_in_calls(
+        entries: &[EntryPayload<TestConfig>],
+        per_call: usize,
+    ) -> (PartitionState, StoredIndex) {
+        let mut stored = StoredIndex::default();
+        let mut state = PartitionState::default();
+        for (call, chunk) in entries.chunks(per_call).enumerate() {
+            let mut plan = ApplyPlan::new(state);
+            for (i, payload) in chunk.iter().enumerate() {
+                let index = (call * per_call + i) as u64 + 1;
+                plan.apply_entry(log_id(index), payload, |from, to| {
+                    stored.bytes_between(from, to)
+                })
+                .unwrap();
+            }
+            stored.write(&plan);
+            state = plan.state;
+        }
+        (state, stored)
+    }
+
+    #[test]
+    fn kept_bytes_do_not_depend_on_how_entries_are_grouped_into_apply_calls() {
+        let append = |counts: &[usize]| {
+            EntryPayload::<TestConfig>::Normal(PartitionRequest::Append {
+                batches: counts
+                    .iter()
+                    .map(|&n| serde_bytes::ByteBuf::from(records(n, 0)))
+                    .collect(),
+            })
+        };
+        let trim = |to| {
+            EntryPayload::<TestConfig>::Normal(PartitionRequest::Trim {
+                log_start_offset: to,
+            })
+        };
+        // Trims that cover rows appended in the same call, repeated trims,
+        // a trim inside an entry (kept) and one past the end (clamped).
+        let entries = vec![
+            append(&[2]),
+            append(&[3, 1]),
+            trim(2),
+            append(&[4]),
+            trim(2),
+            trim(7),
+            append(&[1]),
+            trim(8),
+            append(&[5]),
+            trim(100),
+            append(&[2]),
+        ];
+        let (one_by_one, stored) = apply_in_calls(&entries, 1);
+        assert_eq!(one_by_one.bytes, stored.kept_bytes());
+        assert_eq!(
+            (one_by_one.log_start_offset, one_by_one.next_offset),
+            (16, 18)
+        );
+        for per_call in 2..=entries.len() {
+            let (grouped, stored) = apply_in_calls(&entries, per_call);
+            assert_eq!(grouped, one_by_one, "{per_call} entries per apply call");
+            assert_eq!(grouped.bytes, stored.kept_bytes(), "{per_call} per call");
+        }
     }
 }

@@ -110,12 +110,12 @@ where
         }
     }
 
-    /// The bytes of the stored index rows whose last offset is below `offset`.
-    fn stored_bytes_below(&self, offset: u64) -> StorageResult<u64> {
+    /// The bytes of the stored index rows whose last offset is in `from..to`.
+    fn stored_bytes_between(&self, from: u64, to: u64) -> StorageResult<u64> {
         let mut total = 0;
-        for entry in index_rows(&self.engine, self.group, 0) {
+        for entry in index_rows(&self.engine, self.group, from) {
             let entry = entry.map_err(|e| sm_err(ErrorVerb::Read, e))?;
-            if entry.last_offset >= offset {
+            if entry.last_offset >= to {
                 break;
             }
             total += entry.bytes;
@@ -158,8 +158,8 @@ where
     {
         let mut plan = ApplyPlan::new(self.shared.state());
         for entry in entries {
-            plan.apply_entry(entry.log_id, &entry.payload, |offset| {
-                self.stored_bytes_below(offset)
+            plan.apply_entry(entry.log_id, &entry.payload, |from, to| {
+                self.stored_bytes_between(from, to)
             })?;
         }
         let mut write = WriteBatch::default();
