@@ -11,6 +11,11 @@
 //! and offsets from a point where the log was fully applied. The prediction is
 //! re-anchored whenever nothing is in flight, and abandoned (acks=1 then waits
 //! for commit, like acks=all) after any failure or mismatch.
+//!
+//! The prediction is decided by pure code (`Predictor`, `Prediction`,
+//! `local_append_offsets`, `diverges`, `replies`) and counts offsets with the
+//! same rule apply assigns them by (`batch::offsets_in`); `run` feeds it Raft
+//! metrics and carries out its answers.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -47,10 +52,120 @@ pub struct Append {
 }
 
 /// Where the appender's next entry will land, while it can tell.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Prediction {
+    /// The offset apply will give the entry's first record.
     next_offset: u64,
+    /// The log index the entry will get.
     next_index: u64,
+}
+
+impl Prediction {
+    /// Whether the leader's log holds the predicted entry, seen from the
+    /// leader's metrics: only then may acks=1 be answered.
+    fn appended(self, is_leader: bool, last_log_index: Option<u64>) -> bool {
+        is_leader && last_log_index.is_some_and(|i| i >= self.next_index)
+    }
+}
+
+/// The leader's log as its metrics show it when nothing of ours is in flight.
+#[derive(Clone, Copy, Debug)]
+struct LogPosition {
+    is_leader: bool,
+    last_applied_index: Option<u64>,
+    last_log_index: Option<u64>,
+    high_watermark: u64,
+}
+
+/// The state of the appender's pipeline when it submits an entry.
+#[derive(Clone, Copy, Debug)]
+enum Pipeline {
+    /// Nothing of ours is in flight: the prediction restarts from the log.
+    Idle(LogPosition),
+    /// Entries of ours are in flight; `diverged` once one of them failed or
+    /// got other offsets than predicted.
+    InFlight { diverged: bool },
+}
+
+/// Predicts where each submitted entry lands (pure: metrics in, prediction out).
+#[derive(Debug, Default)]
+struct Predictor {
+    next: Option<Prediction>,
+}
+
+impl Predictor {
+    /// The prediction for the entry about to be submitted, which holds
+    /// `offsets` offsets (`batch::offsets_in` of its batches); `None` if the
+    /// offsets cannot be told, and acks=1 must wait for the commit.
+    ///
+    /// When idle, the prediction re-anchors on a fully applied log (every
+    /// entry applied, so the high watermark is where the next entry's
+    /// offsets start); while entries are in flight it continues from the
+    /// previous entry, unless one diverged.
+    fn next_entry(&mut self, pipeline: Pipeline, offsets: u64) -> Option<Prediction> {
+        match pipeline {
+            Pipeline::Idle(log) => {
+                let caught_up = log.last_applied_index == log.last_log_index;
+                self.next = (log.is_leader && caught_up).then(|| Prediction {
+                    next_offset: log.high_watermark,
+                    next_index: log.last_log_index.map_or(0, |i| i + 1),
+                });
+            }
+            Pipeline::InFlight { diverged: true } => self.next = None,
+            Pipeline::InFlight { diverged: false } => {}
+        }
+        let this = self.next;
+        if let Some(p) = self.next.as_mut() {
+            p.next_offset += offsets;
+            p.next_index += 1;
+        }
+        this
+    }
+}
+
+/// The offsets to answer at the local append: one per request of the entry,
+/// in order, `Some` for the acks=1 (`leader_only`) requests. `requests` are
+/// `(leader_only, offsets the request's batches span)`.
+fn local_append_offsets(p: Prediction, requests: &[(bool, u64)]) -> Vec<Option<u64>> {
+    let mut offset = p.next_offset;
+    requests
+        .iter()
+        .map(|&(leader_only, offsets)| {
+            let answer = leader_only.then_some(offset);
+            offset += offsets;
+            answer
+        })
+        .collect()
+}
+
+/// Whether the outcome of an entry breaks the prediction pipeline: it failed,
+/// or its first base offset is not the predicted one.
+fn diverges(predicted: Option<Prediction>, result: &Result<Vec<u64>, i16>) -> bool {
+    match (result, predicted) {
+        (Ok(offsets), Some(p)) => offsets.first() != Some(&p.next_offset),
+        (Ok(_), None) => false,
+        (Err(_), _) => true,
+    }
+}
+
+/// Each request's answer at commit: the base offset of its first batch.
+/// `batches` holds how many batches each request put in the entry.
+fn replies(batches: &[usize], result: &Result<Vec<u64>, i16>) -> Vec<Result<i64, i16>> {
+    let mut next = 0usize;
+    batches
+        .iter()
+        .map(|&n| {
+            let reply = match result {
+                Ok(offsets) => offsets
+                    .get(next)
+                    .map(|&o| o as i64)
+                    .ok_or(UNKNOWN_SERVER_ERROR),
+                Err(code) => Err(*code),
+            };
+            next += n;
+            reply
+        })
+        .collect()
 }
 
 /// Starts the appender of `group`; it stops when every sender is dropped.
@@ -64,14 +179,6 @@ pub fn spawn(
     tx
 }
 
-fn records_in(batches: &[Bytes]) -> u64 {
-    batches
-        .iter()
-        .filter_map(|b| batch::parse_header(b).ok())
-        .map(|h| h.last_offset_delta.max(0) as u64 + 1)
-        .sum()
-}
-
 async fn run(
     group: GroupId,
     raft: Raft<PartitionTypeConfig>,
@@ -80,7 +187,7 @@ async fn run(
 ) {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let diverged = Arc::new(AtomicBool::new(false));
-    let mut prediction: Option<Prediction> = None;
+    let mut predictor = Predictor::default();
     while let Some(first) = rx.recv().await {
         let mut size: usize = first.batches.iter().map(Bytes::len).sum();
         let mut appends = vec![first];
@@ -93,23 +200,23 @@ async fn run(
                 Err(_) => break,
             }
         }
-        if in_flight.load(Ordering::Acquire) == 0 {
-            // Nothing of ours is pending: re-anchor on a fully applied log.
+        let pipeline = if in_flight.load(Ordering::Acquire) == 0 {
+            // Nothing of ours is pending: the prediction may re-anchor.
             let metrics = raft.metrics().borrow().clone();
-            let caught_up = metrics.last_applied.map(|l| l.index) == metrics.last_log_index;
-            prediction = (metrics.state.is_leader() && caught_up).then(|| Prediction {
-                next_offset: reader.high_watermark(),
-                next_index: metrics.last_log_index.map_or(0, |i| i + 1),
-            });
             diverged.store(false, Ordering::Release);
-        } else if diverged.load(Ordering::Acquire) {
-            prediction = None;
-        }
-        let this = prediction;
-        if let Some(p) = prediction.as_mut() {
-            p.next_offset += appends.iter().map(|a| records_in(&a.batches)).sum::<u64>();
-            p.next_index += 1;
-        }
+            Pipeline::Idle(LogPosition {
+                is_leader: metrics.state.is_leader(),
+                last_applied_index: metrics.last_applied.map(|l| l.index),
+                last_log_index: metrics.last_log_index,
+                high_watermark: reader.high_watermark(),
+            })
+        } else {
+            Pipeline::InFlight {
+                diverged: diverged.load(Ordering::Acquire),
+            }
+        };
+        let offsets = appends.iter().map(|a| batch::offsets_in(&a.batches)).sum();
+        let this = predictor.next_entry(pipeline, offsets);
         let batches = appends
             .iter()
             .flat_map(|a| a.batches.iter().map(|b| ByteBuf::from(b.to_vec())))
@@ -146,13 +253,11 @@ async fn run(
                         // outcome is unknown (a timeout, not a rejection).
                         Err(_) => Err(REQUEST_TIMED_OUT),
                     };
-                    match (&result, this) {
-                        (Ok(offsets), Some(p)) if offsets.first() != Some(&p.next_offset) => {
+                    if diverges(this, &result) {
+                        if let (Ok(offsets), Some(p)) = (&result, this) {
                             tracing::error!(group, predicted = p.next_offset, actual = ?offsets.first(), "acks=1 offset prediction diverged");
-                            diverged.store(true, Ordering::Release);
                         }
-                        (Err(_), _) => diverged.store(true, Ordering::Release),
-                        _ => {}
+                        diverged.store(true, Ordering::Release);
                     }
                     reply_all(appends, result);
                     in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -182,7 +287,7 @@ impl From<Append> for Waiting {
     fn from(a: Append) -> Self {
         Waiting {
             batches: a.batches.len(),
-            records: records_in(&a.batches),
+            records: batch::offsets_in(&a.batches),
             leader_only: a.leader_only,
             reply: Some(a.reply),
         }
@@ -201,38 +306,232 @@ async fn answer_at_local_append(
     let appended = raft
         .wait(Some(LOCAL_APPEND_WAIT))
         .metrics(
-            |m| m.state.is_leader() && m.last_log_index.is_some_and(|i| i >= p.next_index),
+            |m| p.appended(m.state.is_leader(), m.last_log_index),
             "local append",
         )
         .await;
     if appended.is_err() {
         return; // answered at commit instead
     }
-    let mut offset = p.next_offset;
-    for waiting in appends.iter_mut() {
-        if waiting.leader_only {
+    let requests: Vec<(bool, u64)> = appends.iter().map(|a| (a.leader_only, a.records)).collect();
+    for (waiting, offset) in appends.iter_mut().zip(local_append_offsets(p, &requests)) {
+        if let Some(offset) = offset {
             if let Some(reply) = waiting.reply.take() {
                 let _ = reply.send(Ok(offset as i64));
             }
         }
-        offset += waiting.records;
     }
 }
 
 /// Gives each request still waiting the base offset of its first batch.
 fn reply_all(appends: Vec<Waiting>, result: Result<Vec<u64>, i16>) {
-    let mut next = 0usize;
-    for waiting in appends {
-        let reply = match &result {
-            Ok(offsets) => offsets
-                .get(next)
-                .map(|&o| o as i64)
-                .ok_or(UNKNOWN_SERVER_ERROR),
-            Err(code) => Err(*code),
-        };
-        next += waiting.batches;
+    let batches: Vec<usize> = appends.iter().map(|a| a.batches).collect();
+    for (waiting, reply) in appends.into_iter().zip(replies(&batches, &result)) {
         if let Some(sender) = waiting.reply {
             let _ = sender.send(reply);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_storage::partition::assign_offsets;
+
+    use super::*;
+
+    fn records(n: usize) -> Bytes {
+        let values: Vec<&[u8]> = (0..n).map(|_| &b"v"[..]).collect();
+        Bytes::from(batch::build(&values, 0))
+    }
+
+    /// A batch whose lastOffsetDelta is negative (produce rejects it; the
+    /// prediction must still count it as apply does: no offsets).
+    fn spanless() -> Bytes {
+        let mut b = batch::build(&[b"v"], 0);
+        b[23..27].copy_from_slice(&(-1i32).to_be_bytes());
+        Bytes::from(b)
+    }
+
+    fn idle(
+        is_leader: bool,
+        last_applied_index: Option<u64>,
+        last_log_index: Option<u64>,
+        high_watermark: u64,
+    ) -> Pipeline {
+        Pipeline::Idle(LogPosition {
+            is_leader,
+            last_applied_index,
+            last_log_index,
+            high_watermark,
+        })
+    }
+
+    fn at(next_offset: u64, next_index: u64) -> Option<Prediction> {
+        Some(Prediction {
+            next_offset,
+            next_index,
+        })
+    }
+
+    #[test]
+    fn an_idle_appender_predicts_only_as_a_caught_up_leader() {
+        // (pipeline when idle, expected prediction for the next entry)
+        let cases = [
+            (idle(true, Some(9), Some(9), 40), at(40, 10)),
+            (idle(true, None, None, 0), at(0, 0)),
+            // Entries not applied yet: the high watermark is not where ours start.
+            (idle(true, Some(8), Some(9), 40), None),
+            (idle(true, None, Some(1), 0), None),
+            // Not the leader: the entry will not be appended here.
+            (idle(false, Some(9), Some(9), 40), None),
+        ];
+        for (pipeline, want) in cases {
+            assert_eq!(
+                Predictor::default().next_entry(pipeline, 3),
+                want,
+                "{pipeline:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn entries_in_flight_continue_from_the_previous_prediction() {
+        let mut predictor = Predictor::default();
+        let in_flight = Pipeline::InFlight { diverged: false };
+        assert_eq!(
+            predictor.next_entry(idle(true, Some(4), Some(4), 100), 3),
+            at(100, 5)
+        );
+        assert_eq!(predictor.next_entry(in_flight, 2), at(103, 6));
+        assert_eq!(predictor.next_entry(in_flight, 0), at(105, 7));
+        assert_eq!(predictor.next_entry(in_flight, 7), at(105, 8));
+        assert_eq!(predictor.next_entry(in_flight, 1), at(112, 9));
+    }
+
+    #[test]
+    fn a_divergence_stops_predicting_until_the_pipeline_drains() {
+        let mut predictor = Predictor::default();
+        predictor.next_entry(idle(true, Some(4), Some(4), 100), 3);
+        let diverged = Pipeline::InFlight { diverged: true };
+        assert_eq!(predictor.next_entry(diverged, 1), None);
+        // Still none after the flag clears while entries are in flight: the
+        // old chain is not trusted again.
+        assert_eq!(
+            predictor.next_entry(Pipeline::InFlight { diverged: false }, 1),
+            None
+        );
+        assert_eq!(
+            predictor.next_entry(idle(true, Some(7), Some(7), 110), 1),
+            at(110, 8)
+        );
+    }
+
+    #[test]
+    fn without_a_prediction_nothing_is_predicted_in_flight() {
+        let mut predictor = Predictor::default();
+        assert_eq!(predictor.next_entry(idle(false, None, None, 0), 1), None);
+        assert_eq!(
+            predictor.next_entry(Pipeline::InFlight { diverged: false }, 1),
+            None
+        );
+    }
+
+    #[test]
+    fn acks_1_is_answered_once_the_leader_log_holds_the_entry() {
+        let p = at(0, 10).unwrap();
+        assert!(p.appended(true, Some(10)));
+        assert!(p.appended(true, Some(12)));
+        assert!(!p.appended(true, Some(9)));
+        assert!(!p.appended(true, None));
+        assert!(!p.appended(false, Some(10)));
+    }
+
+    #[test]
+    fn only_acks_1_requests_are_answered_at_the_local_append() {
+        let p = at(10, 3).unwrap();
+        let requests = [(true, 2), (false, 3), (true, 1), (true, 0), (false, 4)];
+        assert_eq!(
+            local_append_offsets(p, &requests),
+            vec![Some(10), None, Some(15), Some(16), None]
+        );
+    }
+
+    #[test]
+    fn predicted_offsets_are_the_offsets_apply_assigns() {
+        // Requests of one entry; the last holds a batch spanning no offsets.
+        let requests: Vec<Vec<Bytes>> = vec![
+            vec![records(2), records(1)],
+            vec![records(3)],
+            vec![spanless(), records(2)],
+            vec![records(1)],
+        ];
+        let high_watermark = 57;
+        let mut predictor = Predictor::default();
+        let offsets = requests.iter().map(|r| batch::offsets_in(r)).sum();
+        let p = predictor
+            .next_entry(idle(true, Some(3), Some(3), high_watermark), offsets)
+            .expect("a caught-up leader predicts");
+        let shape: Vec<(bool, u64)> = requests
+            .iter()
+            .map(|r| (true, batch::offsets_in(r)))
+            .collect();
+        let predicted = local_append_offsets(p, &shape);
+
+        let all: Vec<Bytes> = requests.iter().flatten().cloned().collect();
+        let applied = assign_offsets(high_watermark, &all);
+        let batches: Vec<usize> = requests.iter().map(Vec::len).collect();
+        let at_commit = replies(&batches, &Ok(applied.base_offsets.clone()));
+        assert_eq!(
+            predicted
+                .iter()
+                .map(|o| Ok(o.unwrap() as i64))
+                .collect::<Vec<_>>(),
+            at_commit
+        );
+        assert!(!diverges(Some(p), &Ok(applied.base_offsets)));
+        // The next entry is predicted where apply leaves the next offset.
+        assert_eq!(
+            predictor
+                .next_entry(Pipeline::InFlight { diverged: false }, 1)
+                .map(|p| p.next_offset),
+            Some(applied.next_offset)
+        );
+    }
+
+    #[test]
+    fn outcomes_that_break_the_prediction() {
+        let p = at(10, 3);
+        // (prediction, outcome, diverges)
+        let cases = [
+            (p, Ok(vec![10, 12]), false),
+            (p, Ok(vec![11, 12]), true),
+            (p, Ok(vec![]), true),
+            (p, Err(NOT_LEADER_OR_FOLLOWER), true),
+            (None, Ok(vec![4]), false),
+            (None, Err(REQUEST_TIMED_OUT), true),
+        ];
+        for (predicted, outcome, want) in cases {
+            assert_eq!(
+                diverges(predicted, &outcome),
+                want,
+                "{predicted:?} {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_request_gets_the_base_offset_of_its_first_batch() {
+        let offsets = Ok(vec![10, 12, 13, 16, 17, 19]);
+        assert_eq!(replies(&[2, 1, 3], &offsets), vec![Ok(10), Ok(13), Ok(16)]);
+        // Fewer offsets than batches (never from apply): an error, not a guess.
+        assert_eq!(
+            replies(&[1, 1], &Ok(vec![5])),
+            vec![Ok(5), Err(UNKNOWN_SERVER_ERROR)]
+        );
+        assert_eq!(
+            replies(&[1, 2], &Err(NOT_LEADER_OR_FOLLOWER)),
+            vec![Err(NOT_LEADER_OR_FOLLOWER), Err(NOT_LEADER_OR_FOLLOWER)]
+        );
+        assert!(replies(&[], &Ok(vec![1])).is_empty());
     }
 }

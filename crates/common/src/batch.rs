@@ -166,6 +166,53 @@ pub fn split_and_validate(
     Ok(out)
 }
 
+/// How many offsets a batch occupies in its partition: `lastOffsetDelta + 1`.
+///
+/// This is the one rule for "records in a batch"; offset assignment at apply
+/// time and the leader's acks=1 offset prediction both use it, so they agree.
+///
+/// The span follows `lastOffsetDelta`, not `recordCount`: it is the field
+/// Kafka assigns offsets from, and the one consumers use to compute the next
+/// fetch offset (`baseOffset + lastOffsetDelta + 1`). A negative delta cannot
+/// name a last offset, so such a batch spans no offsets (`None`): it keeps no
+/// offset of its own and is never indexed or returned by a fetch. Produce
+/// rejects both cases ([`validate`] requires `recordCount >= 1` and
+/// `lastOffsetDelta == recordCount - 1`), so stored batches always span
+/// `recordCount` offsets; the rule only has to be deterministic for inputs
+/// that never pass validation, and it must never change, because the offsets
+/// of batches already in a Raft log were assigned by it.
+pub fn offset_count(header: &BatchHeader) -> Option<u64> {
+    u64::try_from(header.last_offset_delta).ok().map(|d| d + 1)
+}
+
+/// The offsets a stored batch spans and its largest timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSpan {
+    /// Offsets the batch occupies ([`offset_count`]); at least 1.
+    pub offsets: u64,
+    /// Its largest record timestamp.
+    pub max_timestamp: i64,
+}
+
+/// The span of the batch at the front of `bytes`; `None` if its header does
+/// not parse or it spans no offsets (see [`offset_count`]).
+pub fn span(bytes: &[u8]) -> Option<BatchSpan> {
+    let header = parse_header(bytes).ok()?;
+    Some(BatchSpan {
+        offsets: offset_count(&header)?,
+        max_timestamp: header.max_timestamp,
+    })
+}
+
+/// Offsets a sequence of batches occupies together: the sum of their spans.
+pub fn offsets_in<B: AsRef<[u8]>>(batches: &[B]) -> u64 {
+    batches
+        .iter()
+        .filter_map(|b| span(b.as_ref()))
+        .map(|s| s.offsets)
+        .sum()
+}
+
 /// Writes the base offset the broker assigned (bytes 0..8, outside the CRC).
 pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
     batch[..8].copy_from_slice(&base_offset.to_be_bytes());
@@ -272,6 +319,78 @@ mod tests {
             Err(BatchError::BadCount { .. })
         ));
         assert!(split_and_validate(&[0u8; 3], 1 << 20).is_err());
+    }
+
+    /// `batch` with its lastOffsetDelta and recordCount overwritten (no CRC fix:
+    /// the span rule does not look at the CRC).
+    fn with_counts(mut batch: Vec<u8>, last_offset_delta: i32, record_count: i32) -> Vec<u8> {
+        batch[23..27].copy_from_slice(&last_offset_delta.to_be_bytes());
+        batch[57..61].copy_from_slice(&record_count.to_be_bytes());
+        batch
+    }
+
+    #[test]
+    fn a_batch_spans_last_offset_delta_plus_one_offsets() {
+        let three = build(&[b"a", b"b", b"c"], 7);
+        // (lastOffsetDelta, recordCount) -> offsets spanned
+        let cases: [(i32, i32, Option<u64>); 7] = [
+            (0, 1, Some(1)),
+            (2, 3, Some(3)),
+            // Inconsistent counts: the delta decides, as in Kafka.
+            (4, 2, Some(5)),
+            (0, 0, Some(1)),
+            (i32::MAX, 1, Some(i32::MAX as u64 + 1)),
+            // A negative delta names no last offset: no span.
+            (-1, 0, None),
+            (i32::MIN, 1, None),
+        ];
+        for (delta, count, want) in cases {
+            let b = with_counts(three.clone(), delta, count);
+            let header = parse_header(&b).unwrap();
+            assert_eq!(offset_count(&header), want, "delta {delta} count {count}");
+            assert_eq!(
+                span(&b).map(|s| s.offsets),
+                want,
+                "delta {delta} count {count}"
+            );
+        }
+        assert_eq!(
+            span(&three),
+            Some(BatchSpan {
+                offsets: 3,
+                max_timestamp: 7
+            })
+        );
+    }
+
+    #[test]
+    fn unparseable_batches_span_nothing() {
+        let good = build(&[b"x"], 1);
+        let mut bad_magic = good.clone();
+        bad_magic[16] = 1;
+        assert_eq!(span(&bad_magic), None);
+        assert_eq!(span(&good[..HEADER_LEN - 1]), None);
+        assert_eq!(span(&[]), None);
+    }
+
+    #[test]
+    fn offsets_in_sums_the_spans_and_skips_what_spans_nothing() {
+        let two = build(&[b"a", b"b"], 1);
+        let one = build(&[b"c"], 2);
+        let negative = with_counts(one.clone(), -1, 0);
+        assert_eq!(offsets_in::<Vec<u8>>(&[]), 0);
+        assert_eq!(offsets_in(&[two.clone(), one.clone()]), 3);
+        assert_eq!(offsets_in(&[two, negative, one, vec![0u8; 5]]), 3);
+    }
+
+    #[test]
+    fn validated_batches_span_their_record_count() {
+        for n in 1..=5usize {
+            let values: Vec<&[u8]> = (0..n).map(|_| &b"v"[..]).collect();
+            let b = build(&values, 0);
+            let header = validate(&b, 1 << 20).unwrap();
+            assert_eq!(offset_count(&header), Some(header.record_count as u64));
+        }
     }
 
     #[test]

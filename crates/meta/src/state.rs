@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use openraft::LogId;
 use serde::{Deserialize, Serialize};
 
-use cairn_storage::{GroupId, Machine};
+use cairn_common::{GroupId, Machine};
 
 use crate::topic_config::{validate_configs, validate_topic_name, TOPIC_CONFIGS};
 use crate::MetaTypeConfig;

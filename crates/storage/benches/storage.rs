@@ -169,7 +169,7 @@ fn next_offset(mut bytes: &[u8]) -> u64 {
     while !bytes.is_empty() {
         let header = batch::parse_header(bytes).expect("stored batch");
         let base = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
-        next = base + header.record_count as u64;
+        next = base + batch::offset_count(&header).expect("stored batches span offsets");
         bytes = &bytes[header.size..];
     }
     next

@@ -1,6 +1,10 @@
-//! Errors of the storage engine outside openraft's traits.
+//! Errors of the storage engine: [`StorageError`] outside openraft's traits,
+//! and the helpers that wrap a failure into openraft's `StorageError` inside
+//! them (naming the state machine or the snapshot as the subject).
 
 use std::path::PathBuf;
+
+use openraft::{AnyError, ErrorSubject, ErrorVerb, StorageIOError};
 
 /// What went wrong in the storage engine, and with which input.
 #[derive(Debug, thiserror::Error)]
@@ -42,4 +46,20 @@ pub enum StorageError {
     /// The syncer thread is gone (the engine is shutting down).
     #[error("storage engine is shut down")]
     ShutDown,
+}
+
+/// A state machine read or write failed, as openraft reports it.
+pub(crate) fn sm_err(
+    verb: ErrorVerb,
+    e: impl std::error::Error + 'static,
+) -> openraft::StorageError<u64> {
+    StorageIOError::new(ErrorSubject::StateMachine, verb, AnyError::new(&e)).into()
+}
+
+/// A snapshot read or write failed, as openraft reports it.
+pub(crate) fn snapshot_err(
+    verb: ErrorVerb,
+    e: impl std::error::Error + 'static,
+) -> openraft::StorageError<u64> {
+    StorageIOError::new(ErrorSubject::Snapshot(None), verb, AnyError::new(&e)).into()
 }

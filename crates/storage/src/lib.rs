@@ -7,9 +7,15 @@
 //! | column family | key | value |
 //! |---|---|---|
 //! | `log` | `group ‖ index` | bincode `openraft::Entry` |
-//! | `state` | `group ‖ tag` | vote, committed, last purged, snapshot |
+//! | `state` | `group ‖ tag` | vote, committed, last purged, snapshot, a partition's applied state |
 //! | `groups` | `group` | opaque descriptor written by the owner of the group |
 //! | `index` | `group ‖ last offset` | where a partition's records live in the log |
+//!
+//! Modules: [`engine`] (the DB, its column families and the syncer), [`keys`],
+//! [`log_store`] (openraft's log storage, any group), `snapshot` (the one
+//! snapshot slot per group, used by both state machines), [`state_machine`]
+//! (an in-memory [`Machine`] made durable by snapshots: the metadata group),
+//! [`partition`] (a partition's state machine, whose log is its records).
 //!
 //! Durability: appends are written to RocksDB without a sync (readable at once),
 //! then handed to the [`engine::Engine`]'s syncer thread, which issues one WAL
@@ -21,40 +27,17 @@ pub mod engine;
 pub mod error;
 pub mod keys;
 pub mod log_store;
+mod snapshot;
 pub mod state_machine;
 
 pub use engine::{Engine, EngineOptions, EngineStats};
 pub use error::StorageError;
 pub use log_store::LogStore;
-pub use state_machine::{Machine, SnapshotStateMachine};
+pub use state_machine::SnapshotStateMachine;
 
-use std::io::Cursor;
-
-use openraft::{BasicNode, Entry, RaftTypeConfig};
-
-/// Raft group id; unique cluster-wide. 0 is the metadata group.
-pub type GroupId = u64;
-
-/// The metadata Raft group's id.
-pub const METADATA_GROUP: GroupId = 0;
-
-/// The shape every Cairn Raft type config has: `u64` node ids (broker ids),
-/// `BasicNode` carrying the broker's Raft address, openraft's default entry, and
-/// in-memory snapshot bytes.
-pub trait GroupTypeConfig:
-    RaftTypeConfig<NodeId = u64, Node = BasicNode, Entry = Entry<Self>, SnapshotData = Cursor<Vec<u8>>>
-{
-}
-
-impl<C> GroupTypeConfig for C where
-    C: RaftTypeConfig<
-        NodeId = u64,
-        Node = BasicNode,
-        Entry = Entry<C>,
-        SnapshotData = Cursor<Vec<u8>>,
-    >
-{
-}
+// The group vocabulary lives in `cairn-common` (so that crates defining a
+// state machine need not link RocksDB); re-exported for the crates above.
+pub use cairn_common::{GroupId, GroupTypeConfig, Machine, METADATA_GROUP};
 
 pub mod partition;
 pub mod single_node;

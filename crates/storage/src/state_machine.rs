@@ -6,38 +6,20 @@
 //! openraft may purge the log it covers. At start-up the machine is rebuilt from
 //! the stored snapshot and openraft re-applies the committed log after it (the
 //! log store persists the commit index), so nothing applied is ever forgotten.
+//! The snapshot bytes are the bincode-serialized machine, kept in the group's
+//! snapshot slot (`crate::snapshot`, shared with the partition machine).
 
 use std::io::Cursor;
 use std::sync::{Arc, RwLock};
 
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot, SnapshotMeta};
-use openraft::{
-    AnyError, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, StorageIOError,
-    StoredMembership,
-};
-use rocksdb::WriteBatch;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use openraft::{EntryPayload, ErrorVerb, LogId, OptionalSend, StoredMembership};
 use tokio::sync::watch;
 
-use crate::keys::{self, StateTag};
-use crate::{Engine, GroupId, GroupTypeConfig};
+use crate::error::{sm_err, snapshot_err};
+use crate::{snapshot, Engine, GroupId, GroupTypeConfig, Machine};
 
 type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
-
-/// Deterministic application logic of one kind of group.
-pub trait Machine<C: GroupTypeConfig>:
-    Default + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
-{
-    /// Applies one committed request. Must depend only on `self`, `log_id` and `request`.
-    fn apply(&mut self, log_id: &LogId<u64>, request: &C::D) -> C::R;
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) struct StoredSnapshot {
-    pub(crate) meta: SnapshotMeta<u64, openraft::BasicNode>,
-    pub(crate) data: Vec<u8>,
-}
 
 struct Applied<M> {
     last_applied: Option<LogId<u64>>,
@@ -89,20 +71,6 @@ pub struct SnapshotStateMachine<C: GroupTypeConfig, M: Machine<C>> {
     _types: std::marker::PhantomData<fn() -> C>,
 }
 
-pub(crate) fn sm_err(
-    verb: ErrorVerb,
-    e: impl std::error::Error + 'static,
-) -> openraft::StorageError<u64> {
-    StorageIOError::new(ErrorSubject::StateMachine, verb, AnyError::new(&e)).into()
-}
-
-pub(crate) fn snapshot_err(
-    verb: ErrorVerb,
-    e: impl std::error::Error + 'static,
-) -> openraft::StorageError<u64> {
-    StorageIOError::new(ErrorSubject::Snapshot(None), verb, AnyError::new(&e)).into()
-}
-
 impl<C: GroupTypeConfig, M: Machine<C>> SnapshotStateMachine<C, M> {
     /// Opens the state machine of `group`, restoring the last stored snapshot.
     pub fn open(engine: Engine, group: GroupId) -> StorageResult<Self> {
@@ -111,7 +79,7 @@ impl<C: GroupTypeConfig, M: Machine<C>> SnapshotStateMachine<C, M> {
             membership: StoredMembership::default(),
             machine: M::default(),
         };
-        if let Some(stored) = read_snapshot(&engine, group)? {
+        if let Some(stored) = snapshot::read_stored(&engine, group)? {
             applied.machine = bincode::deserialize(&stored.data)
                 .map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
             applied.last_applied = stored.meta.last_log_id;
@@ -140,40 +108,6 @@ impl<C: GroupTypeConfig, M: Machine<C>> SnapshotStateMachine<C, M> {
     }
 }
 
-pub(crate) fn read_snapshot(
-    engine: &Engine,
-    group: GroupId,
-) -> StorageResult<Option<StoredSnapshot>> {
-    let bytes = engine
-        .db()
-        .get_cf(
-            engine.cf_state(),
-            keys::state_key(group, StateTag::Snapshot),
-        )
-        .map_err(|e| snapshot_err(ErrorVerb::Read, e))?;
-    bytes
-        .map(|b| bincode::deserialize(&b).map_err(|e| snapshot_err(ErrorVerb::Read, *e)))
-        .transpose()
-}
-
-pub(crate) async fn write_snapshot(
-    engine: &Engine,
-    group: GroupId,
-    stored: &StoredSnapshot,
-) -> StorageResult<()> {
-    let bytes = bincode::serialize(stored).map_err(|e| snapshot_err(ErrorVerb::Write, *e))?;
-    let mut batch = WriteBatch::default();
-    batch.put_cf(
-        engine.cf_state(),
-        keys::state_key(group, StateTag::Snapshot),
-        bytes,
-    );
-    engine
-        .write_durable(batch)
-        .await
-        .map_err(|e| snapshot_err(ErrorVerb::Write, e))
-}
-
 /// Builds snapshots from a point-in-time copy of the machine.
 pub struct SnapshotBuilder<M> {
     engine: Engine,
@@ -189,36 +123,8 @@ impl<C: GroupTypeConfig, M: Machine<C>> RaftSnapshotBuilder<C> for SnapshotBuild
                 bincode::serialize(&applied.machine).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
             (applied.last_applied, applied.membership.clone(), data)
         };
-        store_new_snapshot(&self.engine, self.group, last_log_id, last_membership, data).await
+        snapshot::store_new(&self.engine, self.group, last_log_id, last_membership, data).await
     }
-}
-
-/// Durably stores a snapshot built from `data` and returns it to openraft.
-pub(crate) async fn store_new_snapshot<C: GroupTypeConfig>(
-    engine: &Engine,
-    group: GroupId,
-    last_log_id: Option<LogId<u64>>,
-    last_membership: StoredMembership<u64, openraft::BasicNode>,
-    data: Vec<u8>,
-) -> StorageResult<Snapshot<C>> {
-    let snapshot_id = match last_log_id {
-        Some(id) => format!("{group}-{}-{}", id.leader_id.term, id.index),
-        None => format!("{group}-empty"),
-    };
-    let meta = SnapshotMeta {
-        last_log_id,
-        last_membership,
-        snapshot_id,
-    };
-    let stored = StoredSnapshot {
-        meta: meta.clone(),
-        data,
-    };
-    write_snapshot(engine, group, &stored).await?;
-    Ok(Snapshot {
-        meta,
-        snapshot: Box::new(Cursor::new(stored.data)),
-    })
 }
 
 impl<C, M> RaftStateMachine<C> for SnapshotStateMachine<C, M>
@@ -275,7 +181,7 @@ where
     }
 
     async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<Cursor<Vec<u8>>>> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+        Ok(snapshot::receive_buffer())
     }
 
     async fn install_snapshot(
@@ -286,11 +192,7 @@ where
         let data = snapshot.into_inner();
         let machine: M =
             bincode::deserialize(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data,
-        };
-        write_snapshot(&self.engine, self.group, &stored).await?;
+        snapshot::store_received(&self.engine, self.group, meta, data).await?;
         {
             let mut applied = self.applied.write().expect("state machine lock");
             applied.machine = machine;
@@ -302,11 +204,6 @@ where
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<C>>> {
-        Ok(
-            read_snapshot(&self.engine, self.group)?.map(|stored| Snapshot {
-                meta: stored.meta,
-                snapshot: Box::new(Cursor::new(stored.data)),
-            }),
-        )
+        snapshot::current(&self.engine, self.group)
     }
 }

@@ -1,0 +1,585 @@
+//! Applying committed entries to a partition: the offset-assignment decision,
+//! and the thin IO that writes it.
+//!
+//! [`ApplyPlan`] is pure: given the applied state and the entries, it decides
+//! each batch's base offset, the new next offset (the high watermark), the
+//! index rows to write or delete and where the log start moves. It reads
+//! nothing but the byte counts of stored index rows, passed in as a function
+//! (rows the plan itself puts or deletes are not stored yet; the plan
+//! accounts for them).
+//! `write_index` then turns the plan into RocksDB writes, in the order
+//! decided.
+//!
+//! Invariants the plan keeps (and its tests check):
+//! - offsets are dense and assigned once: an Append's batches take
+//!   consecutive offsets from `next_offset`, each spanning
+//!   [`batch::offset_count`] offsets, and `next_offset` only grows;
+//! - the decision depends only on the state and the entries, so every replica
+//!   assigns the same offsets;
+//! - the log start only moves forward, never past `next_offset`;
+//! - an entry whose batches span no offsets gets no index row;
+//! - `bytes` is the size of the index rows at or above the log start, however
+//!   the entries were grouped into `apply` calls (a trim counts the rows this
+//!   plan put, and never counts a row an earlier trim already removed).
+
+use openraft::{BasicNode, EntryPayload, LogId, Membership, StoredMembership};
+use rocksdb::WriteBatch;
+
+use cairn_common::batch;
+
+use crate::{Engine, GroupId, GroupTypeConfig};
+
+use super::command::{PartitionRequest, PartitionResponse};
+use super::state::{index_key, IndexEntry, PartitionState};
+
+/// The offsets one Append's batches take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// The base offset of each batch, in order. A batch that spans no offsets
+    /// gets the offset the next batch starts at.
+    pub base_offsets: Vec<u64>,
+    /// The offset after the last record: the next Append starts here.
+    pub next_offset: u64,
+    /// The largest timestamp of the spanning batches; `i64::MIN` if none.
+    pub max_timestamp: i64,
+}
+
+/// Assigns consecutive offsets from `next_offset` to `batches`, in order.
+pub fn assign_offsets<B: AsRef<[u8]>>(next_offset: u64, batches: &[B]) -> Assignment {
+    let mut out = Assignment {
+        base_offsets: Vec::with_capacity(batches.len()),
+        next_offset,
+        max_timestamp: i64::MIN,
+    };
+    for b in batches {
+        out.base_offsets.push(out.next_offset);
+        if let Some(span) = batch::span(b.as_ref()) {
+            out.next_offset += span.offsets;
+            out.max_timestamp = out.max_timestamp.max(span.max_timestamp);
+        }
+    }
+    out
+}
+
+/// Where a trim to `requested` moves the log start: at most to `next_offset`
+/// (records not yet written cannot be deleted), and only forward. `None`
+/// if it does not move.
+pub fn trim_target(state: &PartitionState, requested: u64) -> Option<u64> {
+    let to = requested.min(state.next_offset);
+    (to > state.log_start_offset).then_some(to)
+}
+
+/// One change to the `index` column family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexWrite {
+    /// Store this row (keyed by its last offset).
+    Put(IndexEntry),
+    /// Delete every row whose last offset is below this offset.
+    DeleteBelow(u64),
+}
+
+/// The decisions of one `apply` call, made entry by entry and written at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplyPlan {
+    /// The state after the entries decided so far.
+    pub state: PartitionState,
+    /// Index changes, in the order they must be written.
+    pub index: Vec<IndexWrite>,
+    /// One response per entry.
+    pub responses: Vec<PartitionResponse>,
+}
+
+impl ApplyPlan {
+    /// A plan starting from the applied `state`.
+    pub fn new(state: PartitionState) -> Self {
+        Self {
+            state,
+            index: Vec::new(),
+            responses: Vec::new(),
+        }
+    }
+
+    /// Decides one committed entry. `stored_bytes_between(from, to)` gives
+    /// the bytes of the stored index rows whose last offset is in `from..to`.
+    pub fn apply_entry<C, E>(
+        &mut self,
+        log_id: LogId<u64>,
+        payload: &EntryPayload<C>,
+        stored_bytes_between: impl FnOnce(u64, u64) -> Result<u64, E>,
+    ) -> Result<(), E>
+    where
+        C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+    {
+        self.state.last_applied = Some(log_id);
+        let response = match payload {
+            EntryPayload::Blank => PartitionResponse::None,
+            EntryPayload::Membership(m) => self.membership(log_id, m.clone()),
+            EntryPayload::Normal(PartitionRequest::Append { batches }) => {
+                self.append(log_id.index, batches)
+            }
+            EntryPayload::Normal(PartitionRequest::Trim { log_start_offset }) => {
+                self.trim(*log_start_offset, stored_bytes_between)?
+            }
+        };
+        self.responses.push(response);
+        Ok(())
+    }
+
+    fn membership(
+        &mut self,
+        log_id: LogId<u64>,
+        membership: Membership<u64, BasicNode>,
+    ) -> PartitionResponse {
+        self.state.membership = StoredMembership::new(Some(log_id), membership);
+        PartitionResponse::None
+    }
+
+    /// Assigns the batches of the entry at `log_index` their offsets and
+    /// indexes the entry if it holds any.
+    pub fn append<B: AsRef<[u8]>>(&mut self, log_index: u64, batches: &[B]) -> PartitionResponse {
+        let first = self.state.next_offset;
+        let assigned = assign_offsets(first, batches);
+        self.state.next_offset = assigned.next_offset;
+        if assigned.next_offset > first {
+            let bytes: u64 = batches.iter().map(|b| b.as_ref().len() as u64).sum();
+            self.state.bytes += bytes;
+            self.index.push(IndexWrite::Put(IndexEntry {
+                log_index,
+                base_offset: first,
+                last_offset: assigned.next_offset - 1,
+                max_timestamp: assigned.max_timestamp,
+                bytes,
+            }));
+        }
+        PartitionResponse::Appended {
+            base_offsets: assigned.base_offsets,
+        }
+    }
+
+    /// Moves the log start to `requested` if [`trim_target`] allows, dropping
+    /// the index rows (and their bytes) that then hold only deleted records.
+    pub fn trim<E>(
+        &mut self,
+        requested: u64,
+        stored_bytes_between: impl FnOnce(u64, u64) -> Result<u64, E>,
+    ) -> Result<PartitionResponse, E> {
+        if let Some(to) = trim_target(&self.state, requested) {
+            // The rows that go are those from the current log start (rows
+            // below it are gone already, or go in this plan) to `to`: some
+            // stored, some put earlier in this plan.
+            let from = self.state.log_start_offset;
+            let pending: u64 = self
+                .index
+                .iter()
+                .filter_map(|change| match change {
+                    IndexWrite::Put(row) if (from..to).contains(&row.last_offset) => {
+                        Some(row.bytes)
+                    }
+                    _ => None,
+                })
+                .sum();
+            let removed = stored_bytes_between(from, to)? + pending;
+            self.state.bytes = self.state.bytes.saturating_sub(removed);
+            // Index rows are keyed by last offset: those below `to` hold
+            // only deleted records.
+            self.index.push(IndexWrite::DeleteBelow(to));
+            self.state.log_start_offset = to;
+        }
+        Ok(PartitionResponse::Trimmed {
+            log_start_offset: self.state.log_start_offset,
+        })
+    }
+}
+
+/// Adds the plan's index changes to `write`, in order.
+pub(super) fn write_index(
+    engine: &Engine,
+    group: GroupId,
+    write: &mut WriteBatch,
+    index: &[IndexWrite],
+) -> Result<(), bincode::Error> {
+    for change in index {
+        match change {
+            IndexWrite::Put(row) => {
+                let value = bincode::serialize(row)?;
+                write.put_cf(engine.cf_index(), index_key(group, row.last_offset), value);
+            }
+            IndexWrite::DeleteBelow(to) => write.delete_range_cf(
+                engine.cf_index(),
+                index_key(group, 0),
+                index_key(group, *to),
+            ),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    #[allow(unused_imports)]
+    use std::io::Cursor; // named by declare_raft_types!
+
+    use openraft::CommittedLeaderId;
+
+    use super::*;
+
+    openraft::declare_raft_types!(
+        pub TestConfig: D = PartitionRequest, R = PartitionResponse
+    );
+
+    fn records(n: usize, timestamp: i64) -> Vec<u8> {
+        let values: Vec<&[u8]> = (0..n).map(|_| &b"v"[..]).collect();
+        batch::build(&values, timestamp)
+    }
+
+    /// A batch whose lastOffsetDelta is negative: it spans no offsets.
+    fn spanless() -> Vec<u8> {
+        let mut b = records(1, 0);
+        b[23..27].copy_from_slice(&(-1i32).to_be_bytes());
+        b
+    }
+
+    fn log_id(index: u64) -> LogId<u64> {
+        LogId::new(CommittedLeaderId::new(1, 1), index)
+    }
+
+    fn state(next_offset: u64, log_start_offset: u64, bytes: u64) -> PartitionState {
+        PartitionState {
+            next_offset,
+            log_start_offset,
+            bytes,
+            ..PartitionState::default()
+        }
+    }
+
+    fn no_stored_rows(_: u64, _: u64) -> Result<u64, Infallible> {
+        Ok(0)
+    }
+
+    #[test]
+    fn offsets_are_assigned_consecutively_from_next_offset() {
+        // (next offset, record counts per batch, expected base offsets, expected next offset)
+        let cases: [(u64, &[usize], &[u64], u64); 5] = [
+            (0, &[1], &[0], 1),
+            (0, &[2, 1, 3], &[0, 2, 3], 6),
+            (41, &[5], &[41], 46),
+            (7, &[], &[], 7),
+            (
+                u64::from(u32::MAX),
+                &[1, 1],
+                &[4294967295, 4294967296],
+                4294967297,
+            ),
+        ];
+        for (next, counts, bases, end) in cases {
+            let batches: Vec<Vec<u8>> = counts.iter().map(|&n| records(n, 10)).collect();
+            let got = assign_offsets(next, &batches);
+            assert_eq!(got.base_offsets, bases, "next {next}, counts {counts:?}");
+            assert_eq!(got.next_offset, end, "next {next}, counts {counts:?}");
+        }
+    }
+
+    #[test]
+    fn a_batch_that_spans_nothing_takes_no_offset() {
+        let batches = vec![records(2, 1), spanless(), vec![1, 2, 3], records(1, 2)];
+        let got = assign_offsets(10, &batches);
+        assert_eq!(got.base_offsets, vec![10, 12, 12, 12]);
+        assert_eq!(got.next_offset, 13);
+        assert_eq!(got.max_timestamp, 2);
+        let none = assign_offsets(10, &[spanless()]);
+        assert_eq!((none.next_offset, none.max_timestamp), (10, i64::MIN));
+    }
+
+    #[test]
+    fn max_timestamp_is_the_largest_of_the_batches() {
+        let batches = vec![records(1, 300), records(1, 100), records(1, 200)];
+        assert_eq!(assign_offsets(0, &batches).max_timestamp, 300);
+    }
+
+    #[test]
+    fn appends_assign_each_offset_once_and_densely() {
+        let mut plan = ApplyPlan::new(PartitionState::default());
+        let mut seen = Vec::new();
+        for (i, counts) in [vec![1], vec![3, 2], vec![1, 1, 1], vec![4]]
+            .iter()
+            .enumerate()
+        {
+            let batches: Vec<Vec<u8>> = counts.iter().map(|&n| records(n, 0)).collect();
+            let PartitionResponse::Appended { base_offsets } = plan.append(i as u64 + 1, &batches)
+            else {
+                panic!("append answers Appended");
+            };
+            for (base, n) in base_offsets.iter().zip(counts) {
+                seen.extend(*base..*base + *n as u64);
+            }
+        }
+        assert_eq!(seen, (0..13).collect::<Vec<u64>>());
+        assert_eq!(plan.state.next_offset, 13);
+    }
+
+    #[test]
+    fn an_append_indexes_its_entry_once() {
+        let batches = vec![records(2, 50), records(3, 70)];
+        let bytes: u64 = batches.iter().map(|b| b.len() as u64).sum();
+        let mut plan = ApplyPlan::new(state(5, 0, 100));
+        plan.append(9, &batches);
+        assert_eq!(
+            plan.index,
+            vec![IndexWrite::Put(IndexEntry {
+                log_index: 9,
+                base_offset: 5,
+                last_offset: 9,
+                max_timestamp: 70,
+                bytes,
+            })]
+        );
+        assert_eq!(plan.state.bytes, 100 + bytes);
+    }
+
+    #[test]
+    fn an_append_without_records_is_not_indexed() {
+        let mut plan = ApplyPlan::new(state(5, 0, 100));
+        let empty: [Vec<u8>; 0] = [];
+        assert_eq!(
+            plan.append(3, &empty),
+            PartitionResponse::Appended {
+                base_offsets: vec![]
+            }
+        );
+        assert_eq!(
+            plan.append(4, &[spanless()]),
+            PartitionResponse::Appended {
+                base_offsets: vec![5]
+            }
+        );
+        assert!(plan.index.is_empty());
+        assert_eq!(plan.state, state(5, 0, 100));
+    }
+
+    #[test]
+    fn trims_move_the_log_start_only_forward_and_never_past_next_offset() {
+        // (log start, next offset, requested, expected target)
+        let cases = [
+            (0, 10, 4, Some(4)),
+            (0, 10, 10, Some(10)),
+            (0, 10, 15, Some(10)),
+            (4, 10, 4, None),
+            (4, 10, 2, None),
+            (10, 10, 12, None),
+            (0, 0, 0, None),
+            (0, 0, 5, None),
+        ];
+        for (start, next, requested, want) in cases {
+            let s = state(next, start, 0);
+            assert_eq!(
+                trim_target(&s, requested),
+                want,
+                "{start} {next} {requested}"
+            );
+            let mut plan = ApplyPlan::new(s);
+            let answer = plan.trim(requested, no_stored_rows).unwrap();
+            let after = want.unwrap_or(start);
+            assert_eq!(
+                answer,
+                PartitionResponse::Trimmed {
+                    log_start_offset: after
+                }
+            );
+            assert_eq!(plan.state.log_start_offset, after);
+            assert_eq!(
+                plan.index,
+                want.map(IndexWrite::DeleteBelow)
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn a_trim_subtracts_the_bytes_of_the_rows_it_deletes() {
+        let mut plan = ApplyPlan::new(state(10, 0, 1000));
+        let mut asked = None;
+        plan.trim(6, |from, to| {
+            asked = Some((from, to));
+            Ok::<_, Infallible>(300)
+        })
+        .unwrap();
+        assert_eq!(asked, Some((0, 6)));
+        assert_eq!(plan.state.bytes, 700);
+        // A count larger than what is kept never wraps.
+        let mut plan = ApplyPlan::new(state(10, 0, 100));
+        plan.trim(6, |_, _| Ok::<_, Infallible>(300)).unwrap();
+        assert_eq!(plan.state.bytes, 0);
+    }
+
+    #[test]
+    fn a_trim_that_does_not_move_reads_nothing() {
+        let mut plan = ApplyPlan::new(state(10, 8, 100));
+        plan.trim(5, |_, _| -> Result<u64, &str> { Err("must not be asked") })
+            .unwrap();
+        assert_eq!(plan.state, state(10, 8, 100));
+    }
+
+    #[test]
+    fn entries_are_decided_in_order_with_one_response_each() {
+        let mut plan = ApplyPlan::new(PartitionState::default());
+        let append = EntryPayload::<TestConfig>::Normal(PartitionRequest::Append {
+            batches: vec![serde_bytes::ByteBuf::from(records(3, 5))],
+        });
+        let trim = EntryPayload::<TestConfig>::Normal(PartitionRequest::Trim {
+            log_start_offset: 2,
+        });
+        let membership = Membership::new(vec![[1u64].into()], ());
+        plan.apply_entry(
+            log_id(1),
+            &EntryPayload::<TestConfig>::Blank,
+            no_stored_rows,
+        )
+        .unwrap();
+        plan.apply_entry(
+            log_id(2),
+            &EntryPayload::<TestConfig>::Membership(membership.clone()),
+            no_stored_rows,
+        )
+        .unwrap();
+        plan.apply_entry(log_id(3), &append, no_stored_rows)
+            .unwrap();
+        plan.apply_entry(log_id(4), &trim, no_stored_rows).unwrap();
+        assert_eq!(
+            plan.responses,
+            vec![
+                PartitionResponse::None,
+                PartitionResponse::None,
+                PartitionResponse::Appended {
+                    base_offsets: vec![0]
+                },
+                PartitionResponse::Trimmed {
+                    log_start_offset: 2
+                },
+            ]
+        );
+        assert_eq!(plan.state.last_applied, Some(log_id(4)));
+        assert_eq!(
+            plan.state.membership,
+            StoredMembership::new(Some(log_id(2)), membership)
+        );
+        assert_eq!(
+            (plan.state.next_offset, plan.state.log_start_offset),
+            (3, 2)
+        );
+        assert!(matches!(
+            plan.index.as_slice(),
+            [IndexWrite::Put(row), IndexWrite::DeleteBelow(2)] if row.log_index == 3
+        ));
+    }
+
+    #[test]
+    fn replicas_that_apply_the_same_entries_decide_the_same() {
+        let entries: Vec<Vec<Vec<u8>>> = vec![
+            vec![records(2, 1)],
+            vec![records(1, 2), records(4, 3)],
+            vec![spanless(), records(1, 4)],
+        ];
+        let run = || {
+            let mut plan = ApplyPlan::new(state(100, 90, 7));
+            for (i, batches) in entries.iter().enumerate() {
+                plan.append(i as u64 + 20, batches);
+            }
+            plan
+        };
+        assert_eq!(run(), run());
+    }
+
+    /// The `index` column family of one partition, as a test double: what
+    /// the IO layer would have stored after writing each plan.
+    #[derive(Default)]
+    struct StoredIndex(std::collections::BTreeMap<u64, IndexEntry>);
+
+    impl StoredIndex {
+        fn bytes_between(&self, from: u64, to: u64) -> Result<u64, Infallible> {
+            Ok(self.0.range(from..to).map(|(_, row)| row.bytes).sum())
+        }
+
+        fn write(&mut self, plan: &ApplyPlan) {
+            for change in &plan.index {
+                match *change {
+                    IndexWrite::Put(row) => {
+                        self.0.insert(row.last_offset, row);
+                    }
+                    IndexWrite::DeleteBelow(to) => self.0.retain(|&last, _| last >= to),
+                }
+            }
+        }
+
+        fn kept_bytes(&self) -> u64 {
+            self.0.values().map(|row| row.bytes).sum()
+        }
+    }
+
+    /// Applies `entries`, `per_call` at a time, writing each plan before the
+    /// next starts; returns the final state and what the index holds.
+    fn apply_in_calls(
+        entries: &[EntryPayload<TestConfig>],
+        per_call: usize,
+    ) -> (PartitionState, StoredIndex) {
+        let mut stored = StoredIndex::default();
+        let mut state = PartitionState::default();
+        for (call, chunk) in entries.chunks(per_call).enumerate() {
+            let mut plan = ApplyPlan::new(state);
+            for (i, payload) in chunk.iter().enumerate() {
+                let index = (call * per_call + i) as u64 + 1;
+                plan.apply_entry(log_id(index), payload, |from, to| {
+                    stored.bytes_between(from, to)
+                })
+                .unwrap();
+            }
+            stored.write(&plan);
+            state = plan.state;
+        }
+        (state, stored)
+    }
+
+    #[test]
+    fn kept_bytes_do_not_depend_on_how_entries_are_grouped_into_apply_calls() {
+        let append = |counts: &[usize]| {
+            EntryPayload::<TestConfig>::Normal(PartitionRequest::Append {
+                batches: counts
+                    .iter()
+                    .map(|&n| serde_bytes::ByteBuf::from(records(n, 0)))
+                    .collect(),
+            })
+        };
+        let trim = |to| {
+            EntryPayload::<TestConfig>::Normal(PartitionRequest::Trim {
+                log_start_offset: to,
+            })
+        };
+        // Trims that cover rows appended in the same call, repeated trims,
+        // a trim inside an entry (kept) and one past the end (clamped).
+        let entries = vec![
+            append(&[2]),
+            append(&[3, 1]),
+            trim(2),
+            append(&[4]),
+            trim(2),
+            trim(7),
+            append(&[1]),
+            trim(8),
+            append(&[5]),
+            trim(100),
+            append(&[2]),
+        ];
+        let (one_by_one, stored) = apply_in_calls(&entries, 1);
+        assert_eq!(one_by_one.bytes, stored.kept_bytes());
+        assert_eq!(
+            (one_by_one.log_start_offset, one_by_one.next_offset),
+            (16, 18)
+        );
+        for per_call in 2..=entries.len() {
+            let (grouped, stored) = apply_in_calls(&entries, per_call);
+            assert_eq!(grouped, one_by_one, "{per_call} entries per apply call");
+            assert_eq!(grouped.bytes, stored.kept_bytes(), "{per_call} per call");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! What a partition's Raft log carries: the commands a leader proposes and
+//! what applying each one answers.
+//!
+//! Both are bincode-encoded inside openraft's log entries (commands) and
+//! responses; their shape is part of the on-disk format and must not change.
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// A command replicated through a partition's Raft log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartitionRequest {
+    /// Appends validated record batches (v2), in order.
+    Append {
+        /// The batches, as the producers sent them.
+        batches: Vec<ByteBuf>,
+    },
+    /// Moves the log start offset forward to this offset (never back, never
+    /// past the high watermark); records below it are deleted.
+    Trim {
+        /// The new first kept offset.
+        log_start_offset: u64,
+    },
+}
+
+/// What applying a [`PartitionRequest`] produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartitionResponse {
+    /// Nothing to report (blank and membership entries).
+    #[default]
+    None,
+    /// The base offset given to each appended batch, in order.
+    Appended {
+        /// One per batch.
+        base_offsets: Vec<u64>,
+    },
+    /// The log start offset after a trim.
+    Trimmed {
+        /// The first kept offset.
+        log_start_offset: u64,
+    },
+}

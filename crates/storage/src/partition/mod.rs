@@ -1,0 +1,210 @@
+//! A partition's state machine, where the Raft log *is* the partition log.
+//!
+//! Produced record batches are stored once, inside the Raft log entries that
+//! replicate them. Applying a committed entry assigns its batches consecutive
+//! offsets (deterministically, so every replica assigns the same ones) and
+//! writes one `index` row, `group ‖ last offset → (log index, base offset, max
+//! timestamp)`, together with the partition's applied state, in one RocksDB
+//! write batch. A fetch seeks the index to the entry holding an offset, reads
+//! that log entry and patches each batch's baseOffset (outside the CRC).
+//!
+//! Retention: the leader decides a new log start offset and replicates it as
+//! a [`PartitionRequest::Trim`]; applying it drops the index rows below it on
+//! every replica alike. The log entries themselves go when openraft purges
+//! the log, which it does only up to a snapshot, so a partition's snapshot
+//! ends just before the first entry still holding kept records and carries
+//! only the small state (see [`snapshot`]). Snapshots are taken on request
+//! (the broker asks after the log start moves), never by openraft's policy.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`command`] | the entry types: [`PartitionRequest`], [`PartitionResponse`] |
+//! | [`state`] | what is persisted: [`PartitionState`], [`IndexEntry`], their keys and reads |
+//! | [`apply`] | the pure offset-assignment decision ([`ApplyPlan`]) and the writes it makes |
+//! | [`snapshot`] | where a snapshot ends (pure) and the snapshot builder |
+//! | [`retention`] | how far retention may move the log start (pure) |
+//! | [`reader`] | fetch reads, offset by timestamp, high watermark watch |
+//!
+//! This file holds [`PartitionStore`], openraft's `RaftStateMachine`: it
+//! feeds committed entries to an [`ApplyPlan`] and writes the plan.
+
+pub mod apply;
+pub mod command;
+pub mod reader;
+pub mod retention;
+pub mod snapshot;
+pub mod state;
+
+pub use apply::{assign_offsets, ApplyPlan, Assignment, IndexWrite};
+pub use command::{PartitionRequest, PartitionResponse};
+pub use reader::{PartitionReader, ReadBatches};
+pub use retention::{retention_point, RetentionLimits};
+pub use snapshot::{snapshot_point, PartitionSnapshotBuilder, SnapshotPoint};
+pub use state::{IndexEntry, PartitionState};
+
+use std::io::Cursor;
+use std::marker::PhantomData;
+use std::sync::{Arc, RwLock};
+
+use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
+use openraft::{BasicNode, ErrorVerb, LogId, OptionalSend, StoredMembership};
+use rocksdb::WriteBatch;
+use tokio::sync::watch;
+
+use crate::error::{sm_err, snapshot_err};
+use crate::{snapshot as stored_snapshot, Engine, GroupId, GroupTypeConfig};
+
+use state::{index_key, index_rows, read_state, state_key, StorageResult};
+
+/// The applied state, shared by the machine, its readers and its snapshot
+/// builder; the watch follows `state.next_offset`.
+pub(crate) struct Shared {
+    state: RwLock<PartitionState>,
+    high_watermark: watch::Sender<u64>,
+}
+
+impl Shared {
+    fn read<T>(&self, f: impl FnOnce(&PartitionState) -> T) -> T {
+        f(&self.state.read().expect("partition state lock"))
+    }
+
+    fn state(&self) -> PartitionState {
+        self.read(Clone::clone)
+    }
+}
+
+/// openraft's state machine of a partition group.
+pub struct PartitionStore<C> {
+    engine: Engine,
+    group: GroupId,
+    shared: Arc<Shared>,
+    _types: PhantomData<fn() -> C>,
+}
+
+impl<C> PartitionStore<C>
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    /// Opens the state machine of `group`, reading its applied state.
+    pub fn open(engine: Engine, group: GroupId) -> StorageResult<Self> {
+        let state = read_state(&engine, group)?;
+        let (high_watermark, _) = watch::channel(state.next_offset);
+        Ok(Self {
+            engine,
+            group,
+            shared: Arc::new(Shared {
+                state: RwLock::new(state),
+                high_watermark,
+            }),
+            _types: PhantomData,
+        })
+    }
+
+    /// A reader sharing this machine's state.
+    pub fn reader(&self) -> PartitionReader<C> {
+        PartitionReader {
+            engine: self.engine.clone(),
+            group: self.group,
+            shared: self.shared.clone(),
+            _types: PhantomData,
+        }
+    }
+
+    /// The bytes of the stored index rows whose last offset is in `from..to`.
+    fn stored_bytes_between(&self, from: u64, to: u64) -> StorageResult<u64> {
+        let mut total = 0;
+        for entry in index_rows(&self.engine, self.group, from) {
+            let entry = entry.map_err(|e| sm_err(ErrorVerb::Read, e))?;
+            if entry.last_offset >= to {
+                break;
+            }
+            total += entry.bytes;
+        }
+        Ok(total)
+    }
+
+    /// Writes `write` together with `state`, then publishes `state` and the
+    /// new high watermark. Unsynced: the Raft log holding the applied entries
+    /// is durable, and a restart re-applies whatever this write did not keep.
+    fn commit_state(&self, mut write: WriteBatch, state: PartitionState) -> StorageResult<()> {
+        let bytes = bincode::serialize(&state).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
+        write.put_cf(self.engine.cf_state(), state_key(self.group), bytes);
+        self.engine
+            .write(write)
+            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let hw = state.next_offset;
+        *self.shared.state.write().expect("partition state lock") = state;
+        self.shared.high_watermark.send_replace(hw);
+        Ok(())
+    }
+}
+
+impl<C> RaftStateMachine<C> for PartitionStore<C>
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    type SnapshotBuilder = PartitionSnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> StorageResult<(Option<LogId<u64>>, StoredMembership<u64, BasicNode>)> {
+        Ok(self.shared.read(|s| (s.last_applied, s.membership.clone())))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StorageResult<Vec<PartitionResponse>>
+    where
+        I: IntoIterator<Item = C::Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut plan = ApplyPlan::new(self.shared.state());
+        for entry in entries {
+            plan.apply_entry(entry.log_id, &entry.payload, |from, to| {
+                self.stored_bytes_between(from, to)
+            })?;
+        }
+        let mut write = WriteBatch::default();
+        apply::write_index(&self.engine, self.group, &mut write, &plan.index)
+            .map_err(|e| sm_err(ErrorVerb::Write, *e))?;
+        self.commit_state(write, plan.state)?;
+        Ok(plan.responses)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        PartitionSnapshotBuilder {
+            engine: self.engine.clone(),
+            group: self.group,
+            shared: self.shared.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<Cursor<Vec<u8>>>> {
+        Ok(stored_snapshot::receive_buffer())
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> StorageResult<()> {
+        let data = snapshot.into_inner();
+        let mut state: PartitionState =
+            bincode::deserialize(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
+        state.last_applied = meta.last_log_id;
+        state.membership = meta.last_membership.clone();
+        // Whatever this replica indexed before is covered by the snapshot:
+        // deleted records, or records the entries after it will bring again.
+        let mut write = WriteBatch::default();
+        write.delete_range_cf(
+            self.engine.cf_index(),
+            index_key(self.group, 0),
+            index_key(self.group, u64::MAX),
+        );
+        write.delete_cf(self.engine.cf_index(), index_key(self.group, u64::MAX));
+        stored_snapshot::store_received(&self.engine, self.group, meta, data).await?;
+        self.commit_state(write, state)
+    }
+
+    async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<C>>> {
+        stored_snapshot::current(&self.engine, self.group)
+    }
+}
