@@ -26,11 +26,14 @@ use openraft::error::ClientWriteError;
 use openraft::Raft;
 use serde_bytes::ByteBuf;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 
 use cairn_common::batch;
 use cairn_kafka::error_code::{NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, UNKNOWN_SERVER_ERROR};
 use cairn_raft::PartitionTypeConfig;
 use cairn_storage::{GroupId, PartitionReader, PartitionRequest, PartitionResponse};
+
+use crate::tasks::Tasks;
 
 /// Most bytes of client batches merged into one Raft entry (a single larger
 /// batch still makes one entry). Kept small so that an AppendEntries of
@@ -168,14 +171,16 @@ fn replies(batches: &[usize], result: &Result<Vec<u64>, i16>) -> Vec<Result<i64,
         .collect()
 }
 
-/// Starts the appender of `group`; it stops when every sender is dropped.
+/// Starts the appender of `group` as one of `tasks`; it stops when every
+/// sender is dropped, once the writes it submitted have been answered.
 pub fn spawn(
     group: GroupId,
     raft: Raft<PartitionTypeConfig>,
     reader: PartitionReader<PartitionTypeConfig>,
+    tasks: &Tasks,
 ) -> mpsc::UnboundedSender<Append> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(group, raft, reader, rx));
+    tasks.spawn("appender", run(group, raft, reader, rx));
     tx
 }
 
@@ -188,7 +193,10 @@ async fn run(
     let in_flight = Arc::new(AtomicUsize::new(0));
     let diverged = Arc::new(AtomicBool::new(false));
     let mut predictor = Predictor::default();
+    // One task per submitted entry, answering its requests; owned here.
+    let mut waiting = JoinSet::new();
     while let Some(first) = rx.recv().await {
+        while waiting.try_join_next().is_some() {}
         let mut size: usize = first.batches.iter().map(Bytes::len).sum();
         let mut appends = vec![first];
         while size < MAX_ENTRY_BYTES {
@@ -230,7 +238,7 @@ async fn run(
                 let (raft, in_flight, diverged) =
                     (raft.clone(), in_flight.clone(), diverged.clone());
                 let mut appends: Vec<Waiting> = appends.into_iter().map(Waiting::from).collect();
-                tokio::spawn(async move {
+                waiting.spawn(async move {
                     if let Some(p) = this {
                         answer_at_local_append(&raft, p, &mut appends).await;
                     }
@@ -273,6 +281,7 @@ async fn run(
             }
         }
     }
+    while waiting.join_next().await.is_some() {}
 }
 
 /// A request inside a submitted entry; `reply` is taken once answered.

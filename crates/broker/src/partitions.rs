@@ -211,7 +211,7 @@ impl PartitionManager {
             }
         }
         tracing::info!(group, partition = label, fresh, "partition group started");
-        let appender = crate::appender::spawn(group, raft.clone(), reader.clone());
+        let appender = crate::appender::spawn(group, raft.clone(), reader.clone(), &self.tasks);
         self.registry
             .insert(group, raft, PartitionHandle { reader, appender });
         Ok(())
