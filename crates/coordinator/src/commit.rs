@@ -114,29 +114,14 @@ impl GroupCoordinator {
     }
 
     pub(crate) fn offset_delete(&mut self, req: OffsetDeleteRequest, out: &mut Vec<Decision>) {
-        let response = match self.groups.get(&req.group_id) {
-            None => OffsetDeleteResponse {
-                error: Some(CoordinatorError::GroupIdNotFound {
-                    group_id: req.group_id.clone(),
-                }),
+        let response = match self.check_offset_delete(&req) {
+            Err(error) => OffsetDeleteResponse {
+                error: Some(error),
                 topics: Vec::new(),
             },
-            Some(group)
-                if group.state != GroupState::Empty && !group.uses_consumer_protocol() =>
-            {
-                OffsetDeleteResponse {
-                    error: Some(CoordinatorError::NonEmptyGroup {
-                        group_id: req.group_id.clone(),
-                        state: group.state,
-                    }),
-                    topics: Vec::new(),
-                }
-            }
-            Some(group) => {
-                let group = group.clone();
+            Ok(subscribed) => {
                 let mut topics = Vec::with_capacity(req.topics.len());
-                for (topic, partitions) in &req.topics {
-                    let subscribed = group.is_subscribed_to_topic(topic);
+                for ((topic, partitions), subscribed) in req.topics.iter().zip(subscribed) {
                     let mut results = Vec::with_capacity(partitions.len());
                     for &partition in partitions {
                         if subscribed {
@@ -168,6 +153,32 @@ impl GroupCoordinator {
             request: req.request,
             response: Response::OffsetDelete(response),
         });
+    }
+
+    /// Whether offsets of the group may be deleted at all, and for each topic
+    /// of the request whether the group reads it (those are refused).
+    fn check_offset_delete(
+        &self,
+        req: &OffsetDeleteRequest,
+    ) -> Result<Vec<bool>, CoordinatorError> {
+        let group =
+            self.groups
+                .get(&req.group_id)
+                .ok_or_else(|| CoordinatorError::GroupIdNotFound {
+                    group_id: req.group_id.clone(),
+                })?;
+        // Only a consumer group's subscription says which topics are in use.
+        if group.state != GroupState::Empty && !group.uses_consumer_protocol() {
+            return Err(CoordinatorError::NonEmptyGroup {
+                group_id: req.group_id.clone(),
+                state: group.state,
+            });
+        }
+        Ok(req
+            .topics
+            .iter()
+            .map(|(topic, _)| group.is_subscribed_to_topic(topic))
+            .collect())
     }
 
     /// The retention timer fired at `at`: expire offsets, delete groups left

@@ -77,7 +77,10 @@ impl GroupCoordinatorConfig {
             return refuse("offsets.retention.minutes", "must be at least 1".into());
         }
         if self.offsets_retention_check_interval_ms == 0 {
-            return refuse("offsets.retention.check.interval.ms", "must be at least 1".into());
+            return refuse(
+                "offsets.retention.check.interval.ms",
+                "must be at least 1".into(),
+            );
         }
         Ok(())
     }

@@ -40,6 +40,12 @@ pub enum Decision {
     },
 }
 
+/// One partition's outcome: its index and `None` for success.
+pub type PartitionResult = (i32, Option<CoordinatorError>);
+
+/// Per-partition outcomes by topic, in request order.
+pub type TopicResults = Vec<(String, Vec<PartitionResult>)>;
+
 /// A response to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
@@ -52,7 +58,7 @@ pub enum Response {
     /// To a LeaveGroup.
     LeaveGroup(LeaveGroupResponse),
     /// To an OffsetCommit: per topic, per partition, `None` is success.
-    OffsetCommit(Vec<(String, Vec<(i32, Option<CoordinatorError>)>)>),
+    OffsetCommit(TopicResults),
     /// To an OffsetDelete.
     OffsetDelete(OffsetDeleteResponse),
     /// To a DeleteGroups: per group, `None` is success.
@@ -155,7 +161,7 @@ pub struct OffsetDeleteResponse {
     /// Group-level error (unknown group, non-empty classic group).
     pub error: Option<CoordinatorError>,
     /// Per topic, per partition: `None` is success.
-    pub topics: Vec<(String, Vec<(i32, Option<CoordinatorError>)>)>,
+    pub topics: TopicResults,
 }
 
 /// A change to persist, mirroring Kafka's `__consumer_offsets` records.

@@ -1,7 +1,7 @@
 //! A classic group's state and the bookkeeping every transition uses: adding,
 //! removing and replacing members, protocol selection, leader election. The
-//! transitions themselves (which need timers and responses) are in
-//! [`crate::rebalance`] and the request handlers.
+//! transitions themselves (which need timers and responses) are in the
+//! private `rebalance` module and the request handlers.
 //!
 //! Invariants: `static_members` maps each static member's instance id to its
 //! member id and nothing else; `leader`, when set, names a member; a pending
@@ -168,7 +168,9 @@ impl ClassicGroup {
 
     /// The member id that owns a static instance id.
     pub fn static_member_id(&self, group_instance_id: &str) -> Option<&str> {
-        self.static_members.get(group_instance_id).map(String::as_str)
+        self.static_members
+            .get(group_instance_id)
+            .map(String::as_str)
     }
 
     /// Member ids given out with MEMBER_ID_REQUIRED that have not rejoined yet.
@@ -413,6 +415,9 @@ impl ClassicGroup {
     pub(crate) fn compute_subscribed_topics(&self) -> Option<BTreeSet<String>> {
         if !self.uses_consumer_protocol() {
             return None;
+        }
+        if self.members.is_empty() {
+            return Some(BTreeSet::new());
         }
         let protocol = self.protocol_name.as_deref()?;
         let mut topics = BTreeSet::new();

@@ -238,7 +238,11 @@ fn join_existing_member(group: &mut ClassicGroup, req: &JoinGroupRequest, ctx: &
 }
 
 /// The current generation as a JoinGroup response; the member list only for the leader.
-fn current_generation(group: &ClassicGroup, member_id: &str, with_members: bool) -> JoinGroupResponse {
+fn current_generation(
+    group: &ClassicGroup,
+    member_id: &str,
+    with_members: bool,
+) -> JoinGroupResponse {
     JoinGroupResponse {
         error: None,
         generation_id: group.generation_id,

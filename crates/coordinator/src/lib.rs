@@ -91,7 +91,8 @@ pub use config::GroupCoordinatorConfig;
 pub use coordinator::GroupCoordinator;
 pub use decision::{
     Decision, GroupMetadataRecord, JoinGroupMember, JoinGroupResponse, LeaveGroupResponse,
-    MemberRecord, OffsetDeleteResponse, Record, Response, SyncGroupResponse,
+    MemberRecord, OffsetDeleteResponse, PartitionResult, Record, Response, SyncGroupResponse,
+    TopicResults,
 };
 pub use error::{error_code, CoordinatorError};
 pub use event::{

@@ -7,7 +7,7 @@ use crate::event::{HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest};
 use crate::group::{ClassicGroup, GroupState};
 use crate::rebalance::{
     self, after_members_removed, heartbeat_key, propagate_assignment, remove_pending_sync_member,
-    reschedule_session,
+    reschedule_session, Removal,
 };
 
 impl GroupCoordinator {
@@ -116,12 +116,17 @@ impl GroupCoordinator {
         let mut results = Vec::with_capacity(req.members.len());
         let mut removed_any = false;
         for leaving in &req.members {
-            let outcome = leave_one(group, &leaving.member_id, leaving.group_instance_id.as_deref(), &mut ctx);
+            let outcome = leave_one(
+                group,
+                &leaving.member_id,
+                leaving.group_instance_id.as_deref(),
+                &mut ctx,
+            );
             removed_any |= outcome.is_ok();
             results.push((leaving.clone(), outcome.err()));
         }
         if removed_any {
-            after_members_removed(group, &mut ctx, true);
+            after_members_removed(group, &mut ctx, Removal::Left);
         }
         let response = LeaveGroupResponse {
             error: None,
@@ -137,9 +142,7 @@ fn validate_sync(group: &ClassicGroup, req: &SyncGroupRequest) -> Result<(), Coo
     if req.generation_id != group.generation_id {
         return Err(group.illegal_generation(&req.member_id, req.generation_id));
     }
-    let inconsistent = |asked: &Option<String>, actual: &Option<String>| {
-        matches!((asked, actual), (Some(a), Some(b)) if a != b)
-    };
+    let inconsistent = |asked: &Option<String>, actual: &Option<String>| matches!((asked, actual), (Some(a), Some(b)) if a != b);
     if inconsistent(&req.protocol_type, &group.protocol_type)
         || inconsistent(&req.protocol_name, &group.protocol_name)
     {

@@ -1,7 +1,7 @@
 //! Committed offsets: group → topic → partition → [`CommittedOffset`]. A pure
 //! map with the rules that concern offsets alone (metadata size, fetch
 //! defaults, expiry by a base timestamp); whether a member may commit is the
-//! group's business ([`crate::commit`]).
+//! group's business (the private `commit` module).
 
 use std::collections::BTreeMap;
 
@@ -221,8 +221,14 @@ mod tests {
             vec![(
                 "t".to_owned(),
                 vec![
-                    FetchedOffset { partition: 0, committed: Some(at(5, 1)) },
-                    FetchedOffset { partition: 1, committed: None },
+                    FetchedOffset {
+                        partition: 0,
+                        committed: Some(at(5, 1))
+                    },
+                    FetchedOffset {
+                        partition: 1,
+                        committed: None
+                    },
                 ]
             )]
         );

@@ -3,12 +3,13 @@
 //! members whose session, join window or sync window ran out.
 //!
 //! ```text
-//!            join (first member)                 all rejoined / rebalance timeout
-//!   Empty ──────────────────────► Preparing ───────────────────────────► Completing
-//!     ▲   (initial delay first)   Rebalance  ◄─── member joins, leaves, ──  Rebalance
-//!     │                              │  ▲         expires, leader rejoins      │
-//!     │  join phase ends, no members │  └───────────────────── Stable ◄────────┘
-//!     └──────────────────────────────┘                        leader SyncGroup
+//! Empty               ── a member joins ─────────────────────────► PreparingRebalance
+//! PreparingRebalance  ── all rejoined, or the join timer fires ──► CompletingRebalance
+//!                                                       (or Empty if nobody is left)
+//! CompletingRebalance ── the leader's SyncGroup ─────────────────► Stable
+//! CompletingRebalance ── new metadata, leave, expiry, no sync ───► PreparingRebalance
+//! Stable              ── new metadata, leader rejoins, leave,
+//!                        expiry, a member never syncs ───────────► PreparingRebalance
 //! ```
 
 use crate::coordinator::Ctx;
@@ -259,20 +260,34 @@ pub(crate) fn remove_member(group: &mut ClassicGroup, member_id: &str, ctx: &mut
             ctx.respond(request, Response::JoinGroup(response));
         }
         if let Some(request) = member.awaiting_sync {
-            ctx.respond(request, Response::SyncGroup(SyncGroupResponse::error(error)));
+            ctx.respond(
+                request,
+                Response::SyncGroup(SyncGroupResponse::error(error)),
+            );
         }
     }
 }
 
+/// Why members were removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// They sent LeaveGroup.
+    Left,
+    /// Their session ran out.
+    Expired,
+}
+
 /// After members left or expired: rebalance a Stable or CompletingRebalance
 /// group; end the join phase of a PreparingRebalance group if nobody else is awaited.
-pub(crate) fn after_members_removed(group: &mut ClassicGroup, ctx: &mut Ctx, leave: bool) {
+pub(crate) fn after_members_removed(group: &mut ClassicGroup, ctx: &mut Ctx, why: Removal) {
     match group.state {
         GroupState::Stable | GroupState::CompletingRebalance => {
             maybe_prepare_rebalance_or_complete_join(group, ctx)
         }
         // A LeaveGroup respects the initial delay; an expiry does not (as in Kafka).
-        GroupState::PreparingRebalance if leave => maybe_complete_join_phase(group, ctx),
+        GroupState::PreparingRebalance if why == Removal::Left => {
+            maybe_complete_join_phase(group, ctx)
+        }
         GroupState::PreparingRebalance if group.has_all_members_joined() => {
             complete_join(group, ctx)
         }
@@ -295,7 +310,7 @@ pub(crate) fn expire_heartbeat(group: &mut ClassicGroup, member_id: &str, ctx: &
     };
     if !member.has_satisfied_heartbeat() {
         remove_member(group, member_id, ctx);
-        after_members_removed(group, ctx, false);
+        after_members_removed(group, ctx, Removal::Expired);
     }
 }
 

@@ -38,9 +38,9 @@ impl TimerKey {
     pub fn group_id(&self) -> Option<&str> {
         match self {
             Self::OffsetRetention => None,
-            Self::Join { group_id } | Self::Sync { group_id } | Self::Heartbeat { group_id, .. } => {
-                Some(group_id)
-            }
+            Self::Join { group_id }
+            | Self::Sync { group_id }
+            | Self::Heartbeat { group_id, .. } => Some(group_id),
         }
     }
 }
