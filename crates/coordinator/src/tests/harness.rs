@@ -340,7 +340,11 @@ impl Harness {
     /// every decision made meanwhile.
     pub fn run_join_phase(&mut self) -> Vec<Decision> {
         let mut decisions = Vec::new();
-        while self.state() == GroupState::PreparingRebalance {
+        for round in 0.. {
+            if self.state() != GroupState::PreparingRebalance {
+                break;
+            }
+            assert!(round < 100, "the join phase never ends: {decisions:#?}");
             let deadline = self
                 .coordinator
                 .deadline(&TimerKey::Join {
