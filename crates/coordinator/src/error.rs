@@ -1,0 +1,215 @@
+//! The errors the coordinator answers with, each mapped to the Kafka error
+//! code a client acts on ([`CoordinatorError::code`]). The numbers live in
+//! [`error_code`] and nowhere else in this crate; they were checked against
+//! Kafka's `Errors.java`.
+//!
+//! Every error is deterministic: it depends only on the state and the event,
+//! so every replica that applies the same entry reaches the same error.
+
+use thiserror::Error;
+
+use crate::group::GroupState;
+
+/// Kafka protocol error codes of the group and offset APIs.
+pub mod error_code {
+    /// No error.
+    pub const NONE: i16 = 0;
+    /// An unexpected condition; the client may retry.
+    pub const UNKNOWN_SERVER_ERROR: i16 = -1;
+    /// The metadata string of an offset commit is longer than `offset.metadata.max.bytes`.
+    pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
+    /// The coordinator cannot serve the group right now; find it again and retry.
+    pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+    /// The request's generation is not the group's current one.
+    pub const ILLEGAL_GENERATION: i16 = 22;
+    /// The member's protocol type or protocols do not match the group's.
+    pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
+    /// The group id is empty.
+    pub const INVALID_GROUP_ID: i16 = 24;
+    /// The coordinator does not know this member.
+    pub const UNKNOWN_MEMBER_ID: i16 = 25;
+    /// The session timeout is outside the broker's bounds.
+    pub const INVALID_SESSION_TIMEOUT: i16 = 26;
+    /// The group is rebalancing; the member must rejoin.
+    pub const REBALANCE_IN_PROGRESS: i16 = 27;
+    /// Delete refused: the group still has members.
+    pub const NON_EMPTY_GROUP: i16 = 68;
+    /// The group does not exist.
+    pub const GROUP_ID_NOT_FOUND: i16 = 69;
+    /// The member must rejoin with the member id given in the response (JoinGroup v4+).
+    pub const MEMBER_ID_REQUIRED: i16 = 79;
+    /// The group already holds `group.max.size` members.
+    pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
+    /// Another member now owns this `group.instance.id`.
+    pub const FENCED_INSTANCE_ID: i16 = 82;
+    /// OffsetDelete refused: the group is subscribed to the topic.
+    pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
+}
+
+/// An error of the group coordinator, as a client will see it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CoordinatorError {
+    /// The member id (or the group) is unknown to the coordinator.
+    #[error("unknown member id {member_id:?} in group {group_id:?}")]
+    UnknownMemberId {
+        /// The group named by the request.
+        group_id: String,
+        /// The member id the request carried.
+        member_id: String,
+    },
+    /// The request's generation is not the group's current one.
+    #[error("generation {requested} of member {member_id:?} is not generation {current} of group {group_id:?}")]
+    IllegalGeneration {
+        /// The group named by the request.
+        group_id: String,
+        /// The member id the request carried.
+        member_id: String,
+        /// The generation the request carried.
+        requested: i32,
+        /// The group's current generation.
+        current: i32,
+    },
+    /// The group is rebalancing; the member must rejoin.
+    #[error("group {group_id:?} is rebalancing; rejoin")]
+    RebalanceInProgress {
+        /// The group.
+        group_id: String,
+    },
+    /// The member must send JoinGroup again with the member id it was given.
+    #[error("group {group_id:?} assigned member id {member_id:?}; rejoin with it")]
+    MemberIdRequired {
+        /// The group.
+        group_id: String,
+        /// The member id the client must use.
+        member_id: String,
+    },
+    /// The `group.instance.id` now belongs to another member id.
+    #[error("group.instance.id {group_instance_id:?} of group {group_id:?} belongs to member {owner:?}, not {member_id:?}")]
+    FencedInstanceId {
+        /// The group.
+        group_id: String,
+        /// The static member's instance id.
+        group_instance_id: String,
+        /// The member id the request carried.
+        member_id: String,
+        /// The member id that owns the instance id now.
+        owner: String,
+    },
+    /// The member's protocol type or protocols do not fit the group.
+    #[error("inconsistent group protocol for group {group_id:?}: {reason}")]
+    InconsistentGroupProtocol {
+        /// The group.
+        group_id: String,
+        /// What did not match.
+        reason: String,
+    },
+    /// The group id is empty.
+    #[error("invalid group id {group_id:?}")]
+    InvalidGroupId {
+        /// The group id the request carried.
+        group_id: String,
+    },
+    /// The session timeout is outside `group.min.session.timeout.ms..=group.max.session.timeout.ms`.
+    #[error("session timeout {session_timeout_ms} ms is outside {min_ms}..={max_ms} ms")]
+    InvalidSessionTimeout {
+        /// The session timeout the request carried.
+        session_timeout_ms: i32,
+        /// `group.min.session.timeout.ms`.
+        min_ms: u32,
+        /// `group.max.session.timeout.ms`.
+        max_ms: u32,
+    },
+    /// The group already has `group.max.size` members.
+    #[error("group {group_id:?} already has its maximum of {max_size} members")]
+    GroupMaxSizeReached {
+        /// The group.
+        group_id: String,
+        /// `group.max.size`.
+        max_size: u32,
+    },
+    /// The group does not exist.
+    #[error("group {group_id:?} does not exist")]
+    GroupIdNotFound {
+        /// The group id the request carried.
+        group_id: String,
+    },
+    /// The group still has members (it is not Empty).
+    #[error("group {group_id:?} is {state} and has members")]
+    NonEmptyGroup {
+        /// The group.
+        group_id: String,
+        /// Its state.
+        state: GroupState,
+    },
+    /// The committed metadata string is too long.
+    #[error("metadata of {size} bytes for {topic}-{partition} in group {group_id:?} exceeds offset.metadata.max.bytes {max}")]
+    OffsetMetadataTooLarge {
+        /// The group.
+        group_id: String,
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// Length of the metadata in bytes.
+        size: usize,
+        /// `offset.metadata.max.bytes`.
+        max: usize,
+    },
+    /// Offsets of a topic the group consumes cannot be deleted.
+    #[error("group {group_id:?} is subscribed to topic {topic:?}")]
+    GroupSubscribedToTopic {
+        /// The group.
+        group_id: String,
+        /// The topic.
+        topic: String,
+    },
+    /// The coordinator cannot serve the group right now.
+    #[error("coordinator not available: {reason}")]
+    CoordinatorNotAvailable {
+        /// Why.
+        reason: String,
+    },
+    /// A request the protocol does not allow in this situation.
+    #[error("unexpected request: {reason}")]
+    UnknownServerError {
+        /// What was unexpected.
+        reason: String,
+    },
+    /// A configuration value is out of range; never sent to a client.
+    #[error("invalid coordinator config {field}: {reason}")]
+    InvalidConfig {
+        /// The config key.
+        field: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+}
+
+impl CoordinatorError {
+    /// The Kafka error code a client receives for this error.
+    pub fn code(&self) -> i16 {
+        use error_code::*;
+        match self {
+            Self::UnknownMemberId { .. } => UNKNOWN_MEMBER_ID,
+            Self::IllegalGeneration { .. } => ILLEGAL_GENERATION,
+            Self::RebalanceInProgress { .. } => REBALANCE_IN_PROGRESS,
+            Self::MemberIdRequired { .. } => MEMBER_ID_REQUIRED,
+            Self::FencedInstanceId { .. } => FENCED_INSTANCE_ID,
+            Self::InconsistentGroupProtocol { .. } => INCONSISTENT_GROUP_PROTOCOL,
+            Self::InvalidGroupId { .. } => INVALID_GROUP_ID,
+            Self::InvalidSessionTimeout { .. } => INVALID_SESSION_TIMEOUT,
+            Self::GroupMaxSizeReached { .. } => GROUP_MAX_SIZE_REACHED,
+            Self::GroupIdNotFound { .. } => GROUP_ID_NOT_FOUND,
+            Self::NonEmptyGroup { .. } => NON_EMPTY_GROUP,
+            Self::OffsetMetadataTooLarge { .. } => OFFSET_METADATA_TOO_LARGE,
+            Self::GroupSubscribedToTopic { .. } => GROUP_SUBSCRIBED_TO_TOPIC,
+            Self::CoordinatorNotAvailable { .. } => COORDINATOR_NOT_AVAILABLE,
+            Self::UnknownServerError { .. } | Self::InvalidConfig { .. } => UNKNOWN_SERVER_ERROR,
+        }
+    }
+}
+
+/// The error code of an optional error: [`error_code::NONE`] for `None`.
+pub fn code_of(error: Option<&CoordinatorError>) -> i16 {
+    error.map_or(error_code::NONE, CoordinatorError::code)
+}

@@ -1,0 +1,14 @@
+//! Unit tests of the coordinator, one file per concept, driven through
+//! [`harness::Harness`] with plain numbers for time.
+
+mod admin;
+mod determinism;
+mod harness;
+mod initial_delay;
+mod join;
+mod leave;
+mod offsets;
+mod rebalance_timeout;
+mod session;
+mod static_member;
+mod sync;
