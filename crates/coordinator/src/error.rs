@@ -1,7 +1,6 @@
 //! The errors the coordinator answers with, each mapped to the Kafka error
 //! code a client acts on ([`CoordinatorError::code`]). The numbers live in
-//! [`error_code`] and nowhere else in this crate; they were checked against
-//! Kafka's `Errors.java`.
+//! `cairn_common::error_code`, the one table every crate uses.
 //!
 //! Every error is deterministic: it depends only on the state and the event,
 //! so every replica that applies the same entry reaches the same error.
@@ -10,41 +9,8 @@ use thiserror::Error;
 
 use crate::group::GroupState;
 
-/// Kafka protocol error codes of the group and offset APIs.
-pub mod error_code {
-    /// No error.
-    pub const NONE: i16 = 0;
-    /// An unexpected condition; the client may retry.
-    pub const UNKNOWN_SERVER_ERROR: i16 = -1;
-    /// The metadata string of an offset commit is longer than `offset.metadata.max.bytes`.
-    pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
-    /// The coordinator cannot serve the group right now; find it again and retry.
-    pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
-    /// The request's generation is not the group's current one.
-    pub const ILLEGAL_GENERATION: i16 = 22;
-    /// The member's protocol type or protocols do not match the group's.
-    pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
-    /// The group id is empty.
-    pub const INVALID_GROUP_ID: i16 = 24;
-    /// The coordinator does not know this member.
-    pub const UNKNOWN_MEMBER_ID: i16 = 25;
-    /// The session timeout is outside the broker's bounds.
-    pub const INVALID_SESSION_TIMEOUT: i16 = 26;
-    /// The group is rebalancing; the member must rejoin.
-    pub const REBALANCE_IN_PROGRESS: i16 = 27;
-    /// Delete refused: the group still has members.
-    pub const NON_EMPTY_GROUP: i16 = 68;
-    /// The group does not exist.
-    pub const GROUP_ID_NOT_FOUND: i16 = 69;
-    /// The member must rejoin with the member id given in the response (JoinGroup v4+).
-    pub const MEMBER_ID_REQUIRED: i16 = 79;
-    /// The group already holds `group.max.size` members.
-    pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
-    /// Another member now owns this `group.instance.id`.
-    pub const FENCED_INSTANCE_ID: i16 = 82;
-    /// OffsetDelete refused: the group is subscribed to the topic.
-    pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
-}
+/// Kafka protocol error codes: the one table in `cairn_common`.
+pub use cairn_common::error_code;
 
 /// An error of the group coordinator, as a client will see it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

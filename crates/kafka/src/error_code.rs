@@ -1,59 +1,15 @@
-//! Every Kafka protocol error code Cairn sends, in one place. The numbers come
-//! from `kafka-protocol`'s table ([`ResponseError`]), so a code here cannot
-//! drift from the protocol; every other crate imports them from here.
+//! Every Kafka protocol error code Cairn sends. The numbers are defined once,
+//! in `cairn_common::error_code` (so the coordinator, which knows nothing of
+//! the wire, uses the same ones), and re-exported here; a test checks each
+//! against `kafka-protocol`'s table ([`ResponseError`]), so none can drift
+//! from the protocol.
 //!
 //! The codes are plain `i16`, the type of every `error_code` field on the
 //! wire. [`crate::KafkaError`] pairs one with a message.
 
 use kafka_protocol::ResponseError;
 
-/// No error.
-pub const NONE: i16 = 0;
-/// The server hit an unexpected error.
-pub const UNKNOWN_SERVER_ERROR: i16 = ResponseError::UnknownServerError.code();
-/// The fetch offset is outside the partition's range.
-pub const OFFSET_OUT_OF_RANGE: i16 = ResponseError::OffsetOutOfRange.code();
-/// A record batch failed its CRC or is malformed.
-pub const CORRUPT_MESSAGE: i16 = ResponseError::CorruptMessage.code();
-/// The topic or partition does not exist on this cluster.
-pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = ResponseError::UnknownTopicOrPartition.code();
-/// No leader is known for the partition right now (retriable).
-pub const LEADER_NOT_AVAILABLE: i16 = ResponseError::LeaderNotAvailable.code();
-/// This broker does not lead the partition.
-pub const NOT_LEADER_OR_FOLLOWER: i16 = ResponseError::NotLeaderOrFollower.code();
-/// The request did not complete within its timeout.
-pub const REQUEST_TIMED_OUT: i16 = ResponseError::RequestTimedOut.code();
-/// A record batch is larger than `max.message.bytes`.
-pub const MESSAGE_TOO_LARGE: i16 = ResponseError::MessageTooLarge.code();
-/// The metadata group cannot answer right now (retriable): Cairn's answer
-/// when the controller is unavailable.
-pub const COORDINATOR_NOT_AVAILABLE: i16 = ResponseError::CoordinatorNotAvailable.code();
-/// The topic name breaks Kafka's naming rules.
-pub const INVALID_TOPIC_EXCEPTION: i16 = ResponseError::InvalidTopicException.code();
-/// `acks` is not -1, 0 or 1.
-pub const INVALID_REQUIRED_ACKS: i16 = ResponseError::InvalidRequiredAcks.code();
-/// The version of the API is not supported.
-pub const UNSUPPORTED_VERSION: i16 = ResponseError::UnsupportedVersion.code();
-/// A topic of that name exists already.
-pub const TOPIC_ALREADY_EXISTS: i16 = ResponseError::TopicAlreadyExists.code();
-/// The partition count is below 1 or cannot be reached (a topic never shrinks).
-pub const INVALID_PARTITIONS: i16 = ResponseError::InvalidPartitions.code();
-/// The replication factor is below 1 or above the number of live brokers.
-pub const INVALID_REPLICATION_FACTOR: i16 = ResponseError::InvalidReplicationFactor.code();
-/// Manual replica assignment is not supported.
-pub const INVALID_REPLICA_ASSIGNMENT: i16 = ResponseError::InvalidReplicaAssignment.code();
-/// A config key or value is not accepted.
-pub const INVALID_CONFIG: i16 = ResponseError::InvalidConfig.code();
-/// The request reached a broker that is not the controller (retriable).
-pub const NOT_CONTROLLER: i16 = ResponseError::NotController.code();
-/// The request is malformed in a way the decoder accepts (a null config
-/// value, an unsupported resource type or config operation).
-pub const INVALID_REQUEST: i16 = ResponseError::InvalidRequest.code();
-/// Kafka's "log directory not found". Cairn sends it when a replica
-/// assignment names a broker that is not registered.
-pub const LOG_DIR_NOT_FOUND: i16 = ResponseError::LogDirNotFound.code();
-/// The record batch is invalid (count, codec, magic).
-pub const INVALID_RECORD: i16 = ResponseError::InvalidRecord.code();
+pub use cairn_common::error_code::*;
 
 /// Kafka's name for `code` (`NotLeaderOrFollower`), `"None"` for [`NONE`],
 /// or `error code N` if the protocol table does not know it.
@@ -89,6 +45,185 @@ mod tests {
         assert_eq!(INVALID_REQUEST, 42);
         assert_eq!(LOG_DIR_NOT_FOUND, 57);
         assert_eq!(INVALID_RECORD, 87);
+    }
+
+    #[test]
+    fn every_code_is_the_protocol_tables_number() {
+        let table = [
+            (
+                UNKNOWN_SERVER_ERROR,
+                ResponseError::UnknownServerError.code(),
+                "UNKNOWN_SERVER_ERROR",
+            ),
+            (
+                OFFSET_OUT_OF_RANGE,
+                ResponseError::OffsetOutOfRange.code(),
+                "OFFSET_OUT_OF_RANGE",
+            ),
+            (
+                CORRUPT_MESSAGE,
+                ResponseError::CorruptMessage.code(),
+                "CORRUPT_MESSAGE",
+            ),
+            (
+                UNKNOWN_TOPIC_OR_PARTITION,
+                ResponseError::UnknownTopicOrPartition.code(),
+                "UNKNOWN_TOPIC_OR_PARTITION",
+            ),
+            (
+                LEADER_NOT_AVAILABLE,
+                ResponseError::LeaderNotAvailable.code(),
+                "LEADER_NOT_AVAILABLE",
+            ),
+            (
+                NOT_LEADER_OR_FOLLOWER,
+                ResponseError::NotLeaderOrFollower.code(),
+                "NOT_LEADER_OR_FOLLOWER",
+            ),
+            (
+                REQUEST_TIMED_OUT,
+                ResponseError::RequestTimedOut.code(),
+                "REQUEST_TIMED_OUT",
+            ),
+            (
+                MESSAGE_TOO_LARGE,
+                ResponseError::MessageTooLarge.code(),
+                "MESSAGE_TOO_LARGE",
+            ),
+            (
+                COORDINATOR_NOT_AVAILABLE,
+                ResponseError::CoordinatorNotAvailable.code(),
+                "COORDINATOR_NOT_AVAILABLE",
+            ),
+            (
+                INVALID_TOPIC_EXCEPTION,
+                ResponseError::InvalidTopicException.code(),
+                "INVALID_TOPIC_EXCEPTION",
+            ),
+            (
+                INVALID_REQUIRED_ACKS,
+                ResponseError::InvalidRequiredAcks.code(),
+                "INVALID_REQUIRED_ACKS",
+            ),
+            (
+                UNSUPPORTED_VERSION,
+                ResponseError::UnsupportedVersion.code(),
+                "UNSUPPORTED_VERSION",
+            ),
+            (
+                TOPIC_ALREADY_EXISTS,
+                ResponseError::TopicAlreadyExists.code(),
+                "TOPIC_ALREADY_EXISTS",
+            ),
+            (
+                INVALID_PARTITIONS,
+                ResponseError::InvalidPartitions.code(),
+                "INVALID_PARTITIONS",
+            ),
+            (
+                INVALID_REPLICATION_FACTOR,
+                ResponseError::InvalidReplicationFactor.code(),
+                "INVALID_REPLICATION_FACTOR",
+            ),
+            (
+                INVALID_REPLICA_ASSIGNMENT,
+                ResponseError::InvalidReplicaAssignment.code(),
+                "INVALID_REPLICA_ASSIGNMENT",
+            ),
+            (
+                INVALID_CONFIG,
+                ResponseError::InvalidConfig.code(),
+                "INVALID_CONFIG",
+            ),
+            (
+                NOT_CONTROLLER,
+                ResponseError::NotController.code(),
+                "NOT_CONTROLLER",
+            ),
+            (
+                INVALID_REQUEST,
+                ResponseError::InvalidRequest.code(),
+                "INVALID_REQUEST",
+            ),
+            (
+                LOG_DIR_NOT_FOUND,
+                ResponseError::LogDirNotFound.code(),
+                "LOG_DIR_NOT_FOUND",
+            ),
+            (
+                INVALID_RECORD,
+                ResponseError::InvalidRecord.code(),
+                "INVALID_RECORD",
+            ),
+            (
+                OFFSET_METADATA_TOO_LARGE,
+                ResponseError::OffsetMetadataTooLarge.code(),
+                "OFFSET_METADATA_TOO_LARGE",
+            ),
+            (
+                ILLEGAL_GENERATION,
+                ResponseError::IllegalGeneration.code(),
+                "ILLEGAL_GENERATION",
+            ),
+            (
+                INCONSISTENT_GROUP_PROTOCOL,
+                ResponseError::InconsistentGroupProtocol.code(),
+                "INCONSISTENT_GROUP_PROTOCOL",
+            ),
+            (
+                INVALID_GROUP_ID,
+                ResponseError::InvalidGroupId.code(),
+                "INVALID_GROUP_ID",
+            ),
+            (
+                UNKNOWN_MEMBER_ID,
+                ResponseError::UnknownMemberId.code(),
+                "UNKNOWN_MEMBER_ID",
+            ),
+            (
+                INVALID_SESSION_TIMEOUT,
+                ResponseError::InvalidSessionTimeout.code(),
+                "INVALID_SESSION_TIMEOUT",
+            ),
+            (
+                REBALANCE_IN_PROGRESS,
+                ResponseError::RebalanceInProgress.code(),
+                "REBALANCE_IN_PROGRESS",
+            ),
+            (
+                NON_EMPTY_GROUP,
+                ResponseError::NonEmptyGroup.code(),
+                "NON_EMPTY_GROUP",
+            ),
+            (
+                GROUP_ID_NOT_FOUND,
+                ResponseError::GroupIdNotFound.code(),
+                "GROUP_ID_NOT_FOUND",
+            ),
+            (
+                MEMBER_ID_REQUIRED,
+                ResponseError::MemberIdRequired.code(),
+                "MEMBER_ID_REQUIRED",
+            ),
+            (
+                GROUP_MAX_SIZE_REACHED,
+                ResponseError::GroupMaxSizeReached.code(),
+                "GROUP_MAX_SIZE_REACHED",
+            ),
+            (
+                FENCED_INSTANCE_ID,
+                ResponseError::FencedInstanceId.code(),
+                "FENCED_INSTANCE_ID",
+            ),
+            (
+                GROUP_SUBSCRIBED_TO_TOPIC,
+                ResponseError::GroupSubscribedToTopic.code(),
+                "GROUP_SUBSCRIBED_TO_TOPIC",
+            ),
+        ];
+        for (ours, protocol, name) in table {
+            assert_eq!(ours, protocol, "{name}");
+        }
     }
 
     #[test]
