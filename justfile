@@ -17,6 +17,10 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+# Data written by the cairn of OLD_REV reads back unchanged with this checkout.
+compat OLD_REV:
+    scripts/check-data-compat.sh {{OLD_REV}}
+
 # Benchmarks (release build for this CPU): all, storage, jetstream or scale.
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
