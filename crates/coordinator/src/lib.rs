@@ -79,6 +79,7 @@ mod join;
 pub mod member;
 mod membership;
 pub mod offsets;
+pub mod placement;
 mod rebalance;
 pub mod subscription;
 pub mod timer;
@@ -103,4 +104,5 @@ pub use event::{
 pub use group::{ClassicGroup, GroupState};
 pub use member::Member;
 pub use offsets::{CommittedOffset, FetchedOffset, OffsetStore};
+pub use placement::offsets_partition_for;
 pub use timer::TimerKey;
