@@ -9,7 +9,7 @@
 //! | process | [`node`] (start and stop; owns every task) |
 //! | loops and servers | [`admin`], [`kafka_view`], [`controller`], [`dissemination`], [`retention`], [`rpc`] |
 //! | shared state | [`shared`] |
-//! | components | [`metadata`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
+//! | components | [`metadata`], [`offsets`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
 //! | foundations | [`config`], [`error`], [`tasks`], [`services`], [`clock`], [`view`] |
 
 pub mod admin;
@@ -22,6 +22,7 @@ pub mod error;
 pub mod kafka_view;
 pub mod metadata;
 pub mod node;
+pub mod offsets;
 pub mod partitions;
 pub mod quiesce;
 pub mod retention;

@@ -57,7 +57,12 @@ impl GroupCoordinatorConfig {
 
     /// Refuses settings Kafka refuses, naming the setting and the value.
     pub fn validate(&self) -> Result<(), CoordinatorError> {
-        let refuse = |field, reason: String| Err(CoordinatorError::InvalidConfig { field, reason });
+        let refuse = |field: &str, reason: String| {
+            Err(CoordinatorError::InvalidConfig {
+                field: field.to_string(),
+                reason,
+            })
+        };
         if self.group_min_session_timeout_ms == 0 {
             return refuse("group.min.session.timeout.ms", "must be at least 1".into());
         }

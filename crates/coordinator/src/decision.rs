@@ -2,13 +2,15 @@
 //! parked earlier), records to persist, and timers to arm. The broker carries
 //! them out in the order given.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{code_of, CoordinatorError};
 use crate::event::{Millis, RequestId};
 use crate::offsets::CommittedOffset;
 use crate::timer::TimerKey;
 
 /// One thing the broker must do after an event is applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Decision {
     /// Answer a request: one from this event, or one parked by an earlier one.
     /// The broker drops a response whose request it does not hold (it was
@@ -47,7 +49,7 @@ pub type PartitionResult = (i32, Option<CoordinatorError>);
 pub type TopicResults = Vec<(String, Vec<PartitionResult>)>;
 
 /// A response to one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
     /// To a JoinGroup.
     JoinGroup(JoinGroupResponse),
@@ -80,7 +82,7 @@ impl Response {
 }
 
 /// A member as the leader sees it in its JoinGroup response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinGroupMember {
     /// The member id.
     pub member_id: String,
@@ -91,7 +93,7 @@ pub struct JoinGroupMember {
 }
 
 /// A JoinGroup response, shaped like the wire message.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct JoinGroupResponse {
     /// `None` is success. MEMBER_ID_REQUIRED still carries `member_id`.
     pub error: Option<CoordinatorError>,
@@ -124,7 +126,7 @@ impl JoinGroupResponse {
 }
 
 /// A SyncGroup response.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SyncGroupResponse {
     /// `None` is success.
     pub error: Option<CoordinatorError>,
@@ -147,7 +149,7 @@ impl SyncGroupResponse {
 }
 
 /// A LeaveGroup response: a group-level error or one result per member.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LeaveGroupResponse {
     /// Group-level error (unknown group); the member list is then empty.
     pub error: Option<CoordinatorError>,
@@ -156,7 +158,7 @@ pub struct LeaveGroupResponse {
 }
 
 /// An OffsetDelete response.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OffsetDeleteResponse {
     /// Group-level error (unknown group, non-empty classic group).
     pub error: Option<CoordinatorError>,
@@ -165,7 +167,7 @@ pub struct OffsetDeleteResponse {
 }
 
 /// A change to persist, mirroring Kafka's `__consumer_offsets` records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Record {
     /// The group's metadata changed: a new generation became Stable (with its
     /// assignment), the group became Empty, was created, or a static member's
@@ -199,7 +201,7 @@ pub enum Record {
 }
 
 /// A group's persisted metadata (Kafka's `GroupMetadataValue`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupMetadataRecord {
     /// The group.
     pub group_id: String,
@@ -218,7 +220,7 @@ pub struct GroupMetadataRecord {
 }
 
 /// One member in a [`GroupMetadataRecord`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberRecord {
     /// The member id.
     pub member_id: String,

@@ -5,6 +5,7 @@
 //! Every error is deterministic: it depends only on the state and the event,
 //! so every replica that applies the same entry reaches the same error.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::group::GroupState;
@@ -13,7 +14,7 @@ use crate::group::GroupState;
 pub use cairn_common::error_code;
 
 /// An error of the group coordinator, as a client will see it.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum CoordinatorError {
     /// The member id (or the group) is unknown to the coordinator.
     #[error("unknown member id {member_id:?} in group {group_id:?}")]
@@ -145,7 +146,7 @@ pub enum CoordinatorError {
     #[error("invalid coordinator config {field}: {reason}")]
     InvalidConfig {
         /// The config key.
-        field: &'static str,
+        field: String,
         /// Why it is refused.
         reason: String,
     },

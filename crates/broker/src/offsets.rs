@@ -1,0 +1,173 @@
+//! The Raft groups of `__consumer_offsets` partitions (consumer groups, issue
+//! "consumer groups"), step one: their type config and state machine. Each
+//! such partition is a Raft group whose entries are group coordinator
+//! [`Event`]s stamped with the proposer's clock; every replica applies them to
+//! a `cairn_coordinator::GroupCoordinator` (pure and deterministic), so every
+//! replica holds the same groups, members, timers and committed offsets, and
+//! a new leader carries on where the old one stopped. The generic snapshot
+//! state machine snapshots the whole coordinator, so the log can be purged.
+//!
+//! Not wired to the Kafka APIs yet: hosting these groups for the topic,
+//! FindCoordinator, the group APIs and parked requests come next.
+
+use serde::{Deserialize, Serialize};
+
+use cairn_common::Machine;
+use cairn_coordinator::{Decision, Event, GroupCoordinator, GroupCoordinatorConfig, Millis};
+use openraft::LogId;
+
+#[allow(unused_imports)]
+use std::io::Cursor; // named by declare_raft_types!
+
+openraft::declare_raft_types!(
+    /// The type config of `__consumer_offsets` partition groups.
+    pub OffsetsTypeConfig: D = CoordinatorCommand, R = CoordinatorReply
+);
+
+/// One Raft entry of an offsets partition: an event and the time the
+/// proposer stamped it with (the coordinator's only clock).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoordinatorCommand {
+    /// What happened.
+    pub event: Event,
+    /// Milliseconds since the Unix epoch, on the proposer's clock.
+    pub now_ms: Millis,
+}
+
+/// What applying one entry decided; only the proposer acts on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoordinatorReply {
+    /// The coordinator's decisions, in order.
+    pub decisions: Vec<Decision>,
+}
+
+/// The state of one offsets partition: a group coordinator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetsMachine(pub GroupCoordinator);
+
+impl Default for OffsetsMachine {
+    fn default() -> Self {
+        let coordinator = GroupCoordinator::new(GroupCoordinatorConfig::default())
+            .expect("the default coordinator config is valid");
+        Self(coordinator)
+    }
+}
+
+impl Machine<OffsetsTypeConfig> for OffsetsMachine {
+    fn apply(&mut self, _log_id: &LogId<u64>, command: &CoordinatorCommand) -> CoordinatorReply {
+        CoordinatorReply {
+            decisions: self.0.apply(command.event.clone(), command.now_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use cairn_coordinator::{OffsetCommitRequest, PartitionCommit, RequestId, Response};
+    use cairn_raft::RaftTiming;
+    use cairn_storage::single_node::NoPeers;
+    use cairn_storage::{Engine, EngineOptions, LogStore, SnapshotStateMachine};
+    use openraft::{BasicNode, Raft};
+
+    use super::*;
+
+    const GROUP: u64 = 42;
+
+    async fn open(
+        engine: &Engine,
+    ) -> (
+        Raft<OffsetsTypeConfig>,
+        cairn_storage::state_machine::MachineReader<OffsetsMachine>,
+    ) {
+        let log = LogStore::<OffsetsTypeConfig>::new(engine.clone(), GROUP);
+        let sm =
+            SnapshotStateMachine::<OffsetsTypeConfig, OffsetsMachine>::open(engine.clone(), GROUP)
+                .unwrap();
+        let reader = sm.reader();
+        let config = RaftTiming::METADATA.config("test", Some(3)).unwrap();
+        let raft = Raft::new(1, config, NoPeers, log, sm).await.unwrap();
+        (raft, reader)
+    }
+
+    fn commit(seq: u64, offset: i64) -> CoordinatorCommand {
+        CoordinatorCommand {
+            event: Event::OffsetCommit(OffsetCommitRequest {
+                request: RequestId { origin: 1, seq },
+                group_id: "dashboards".into(),
+                generation_id: -1,
+                member_id: String::new(),
+                group_instance_id: None,
+                topics: vec![(
+                    "trucks".into(),
+                    vec![PartitionCommit {
+                        partition: 0,
+                        offset,
+                        leader_epoch: None,
+                        metadata: None,
+                    }],
+                )],
+                group_id_not_found_supported: false,
+            }),
+            now_ms: 1_000 + seq,
+        }
+    }
+
+    fn committed(reader: &cairn_storage::state_machine::MachineReader<OffsetsMachine>) -> i64 {
+        reader.read(|m| {
+            m.0.offsets()
+                .get("dashboards", "trucks", 0)
+                .map_or(-1, |c| c.offset)
+        })
+    }
+
+    /// Commits go through Raft, are answered with the coordinator's decision,
+    /// and survive a restart from the snapshot plus the log after it.
+    #[tokio::test]
+    async fn commits_are_raft_entries_that_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
+        let (raft, reader) = open(&engine).await;
+        let members = BTreeMap::from([(1, BasicNode::default())]);
+        raft.initialize(members).await.unwrap();
+        raft.wait(None)
+            .current_leader(1, "single node leads")
+            .await
+            .unwrap();
+        // Enough entries for a snapshot (every 3) and a tail after it.
+        for seq in 0..8 {
+            let reply = raft
+                .client_write(commit(seq, 10 * seq as i64))
+                .await
+                .unwrap();
+            let answered = reply.data.decisions.iter().any(|d| {
+                matches!(d, Decision::Respond { request, response: Response::OffsetCommit(_) }
+                    if request.seq == seq)
+            });
+            assert!(answered, "commit {seq} not answered: {:?}", reply.data);
+        }
+        assert_eq!(committed(&reader), 70);
+        raft.trigger().snapshot().await.unwrap();
+        raft.wait(Some(std::time::Duration::from_secs(10)))
+            .metrics(
+                |m| m.snapshot.is_some_and(|s| s.index >= 8),
+                "a snapshot covering the commits",
+            )
+            .await
+            .unwrap();
+        let last = raft.client_write(commit(8, 80)).await.unwrap().log_id.index;
+        raft.shutdown().await.unwrap();
+        drop(raft);
+
+        let (raft, reader) = open(&engine).await;
+        raft.wait(Some(std::time::Duration::from_secs(10)))
+            .applied_index_at_least(Some(last), "the log after the snapshot replayed")
+            .await
+            .unwrap();
+        // The snapshot restored the state up to its point; the entries after it
+        // were applied again on top.
+        assert_eq!(committed(&reader), 80);
+        raft.shutdown().await.unwrap();
+    }
+}
