@@ -3,7 +3,7 @@
 //! openraft's leader heartbeats every follower of every group each interval,
 //! and every replica ticks its election timer; with a thousand partitions that
 //! is most of an idle broker's work. Brokers already heartbeat each other
-//! (one message per broker pair for all groups, see [`crate::leaders`]), so a
+//! (one message per broker pair for all groups, see [`crate::dissemination`]), so a
 //! group that is idle leans on those instead:
 //!
 //! - A **leader** whose group saw no new entry for [`QUIET_AFTER`], with every
