@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command that runs Cairn's checks and tests: installs what it needs,
-# checks formatting and lints, then runs every unit and end-to-end test.
+# checks formatting, lints and docs, then runs every unit and end-to-end test.
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/cairn-target) so that
 # RocksDB, which takes ~11 minutes to compile, is built once per machine.
 set -euo pipefail
@@ -13,5 +13,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo test"
 cargo test --workspace --locked "$@"
