@@ -78,3 +78,8 @@ pub const FENCED_INSTANCE_ID: i16 = 82;
 pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
 /// The record batch is invalid (count, codec, magic).
 pub const INVALID_RECORD: i16 = 87;
+
+/// The coordinator of the group is still loading its state (retriable).
+pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+/// This broker is not the coordinator of the group (find it again).
+pub const NOT_COORDINATOR: i16 = 16;

@@ -91,6 +91,57 @@ pub trait KafkaCluster: Send + Sync + 'static {
     /// The current view of the cluster.
     fn metadata(&self) -> ClusterMetadata;
 
+    /// The broker that coordinates consumer group `group_id` (FindCoordinator
+    /// with key type 0): the leader of the `__consumer_offsets` partition the
+    /// group hashes to. Creates that topic on first use. Errors:
+    /// COORDINATOR_NOT_AVAILABLE while the topic or its leader is not there yet.
+    fn find_group_coordinator(
+        &self,
+        group_id: &str,
+    ) -> BoxFuture<Result<BrokerEndpoint, KafkaError>> {
+        let _ = group_id;
+        Box::pin(std::future::ready(Err(KafkaError::from_code(
+            crate::error_code::COORDINATOR_NOT_AVAILABLE,
+        ))))
+    }
+
+    /// Carries a group event to this broker's coordinator of `group_id`:
+    /// `event` is built with the request id the coordinator will answer under;
+    /// the future resolves with that answer (possibly after other members'
+    /// requests, for a parked JoinGroup or SyncGroup). Errors:
+    /// NOT_COORDINATOR if this broker does not coordinate the group,
+    /// COORDINATOR_LOAD_IN_PROGRESS while its partition is catching up,
+    /// COORDINATOR_NOT_AVAILABLE / REQUEST_TIMED_OUT when the outcome is unknown.
+    fn group_request(
+        &self,
+        group_id: &str,
+        event: Box<dyn FnOnce(cairn_coordinator::RequestId) -> cairn_coordinator::Event + Send>,
+    ) -> BoxFuture<Result<cairn_coordinator::Response, KafkaError>> {
+        let _ = (group_id, event);
+        Box::pin(std::future::ready(Err(KafkaError::from_code(
+            crate::error_code::NOT_COORDINATOR,
+        ))))
+    }
+
+    /// A read of this broker's coordinator of `group_id` (OffsetFetch,
+    /// DescribeGroups): `read` runs on the coordinator's current state. Errors
+    /// as [`KafkaCluster::group_request`].
+    fn read_group(
+        &self,
+        group_id: &str,
+        read: &mut dyn FnMut(&cairn_coordinator::GroupCoordinator),
+    ) -> Result<(), KafkaError> {
+        let _ = (group_id, read);
+        Err(KafkaError::from_code(crate::error_code::NOT_COORDINATOR))
+    }
+
+    /// Every group coordinated by this broker in one of `states` (all when
+    /// empty), for ListGroups.
+    fn list_groups(&self, states: &[&str]) -> Vec<cairn_coordinator::ListedGroup> {
+        let _ = states;
+        Vec::new()
+    }
+
     /// The topic's `max.message.bytes`, or `None` if the topic does not exist.
     fn max_message_bytes(&self, topic: &str) -> Option<usize>;
 
