@@ -26,6 +26,7 @@ use crate::config::{
     DEFAULT_KAFKA_MAX_FRAME_BYTES, DEFAULT_LOG_RETENTION_BYTES,
     DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS, DEFAULT_LOG_RETENTION_MS,
 };
+use crate::group_coordinators;
 use crate::partitions::PartitionHandle;
 use crate::shared::Core;
 
@@ -35,7 +36,7 @@ const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// Answers the Kafka handlers' questions from a running broker.
 pub struct KafkaView(pub Arc<Core>);
 
-fn split_host_port(addr: &str) -> Option<(String, i32)> {
+pub(crate) fn split_host_port(addr: &str) -> Option<(String, i32)> {
     let (host, port) = addr.rsplit_once(':')?;
     Some((
         host.trim_matches(['[', ']']).to_string(),
@@ -104,6 +105,38 @@ fn meta_error_to_kafka(e: MetaError) -> KafkaError {
 }
 
 impl KafkaCluster for KafkaView {
+    fn find_group_coordinator(
+        &self,
+        group_id: &str,
+    ) -> BoxFuture<Result<BrokerEndpoint, KafkaError>> {
+        let (core, group_id) = (self.0.clone(), group_id.to_string());
+        Box::pin(async move { group_coordinators::find_coordinator(&core, &group_id).await })
+    }
+
+    fn group_request(
+        &self,
+        group_id: &str,
+        event: Box<dyn FnOnce(cairn_coordinator::RequestId) -> cairn_coordinator::Event + Send>,
+    ) -> BoxFuture<Result<cairn_coordinator::Response, KafkaError>> {
+        let handle = group_coordinators::local_coordinator(&self.0, group_id);
+        Box::pin(async move { handle?.host.request(event).await })
+    }
+
+    fn read_group(
+        &self,
+        group_id: &str,
+        read: &mut dyn FnMut(&cairn_coordinator::GroupCoordinator),
+    ) -> Result<(), KafkaError> {
+        let handle = group_coordinators::local_coordinator(&self.0, group_id)?;
+        handle.host.ready()?;
+        handle.reader.read(|m| read(&m.0));
+        Ok(())
+    }
+
+    fn list_groups(&self, states: &[&str]) -> Vec<cairn_coordinator::ListedGroup> {
+        group_coordinators::list_groups(&self.0, states)
+    }
+
     fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
         Box::pin(async move {

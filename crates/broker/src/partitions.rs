@@ -12,13 +12,26 @@ use openraft::{BasicNode, Raft};
 
 use cairn_meta::MetaState;
 use cairn_raft::{GroupNetworkFactory, GroupRegistry, PartitionTypeConfig, RaftTiming, Transport};
-use cairn_storage::{Engine, GroupId, LogStore, PartitionReader, PartitionStore};
+use cairn_storage::{
+    Engine, GroupId, GroupTypeConfig, LogStore, PartitionReader, PartitionStore,
+    SnapshotStateMachine,
+};
+
+use crate::offsets::{
+    CoordinatorHost, OffsetsHandle, OffsetsMachine, OffsetsTypeConfig, OFFSETS_TOPIC,
+};
 
 use crate::tasks::Tasks;
 use crate::BrokerError;
 
 /// Running partition groups with their read side and write queue.
 pub type PartitionRegistry = GroupRegistry<PartitionTypeConfig, PartitionHandle>;
+/// Running `__consumer_offsets` groups with their coordinator state and host.
+pub type OffsetsRegistry = GroupRegistry<OffsetsTypeConfig, OffsetsHandle>;
+
+/// Snapshot a coordinator every this many applied entries (heartbeats are
+/// entries too, so the log grows with group activity, not with data).
+const OFFSETS_SNAPSHOT_EVERY: u64 = 1000;
 
 /// A running partition's read side and write queue.
 #[derive(Clone)]
@@ -37,8 +50,12 @@ pub struct PartitionManager {
     raft_config: Arc<openraft::Config>,
     /// Owns the fallback initializations and the appenders.
     tasks: Tasks,
+    /// Timing of offsets groups: partition timing, snapshots on a schedule.
+    offsets_raft_config: Arc<openraft::Config>,
     /// The running groups.
     pub registry: PartitionRegistry,
+    /// The running `__consumer_offsets` groups.
+    pub offsets: OffsetsRegistry,
 }
 
 /// How a starting group gets its first membership.
@@ -56,8 +73,8 @@ enum Init {
     Fallback(BTreeMap<u64, BasicNode>),
 }
 
-async fn initialize(
-    raft: &Raft<PartitionTypeConfig>,
+async fn initialize<C: GroupTypeConfig>(
+    raft: &Raft<C>,
     group: GroupId,
     members: BTreeMap<u64, BasicNode>,
 ) {
@@ -71,6 +88,8 @@ async fn initialize(
 struct Wanted {
     replicas: Vec<u64>,
     label: String,
+    /// A partition of `__consumer_offsets`: a coordinator group.
+    offsets: bool,
 }
 
 impl PartitionManager {
@@ -89,13 +108,21 @@ impl PartitionManager {
                 group: 0,
                 message: e.to_string(),
             })?;
+        let offsets_raft_config = RaftTiming::PARTITION
+            .config(cluster_name, Some(OFFSETS_SNAPSHOT_EVERY))
+            .map_err(|e| BrokerError::Raft {
+                group: 0,
+                message: e.to_string(),
+            })?;
         Ok(Self {
             id,
             engine,
             transport,
             raft_config,
+            offsets_raft_config,
             tasks,
             registry: GroupRegistry::default(),
+            offsets: GroupRegistry::default(),
         })
     }
 
@@ -114,11 +141,17 @@ impl PartitionManager {
                     Wanted {
                         replicas: p.replicas.clone(),
                         label: format!("{}/{}", topic.name, p.partition),
+                        offsets: topic.name == OFFSETS_TOPIC,
                     },
                 )
             })
             .collect();
-        let running: BTreeSet<GroupId> = self.registry.ids().into_iter().collect();
+        let running: BTreeSet<GroupId> = self
+            .registry
+            .ids()
+            .into_iter()
+            .chain(self.offsets.ids())
+            .collect();
         for group in running.iter().filter(|g| !wanted.contains_key(g)) {
             self.stop_and_delete(*group).await;
         }
@@ -164,7 +197,12 @@ impl PartitionManager {
                 (true, Some(&preferred)) if preferred == self.id => Init::Now(members),
                 (true, _) => Init::Fallback(members),
             };
-            if let Err(e) = self.start_group(*group, &wanted.label, init).await {
+            let started = if wanted.offsets {
+                self.start_offsets_group(*group, &wanted.label, init).await
+            } else {
+                self.start_group(*group, &wanted.label, init).await
+            };
+            if let Err(e) = started {
                 tracing::error!(group, partition = %wanted.label, error = %e, "cannot start partition group");
             }
         }
@@ -192,9 +230,19 @@ impl PartitionManager {
         let raft = Raft::new(self.id, self.raft_config.clone(), network, log, sm)
             .await
             .map_err(|e| raft_err(&e))?;
+        self.apply_init(group, &raft, init).await;
+        tracing::info!(group, partition = label, fresh, "partition group started");
+        let appender = crate::appender::spawn(group, raft.clone(), reader.clone(), &self.tasks);
+        self.registry
+            .insert(group, raft, PartitionHandle { reader, appender });
+        Ok(())
+    }
+
+    /// Gives a started group its first membership as `init` says.
+    async fn apply_init<C: GroupTypeConfig>(&self, group: GroupId, raft: &Raft<C>, init: Init) {
         match init {
             Init::Stored => {}
-            Init::Now(members) => initialize(&raft, group, members).await,
+            Init::Now(members) => initialize(raft, group, members).await,
             Init::Fallback(members) => {
                 let raft = raft.clone();
                 let delay = Duration::from_millis(RaftTiming::PARTITION.election_max_ms * 2);
@@ -210,10 +258,43 @@ impl PartitionManager {
                 });
             }
         }
-        tracing::info!(group, partition = label, fresh, "partition group started");
-        let appender = crate::appender::spawn(group, raft.clone(), reader.clone(), &self.tasks);
-        self.registry
-            .insert(group, raft, PartitionHandle { reader, appender });
+    }
+
+    /// Starts a `__consumer_offsets` partition: a Raft group whose state
+    /// machine is a group coordinator, with its host's timer loop.
+    async fn start_offsets_group(
+        &self,
+        group: GroupId,
+        label: &str,
+        init: Init,
+    ) -> Result<(), BrokerError> {
+        let raft_err = |e: &dyn std::fmt::Display| BrokerError::Raft {
+            group,
+            message: e.to_string(),
+        };
+        if !matches!(init, Init::Stored) {
+            self.engine.register_group(group, label.as_bytes()).await?;
+        }
+        let log = LogStore::<OffsetsTypeConfig>::new(self.engine.clone(), group);
+        let sm = SnapshotStateMachine::<OffsetsTypeConfig, OffsetsMachine>::open(
+            self.engine.clone(),
+            group,
+        )
+        .map_err(|e| raft_err(&e))?;
+        let reader = sm.reader();
+        let network = GroupNetworkFactory::new(self.transport.clone(), group);
+        let raft = Raft::new(self.id, self.offsets_raft_config.clone(), network, log, sm)
+            .await
+            .map_err(|e| raft_err(&e))?;
+        self.apply_init(group, &raft, init).await;
+        let host = Arc::new(CoordinatorHost::new(self.id, group, raft.clone()));
+        self.tasks.spawn("coordinator timers", {
+            let (host, reader) = (host.clone(), reader.clone());
+            async move { host.run_timers(reader).await }
+        });
+        tracing::info!(group, partition = label, "offsets group started");
+        self.offsets
+            .insert(group, raft, OffsetsHandle { reader, host });
         Ok(())
     }
 
@@ -221,6 +302,12 @@ impl PartitionManager {
         if let Some((raft, _)) = self.registry.remove(group) {
             if let Err(e) = raft.shutdown().await {
                 tracing::warn!(group, error = %e, "partition group did not shut down cleanly");
+            }
+        }
+        if let Some((raft, handle)) = self.offsets.remove(group) {
+            handle.host.stop();
+            if let Err(e) = raft.shutdown().await {
+                tracing::warn!(group, error = %e, "offsets group did not shut down cleanly");
             }
         }
         match self.engine.delete_group(group).await {
@@ -241,6 +328,18 @@ impl PartitionManager {
                     tracing::warn!(group, error = %e, "partition group did not shut down cleanly");
                 }
             });
+        let offsets = self
+            .offsets
+            .all()
+            .into_iter()
+            .map(|(group, raft, handle)| async move {
+                self.offsets.remove(group);
+                handle.host.stop();
+                if let Err(e) = raft.shutdown().await {
+                    tracing::warn!(group, error = %e, "offsets group did not shut down cleanly");
+                }
+            });
         futures::future::join_all(stops).await;
+        futures::future::join_all(offsets).await;
     }
 }

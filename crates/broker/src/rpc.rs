@@ -64,12 +64,16 @@ async fn serve_rpc(
             serve_raft_rpc(&core.meta().raft, service_id, &body).await
         }
         service::APPEND | service::VOTE | service::SNAPSHOT => {
-            match core.partitions().registry.raft(group) {
-                Some(raft) => serve_raft_rpc(&raft, service_id, &body).await,
-                None => Err(format!(
+            let partitions = core.partitions();
+            if let Some(raft) = partitions.registry.raft(group) {
+                serve_raft_rpc(&raft, service_id, &body).await
+            } else if let Some(raft) = partitions.offsets.raft(group) {
+                serve_raft_rpc(&raft, service_id, &body).await
+            } else {
+                Err(format!(
                     "group {group} does not run on broker {}",
                     core.id()
-                )),
+                ))
             }
         }
         other => Err(format!("unknown service {other}")),

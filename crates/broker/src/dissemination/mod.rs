@@ -108,7 +108,46 @@ pub fn observe_groups(core: &Core) -> (Vec<LedGroup>, Vec<u64>) {
             }
         }
     }
+    led.extend(led_offsets_groups(core, &live));
     (led, wake)
+}
+
+/// The `__consumer_offsets` groups this broker leads, for the heartbeat (so
+/// that every broker can answer FindCoordinator). They never quiesce: their
+/// members heartbeat through them.
+fn led_offsets_groups(core: &Core, live: &BTreeSet<u64>) -> Vec<LedGroup> {
+    let mut led = Vec::new();
+    for (group, raft, _) in core.partitions().offsets.all() {
+        let m = raft.metrics();
+        let m = m.borrow();
+        if m.current_leader != Some(core.id()) || !m.state.is_leader() {
+            continue;
+        }
+        let matched: BTreeMap<u64, Option<u64>> = m
+            .replication
+            .as_ref()
+            .map(|r| {
+                r.iter()
+                    .map(|(id, log)| (*id, log.map(|l| l.index)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let voters: BTreeSet<u64> = m.membership_config.membership().voter_ids().collect();
+        led.push(LedGroup {
+            group,
+            term: m.current_term,
+            isr: compute_isr(
+                core.id(),
+                &voters,
+                m.last_log_index.unwrap_or(0),
+                &matched,
+                live,
+                ISR_MAX_LAG_ENTRIES,
+            ),
+            quiescent: false,
+        });
+    }
+    led
 }
 
 /// Every heartbeat interval: report the groups this broker leads to itself and

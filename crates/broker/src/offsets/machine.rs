@@ -1,14 +1,10 @@
-//! The Raft groups of `__consumer_offsets` partitions (consumer groups, issue
-//! "consumer groups"), step one: their type config and state machine. Each
+//! The type config and state machine of `__consumer_offsets` partitions. Each
 //! such partition is a Raft group whose entries are group coordinator
 //! [`Event`]s stamped with the proposer's clock; every replica applies them to
 //! a `cairn_coordinator::GroupCoordinator` (pure and deterministic), so every
 //! replica holds the same groups, members, timers and committed offsets, and
 //! a new leader carries on where the old one stopped. The generic snapshot
 //! state machine snapshots the whole coordinator, so the log can be purged.
-//!
-//! Not wired to the Kafka APIs yet: hosting these groups for the topic,
-//! FindCoordinator, the group APIs and parked requests come next.
 
 use serde::{Deserialize, Serialize};
 
