@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Consumer groups with real clients, each with its default settings, against
+a running Cairn cluster (called by tests/groups.rs, which starts it).
+
+1. confluent-kafka creates a 6-partition RF 3 topic and produces 600 keyed
+   messages with acks=all.
+2. A confluent-kafka consumer in group "g-confluent" reads every message and
+   commits synchronously; a second consumer of the same group then starts and
+   gets nothing (the committed offsets are where it resumes), and the
+   committed offsets read back through the admin API are the partition ends.
+3. Two confluent-kafka members of group "g-split" split the 6 partitions 3+3.
+4. kafka-python (its KafkaConsumer defaults, group "g-kafka-python") reads
+   every message and commits.
+
+Prints one line per check; exits non-zero on the first failure.
+
+Usage: groups.py BOOTSTRAP
+"""
+import sys
+import time
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+MESSAGES = 600
+PARTITIONS = 6
+TOPIC = "grouped"
+DEADLINE = 90
+
+
+def fail(what):
+    print(f"FAIL {what}", flush=True)
+    sys.exit(1)
+
+
+def produce(bootstrap):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(TOPIC, PARTITIONS, 3)]).values():
+        f.result(timeout=30)
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    acked = []
+    for i in range(MESSAGES):
+        producer.produce(TOPIC, key=f"k{i % 37}", value=f"m{i}",
+                         on_delivery=lambda err, msg: acked.append(err is None))
+    producer.flush(60)
+    if len(acked) != MESSAGES or not all(acked):
+        fail(f"produce: {sum(acked)} of {MESSAGES} acknowledged")
+    print(f"produced {MESSAGES}", flush=True)
+
+
+def consume_all(consumer, expect, what):
+    seen = set()
+    deadline = time.time() + DEADLINE
+    while len(seen) < expect and time.time() < deadline:
+        msg = consumer.poll(1.0)
+        if msg is None:
+            continue
+        if msg.error():
+            print(f"{what}: poll error {msg.error()}", flush=True)
+            continue
+        seen.add(msg.value().decode())
+    return seen
+
+
+def confluent_group(bootstrap):
+    config = {"bootstrap.servers": bootstrap, "group.id": "g-confluent",
+              "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    first = Consumer(config)
+    first.subscribe([TOPIC])
+    seen = consume_all(first, MESSAGES, "confluent")
+    if len(seen) != MESSAGES:
+        fail(f"confluent-kafka group read {len(seen)} of {MESSAGES}")
+    first.commit(asynchronous=False)
+    committed = first.committed([TopicPartition(TOPIC, p) for p in range(PARTITIONS)], timeout=30)
+    total = sum(tp.offset for tp in committed)
+    if total != MESSAGES:
+        fail(f"committed offsets sum to {total}, expected {MESSAGES}: {committed}")
+    first.close()
+    print(f"confluent-kafka group read {len(seen)} and committed {total}", flush=True)
+
+    second = Consumer(config)
+    second.subscribe([TOPIC])
+    again = set()
+    # Ten seconds for the new member to join, be assigned and fetch from the
+    # committed offsets: everything below them was read already.
+    deadline = time.time() + 10
+    while time.time() < deadline and not again:
+        msg = second.poll(1.0)
+        if msg is not None and not msg.error():
+            again.add(msg.value().decode())
+    second.close()
+    if again:
+        fail(f"a resumed member re-read {len(again)} committed messages")
+    print("a new member of the group resumed at the committed offsets (nothing re-read)", flush=True)
+
+
+def split(bootstrap):
+    config = {"bootstrap.servers": bootstrap, "group.id": "g-split",
+              "auto.offset.reset": "earliest"}
+    a, b = Consumer(config), Consumer(config)
+    a.subscribe([TOPIC])
+    b.subscribe([TOPIC])
+    deadline = time.time() + DEADLINE
+    sizes = (0, 0)
+    while time.time() < deadline:
+        a.poll(0.5)
+        b.poll(0.5)
+        sizes = (len(a.assignment()), len(b.assignment()))
+        if sizes == (3, 3):
+            break
+    a.close()
+    b.close()
+    if sizes != (3, 3):
+        fail(f"two members split the partitions {sizes[0]}+{sizes[1]}, expected 3+3")
+    print("two members split the partitions 3+3", flush=True)
+
+
+def kafka_python_group(bootstrap):
+    from kafka import KafkaConsumer
+    consumer = KafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id="g-kafka-python",
+                             auto_offset_reset="earliest", consumer_timeout_ms=DEADLINE * 1000)
+    seen = set()
+    for msg in consumer:
+        seen.add(msg.value.decode())
+        if len(seen) == MESSAGES:
+            break
+    consumer.commit()
+    consumer.close()
+    if len(seen) != MESSAGES:
+        fail(f"kafka-python group read {len(seen)} of {MESSAGES}")
+    print(f"kafka-python group read {len(seen)}", flush=True)
+
+
+def main():
+    bootstrap = sys.argv[1]
+    produce(bootstrap)
+    confluent_group(bootstrap)
+    split(bootstrap)
+    kafka_python_group(bootstrap)
+    print("groups ok", flush=True)
+
+
+if __name__ == "__main__":
+    main()
