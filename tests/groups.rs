@@ -28,3 +28,105 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
     );
     assert!(stdout.contains("groups ok"), "{stdout}");
 }
+
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use support::{ok, partitions};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn committer(bootstrap: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap()
+}
+
+/// Commits `offset` for `topic`/0 synchronously, retrying until it is
+/// acknowledged or `WAIT` passes; returns whether it was acknowledged.
+fn commit(consumer: &BaseConsumer, topic: &str, offset: i64) -> bool {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Offset(offset))
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if consumer.commit(&tpl, CommitMode::Sync).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+fn committed(bootstrap: &str, group: &str, topic: &str) -> Option<i64> {
+    let consumer = committer(bootstrap, group);
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let got = consumer.committed_offsets(tpl, WAIT).ok()?;
+    match got.find_partition(topic, 0)?.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+/// An acknowledged OffsetCommit survives the SIGKILL of its coordinator's
+/// broker and a restart of every broker, and never moves backwards.
+#[test]
+fn acknowledged_commits_survive_the_coordinator_kill_and_a_full_restart() {
+    let mut cluster = TestCluster::start(3);
+    cluster.wait_formed(1, &[1, 2, 3]);
+    ok(&cluster.cli(1, &["topic", "create", "ledger", "-p", "1", "-r", "3"]));
+    let bootstrap = cluster.bootstrap();
+    let group = "g-kill";
+    let consumer = committer(&bootstrap, group);
+    let mut last_acked = -1;
+    for offset in 1..=20 {
+        assert!(
+            commit(&consumer, "ledger", offset),
+            "commit {offset} not acknowledged"
+        );
+        last_acked = offset;
+    }
+    // The coordinator: the leader of the __consumer_offsets partition the group hashes to.
+    let partition = cairn_coordinator::offsets_partition_for(group, NonZeroU32::new(16).unwrap());
+    let coordinator = cluster.wait_for("the coordinator's leader", WAIT, || {
+        let view = cluster.view(1)?;
+        partitions(&view, "__consumer_offsets").get(partition as usize)?["leader"].as_u64()
+    });
+    cluster.kill(coordinator);
+    for offset in 21..=40 {
+        assert!(
+            commit(&consumer, "ledger", offset),
+            "commit {offset} not acknowledged after the kill"
+        );
+        last_acked = offset;
+        let seen = committed(&bootstrap, group, "ledger").expect("committed offset readable");
+        assert!(
+            seen >= last_acked,
+            "committed offset went back to {seen} after {last_acked} was acknowledged"
+        );
+    }
+    drop(consumer);
+    cluster.spawn(coordinator);
+    for id in [1, 2, 3] {
+        cluster.kill(id);
+    }
+    for id in [1, 2, 3] {
+        cluster.spawn(id);
+    }
+    cluster.wait_formed(1, &[1, 2, 3]);
+    let bootstrap = cluster.bootstrap();
+    let after = cluster.wait_for("the committed offset after a full restart", WAIT, || {
+        committed(&bootstrap, group, "ledger")
+    });
+    assert_eq!(
+        after, last_acked,
+        "the last acknowledged commit after a restart of every broker"
+    );
+}
