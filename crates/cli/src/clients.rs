@@ -84,6 +84,12 @@ pub struct ConsumeArgs {
     /// Read only this partition (default: all).
     #[arg(long)]
     partition: Option<i32>,
+    /// Consume as a member of this consumer group: the members share the
+    /// partitions, and reading starts at the group's committed offsets (new
+    /// groups: the end, or the beginning with --from-beginning). Offsets are
+    /// committed as messages are printed and once more on exit.
+    #[arg(long, conflicts_with_all = ["partition", "offset"])]
+    group: Option<String>,
     /// Start at this offset.
     #[arg(long, conflicts_with = "from_beginning")]
     offset: Option<i64>,
@@ -290,29 +296,53 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
         .set("group.id", "cairn-cli")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false");
-    let partitions = partition_count(&config, &args.topic)?;
-    let wanted: Vec<i32> = match args.partition {
-        Some(p) if p < 0 || p >= partitions => {
-            bail!(
-                "--partition {p} is out of range: topic '{}' has {partitions} partitions",
-                args.topic
-            )
+    let consumer: BaseConsumer = match &args.group {
+        Some(group) => {
+            config
+                .set("group.id", group)
+                .set("enable.auto.commit", "true")
+                .set("enable.auto.offset.store", "true")
+                .set(
+                    "auto.offset.reset",
+                    if args.from_beginning {
+                        "earliest"
+                    } else {
+                        "latest"
+                    },
+                );
+            let consumer: BaseConsumer = config.create().context("cannot create consumer")?;
+            consumer
+                .subscribe(&[args.topic.as_str()])
+                .with_context(|| format!("cannot subscribe to '{}'", args.topic))?;
+            consumer
         }
-        Some(p) => vec![p],
-        None => (0..partitions).collect(),
+        None => {
+            let partitions = partition_count(&config, &args.topic)?;
+            let wanted: Vec<i32> = match args.partition {
+                Some(p) if p < 0 || p >= partitions => {
+                    bail!(
+                        "--partition {p} is out of range: topic '{}' has {partitions} partitions",
+                        args.topic
+                    )
+                }
+                Some(p) => vec![p],
+                None => (0..partitions).collect(),
+            };
+            let start = match (args.offset, args.from_beginning) {
+                (Some(o), _) if o >= 0 => Offset::Offset(o),
+                (Some(o), _) => Offset::OffsetTail(-o),
+                (None, true) => Offset::Beginning,
+                (None, false) => Offset::End,
+            };
+            let mut assignment = TopicPartitionList::new();
+            for p in &wanted {
+                assignment.add_partition_offset(&args.topic, *p, start)?;
+            }
+            let consumer: BaseConsumer = config.create().context("cannot create consumer")?;
+            consumer.assign(&assignment)?;
+            consumer
+        }
     };
-    let start = match (args.offset, args.from_beginning) {
-        (Some(o), _) if o >= 0 => Offset::Offset(o),
-        (Some(o), _) => Offset::OffsetTail(-o),
-        (None, true) => Offset::Beginning,
-        (None, false) => Offset::End,
-    };
-    let mut assignment = TopicPartitionList::new();
-    for p in &wanted {
-        assignment.add_partition_offset(&args.topic, *p, start)?;
-    }
-    let consumer: BaseConsumer = config.create().context("cannot create consumer")?;
-    consumer.assign(&assignment)?;
     let mut stdout = std::io::stdout().lock();
     let mut count = 0u64;
     let mut last_message = std::time::Instant::now();
@@ -343,6 +373,18 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
         }
     }
     stdout.flush()?;
+    if args.group.is_some() {
+        consumer
+            .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
+            .or_else(|e| match e {
+                // Nothing consumed: nothing to commit.
+                rdkafka::error::KafkaError::ConsumerCommit(
+                    rdkafka::types::RDKafkaErrorCode::NoOffset,
+                ) => Ok(()),
+                e => Err(e),
+            })
+            .context("cannot commit the group's offsets")?;
+    }
     Ok(())
 }
 
