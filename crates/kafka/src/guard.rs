@@ -138,6 +138,18 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::AlterConfigs => 2,
         ApiKey::IncrementalAlterConfigs => 1,
         ApiKey::ApiVersions => 3,
+        ApiKey::FindCoordinator => 3,
+        ApiKey::JoinGroup => 6,
+        ApiKey::SyncGroup => 4,
+        ApiKey::Heartbeat => 4,
+        ApiKey::LeaveGroup => 4,
+        ApiKey::OffsetCommit => 8,
+        ApiKey::OffsetFetch => 6,
+        ApiKey::ListGroups => 3,
+        ApiKey::DescribeGroups => 5,
+        ApiKey::DeleteGroups => 2,
+        // OffsetDelete has no flexible version.
+        ApiKey::OffsetDelete => i16::MAX,
         _ => 0,
     }
 }
@@ -294,6 +306,138 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.tagged()
             })?;
             w.skip(1)?; // validate only
+        }
+        ApiKey::FindCoordinator => {
+            if v <= 3 {
+                w.string()?; // key
+            }
+            if v >= 1 {
+                w.skip(1)?; // key type
+            }
+            if v >= 4 {
+                w.array(|w| w.string())?; // coordinator keys
+            }
+        }
+        ApiKey::JoinGroup => {
+            w.string()?; // group id
+            w.skip(4)?; // session timeout
+            if v >= 1 {
+                w.skip(4)?; // rebalance timeout
+            }
+            w.string()?; // member id
+            if v >= 5 {
+                w.string()?; // group instance id
+            }
+            w.string()?; // protocol type
+            w.array(|w| {
+                w.string()?;
+                w.bytes()?;
+                w.tagged()
+            })?;
+            if v >= 8 {
+                w.string()?; // reason
+            }
+        }
+        ApiKey::SyncGroup => {
+            w.string()?; // group id
+            w.skip(4)?; // generation
+            w.string()?; // member id
+            if v >= 3 {
+                w.string()?; // group instance id
+            }
+            if v >= 5 {
+                w.string()?; // protocol type
+                w.string()?; // protocol name
+            }
+            w.array(|w| {
+                w.string()?;
+                w.bytes()?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::Heartbeat => {
+            w.string()?; // group id
+            w.skip(4)?; // generation
+            w.string()?; // member id
+            if v >= 3 {
+                w.string()?; // group instance id
+            }
+        }
+        ApiKey::LeaveGroup => {
+            w.string()?; // group id
+            if v <= 2 {
+                w.string()?; // member id
+            } else {
+                w.array(|w| {
+                    w.string()?; // member id
+                    w.string()?; // group instance id
+                    if v >= 5 {
+                        w.string()?; // reason
+                    }
+                    w.tagged()
+                })?;
+            }
+        }
+        ApiKey::OffsetCommit => {
+            w.string()?; // group id
+            if v >= 1 {
+                w.skip(4)?; // generation
+                w.string()?; // member id
+            }
+            if v >= 7 {
+                w.string()?; // group instance id
+            }
+            if (2..=4).contains(&v) {
+                w.skip(8)?; // retention time
+            }
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| {
+                    w.skip(4 + 8)?; // partition, offset
+                    if v >= 6 {
+                        w.skip(4)?; // leader epoch
+                    }
+                    if v == 1 {
+                        w.skip(8)?; // commit timestamp
+                    }
+                    w.string()?; // metadata
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::OffsetFetch => {
+            w.string()?; // group id
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| w.skip(4))?;
+                w.tagged()
+            })?;
+            if v >= 7 {
+                w.skip(1)?; // require stable
+            }
+        }
+        ApiKey::ListGroups => {
+            if v >= 4 {
+                w.array(|w| w.string())?; // states filter
+            }
+        }
+        ApiKey::DescribeGroups => {
+            w.array(|w| w.string())?;
+            if v >= 3 {
+                w.skip(1)?; // include authorized operations
+            }
+        }
+        ApiKey::DeleteGroups => {
+            w.array(|w| w.string())?;
+        }
+        ApiKey::OffsetDelete => {
+            w.string()?; // group id
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| w.skip(4))?;
+                Ok(())
+            })?;
         }
         _ => return Ok(()),
     }

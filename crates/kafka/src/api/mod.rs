@@ -12,16 +12,28 @@ pub mod api_versions;
 pub mod config_resources;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod groups;
+pub mod heartbeat;
 pub mod incremental_alter_configs;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod produce;
 pub mod respond;
+pub mod sync_group;
 
 use std::sync::Arc;
 
@@ -103,6 +115,17 @@ fn route(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
         ApiKey::IncrementalAlterConfigs => {
             incremental_alter_configs::handle_incremental_alter_configs(header, body, cluster)
         }
+        ApiKey::FindCoordinator => find_coordinator::handle_find_coordinator(header, body, cluster),
+        ApiKey::JoinGroup => join_group::handle_join_group(header, body, cluster),
+        ApiKey::SyncGroup => sync_group::handle_sync_group(header, body, cluster),
+        ApiKey::Heartbeat => heartbeat::handle_heartbeat(header, body, cluster),
+        ApiKey::LeaveGroup => leave_group::handle_leave_group(header, body, cluster),
+        ApiKey::OffsetCommit => offset_commit::handle_offset_commit(header, body, cluster),
+        ApiKey::OffsetFetch => offset_fetch::handle_offset_fetch(header, body, cluster),
+        ApiKey::ListGroups => list_groups::handle_list_groups(header, body, cluster),
+        ApiKey::DescribeGroups => describe_groups::handle_describe_groups(header, body, cluster),
+        ApiKey::DeleteGroups => delete_groups::handle_delete_groups(header, body, cluster),
+        ApiKey::OffsetDelete => offset_delete::handle_offset_delete(header, body, cluster),
         other => {
             return Err(Outcome::Close(format!(
                 "{other:?} is not supported by this broker"

@@ -1,0 +1,56 @@
+//! What the consumer group handlers share: carrying an event to the group's
+//! coordinator ([`send_group_event`]), turning its errors into Kafka codes,
+//! and the wire string conversions. The handlers themselves (one file per
+//! API) only map between the Kafka messages and the coordinator's
+//! [`Event`]s and [`Response`]s.
+
+use cairn_coordinator::{CoordinatorError, Event, RequestId, Response};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::cluster::{BoxFuture, KafkaCluster};
+use crate::error::KafkaError;
+use crate::error_code;
+
+/// The client address recorded for members. The handlers do not see the
+/// connection's peer address, so every member is reported from here, in the
+/// `/address` form Kafka uses.
+pub const CLIENT_HOST: &str = "/127.0.0.1";
+
+/// Hands the event built by `build` to the coordinator of `group_id` at once
+/// (so that a connection's group requests reach it in order); the future
+/// resolves with the coordinator's answer.
+pub fn send_group_event(
+    cluster: &dyn KafkaCluster,
+    group_id: &str,
+    build: impl FnOnce(RequestId) -> Event + Send + 'static,
+) -> BoxFuture<Result<Response, KafkaError>> {
+    cluster.group_request(group_id, Box::new(build))
+}
+
+/// The error for a coordinator answer of the wrong kind (a broker bug).
+pub fn unexpected(api: &str, response: &Response) -> KafkaError {
+    KafkaError::new(
+        error_code::UNKNOWN_SERVER_ERROR,
+        format!("{api}: the coordinator answered with {response:?}"),
+    )
+}
+
+/// The Kafka code of an optional coordinator error (0 for none).
+pub fn code(error: Option<&CoordinatorError>) -> i16 {
+    error.map_or(error_code::NONE, CoordinatorError::code)
+}
+
+/// A wire string from an owned string.
+pub fn wire(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+/// An optional wire string from an optional owned string.
+pub fn wire_opt(s: Option<String>) -> Option<StrBytes> {
+    s.map(StrBytes::from_string)
+}
+
+/// An owned string from an optional wire string.
+pub fn owned_opt(s: Option<&StrBytes>) -> Option<String> {
+    s.map(|s| s.to_string())
+}
