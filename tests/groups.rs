@@ -27,6 +27,7 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("groups ok"), "{stdout}");
+    eprintln!("{stdout}");
 }
 
 use std::num::NonZeroU32;
