@@ -6,7 +6,9 @@
 
 mod admin;
 mod fetch;
+mod groups;
 mod memory_cluster;
+mod memory_groups;
 mod metadata;
 mod produce;
 mod wire;
