@@ -6,6 +6,7 @@
 
 mod admin;
 mod fetch;
+mod group_offsets;
 mod groups;
 mod memory_cluster;
 mod memory_groups;
