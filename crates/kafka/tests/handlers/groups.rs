@@ -454,3 +454,94 @@ async fn members_leave_and_only_an_empty_group_can_be_deleted() {
     .await;
     assert!(listed.groups.is_empty());
 }
+
+#[tokio::test]
+async fn every_served_version_answers_a_group_coordinated_elsewhere() {
+    let cluster = cluster();
+    let elsewhere = || GroupId(s(ELSEWHERE_GROUP));
+    for v in 0..=7 {
+        let joined: JoinGroupResponse = answered(
+            &cluster,
+            ApiKey::JoinGroup,
+            v,
+            &join_request("m").with_group_id(elsewhere()),
+        )
+        .await;
+        assert_eq!(
+            joined.error_code,
+            error_code::NOT_COORDINATOR,
+            "JoinGroup v{v}"
+        );
+        assert_eq!(joined.generation_id, -1, "JoinGroup v{v}");
+    }
+    for v in 0..=5 {
+        let synced: SyncGroupResponse = answered(
+            &cluster,
+            ApiKey::SyncGroup,
+            v,
+            &SyncGroupRequest::default()
+                .with_group_id(elsewhere())
+                .with_member_id(s("m")),
+        )
+        .await;
+        assert_eq!(
+            synced.error_code,
+            error_code::NOT_COORDINATOR,
+            "SyncGroup v{v}"
+        );
+    }
+    for v in 0..=4 {
+        let beat: HeartbeatResponse = answered(
+            &cluster,
+            ApiKey::Heartbeat,
+            v,
+            &heartbeat("m", 1).with_group_id(elsewhere()),
+        )
+        .await;
+        assert_eq!(
+            beat.error_code,
+            error_code::NOT_COORDINATOR,
+            "Heartbeat v{v}"
+        );
+        let leave = LeaveGroupRequest::default().with_group_id(elsewhere());
+        let leave = if v <= 2 {
+            leave.with_member_id(s("m"))
+        } else {
+            leave.with_members(vec![MemberIdentity::default().with_member_id(s("m"))])
+        };
+        let left: LeaveGroupResponse = answered(&cluster, ApiKey::LeaveGroup, v, &leave).await;
+        assert_eq!(
+            left.error_code,
+            error_code::NOT_COORDINATOR,
+            "LeaveGroup v{v}"
+        );
+    }
+    for v in 0..=5 {
+        let described: DescribeGroupsResponse = answered(
+            &cluster,
+            ApiKey::DescribeGroups,
+            v,
+            &DescribeGroupsRequest::default().with_groups(vec![elsewhere()]),
+        )
+        .await;
+        assert_eq!(
+            described.groups[0].error_code,
+            error_code::NOT_COORDINATOR,
+            "DescribeGroups v{v}"
+        );
+    }
+    for v in 0..=2 {
+        let deleted: DeleteGroupsResponse = answered(
+            &cluster,
+            ApiKey::DeleteGroups,
+            v,
+            &delete_groups(&[ELSEWHERE_GROUP]),
+        )
+        .await;
+        assert_eq!(
+            results(&deleted),
+            vec![(ELSEWHERE_GROUP.to_string(), error_code::NOT_COORDINATOR)],
+            "DeleteGroups v{v}"
+        );
+    }
+}
