@@ -11,6 +11,12 @@ use super::respond::{answer_now, encode_response, ready, Outcome, Pending};
 use crate::error_code;
 
 /// The APIs and version ranges this broker serves, in ApiVersions order.
+///
+/// The consumer group APIs stop at the classic protocol's maxima of Kafka
+/// 2.6-3.0 (JoinGroup 7, SyncGroup 5, ListGroups 4, OffsetCommit 8), below
+/// the versions that name a later release (JoinGroup 9 is 3.2), so that
+/// kafka-python, which guesses the broker release from such maxima, keeps
+/// guessing 3.0 from ListOffsets 7. OffsetFetch stops at 7: v8 batches groups.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 9),
     (ApiKey::Fetch, 4, 12),

@@ -6,7 +6,10 @@
 
 mod admin;
 mod fetch;
+mod group_offsets;
+mod groups;
 mod memory_cluster;
+mod memory_groups;
 mod metadata;
 mod produce;
 mod wire;

@@ -1,21 +1,26 @@
 //! [`MemoryCluster`]: a [`KafkaCluster`] held in a map of topic → partitions →
 //! record batches, with a high watermark and a leader per partition. This
 //! broker is [`THIS_BROKER`]; it serves Produce and Fetch only for the
-//! partitions it leads, as the real broker does.
+//! partitions it leads, as the real broker does. It coordinates every
+//! consumer group itself, with a real coordinator ([`MemoryGroups`]).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use cairn_common::batch;
+use cairn_coordinator::{Event, GroupCoordinator, ListedGroup, RequestId, Response};
 use cairn_kafka::error_code::{
-    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, TOPIC_ALREADY_EXISTS, UNKNOWN_TOPIC_OR_PARTITION,
+    COORDINATOR_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, TOPIC_ALREADY_EXISTS,
+    UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
     AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, KafkaError, NewTopic,
     PartitionMetadata, PartitionRead, TopicMetadata,
 };
 use tokio::sync::watch;
+
+use crate::memory_groups::MemoryGroups;
 
 /// The broker the handlers run on.
 pub const THIS_BROKER: i32 = 1;
@@ -81,7 +86,13 @@ pub struct MemoryCluster {
     topics: Mutex<BTreeMap<String, Vec<MemoryPartition>>>,
     /// Every config change that reached the cluster, in order.
     pub altered: Mutex<Vec<(String, AlterConfigs)>>,
+    /// The group coordinator of every group.
+    pub groups: MemoryGroups,
 }
+
+/// A group whose coordinator cannot be found: FindCoordinator answers
+/// COORDINATOR_NOT_AVAILABLE for it.
+pub const LOADING_GROUP: &str = "still-loading";
 
 impl MemoryCluster {
     /// A topic whose partitions are led by `leaders` (`None`: no leader).
@@ -176,6 +187,50 @@ impl KafkaCluster for MemoryCluster {
                 })
                 .collect(),
         }
+    }
+
+    fn find_group_coordinator(
+        &self,
+        group_id: &str,
+    ) -> BoxFuture<Result<BrokerEndpoint, KafkaError>> {
+        let found = if group_id == LOADING_GROUP {
+            Err(KafkaError::new(
+                COORDINATOR_NOT_AVAILABLE,
+                format!("the coordinator of group {group_id:?} is loading"),
+            ))
+        } else {
+            let this = self
+                .metadata()
+                .brokers
+                .into_iter()
+                .find(|b| b.id == THIS_BROKER);
+            Ok(this.expect("this broker is in the cluster"))
+        };
+        ready(found)
+    }
+
+    fn group_request(
+        &self,
+        group_id: &str,
+        event: Box<dyn FnOnce(RequestId) -> Event + Send>,
+    ) -> BoxFuture<Result<Response, KafkaError>> {
+        self.groups.request(group_id, event)
+    }
+
+    fn read_group(
+        &self,
+        group_id: &str,
+        read: &mut dyn FnMut(&GroupCoordinator),
+    ) -> Result<(), KafkaError> {
+        self.groups.read(group_id, read)
+    }
+
+    fn list_groups(&self, states: &[&str]) -> Vec<ListedGroup> {
+        let mut listed = Vec::new();
+        self.groups
+            .read("", &mut |c| listed = c.list_groups(states))
+            .expect("reads of this broker's coordinator succeed");
+        listed
     }
 
     fn max_message_bytes(&self, topic: &str) -> Option<usize> {
