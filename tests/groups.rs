@@ -1,5 +1,6 @@
 //! Consumer groups with real clients against a 3-broker cluster started by
-//! the test: confluent-kafka and kafka-python consumers with `group.id`,
+//! the test: confluent-kafka, kafka-python, aiokafka and kafkajs consumers
+//! with a group id,
 //! committed offsets that a new member resumes from, two members splitting
 //! six partitions (tests/python/groups.py), and the coordinator's partition
 //! leader SIGKILLed while a group commits.
@@ -28,6 +29,22 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
     );
     assert!(stdout.contains("groups ok"), "{stdout}");
     eprintln!("{stdout}");
+
+    // kafkajs (npm, installed into tests/js by scripts/setup.sh) reads the
+    // same topic in its own group.
+    let js = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/group.js");
+    let out = Command::new("node")
+        .arg(js)
+        .args([&cluster.bootstrap(), "grouped", "g-kafkajs", "600"])
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "group.js failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("kafkajs read 600"), "{stdout}");
 }
 
 use std::num::NonZeroU32;

@@ -10,7 +10,7 @@ a running Cairn cluster (called by tests/groups.rs, which starts it).
    committed offsets read back through the admin API are the partition ends.
 3. Two confluent-kafka members of group "g-split" split the 6 partitions 3+3.
 4. kafka-python (its KafkaConsumer defaults, group "g-kafka-python") reads
-   every message and commits.
+   every message and commits; so does aiokafka (group "g-aiokafka").
 
 Prints one line per check; exits non-zero on the first failure.
 
@@ -131,12 +131,39 @@ def kafka_python_group(bootstrap):
     print(f"kafka-python group read {len(seen)}", flush=True)
 
 
+def aiokafka_group(bootstrap):
+    import asyncio
+    from aiokafka import AIOKafkaConsumer
+
+    async def run():
+        consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id="g-aiokafka",
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        seen = set()
+        try:
+            deadline = time.time() + DEADLINE
+            while len(seen) < MESSAGES and time.time() < deadline:
+                batch = await consumer.getmany(timeout_ms=1000)
+                for messages in batch.values():
+                    seen.update(m.value.decode() for m in messages)
+            await consumer.commit()
+        finally:
+            await consumer.stop()
+        return seen
+
+    seen = asyncio.run(run())
+    if len(seen) != MESSAGES:
+        fail(f"aiokafka group read {len(seen)} of {MESSAGES}")
+    print(f"aiokafka group read {len(seen)}", flush=True)
+
+
 def main():
     bootstrap = sys.argv[1]
     produce(bootstrap)
     confluent_group(bootstrap)
     split(bootstrap)
     kafka_python_group(bootstrap)
+    aiokafka_group(bootstrap)
     print("groups ok", flush=True)
 
 
