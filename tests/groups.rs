@@ -45,6 +45,33 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("kafkajs read 600"), "{stdout}");
+
+    // The CLI sees the groups and the committed offsets with their lag.
+    let bootstrap = cluster.bootstrap();
+    let env = [("CAIRN_BOOTSTRAP", bootstrap.as_str())];
+    let list = ok(&support::cli_with_env(&["group", "list"], &env));
+    for group in ["g-confluent", "g-kafka-python", "g-aiokafka", "g-kafkajs"] {
+        assert!(
+            list.contains(group),
+            "{group} missing from `cairn group list`:\n{list}"
+        );
+    }
+    let described = ok(&support::cli_with_env(
+        &["group", "describe", "g-confluent", "--output", "json"],
+        &env,
+    ));
+    let v: serde_json::Value = serde_json::from_str(&described).expect("json");
+    assert_eq!(v["state"], "Empty", "{described}");
+    let offsets = v["offsets"].as_array().expect("offsets");
+    assert_eq!(offsets.len(), 6, "{described}");
+    let committed: i64 = offsets
+        .iter()
+        .map(|o| o["committed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(committed, 600, "{described}");
+    assert!(offsets.iter().all(|o| o["lag"] == 0), "{described}");
+    let missing = support::cli_with_env(&["group", "describe", "no-such-group"], &env);
+    assert!(support::fails(&missing).contains("no-such-group"));
 }
 
 use std::num::NonZeroU32;

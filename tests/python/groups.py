@@ -8,7 +8,9 @@ a running Cairn cluster (called by tests/groups.rs, which starts it).
    commits synchronously; a second consumer of the same group then starts and
    gets nothing (the committed offsets are where it resumes), and the
    committed offsets read back through the admin API are the partition ends.
-3. Two confluent-kafka members of group "g-split" split the 6 partitions 3+3.
+3. Two confluent-kafka members of group "g-split" split the 6 partitions 3+3;
+   two static members (group.instance.id) do too, and one restarting gets its
+   partitions back without a rebalance.
 4. kafka-python (its KafkaConsumer defaults, group "g-kafka-python") reads
    every message and commits; so does aiokafka (group "g-aiokafka").
 
@@ -115,6 +117,46 @@ def split(bootstrap):
     print("two members split the partitions 3+3", flush=True)
 
 
+def static_rejoin(bootstrap):
+    """A static member (group.instance.id) that restarts within its session
+    timeout gets its partitions back without a rebalance: the other member is
+    never revoked."""
+    base = {"bootstrap.servers": bootstrap, "group.id": "g-static",
+            "auto.offset.reset": "earliest", "session.timeout.ms": 30000}
+    revoked = []
+    a = Consumer({**base, "group.instance.id": "member-a"})
+    b = Consumer({**base, "group.instance.id": "member-b"})
+    a.subscribe([TOPIC])
+    b.subscribe([TOPIC], on_revoke=lambda c, parts: revoked.append(len(parts)))
+    deadline = time.time() + DEADLINE
+    while time.time() < deadline and (len(a.assignment()), len(b.assignment())) != (3, 3):
+        a.poll(0.5)
+        b.poll(0.5)
+    before_a = sorted(tp.partition for tp in a.assignment())
+    before_b = sorted(tp.partition for tp in b.assignment())
+    if (len(before_a), len(before_b)) != (3, 3):
+        fail(f"static members split {len(before_a)}+{len(before_b)}, expected 3+3")
+    revoked.clear()
+    a.close()  # a static member does not leave the group on close
+    a = Consumer({**base, "group.instance.id": "member-a"})
+    a.subscribe([TOPIC])
+    deadline = time.time() + DEADLINE
+    while time.time() < deadline and len(a.assignment()) != 3:
+        a.poll(0.5)
+        b.poll(0.5)
+    after_a = sorted(tp.partition for tp in a.assignment())
+    for _ in range(6):  # a few more seconds for a rebalance to show, if any
+        b.poll(0.5)
+    after_b = sorted(tp.partition for tp in b.assignment())
+    revoked_while_running = list(revoked)  # b's close() revokes too
+    a.close()
+    b.close()
+    if after_a != before_a or after_b != before_b or any(revoked_while_running):
+        fail(f"static rejoin rebalanced: a {before_a}->{after_a}, b {before_b}->{after_b}, "
+             f"b revoked {revoked_while_running}")
+    print("a static member rejoined with its partitions, without a rebalance", flush=True)
+
+
 def kafka_python_group(bootstrap):
     from kafka import KafkaConsumer
     consumer = KafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id="g-kafka-python",
@@ -162,6 +204,7 @@ def main():
     produce(bootstrap)
     confluent_group(bootstrap)
     split(bootstrap)
+    static_rejoin(bootstrap)
     kafka_python_group(bootstrap)
     aiokafka_group(bootstrap)
     print("groups ok", flush=True)

@@ -23,6 +23,13 @@ pub struct Bootstrap {
     bootstrap_server: String,
 }
 
+impl Bootstrap {
+    /// The `bootstrap.servers` value.
+    pub fn servers(&self) -> &str {
+        &self.bootstrap_server
+    }
+}
+
 /// `--acks`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Acks {

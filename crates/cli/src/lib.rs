@@ -7,6 +7,7 @@ mod broker_cmd;
 mod chaos_cmd;
 mod clients;
 mod dev;
+mod group_cmd;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
     /// Cluster status.
     #[command(subcommand)]
     Cluster(admin_client::ClusterCommand),
+    /// Consumer groups: list them, describe one with its lag.
+    #[command(subcommand)]
+    Group(group_cmd::GroupCommand),
     /// Produce one message per stdin line.
     Produce(clients::ProduceArgs),
     /// Print messages of a topic.
@@ -52,6 +56,7 @@ pub fn main() {
         Command::Broker(args) => broker_cmd::run(*args),
         Command::Topic(cmd) => admin_client::run_topic(cmd),
         Command::Cluster(cmd) => admin_client::run_cluster(cmd),
+        Command::Group(cmd) => group_cmd::run(cmd),
         Command::Dev(args) => dev::run(args),
         Command::Chaos(args) => chaos_cmd::run(args),
         Command::Produce(args) => clients::produce(args),
