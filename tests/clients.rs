@@ -433,17 +433,6 @@ fn acks_all_producer_survives_leader_sigkill_without_losing_acknowledged_message
 fn python_clients_confluent_kafka_and_kafka_python() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/compat.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(cluster.bootstrap())
-        .output()
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "compat.py failed\nstdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = support::run_client("python3", "python/compat.py", &[&cluster.bootstrap()]);
     assert!(stdout.contains("read back 10000 messages"), "{stdout}");
 }

@@ -7,42 +7,22 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::TestCluster;
 
 #[test]
 fn python_consumers_in_groups_read_commit_resume_and_split() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/groups.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(cluster.bootstrap())
-        .output()
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "groups.py failed\nstdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = support::run_client("python3", "python/groups.py", &[&cluster.bootstrap()]);
     assert!(stdout.contains("groups ok"), "{stdout}");
     eprintln!("{stdout}");
 
     // kafkajs (npm, installed into tests/js by scripts/setup.sh) reads the
     // same topic in its own group.
-    let js = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/group.js");
-    let out = Command::new("node")
-        .arg(js)
-        .args([&cluster.bootstrap(), "grouped", "g-kafkajs", "600"])
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "group.js failed\nstdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = support::run_client(
+        "node",
+        "js/group.js",
+        &[&cluster.bootstrap(), "grouped", "g-kafkajs", "600"],
     );
     assert!(stdout.contains("kafkajs read 600"), "{stdout}");
 

@@ -258,6 +258,25 @@ pub fn ids(v: &Value) -> Vec<u64> {
     ids
 }
 
+/// Runs a client program of the tests (`program` is `python3` or `node`,
+/// `script` a path under `tests/`) with `args`; panics with its output unless
+/// it exits 0; returns its stdout.
+pub fn run_client(program: &str, script: &str, args: &[&str]) -> String {
+    let path = format!("{}/tests/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(program)
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// Asserts a CLI run succeeded and returns its stdout.
 /// Runs the `cairn` CLI with these environment variables.
 pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {

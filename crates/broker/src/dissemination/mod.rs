@@ -41,24 +41,13 @@ pub fn observe_groups(core: &Core) -> (Vec<LedGroup>, Vec<u64>) {
         let (leading, term, leader, last, voters, matched) = {
             let m = raft.metrics();
             let m = m.borrow();
-            let matched: BTreeMap<u64, Option<u64>> = m
-                .replication
-                .as_ref()
-                .map(|r| {
-                    r.iter()
-                        .map(|(id, log)| (*id, log.map(|l| l.index)))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let (voters, matched) = replication(&m);
             (
                 m.current_leader == Some(core.id()) && m.state.is_leader(),
                 m.current_term,
                 m.current_leader,
                 m.last_log_index,
-                m.membership_config
-                    .membership()
-                    .voter_ids()
-                    .collect::<BTreeSet<u64>>(),
+                voters,
                 matched,
             )
         };
@@ -112,6 +101,23 @@ pub fn observe_groups(core: &Core) -> (Vec<LedGroup>, Vec<u64>) {
     (led, wake)
 }
 
+/// A group's voters and, on its leader, each follower's replicated index.
+fn replication(
+    m: &openraft::RaftMetrics<u64, openraft::BasicNode>,
+) -> (BTreeSet<u64>, BTreeMap<u64, Option<u64>>) {
+    let matched = m
+        .replication
+        .as_ref()
+        .map(|r| {
+            r.iter()
+                .map(|(id, log)| (*id, log.map(|l| l.index)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let voters = m.membership_config.membership().voter_ids().collect();
+    (voters, matched)
+}
+
 /// The `__consumer_offsets` groups this broker leads, for the heartbeat (so
 /// that every broker can answer FindCoordinator). They never quiesce: their
 /// members heartbeat through them.
@@ -123,16 +129,7 @@ fn led_offsets_groups(core: &Core, live: &BTreeSet<u64>) -> Vec<LedGroup> {
         if m.current_leader != Some(core.id()) || !m.state.is_leader() {
             continue;
         }
-        let matched: BTreeMap<u64, Option<u64>> = m
-            .replication
-            .as_ref()
-            .map(|r| {
-                r.iter()
-                    .map(|(id, log)| (*id, log.map(|l| l.index)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let voters: BTreeSet<u64> = m.membership_config.membership().voter_ids().collect();
+        let (voters, matched) = replication(&m);
         led.push(LedGroup {
             group,
             term: m.current_term,
