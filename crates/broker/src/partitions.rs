@@ -208,6 +208,38 @@ impl PartitionManager {
         }
     }
 
+    /// Registers a fresh group's label, opens its log and the state machine
+    /// `open` returns (with its read side), starts its Raft node and gives it
+    /// its first membership as `init` says.
+    async fn open_group<C, SM, R>(
+        &self,
+        group: GroupId,
+        label: &str,
+        init: Init,
+        config: Arc<openraft::Config>,
+        open: impl FnOnce(Engine) -> Result<(SM, R), openraft::StorageError<u64>>,
+    ) -> Result<(Raft<C>, R), BrokerError>
+    where
+        C: GroupTypeConfig,
+        SM: openraft::storage::RaftStateMachine<C>,
+    {
+        let raft_err = |e: &dyn std::fmt::Display| BrokerError::Raft {
+            group,
+            message: e.to_string(),
+        };
+        if !matches!(init, Init::Stored) {
+            self.engine.register_group(group, label.as_bytes()).await?;
+        }
+        let log = LogStore::<C>::new(self.engine.clone(), group);
+        let (sm, reader) = open(self.engine.clone()).map_err(|e| raft_err(&e))?;
+        let network = GroupNetworkFactory::new(self.transport.clone(), group);
+        let raft = Raft::new(self.id, config, network, log, sm)
+            .await
+            .map_err(|e| raft_err(&e))?;
+        self.apply_init(group, &raft, init).await;
+        Ok((raft, reader))
+    }
+
     async fn start_group(
         &self,
         group: GroupId,
@@ -215,26 +247,45 @@ impl PartitionManager {
         init: Init,
     ) -> Result<(), BrokerError> {
         let fresh = !matches!(init, Init::Stored);
-        let raft_err = |e: &dyn std::fmt::Display| BrokerError::Raft {
-            group,
-            message: e.to_string(),
-        };
-        if fresh {
-            self.engine.register_group(group, label.as_bytes()).await?;
-        }
-        let log = LogStore::<PartitionTypeConfig>::new(self.engine.clone(), group);
-        let sm = PartitionStore::<PartitionTypeConfig>::open(self.engine.clone(), group)
-            .map_err(|e| raft_err(&e))?;
-        let reader = sm.reader();
-        let network = GroupNetworkFactory::new(self.transport.clone(), group);
-        let raft = Raft::new(self.id, self.raft_config.clone(), network, log, sm)
-            .await
-            .map_err(|e| raft_err(&e))?;
-        self.apply_init(group, &raft, init).await;
+        let (raft, reader) = self
+            .open_group(group, label, init, self.raft_config.clone(), |engine| {
+                let sm = PartitionStore::<PartitionTypeConfig>::open(engine, group)?;
+                let reader = sm.reader();
+                Ok((sm, reader))
+            })
+            .await?;
         tracing::info!(group, partition = label, fresh, "partition group started");
         let appender = crate::appender::spawn(group, raft.clone(), reader.clone(), &self.tasks);
         self.registry
             .insert(group, raft, PartitionHandle { reader, appender });
+        Ok(())
+    }
+
+    /// Starts a `__consumer_offsets` partition: a Raft group whose state
+    /// machine is a group coordinator, with its host's timer loop.
+    async fn start_offsets_group(
+        &self,
+        group: GroupId,
+        label: &str,
+        init: Init,
+    ) -> Result<(), BrokerError> {
+        let config = self.offsets_raft_config.clone();
+        let (raft, reader) = self
+            .open_group(group, label, init, config, |engine| {
+                let sm =
+                    SnapshotStateMachine::<OffsetsTypeConfig, OffsetsMachine>::open(engine, group)?;
+                let reader = sm.reader();
+                Ok((sm, reader))
+            })
+            .await?;
+        let host = Arc::new(CoordinatorHost::new(self.id, group, raft.clone()));
+        self.tasks.spawn("coordinator timers", {
+            let (host, reader) = (host.clone(), reader.clone());
+            async move { host.run_timers(reader).await }
+        });
+        tracing::info!(group, partition = label, "offsets group started");
+        self.offsets
+            .insert(group, raft, OffsetsHandle { reader, host });
         Ok(())
     }
 
@@ -258,44 +309,6 @@ impl PartitionManager {
                 });
             }
         }
-    }
-
-    /// Starts a `__consumer_offsets` partition: a Raft group whose state
-    /// machine is a group coordinator, with its host's timer loop.
-    async fn start_offsets_group(
-        &self,
-        group: GroupId,
-        label: &str,
-        init: Init,
-    ) -> Result<(), BrokerError> {
-        let raft_err = |e: &dyn std::fmt::Display| BrokerError::Raft {
-            group,
-            message: e.to_string(),
-        };
-        if !matches!(init, Init::Stored) {
-            self.engine.register_group(group, label.as_bytes()).await?;
-        }
-        let log = LogStore::<OffsetsTypeConfig>::new(self.engine.clone(), group);
-        let sm = SnapshotStateMachine::<OffsetsTypeConfig, OffsetsMachine>::open(
-            self.engine.clone(),
-            group,
-        )
-        .map_err(|e| raft_err(&e))?;
-        let reader = sm.reader();
-        let network = GroupNetworkFactory::new(self.transport.clone(), group);
-        let raft = Raft::new(self.id, self.offsets_raft_config.clone(), network, log, sm)
-            .await
-            .map_err(|e| raft_err(&e))?;
-        self.apply_init(group, &raft, init).await;
-        let host = Arc::new(CoordinatorHost::new(self.id, group, raft.clone()));
-        self.tasks.spawn("coordinator timers", {
-            let (host, reader) = (host.clone(), reader.clone());
-            async move { host.run_timers(reader).await }
-        });
-        tracing::info!(group, partition = label, "offsets group started");
-        self.offsets
-            .insert(group, raft, OffsetsHandle { reader, host });
-        Ok(())
     }
 
     async fn stop_and_delete(&self, group: GroupId) {

@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use crate::clients::Bootstrap;
 
+use cairn_broker::offsets::OFFSETS_TOPIC;
+
 const TIMEOUT: Duration = Duration::from_secs(15);
-/// The internal topic holding groups and offsets; never a group's input.
-const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 /// `cairn group ...`.
 #[derive(Subcommand, Debug)]

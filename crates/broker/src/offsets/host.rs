@@ -74,7 +74,9 @@ impl CoordinatorHost {
     /// its own term (the blank entry a leader commits first), and so every
     /// entry its predecessors committed.
     pub fn ready(&self) -> Result<(), KafkaError> {
-        let m = self.raft.metrics().borrow().clone();
+        // Read in place: this runs every TICK_CHECK on every replica.
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
         if m.current_leader != Some(self.me) || !m.state.is_leader() {
             return Err(KafkaError::new(
                 NOT_COORDINATOR,
