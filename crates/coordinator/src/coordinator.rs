@@ -63,8 +63,19 @@ impl GroupCoordinator {
             Event::OffsetDelete(request) => self.offset_delete(request, &mut out),
             Event::DeleteGroups(request) => self.delete_groups(request, &mut out),
             Event::Tick => {}
+            Event::Configure(config) => self.configure(config),
         }
         out
+    }
+
+    /// Adopts `config` if it is valid. It takes effect from this entry on:
+    /// sessions, rebalances and timers already running keep their deadlines;
+    /// the retention check next fires at its armed deadline and then at the
+    /// new interval.
+    fn configure(&mut self, config: GroupCoordinatorConfig) {
+        if config.validate().is_ok() {
+            self.config = config;
+        }
     }
 
     /// The earliest armed deadline: tick at or after it.

@@ -202,4 +202,11 @@ pub enum Event {
     /// Every other event fires them too before it is handled, so a tick only
     /// matters when nothing else arrives.
     Tick,
+    /// The leader's settings replace the shard's: a new leader whose broker
+    /// config differs from the applied one proposes this before it serves,
+    /// so every replica decides with the same settings. Settings that fail
+    /// [`GroupCoordinatorConfig::validate`] are ignored.
+    ///
+    /// [`GroupCoordinatorConfig::validate`]: crate::GroupCoordinatorConfig::validate
+    Configure(crate::GroupCoordinatorConfig),
 }

@@ -102,7 +102,7 @@ fn every_request_is_answered_or_parked_exactly_once_when_applied() {
             Event::OffsetCommit(r) => Some(r.request),
             Event::OffsetDelete(r) => Some(r.request),
             Event::DeleteGroups(r) => Some(r.request),
-            Event::Tick => None,
+            Event::Tick | Event::Configure(_) => None,
         };
         let decisions = coordinator.apply(event.clone(), *at);
         if let Some(request) = request {

@@ -2,6 +2,7 @@
 //! [`harness::Harness`] with plain numbers for time.
 
 mod admin;
+mod configure;
 mod determinism;
 mod harness;
 mod initial_delay;
