@@ -21,7 +21,7 @@ lint:
 compat OLD_REV:
     scripts/check-data-compat.sh {{OLD_REV}}
 
-# Benchmarks (release build for this CPU): all, storage, jetstream or scale.
+# Benchmarks (release build for this CPU): all, produce, storage, jetstream, scale or groups.
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
 

@@ -10,7 +10,10 @@
 #              and to 100 Raft groups, sequential fetch) and write amplification
 #   jetstream  Cairn vs NATS JetStream side by side (scripts/bench-vs-jetstream.sh)
 #   scale      1000 partitions with RF 3 on 3 brokers (scripts/bench-scale.py)
-#   all        the four, in that order (default)
+#   groups     consumer groups: a 1 GiB backlog read by a group of 3 vs one
+#              consumer, commit latency at 1000/s, rebalance time, idle cost
+#              (scripts/bench-groups.py)
+#   all        the five, in that order (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -41,11 +44,17 @@ scale() {
   python3 scripts/bench-scale.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
 }
 
+groups() {
+  build
+  python3 scripts/bench-groups.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
+}
+
 case "$what" in
   produce) criterion_bench produce "$@" ;;
   storage) criterion_bench storage "$@" ;;
   jetstream) scripts/bench-vs-jetstream.sh "$@" ;;
   scale) scale "$@" ;;
-  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale ;;
-  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale)" >&2; exit 2 ;;
+  groups) groups "$@" ;;
+  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale; groups ;;
+  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale, groups)" >&2; exit 2 ;;
 esac

@@ -7,64 +7,15 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
-    RequestHeader, ResponseHeader,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
+use support::wire::{closed, connect, read_frame, request, response};
 use support::{ok, TestCluster};
-
-fn connect(port: u16) -> TcpStream {
-    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-fn request<R: Encodable>(key: ApiKey, version: i16, correlation_id: i32, body: &R) -> Vec<u8> {
-    let mut buf = BytesMut::new();
-    buf.put_i32(0);
-    RequestHeader::default()
-        .with_request_api_key(key as i16)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("cairn-test")))
-        .encode(&mut buf, key.request_header_version(version))
-        .unwrap();
-    body.encode(&mut buf, version).unwrap();
-    let size = (buf.len() - 4) as i32;
-    buf[..4].copy_from_slice(&size.to_be_bytes());
-    buf.to_vec()
-}
-
-/// Reads one response frame; `None` if the broker closed the connection.
-fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
-    let mut size = [0u8; 4];
-    s.read_exact(&mut size).ok()?;
-    let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
-    s.read_exact(&mut body).ok()?;
-    Some(Bytes::from(body))
-}
-
-fn response<R: Decodable>(frame: Bytes, key: ApiKey, version: i16) -> (i32, R) {
-    let mut frame = frame;
-    let header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
-    let body = R::decode(&mut frame, version).unwrap();
-    assert!(
-        !frame.has_remaining(),
-        "trailing bytes in {key:?} v{version} response"
-    );
-    (header.correlation_id, body)
-}
-
-fn closed(s: &mut TcpStream) -> bool {
-    let mut buf = [0u8; 64];
-    matches!(s.read(&mut buf), Ok(0) | Err(_))
-}
 
 fn api_versions_ok(port: u16) {
     let mut s = connect(port);

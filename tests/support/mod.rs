@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
+pub mod wire;
+
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use cairn_coordinator::{CoordinatorError, GroupCoordinatorConfig};
+
 /// A seed broker: its id and Raft address.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seed {
@@ -125,10 +127,33 @@ pub struct BrokerConfig {
     /// Whether idle partitions stop their Raft heartbeats and election timers
     /// (see `crate::quiesce`); `false` keeps every group ticking.
     pub quiesce_partitions: bool,
+    /// Partitions of `__consumer_offsets` when it is created (Kafka's
+    /// `offsets.topic.num.partitions`). Changing it later does not move groups:
+    /// the topic's actual partition count decides where a group lives.
+    pub offsets_topic_num_partitions: u32,
+    /// Replication factor of `__consumer_offsets` when it is created (Kafka's
+    /// `offsets.topic.replication.factor`), capped by the live brokers then.
+    pub offsets_topic_replication_factor: u32,
+    /// `group.min.session.timeout.ms`: the smallest session a member may ask for.
+    pub group_min_session_timeout_ms: u32,
+    /// `group.max.session.timeout.ms`: the largest session a member may ask for.
+    pub group_max_session_timeout_ms: u32,
+    /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an
+    /// empty group waits for more members.
+    pub group_initial_rebalance_delay_ms: u32,
+    /// `group.max.size`: the most members a group may hold (0: unlimited).
+    pub group_max_size: u32,
+    /// `offset.metadata.max.bytes`: the longest metadata string of a commit.
+    pub offset_metadata_max_bytes: usize,
+    /// `offsets.retention.minutes`: how long an empty group's offsets are kept.
+    pub offsets_retention_minutes: u32,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are removed.
+    pub offsets_retention_check_interval_ms: u32,
 }
 
 impl Default for BrokerConfig {
     fn default() -> Self {
+        let groups = GroupCoordinatorConfig::default();
         Self {
             id: 1,
             data_dir: PathBuf::from("./data"),
@@ -148,6 +173,16 @@ impl Default for BrokerConfig {
             log_retention_check_interval_ms: DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS,
             log_fsync: true,
             quiesce_partitions: true,
+            // Kafka's default is 50; 16 keeps a small cluster's Raft group count low.
+            offsets_topic_num_partitions: 16,
+            offsets_topic_replication_factor: 3,
+            group_min_session_timeout_ms: groups.group_min_session_timeout_ms,
+            group_max_session_timeout_ms: groups.group_max_session_timeout_ms,
+            group_initial_rebalance_delay_ms: groups.group_initial_rebalance_delay_ms,
+            group_max_size: 0,
+            offset_metadata_max_bytes: groups.offset_metadata_max_bytes,
+            offsets_retention_minutes: groups.offsets_retention_minutes,
+            offsets_retention_check_interval_ms: groups.offsets_retention_check_interval_ms,
         }
     }
 }
@@ -163,6 +198,24 @@ impl BrokerConfig {
             return vec![self.id];
         }
         self.seeds.iter().map(|s| s.id).collect()
+    }
+
+    /// The group coordinator's settings (the leader of each offsets
+    /// partition makes them the partition's, see `crate::offsets::host`).
+    pub fn group_coordinator(&self) -> GroupCoordinatorConfig {
+        GroupCoordinatorConfig {
+            group_min_session_timeout_ms: self.group_min_session_timeout_ms,
+            group_max_session_timeout_ms: self.group_max_session_timeout_ms,
+            group_initial_rebalance_delay_ms: self.group_initial_rebalance_delay_ms,
+            group_max_size: match self.group_max_size {
+                0 => u32::MAX,
+                n => n,
+            },
+            offset_metadata_max_bytes: self.offset_metadata_max_bytes,
+            offsets_retention_minutes: self.offsets_retention_minutes,
+            offsets_retention_check_interval_ms: self.offsets_retention_check_interval_ms,
+            ..GroupCoordinatorConfig::default()
+        }
     }
 
     /// The seeds, with this broker added if it is missing.
@@ -253,6 +306,20 @@ impl BrokerConfig {
         if self.cluster_name.is_empty() {
             return Err("cluster_name is empty".into());
         }
+        if self.offsets_topic_num_partitions == 0 {
+            return Err("offsets_topic_num_partitions must be at least 1".into());
+        }
+        if self.offsets_topic_replication_factor == 0 {
+            return Err("offsets_topic_replication_factor must be at least 1".into());
+        }
+        // The coordinator names Kafka's dotted keys (its reasons hold keys and
+        // integers only); the broker's keys are snake_case.
+        self.group_coordinator().validate().map_err(|e| match e {
+            CoordinatorError::InvalidConfig { field, reason } => {
+                format!("{field} {reason}").replace('.', "_")
+            }
+            other => other.to_string(),
+        })?;
         Ok(())
     }
 
@@ -347,6 +414,28 @@ mod tests {
                 },
                 "data_dir",
             ),
+            (
+                BrokerConfig {
+                    offsets_topic_num_partitions: 0,
+                    ..three()
+                },
+                "offsets_topic_num_partitions",
+            ),
+            (
+                BrokerConfig {
+                    group_min_session_timeout_ms: 60_000,
+                    group_max_session_timeout_ms: 30_000,
+                    ..three()
+                },
+                "group_max_session_timeout_ms 30000 is below group_min_session_timeout_ms 60000",
+            ),
+            (
+                BrokerConfig {
+                    offsets_retention_minutes: 0,
+                    ..three()
+                },
+                "offsets_retention_minutes must be at least 1",
+            ),
         ];
         for (config, expected) in cases {
             let e = config.validate().unwrap_err();
@@ -358,6 +447,23 @@ mod tests {
             addr: "127.0.0.1:5".into(),
         });
         assert!(dup.validate().unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn group_settings_reach_the_coordinator_config() {
+        let c: BrokerConfig = toml::from_str(
+            "group_initial_rebalance_delay_ms = 0\ngroup_max_size = 5\noffsets_retention_minutes = 60\n",
+        )
+        .unwrap();
+        let groups = c.group_coordinator();
+        assert_eq!(groups.group_initial_rebalance_delay_ms, 0);
+        assert_eq!(groups.group_max_size, 5);
+        assert_eq!(groups.offsets_retention_ms(), 3_600_000);
+        assert_eq!(
+            BrokerConfig::default().group_coordinator(),
+            GroupCoordinatorConfig::default(),
+            "the broker's defaults are Kafka's"
+        );
     }
 
     #[test]

@@ -13,9 +13,7 @@ use cairn_meta::ControllerRequest;
 use cairn_storage::GroupId;
 
 use crate::kafka_view::split_host_port;
-use crate::offsets::{
-    OffsetsHandle, OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_REPLICATION_FACTOR,
-};
+use crate::offsets::{OffsetsHandle, OFFSETS_TOPIC};
 use crate::shared::Core;
 
 /// How long creating `__consumer_offsets` may wait for the controller.
@@ -71,15 +69,16 @@ pub async fn find_coordinator(core: &Core, group_id: &str) -> Result<BrokerEndpo
         })
 }
 
-/// Asks the controller for `__consumer_offsets`: [`OFFSETS_TOPIC_PARTITIONS`]
-/// partitions, replication factor [`OFFSETS_TOPIC_REPLICATION_FACTOR`] or
-/// the live broker count if smaller. A topic that exists already is fine.
+/// Asks the controller for `__consumer_offsets`: `offsets_topic_num_partitions`
+/// partitions, replication factor `offsets_topic_replication_factor` or the
+/// live broker count if smaller. A topic that exists already is fine.
 async fn create_offsets_topic(core: &Core) {
     let live = core.meta().reader.read(|s| s.live_brokers().count()) as u32;
+    let config = core.config();
     let request = ControllerRequest::CreateTopic {
         name: OFFSETS_TOPIC.to_string(),
-        partitions: OFFSETS_TOPIC_PARTITIONS,
-        replication_factor: OFFSETS_TOPIC_REPLICATION_FACTOR.min(live.max(1)),
+        partitions: config.offsets_topic_num_partitions,
+        replication_factor: config.offsets_topic_replication_factor.min(live.max(1)),
         configs: Default::default(),
         validate_only: false,
     };

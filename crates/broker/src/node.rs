@@ -73,6 +73,7 @@ impl Broker {
         let partitions = PartitionManager::new(
             config.id,
             &config.cluster_name,
+            config.group_coordinator(),
             engine.clone(),
             transport.clone(),
             tasks.clone(),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use openraft::error::{InitializeError, RaftError};
 use openraft::{BasicNode, Raft};
 
+use cairn_coordinator::GroupCoordinatorConfig;
 use cairn_meta::MetaState;
 use cairn_raft::{GroupNetworkFactory, GroupRegistry, PartitionTypeConfig, RaftTiming, Transport};
 use cairn_storage::{
@@ -52,6 +53,8 @@ pub struct PartitionManager {
     tasks: Tasks,
     /// Timing of offsets groups: partition timing, snapshots on a schedule.
     offsets_raft_config: Arc<openraft::Config>,
+    /// The group coordinator settings of the offsets groups this broker leads.
+    group_settings: GroupCoordinatorConfig,
     /// The running groups.
     pub registry: PartitionRegistry,
     /// The running `__consumer_offsets` groups.
@@ -97,6 +100,7 @@ impl PartitionManager {
     pub fn new(
         id: u64,
         cluster_name: &str,
+        group_settings: GroupCoordinatorConfig,
         engine: Engine,
         transport: Transport,
         tasks: Tasks,
@@ -120,6 +124,7 @@ impl PartitionManager {
             transport,
             raft_config,
             offsets_raft_config,
+            group_settings,
             tasks,
             registry: GroupRegistry::default(),
             offsets: GroupRegistry::default(),
@@ -278,10 +283,16 @@ impl PartitionManager {
                 Ok((sm, reader))
             })
             .await?;
-        let host = Arc::new(CoordinatorHost::new(self.id, group, raft.clone()));
+        let host = Arc::new(CoordinatorHost::new(
+            self.id,
+            group,
+            raft.clone(),
+            reader.clone(),
+            self.group_settings.clone(),
+        ));
         self.tasks.spawn("coordinator timers", {
-            let (host, reader) = (host.clone(), reader.clone());
-            async move { host.run_timers(reader).await }
+            let host = host.clone();
+            async move { host.run_timers().await }
         });
         tracing::info!(group, partition = label, "offsets group started");
         self.offsets

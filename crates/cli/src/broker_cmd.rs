@@ -68,6 +68,33 @@ pub struct BrokerArgs {
     /// Let idle partitions stop their Raft heartbeats and election timers.
     #[arg(long, env = "CAIRN_QUIESCE_PARTITIONS")]
     quiesce_partitions: Option<bool>,
+    /// Partitions of __consumer_offsets when it is created.
+    #[arg(long, env = "CAIRN_OFFSETS_TOPIC_NUM_PARTITIONS")]
+    offsets_topic_num_partitions: Option<u32>,
+    /// Replication factor of __consumer_offsets when it is created (capped by live brokers).
+    #[arg(long, env = "CAIRN_OFFSETS_TOPIC_REPLICATION_FACTOR")]
+    offsets_topic_replication_factor: Option<u32>,
+    /// Smallest consumer session timeout a group member may ask for, in milliseconds.
+    #[arg(long, env = "CAIRN_GROUP_MIN_SESSION_TIMEOUT_MS")]
+    group_min_session_timeout_ms: Option<u32>,
+    /// Largest consumer session timeout a group member may ask for, in milliseconds.
+    #[arg(long, env = "CAIRN_GROUP_MAX_SESSION_TIMEOUT_MS")]
+    group_max_session_timeout_ms: Option<u32>,
+    /// How long the first rebalance of an empty group waits for more members, in milliseconds.
+    #[arg(long, env = "CAIRN_GROUP_INITIAL_REBALANCE_DELAY_MS")]
+    group_initial_rebalance_delay_ms: Option<u32>,
+    /// Most members a consumer group may hold (0: unlimited).
+    #[arg(long, env = "CAIRN_GROUP_MAX_SIZE")]
+    group_max_size: Option<u32>,
+    /// Longest metadata string of an offset commit, in bytes.
+    #[arg(long, env = "CAIRN_OFFSET_METADATA_MAX_BYTES")]
+    offset_metadata_max_bytes: Option<usize>,
+    /// How long an empty group's committed offsets are kept, in minutes.
+    #[arg(long, env = "CAIRN_OFFSETS_RETENTION_MINUTES")]
+    offsets_retention_minutes: Option<u32>,
+    /// How often expired committed offsets are removed, in milliseconds.
+    #[arg(long, env = "CAIRN_OFFSETS_RETENTION_CHECK_INTERVAL_MS")]
+    offsets_retention_check_interval_ms: Option<u32>,
     /// Log level when RUST_LOG is not set (error, warn, info, debug, trace).
     #[arg(long, env = "CAIRN_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -135,6 +162,33 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.quiesce_partitions {
         config.quiesce_partitions = v;
+    }
+    if let Some(v) = args.offsets_topic_num_partitions {
+        config.offsets_topic_num_partitions = v;
+    }
+    if let Some(v) = args.offsets_topic_replication_factor {
+        config.offsets_topic_replication_factor = v;
+    }
+    if let Some(v) = args.group_min_session_timeout_ms {
+        config.group_min_session_timeout_ms = v;
+    }
+    if let Some(v) = args.group_max_session_timeout_ms {
+        config.group_max_session_timeout_ms = v;
+    }
+    if let Some(v) = args.group_initial_rebalance_delay_ms {
+        config.group_initial_rebalance_delay_ms = v;
+    }
+    if let Some(v) = args.group_max_size {
+        config.group_max_size = v;
+    }
+    if let Some(v) = args.offset_metadata_max_bytes {
+        config.offset_metadata_max_bytes = v;
+    }
+    if let Some(v) = args.offsets_retention_minutes {
+        config.offsets_retention_minutes = v;
+    }
+    if let Some(v) = args.offsets_retention_check_interval_ms {
+        config.offsets_retention_check_interval_ms = v;
     }
     config
         .validate()
@@ -222,5 +276,24 @@ mod tests {
         let e = load_config(&args).unwrap_err().to_string();
         assert!(e.contains("bad.toml") && e.contains("idd"), "{e}");
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn group_settings_come_from_flags_and_are_checked() {
+        let args = BrokerArgs {
+            group_initial_rebalance_delay_ms: Some(0),
+            offsets_topic_num_partitions: Some(4),
+            ..Default::default()
+        };
+        let c = load_config(&args).unwrap();
+        assert_eq!(c.group_coordinator().group_initial_rebalance_delay_ms, 0);
+        assert_eq!(c.offsets_topic_num_partitions, 4);
+
+        let args = BrokerArgs {
+            group_max_session_timeout_ms: Some(1_000),
+            ..Default::default()
+        };
+        let e = load_config(&args).unwrap_err().to_string();
+        assert!(e.contains("group_max_session_timeout_ms 1000"), "{e}");
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::{oneshot, watch};
 use cairn_common::error_code::{
     COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, REQUEST_TIMED_OUT,
 };
-use cairn_coordinator::{Decision, Event, RequestId, Response};
+use cairn_coordinator::{Decision, Event, GroupCoordinatorConfig, RequestId, Response};
 use cairn_kafka::KafkaError;
 use cairn_storage::state_machine::MachineReader;
 use cairn_storage::GroupId;
@@ -47,18 +47,31 @@ pub struct CoordinatorHost {
     me: u64,
     group: GroupId,
     raft: Raft<OffsetsTypeConfig>,
+    reader: MachineReader<OffsetsMachine>,
+    /// This broker's group settings; as leader it makes them the partition's
+    /// (an [`Event::Configure`] entry) before it serves.
+    settings: GroupCoordinatorConfig,
     next_seq: AtomicU64,
     waiting: Mutex<HashMap<RequestId, Waiter>>,
     stop: watch::Sender<bool>,
 }
 
 impl CoordinatorHost {
-    /// A host for `group`'s replica on broker `me`.
-    pub fn new(me: u64, group: GroupId, raft: Raft<OffsetsTypeConfig>) -> Self {
+    /// A host for `group`'s replica on broker `me`, whose coordinator state
+    /// `reader` reads, serving with `settings`.
+    pub fn new(
+        me: u64,
+        group: GroupId,
+        raft: Raft<OffsetsTypeConfig>,
+        reader: MachineReader<OffsetsMachine>,
+        settings: GroupCoordinatorConfig,
+    ) -> Self {
         Self {
             me,
             group,
             raft,
+            reader,
+            settings,
             next_seq: AtomicU64::new(0),
             waiting: Mutex::default(),
             stop: watch::channel(false).0,
@@ -70,10 +83,30 @@ impl CoordinatorHost {
         self.stop.send_replace(true);
     }
 
+    /// Whether this broker serves the partition's groups: it leads (see
+    /// [`CoordinatorHost::leading`]) and the applied settings are its own.
+    pub fn ready(&self) -> Result<(), KafkaError> {
+        self.leading()?;
+        if !self.configured() {
+            return Err(KafkaError::new(
+                COORDINATOR_LOAD_IN_PROGRESS,
+                format!(
+                    "offsets group {} is applying broker {}'s group settings",
+                    self.group, self.me
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn configured(&self) -> bool {
+        self.reader.read(|m| m.0.config() == &self.settings)
+    }
+
     /// Whether this broker leads the partition and has applied an entry of
     /// its own term (the blank entry a leader commits first), and so every
     /// entry its predecessors committed.
-    pub fn ready(&self) -> Result<(), KafkaError> {
+    fn leading(&self) -> Result<(), KafkaError> {
         // Read in place: this runs every TICK_CHECK on every replica.
         let metrics = self.raft.metrics();
         let m = metrics.borrow();
@@ -156,9 +189,10 @@ impl CoordinatorHost {
         }
     }
 
-    /// Until [`CoordinatorHost::stop`]: while leading, proposes a tick whenever a coordinator
-    /// timer is due; when not leading, releases what still waits.
-    pub async fn run_timers(&self, reader: MachineReader<OffsetsMachine>) {
+    /// Until [`CoordinatorHost::stop`]: while leading, makes this broker's
+    /// settings the partition's and then proposes a tick whenever a
+    /// coordinator timer is due; when not leading, releases what still waits.
+    pub async fn run_timers(&self) {
         let mut stop = self.stop.subscribe();
         let mut ticker = tokio::time::interval(TICK_CHECK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -167,13 +201,21 @@ impl CoordinatorHost {
                 _ = cairn_raft::until_true(&mut stop) => break,
                 _ = ticker.tick() => {}
             }
-            if self.ready().is_err() {
+            if self.leading().is_err() {
                 if !self.waiting.lock().expect("waiting lock").is_empty() {
                     self.release_all();
                 }
                 continue;
             }
-            let due = reader
+            if !self.configured() {
+                let event = Event::Configure(self.settings.clone());
+                if self.propose(event).await.is_ok() {
+                    tracing::info!(group = self.group, "group settings applied");
+                }
+                continue;
+            }
+            let due = self
+                .reader
                 .read(|m| m.0.next_deadline())
                 .is_some_and(|deadline| deadline <= now_ms());
             if due {

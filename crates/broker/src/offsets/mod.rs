@@ -14,8 +14,3 @@ pub use machine::{CoordinatorCommand, CoordinatorReply, OffsetsMachine, OffsetsT
 
 /// Kafka's name of the internal topic holding consumer groups and offsets.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
-/// Partitions of [`OFFSETS_TOPIC`] (Kafka's `offsets.topic.num.partitions`
-/// default is 50; 16 keeps a small cluster's group count low).
-pub const OFFSETS_TOPIC_PARTITIONS: u32 = 16;
-/// Replication factor of [`OFFSETS_TOPIC`], capped by the live brokers.
-pub const OFFSETS_TOPIC_REPLICATION_FACTOR: u32 = 3;
