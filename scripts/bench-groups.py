@@ -61,14 +61,20 @@ class Member:
     def __init__(self, bootstrap, group, topic):
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "member", "--bootstrap", bootstrap, "--group", group,
-             "--topic", topic], stdout=subprocess.PIPE, text=True)
+             "--topic", topic], stdout=subprocess.PIPE)
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.events = []
         self.buf = ""
 
     def read(self):
-        chunk = self.proc.stdout.read() or ""
-        self.buf += chunk
+        while True:
+            try:
+                chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.buf += chunk.decode()
         *lines, self.buf = self.buf.split("\n")
         self.events.extend(json.loads(line) for line in lines if line)
         return self.events

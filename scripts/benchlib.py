@@ -89,8 +89,16 @@ class Cluster:
 
     def wait_formed(self):
         n = len(self.procs)
-        wait("cluster", 60, lambda: (v := get(self.admin(1) + "/v1/cluster")) and v["controller"] and
-             sum(b["live"] for b in v["brokers"]) == n)
+
+        def formed():
+            for i, p in self.procs.items():
+                if p.poll() is not None:
+                    with open(os.path.join(self.tmp, f"broker-{i}.log")) as log:
+                        tail = "".join(log.readlines()[-5:])
+                    sys.exit(f"broker {i} exited with {p.returncode}:\n{tail}")
+            v = get(self.admin(1) + "/v1/cluster")
+            return v and v["controller"] and sum(b["live"] for b in v["brokers"]) == n
+        wait("cluster", 60, formed)
 
     def create_topic(self, name, partitions, replication_factor=3):
         post(self.admin(1) + "/v1/topics", {"name": name, "partitions": partitions,
