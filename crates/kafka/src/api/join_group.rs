@@ -3,6 +3,9 @@
 //! members rejoin or the rebalance timeout passes); the response goes out
 //! when it answers. v4+ sets `require_known_member_id`, so a member without
 //! an id first gets MEMBER_ID_REQUIRED with one.
+//!
+//! The member is recorded with the host of the connection it joined from,
+//! which DescribeGroups reports.
 
 use std::sync::Arc;
 
@@ -11,8 +14,9 @@ use cairn_coordinator::{Event, JoinGroupRequest as JoinEvent, Protocol, RequestI
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse, RequestHeader};
 
-use super::groups::{code, owned_opt, send_group_event, unexpected, wire, wire_opt, CLIENT_HOST};
+use super::groups::{code, owned_opt, send_group_event, unexpected, wire, wire_opt};
 use super::respond::{answer_later, Pending};
+use crate::client::Client;
 use crate::cluster::KafkaCluster;
 
 /// The first version whose members must rejoin with the id they are given.
@@ -25,8 +29,10 @@ pub fn handle_join_group(
     header: &RequestHeader,
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
+    client: &Client,
 ) -> Pending {
     let version = header.request_api_version;
+    let client_host = client.host().to_owned();
     let client_id = header
         .client_id
         .as_ref()
@@ -46,7 +52,7 @@ pub fn handle_join_group(
                 member_id: request.member_id.to_string(),
                 group_instance_id: owned_opt(request.group_instance_id.as_ref()),
                 client_id,
-                client_host: CLIENT_HOST.to_owned(),
+                client_host,
                 session_timeout_ms: request.session_timeout_ms,
                 rebalance_timeout_ms: request.rebalance_timeout_ms,
                 protocol_type: request.protocol_type.to_string(),

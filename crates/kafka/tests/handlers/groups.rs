@@ -16,7 +16,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::memory_cluster::{MemoryCluster, LOADING_GROUP, THIS_BROKER};
 use crate::memory_groups::ELSEWHERE_GROUP;
-use crate::wire::{answered, cluster};
+use crate::wire::{answered, cluster, CLIENT_HOST};
 
 const GROUP: &str = "payments";
 /// `group.initial.rebalance.delay.ms` of the coordinator's default config.
@@ -308,7 +308,7 @@ async fn describe_and_list_report_the_stable_group() {
             (
                 m.to_string(),
                 "handler-test".to_string(),
-                "/127.0.0.1".to_string(),
+                CLIENT_HOST.to_string(),
                 Bytes::from(format!("for {m}")),
             )
         })

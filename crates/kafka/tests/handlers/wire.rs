@@ -5,13 +5,18 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use cairn_kafka::api::{handle_request, Outcome};
-use cairn_kafka::KafkaCluster;
+use cairn_kafka::{Client, KafkaCluster};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::memory_cluster::MemoryCluster;
 
 const CORRELATION_ID: i32 = 4242;
+
+/// The address every test request comes from (TEST-NET-1, RFC 5737).
+pub const CLIENT_PEER: &str = "192.0.2.10:50123";
+/// How Kafka reports that client's host.
+pub const CLIENT_HOST: &str = "/192.0.2.10";
 
 /// A fresh in-memory cluster, shared with the handlers.
 pub fn cluster() -> Arc<MemoryCluster> {
@@ -36,7 +41,8 @@ pub async fn call<Req: Encodable, Resp: Decodable>(
         .unwrap();
     request.encode(&mut frame, version).unwrap();
     let dyn_cluster: Arc<dyn KafkaCluster> = cluster.clone();
-    match handle_request(frame.freeze(), &dyn_cluster).await {
+    let client = Client::from_peer(CLIENT_PEER.parse().unwrap());
+    match handle_request(frame.freeze(), &dyn_cluster, &client).await {
         Outcome::Respond(bytes) => Some(decode_response(key, version, bytes)),
         Outcome::NoResponse => None,
         Outcome::Close(reason) => panic!("{key:?} v{version}: connection closed: {reason}"),
