@@ -1,8 +1,11 @@
-//! JoinGroup (key 11), v0-v7: a member joins or rejoins a classic group. The
+//! JoinGroup (key 11), v0-v9: a member joins or rejoins a classic group. The
 //! coordinator may park the request until the join phase ends (the other
 //! members rejoin or the rebalance timeout passes); the response goes out
 //! when it answers. v4+ sets `require_known_member_id`, so a member without
-//! an id first gets MEMBER_ID_REQUIRED with one.
+//! an id first gets MEMBER_ID_REQUIRED with one. v8 adds the reason the
+//! member joins (KIP-800): logged, not stored. v9 is v8 on the wire, and its
+//! response carries `skip_assignment`: a static leader that rejoins a Stable
+//! group without a change is told not to compute an assignment again.
 //!
 //! The member is recorded with the host of the connection it joined from,
 //! which DescribeGroups reports.
@@ -23,6 +26,8 @@ use crate::cluster::KafkaCluster;
 const KNOWN_MEMBER_ID_FROM: i16 = 4;
 /// The first version whose `protocol_name` may be null.
 const NULLABLE_PROTOCOL_NAME_FROM: i16 = 7;
+/// The first version whose response carries `skip_assignment`.
+const SKIP_ASSIGNMENT_FROM: i16 = 9;
 
 /// Handles JoinGroup.
 pub fn handle_join_group(
@@ -45,6 +50,15 @@ pub fn handle_join_group(
         body,
         move |request: JoinGroupRequest| {
             let group_id = request.group_id.0.to_string();
+            if let Some(reason) = &request.reason {
+                tracing::info!(
+                    group = %group_id,
+                    member = %request.member_id,
+                    client = %client_id,
+                    %reason,
+                    "member joins group"
+                );
+            }
             let event = JoinEvent {
                 // Replaced by the id the coordinator answers under.
                 request: RequestId::new(0, 0),
@@ -65,7 +79,7 @@ pub fn handle_join_group(
                     })
                     .collect(),
                 require_known_member_id: version >= KNOWN_MEMBER_ID_FROM,
-                supports_skip_assignment: false,
+                supports_skip_assignment: version >= SKIP_ASSIGNMENT_FROM,
             };
             let member_id = event.member_id.clone();
             let answer = send_group_event(&*cluster, &group_id, move |id| {
@@ -97,6 +111,9 @@ pub fn handle_join_group(
                     .with_protocol_type(wire_opt(response.protocol_type))
                     .with_protocol_name(protocol_name)
                     .with_leader(wire(response.leader))
+                    .with_skip_assignment(
+                        version >= SKIP_ASSIGNMENT_FROM && response.skip_assignment,
+                    )
                     .with_member_id(wire(response.member_id))
                     .with_members(
                         response
