@@ -50,7 +50,8 @@ pub fn handle_join_group(
         body,
         move |request: JoinGroupRequest| {
             let group_id = request.group_id.0.to_string();
-            if let Some(reason) = &request.reason {
+            // The Java client sends an empty reason on a first join.
+            if let Some(reason) = request.reason.as_deref().filter(|r| !r.is_empty()) {
                 tracing::info!(
                     group = %group_id,
                     member = %request.member_id,

@@ -37,7 +37,7 @@ pub fn handle_leave_group(
                     .members
                     .iter()
                     .map(|m| {
-                        if let Some(reason) = &m.reason {
+                        if let Some(reason) = m.reason.as_deref().filter(|r| !r.is_empty()) {
                             tracing::info!(
                                 group = %group_id,
                                 member = %m.member_id,
