@@ -13,6 +13,9 @@ a running Cairn cluster (called by tests/groups.rs, which starts it).
    partitions back without a rebalance.
 4. kafka-python (its KafkaConsumer defaults, group "g-kafka-python") reads
    every message and commits; so does aiokafka (group "g-aiokafka").
+5. kafka-python told the broker is Kafka 0.8.2 commits and fetches offsets
+   of group "g-legacy" with OffsetCommit v1 and OffsetFetch v1, and
+   confluent-kafka (OffsetFetch v9) reads the same offsets back.
 
 Prints one line per check; exits non-zero on the first failure.
 
@@ -199,6 +202,28 @@ def aiokafka_group(bootstrap):
     print(f"aiokafka group read {len(seen)}", flush=True)
 
 
+def legacy_offsets(bootstrap):
+    from kafka import KafkaConsumer, TopicPartition as KafkaPartition
+    from kafka.structs import OffsetAndMetadata
+    # No group membership before 0.9: the consumer assigns itself partitions.
+    old = KafkaConsumer(bootstrap_servers=bootstrap, group_id="g-legacy",
+                        api_version=(0, 8, 2), enable_auto_commit=False)
+    partitions = [KafkaPartition(TOPIC, p) for p in range(PARTITIONS)]
+    old.assign(partitions)
+    old.commit({tp: OffsetAndMetadata(10 + tp.partition, "0.8.2", -1) for tp in partitions})
+    read_back = [old.committed(tp) for tp in partitions]
+    old.close()
+    expected = [10 + p for p in range(PARTITIONS)]
+    if read_back != expected:
+        fail(f"OffsetFetch v1 read {read_back} after OffsetCommit v1 of {expected}")
+    new = Consumer({"bootstrap.servers": bootstrap, "group.id": "g-legacy"})
+    committed = new.committed([TopicPartition(TOPIC, p) for p in range(PARTITIONS)], timeout=30)
+    new.close()
+    if [tp.offset for tp in committed] != expected:
+        fail(f"confluent-kafka read {[tp.offset for tp in committed]}, 0.8.2 committed {expected}")
+    print("offsets committed as Kafka 0.8.2 (v1) read back by v1 and v9 fetches", flush=True)
+
+
 def main():
     bootstrap = sys.argv[1]
     produce(bootstrap)
@@ -207,6 +232,7 @@ def main():
     static_rejoin(bootstrap)
     kafka_python_group(bootstrap)
     aiokafka_group(bootstrap)
+    legacy_offsets(bootstrap)
     print("groups ok", flush=True)
 
 

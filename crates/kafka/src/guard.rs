@@ -407,12 +407,27 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
             })?;
         }
         ApiKey::OffsetFetch => {
-            w.string()?; // group id
-            w.array(|w| {
-                w.string()?;
-                w.array(|w| w.skip(4))?;
-                w.tagged()
-            })?;
+            fn topics(w: &mut Walker<'_>) -> Check {
+                w.array(|w| {
+                    w.string()?;
+                    w.array(|w| w.skip(4))?;
+                    w.tagged()
+                })
+            }
+            if v <= 7 {
+                w.string()?; // group id
+                topics(&mut w)?;
+            } else {
+                w.array(|w| {
+                    w.string()?; // group id
+                    if v >= 9 {
+                        w.string()?; // member id
+                        w.skip(4)?; // member epoch
+                    }
+                    topics(w)?;
+                    w.tagged()
+                })?;
+            }
             if v >= 7 {
                 w.skip(1)?; // require stable
             }
@@ -420,6 +435,9 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
         ApiKey::ListGroups => {
             if v >= 4 {
                 w.array(|w| w.string())?; // states filter
+            }
+            if v >= 5 {
+                w.array(|w| w.string())?; // types filter
             }
         }
         ApiKey::DescribeGroups => {

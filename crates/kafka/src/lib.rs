@@ -1,10 +1,12 @@
 //! The Kafka wire protocol adapter: framing ([`codec`]), the listener
 //! ([`server`]), one module per API under [`api`], the one table of error
-//! codes ([`error_code`]), and the view of the cluster the handlers need from
-//! the broker ([`cluster`]). It knows nothing about RocksDB or openraft: the
-//! broker implements [`cluster::KafkaCluster`].
+//! codes ([`error_code`]), the view of the cluster the handlers need from
+//! the broker ([`cluster`]), and the client of a connection ([`client`]). It
+//! knows nothing about RocksDB or openraft: the broker implements
+//! [`cluster::KafkaCluster`].
 
 pub mod api;
+pub mod client;
 pub mod cluster;
 pub mod codec;
 pub mod error;
@@ -12,6 +14,7 @@ pub mod error_code;
 pub mod guard;
 pub mod server;
 
+pub use client::Client;
 pub use cluster::{
     AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, NewTopic,
     PartitionMetadata, PartitionRead, TopicMetadata,

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::api::{self, Outcome};
+use crate::client::Client;
 use crate::cluster::KafkaCluster;
 use crate::codec::{next_frame, FrameStatus};
 
@@ -57,7 +58,10 @@ pub async fn serve(
                 let config = config.clone();
                 let stop = stop.clone();
                 connections.spawn(async move {
-                    if let Err(reason) = serve_connection(stream, cluster, &config, stop).await {
+                    let client = Client::from_peer(peer);
+                    if let Err(reason) =
+                        serve_connection(stream, cluster, &client, &config, stop).await
+                    {
                         tracing::info!(%peer, %reason, "closed Kafka connection");
                     }
                 });
@@ -82,6 +86,7 @@ const MAX_IN_FLIGHT: usize = 64;
 async fn serve_connection(
     stream: TcpStream,
     cluster: Arc<dyn KafkaCluster>,
+    client: &Client,
     config: &KafkaConfig,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
@@ -99,7 +104,7 @@ async fn serve_connection(
                     let frame = buf.split_to(len).freeze();
                     // Order-sensitive work happens here, in arrival order; the
                     // rest runs concurrently and is answered in order.
-                    let pending = api::handle_request(frame, &cluster);
+                    let pending = api::handle_request(frame, &cluster, client);
                     if tx.send(tokio::spawn(pending)).await.is_err() {
                         return Ok(());
                     }

@@ -2,7 +2,7 @@
 //! broker serves, at every supported version, as a real client encodes it:
 //! a check with a wrong schema would turn valid clients away.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,
 };
@@ -216,7 +216,9 @@ fn every_group_request_passes_the_bounds_check() {
     use kafka_protocol::messages::offset_delete_request::{
         OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
     };
-    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+    };
     use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 
     accepted_with(ApiKey::FindCoordinator, 0..=4, |v| {
@@ -227,7 +229,7 @@ fn every_group_request_passes_the_bounds_check() {
             _ => request.with_coordinator_keys(vec![s("g1"), s("g2")]),
         }
     });
-    accepted_with(ApiKey::JoinGroup, 0..=7, |v| {
+    accepted_with(ApiKey::JoinGroup, 0..=9, |v| {
         let request = JoinGroupRequest::default()
             .with_group_id(group("g"))
             .with_session_timeout_ms(10_000)
@@ -246,8 +248,13 @@ fn every_group_request_passes_the_bounds_check() {
         } else {
             request
         };
-        if v >= 5 {
+        let request = if v >= 5 {
             request.with_group_instance_id(Some(s("i-1")))
+        } else {
+            request
+        };
+        if v >= 8 {
+            request.with_reason(Some(s("rebalance failed due to MemberIdRequiredException")))
         } else {
             request
         }
@@ -284,20 +291,23 @@ fn every_group_request_passes_the_bounds_check() {
             request
         }
     });
-    accepted_with(ApiKey::LeaveGroup, 0..=4, |v| {
+    accepted_with(ApiKey::LeaveGroup, 0..=5, |v| {
         let request = LeaveGroupRequest::default().with_group_id(group("g"));
+        let reason = |r| if v >= 5 { Some(s(r)) } else { None };
         if v <= 2 {
             request.with_member_id(s("m-1"))
         } else {
             request.with_members(vec![
-                MemberIdentity::default().with_member_id(s("m-1")),
+                MemberIdentity::default()
+                    .with_member_id(s("m-1"))
+                    .with_reason(reason("the consumer is being closed")),
                 MemberIdentity::default()
                     .with_member_id(s(""))
                     .with_group_instance_id(Some(s("i-2"))),
             ])
         }
     });
-    accepted_with(ApiKey::OffsetCommit, 2..=8, |v| {
+    accepted_with(ApiKey::OffsetCommit, 2..=9, |v| {
         let partition = |i| {
             let p = OffsetCommitRequestPartition::default()
                 .with_partition_index(i)
@@ -347,11 +357,40 @@ fn every_group_request_passes_the_bounds_check() {
             .with_group_id(group("g"))
             .with_topics(None),
     );
-    accepted_with(ApiKey::ListGroups, 0..=4, |v| {
-        if v >= 4 {
+    // v8+: groups, each with its topics or null; v9 adds the member.
+    accepted_with(ApiKey::OffsetFetch, 8..=9, |v| {
+        let member = |g: OffsetFetchRequestGroup| {
+            if v >= 9 {
+                g.with_member_id(Some(s("m-1"))).with_member_epoch(4)
+            } else {
+                g
+            }
+        };
+        OffsetFetchRequest::default()
+            .with_groups(vec![
+                member(
+                    OffsetFetchRequestGroup::default()
+                        .with_group_id(group("g1"))
+                        .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                            .with_name(name("a"))
+                            .with_partition_indexes(vec![0, 1])])),
+                ),
+                OffsetFetchRequestGroup::default()
+                    .with_group_id(group("g2"))
+                    .with_topics(None),
+            ])
+            .with_require_stable(true)
+    });
+    accepted_with(ApiKey::ListGroups, 0..=5, |v| {
+        let request = if v >= 4 {
             ListGroupsRequest::default().with_states_filter(vec![s("Stable"), s("Empty")])
         } else {
             ListGroupsRequest::default()
+        };
+        if v >= 5 {
+            request.with_types_filter(vec![s("classic"), s("consumer")])
+        } else {
+            request
         }
     });
     accepted_with(ApiKey::DescribeGroups, 0..=5, |v| {
@@ -381,6 +420,69 @@ fn every_group_request_passes_the_bounds_check() {
     );
 }
 
+/// OffsetCommit v0/v1 and OffsetFetch v0, which kafka-protocol 0.18 cannot
+/// encode: OffsetFetch v0 is v1 on the wire; OffsetCommit's are built here.
+#[test]
+fn legacy_offset_requests_pass_the_bounds_check() {
+    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+
+    fn put_string(buf: &mut BytesMut, v: Option<&str>) {
+        match v {
+            Some(v) => {
+                buf.put_i16(v.len() as i16);
+                buf.put_slice(v.as_bytes());
+            }
+            None => buf.put_i16(-1),
+        }
+    }
+    for v in 0..=1i16 {
+        let mut buf = BytesMut::new();
+        put_string(&mut buf, Some("g"));
+        if v == 1 {
+            buf.put_i32(3); // generation
+            put_string(&mut buf, Some("m-1"));
+        }
+        buf.put_i32(1);
+        put_string(&mut buf, Some("a"));
+        buf.put_i32(2);
+        for (partition, metadata) in [(0, Some("meta")), (1, None)] {
+            buf.put_i32(partition);
+            buf.put_i64(42);
+            if v == 1 {
+                buf.put_i64(1_700_000_000_000); // commit timestamp
+            }
+            put_string(&mut buf, metadata);
+        }
+        assert_eq!(
+            cairn_kafka::guard::check(ApiKey::OffsetCommit, v, &buf),
+            Ok(()),
+            "OffsetCommit v{v}"
+        );
+        // A partition array claiming more elements than there are bytes.
+        let mut hostile = BytesMut::new();
+        put_string(&mut hostile, Some("g"));
+        if v == 1 {
+            hostile.put_i32(3);
+            put_string(&mut hostile, Some("m-1"));
+        }
+        hostile.put_i32(1);
+        put_string(&mut hostile, Some("a"));
+        hostile.put_i32(i32::MAX);
+        assert!(cairn_kafka::guard::check(ApiKey::OffsetCommit, v, &hostile).is_err());
+    }
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(group("g"))
+        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+            .with_name(name("a"))
+            .with_partition_indexes(vec![0, 1])]));
+    let mut buf = BytesMut::new();
+    fetch.encode(&mut buf, 1).unwrap();
+    assert_eq!(
+        cairn_kafka::guard::check(ApiKey::OffsetFetch, 0, &buf),
+        Ok(())
+    );
+}
+
 #[test]
 fn group_requests_with_hostile_lengths_are_refused() {
     // The guard passes APIs it has no schema for, so a group API without one
@@ -400,8 +502,12 @@ fn group_requests_with_hostile_lengths_are_refused() {
         (ApiKey::SyncGroup, 0),
         (ApiKey::Heartbeat, 0),
         (ApiKey::LeaveGroup, 0),
+        (ApiKey::OffsetCommit, 0),
+        (ApiKey::OffsetCommit, 1),
         (ApiKey::OffsetCommit, 2),
+        (ApiKey::OffsetFetch, 0),
         (ApiKey::OffsetFetch, 1),
+        (ApiKey::OffsetFetch, 8),
         (ApiKey::OffsetDelete, 0),
     ] {
         assert!(

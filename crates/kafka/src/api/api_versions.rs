@@ -12,25 +12,29 @@ use crate::error_code;
 
 /// The APIs and version ranges this broker serves, in ApiVersions order.
 ///
-/// The consumer group APIs stop at the classic protocol's maxima of Kafka
-/// 2.6-3.0 (JoinGroup 7, SyncGroup 5, ListGroups 4, OffsetCommit 8), below
-/// the versions that name a later release (JoinGroup 9 is 3.2), so that
-/// kafka-python, which guesses the broker release from such maxima, keeps
-/// guessing 3.0 from ListOffsets 7. OffsetFetch stops at 7: v8 batches groups.
+/// The consumer group APIs cover every version of the classic protocol that
+/// kafka-protocol 0.18 knows, to Kafka 3.2+'s maxima (JoinGroup 9, LeaveGroup
+/// 5, OffsetCommit 9, OffsetFetch 9, ListGroups 5). OffsetCommit 0-1 and
+/// OffsetFetch 0 predate the crate's schemas (Kafka 4.0 dropped them) and
+/// are read by hand. FindCoordinator stops at 4 (v5 lets transactions answer
+/// TRANSACTION_ABORTABLE, v6 finds share group coordinators) and
+/// DescribeGroups at 5 (v6 answers GROUP_ID_NOT_FOUND for an unknown group,
+/// KIP-1043). JoinGroup 9 makes kafka-python guess a 3.2 broker instead of
+/// 3.0; it gates no feature on a release between the two.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 9),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
-    (ApiKey::OffsetCommit, 2, 8),
-    (ApiKey::OffsetFetch, 1, 7),
+    (ApiKey::OffsetCommit, 0, 9),
+    (ApiKey::OffsetFetch, 0, 9),
     (ApiKey::FindCoordinator, 0, 4),
-    (ApiKey::JoinGroup, 0, 7),
+    (ApiKey::JoinGroup, 0, 9),
     (ApiKey::Heartbeat, 0, 4),
-    (ApiKey::LeaveGroup, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
-    (ApiKey::ListGroups, 0, 4),
+    (ApiKey::ListGroups, 0, 5),
     (ApiKey::ApiVersions, 0, MAX_VERSION),
     (ApiKey::CreateTopics, 2, 4),
     (ApiKey::DeleteTopics, 1, 4),

@@ -11,11 +11,6 @@ use crate::cluster::{BoxFuture, KafkaCluster};
 use crate::error::KafkaError;
 use crate::error_code;
 
-/// The client address recorded for members. The handlers do not see the
-/// connection's peer address, so every member is reported from here, in the
-/// `/address` form Kafka uses.
-pub const CLIENT_HOST: &str = "/127.0.0.1";
-
 /// Hands the event built by `build` to the coordinator of `group_id` at once
 /// (so that a connection's group requests reach it in order); the future
 /// resolves with the coordinator's answer.

@@ -1,8 +1,14 @@
-//! JoinGroup (key 11), v0-v7: a member joins or rejoins a classic group. The
+//! JoinGroup (key 11), v0-v9: a member joins or rejoins a classic group. The
 //! coordinator may park the request until the join phase ends (the other
 //! members rejoin or the rebalance timeout passes); the response goes out
 //! when it answers. v4+ sets `require_known_member_id`, so a member without
-//! an id first gets MEMBER_ID_REQUIRED with one.
+//! an id first gets MEMBER_ID_REQUIRED with one. v8 adds the reason the
+//! member joins (KIP-800): logged, not stored. v9 is v8 on the wire, and its
+//! response carries `skip_assignment`: a static leader that rejoins a Stable
+//! group without a change is told not to compute an assignment again.
+//!
+//! The member is recorded with the host of the connection it joined from,
+//! which DescribeGroups reports.
 
 use std::sync::Arc;
 
@@ -11,22 +17,27 @@ use cairn_coordinator::{Event, JoinGroupRequest as JoinEvent, Protocol, RequestI
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse, RequestHeader};
 
-use super::groups::{code, owned_opt, send_group_event, unexpected, wire, wire_opt, CLIENT_HOST};
+use super::groups::{code, owned_opt, send_group_event, unexpected, wire, wire_opt};
 use super::respond::{answer_later, Pending};
+use crate::client::Client;
 use crate::cluster::KafkaCluster;
 
 /// The first version whose members must rejoin with the id they are given.
 const KNOWN_MEMBER_ID_FROM: i16 = 4;
 /// The first version whose `protocol_name` may be null.
 const NULLABLE_PROTOCOL_NAME_FROM: i16 = 7;
+/// The first version whose response carries `skip_assignment`.
+const SKIP_ASSIGNMENT_FROM: i16 = 9;
 
 /// Handles JoinGroup.
 pub fn handle_join_group(
     header: &RequestHeader,
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
+    client: &Client,
 ) -> Pending {
     let version = header.request_api_version;
+    let client_host = client.host().to_owned();
     let client_id = header
         .client_id
         .as_ref()
@@ -39,6 +50,16 @@ pub fn handle_join_group(
         body,
         move |request: JoinGroupRequest| {
             let group_id = request.group_id.0.to_string();
+            // The Java client sends an empty reason on a first join.
+            if let Some(reason) = request.reason.as_deref().filter(|r| !r.is_empty()) {
+                tracing::info!(
+                    group = %group_id,
+                    member = %request.member_id,
+                    client = %client_id,
+                    %reason,
+                    "member joins group"
+                );
+            }
             let event = JoinEvent {
                 // Replaced by the id the coordinator answers under.
                 request: RequestId::new(0, 0),
@@ -46,7 +67,7 @@ pub fn handle_join_group(
                 member_id: request.member_id.to_string(),
                 group_instance_id: owned_opt(request.group_instance_id.as_ref()),
                 client_id,
-                client_host: CLIENT_HOST.to_owned(),
+                client_host,
                 session_timeout_ms: request.session_timeout_ms,
                 rebalance_timeout_ms: request.rebalance_timeout_ms,
                 protocol_type: request.protocol_type.to_string(),
@@ -59,7 +80,7 @@ pub fn handle_join_group(
                     })
                     .collect(),
                 require_known_member_id: version >= KNOWN_MEMBER_ID_FROM,
-                supports_skip_assignment: false,
+                supports_skip_assignment: version >= SKIP_ASSIGNMENT_FROM,
             };
             let member_id = event.member_id.clone();
             let answer = send_group_event(&*cluster, &group_id, move |id| {
@@ -91,6 +112,9 @@ pub fn handle_join_group(
                     .with_protocol_type(wire_opt(response.protocol_type))
                     .with_protocol_name(protocol_name)
                     .with_leader(wire(response.leader))
+                    .with_skip_assignment(
+                        version >= SKIP_ASSIGNMENT_FROM && response.skip_assignment,
+                    )
                     .with_member_id(wire(response.member_id))
                     .with_members(
                         response

@@ -1,7 +1,8 @@
-//! LeaveGroup (key 13), v0-v4: members leave a group. v0-v2 name one member
+//! LeaveGroup (key 13), v0-v5: members leave a group. v0-v2 name one member
 //! by id and answer with a top-level error; v3+ list members (static ones
 //! possibly by instance id only) and answer per member, with a top-level
-//! error only for the group as a whole.
+//! error only for the group as a whole. v5 adds each member's reason for
+//! leaving (KIP-800): logged, not stored.
 
 use std::sync::Arc;
 
@@ -35,9 +36,20 @@ pub fn handle_leave_group(
                 request
                     .members
                     .iter()
-                    .map(|m| LeavingMember {
-                        member_id: m.member_id.to_string(),
-                        group_instance_id: owned_opt(m.group_instance_id.as_ref()),
+                    .map(|m| {
+                        if let Some(reason) = m.reason.as_deref().filter(|r| !r.is_empty()) {
+                            tracing::info!(
+                                group = %group_id,
+                                member = %m.member_id,
+                                instance = ?m.group_instance_id.as_deref(),
+                                %reason,
+                                "member leaves group"
+                            );
+                        }
+                        LeavingMember {
+                            member_id: m.member_id.to_string(),
+                            group_instance_id: owned_opt(m.group_instance_id.as_ref()),
+                        }
                     })
                     .collect()
             } else {

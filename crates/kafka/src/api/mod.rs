@@ -29,6 +29,7 @@ pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_commit;
+pub mod offset_commit_legacy;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod produce;
@@ -41,20 +42,25 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::Decodable;
 
+use crate::client::Client;
 use crate::cluster::KafkaCluster;
 
 pub use api_versions::{supported_versions, SUPPORTED};
 pub use respond::{Outcome, Pending};
 
-/// Handles one request frame body (without its size prefix).
-pub fn handle_request(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Pending {
-    match route(frame, cluster) {
+/// Handles one request frame body (without its size prefix) from `client`.
+pub fn handle_request(frame: Bytes, cluster: &Arc<dyn KafkaCluster>, client: &Client) -> Pending {
+    match route(frame, cluster, client) {
         Ok(pending) => pending,
         Err(outcome) => respond::ready(outcome),
     }
 }
 
-fn route(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outcome> {
+fn route(
+    frame: Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+    client: &Client,
+) -> Result<Pending, Outcome> {
     if frame.len() < crate::codec::MIN_REQUEST {
         return Err(Outcome::Close(format!(
             "request of {} bytes is too short",
@@ -116,7 +122,7 @@ fn route(frame: Bytes, cluster: &Arc<dyn KafkaCluster>) -> Result<Pending, Outco
             incremental_alter_configs::handle_incremental_alter_configs(header, body, cluster)
         }
         ApiKey::FindCoordinator => find_coordinator::handle_find_coordinator(header, body, cluster),
-        ApiKey::JoinGroup => join_group::handle_join_group(header, body, cluster),
+        ApiKey::JoinGroup => join_group::handle_join_group(header, body, cluster, client),
         ApiKey::SyncGroup => sync_group::handle_sync_group(header, body, cluster),
         ApiKey::Heartbeat => heartbeat::handle_heartbeat(header, body, cluster),
         ApiKey::LeaveGroup => leave_group::handle_leave_group(header, body, cluster),

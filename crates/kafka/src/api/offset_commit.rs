@@ -1,9 +1,23 @@
-//! OffsetCommit (key 8), v2-v8: a member (or, with generation -1 and no
+//! OffsetCommit (key 8), v0-v9: a member (or, with generation -1 and no
 //! member id, a consumer outside group management) commits offsets.
 //! Partitions of topics the cluster does not have get
 //! UNKNOWN_TOPIC_OR_PARTITION here; the rest go to the coordinator, which
 //! answers per partition. `retention_time_ms` (v2-v4) is ignored, as Kafka
 //! does since 2.1: retention is the broker's `offsets.retention.minutes`.
+//!
+//! - v0 and v1 are read by [`super::offset_commit_legacy`]. v0 names no
+//!   member, so it is a commit outside group management: accepted while the
+//!   group is Empty, UNKNOWN_MEMBER_ID while it has members. Kafka kept v0
+//!   commits in ZooKeeper and refuses them without it (UNSUPPORTED_VERSION in
+//!   KRaft mode); Cairn has one store, and v0 commits go to it, so that an
+//!   old client reads back what it committed (OffsetFetch v0 reads the same
+//!   store). v1's commit timestamp is ignored.
+//! - v9 (KIP-848) carries a member epoch for the new consumer groups;
+//!   for classic groups it is the generation, as in v8, and a commit with a
+//!   generation to a group that does not exist gets GROUP_ID_NOT_FOUND
+//!   instead of ILLEGAL_GENERATION (Kafka's `OffsetMetadataManager`).
+//!   STALE_MEMBER_EPOCH belongs to KIP-848 groups, which Cairn does not
+//!   host yet.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,9 +32,14 @@ use kafka_protocol::messages::{
 };
 
 use super::groups::{code, owned_opt, send_group_event, unexpected, wire};
-use super::respond::{answer_later, Pending};
+use super::offset_commit_legacy::{self as legacy, FIRST_DECODED_VERSION, RESPONSE_WIRE_VERSION};
+use super::respond::{answer_later, encode_response, ready, Outcome, Pending};
 use crate::cluster::KafkaCluster;
 use crate::error_code;
+
+/// The first version that answers GROUP_ID_NOT_FOUND to a commit with a
+/// generation for a group that does not exist.
+const GROUP_ID_NOT_FOUND_FROM: i16 = 9;
 
 /// Handles OffsetCommit.
 pub fn handle_offset_commit(
@@ -28,13 +47,44 @@ pub fn handle_offset_commit(
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
 ) -> Pending {
+    let version = header.request_api_version;
+    if version < FIRST_DECODED_VERSION {
+        return handle_legacy(header, body, cluster);
+    }
     let cluster = cluster.clone();
     answer_later(
         ApiKey::OffsetCommit,
         header,
         body,
-        move |request: OffsetCommitRequest| offset_commit(&*cluster, request),
+        move |request: OffsetCommitRequest| offset_commit(&*cluster, version, request),
     )
+}
+
+/// v0 and v1: read here, answered in v2's form (theirs on the wire).
+fn handle_legacy(
+    header: &RequestHeader,
+    body: &mut Bytes,
+    cluster: &Arc<dyn KafkaCluster>,
+) -> Pending {
+    let (version, correlation_id) = (header.request_api_version, header.correlation_id);
+    let request = match legacy::decode_request(body, version) {
+        Ok(request) => request,
+        Err(e) => {
+            return ready(Outcome::Close(format!(
+                "malformed OffsetCommit v{version} request: {e}"
+            )))
+        }
+    };
+    let answer = offset_commit(&**cluster, version, request);
+    Box::pin(async move {
+        let response = answer.await;
+        encode_response(
+            ApiKey::OffsetCommit,
+            RESPONSE_WIRE_VERSION,
+            correlation_id,
+            &response,
+        )
+    })
 }
 
 /// Per topic, per partition: whether it went to the coordinator, and the
@@ -43,6 +93,7 @@ type Answers = Vec<(String, Vec<(i32, bool, i16)>)>;
 
 fn offset_commit(
     cluster: &dyn KafkaCluster,
+    version: i16,
     request: OffsetCommitRequest,
 ) -> impl std::future::Future<Output = OffsetCommitResponse> + Send + 'static {
     let partition_counts: BTreeMap<String, usize> = cluster
@@ -97,7 +148,7 @@ fn offset_commit(
                 member_id: request.member_id.to_string(),
                 group_instance_id: owned_opt(request.group_instance_id.as_ref()),
                 topics: commits,
-                group_id_not_found_supported: false,
+                group_id_not_found_supported: version >= GROUP_ID_NOT_FOUND_FROM,
             })
         })
     });

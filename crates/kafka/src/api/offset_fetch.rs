@@ -1,15 +1,31 @@
-//! OffsetFetch (key 9), v1-v7: the committed offsets of one group, for the
-//! named partitions or (topics null, v2+) every partition it committed. A
-//! partition without a commit answers offset -1. A read of the coordinator's
-//! state; an error of the coordinator (NOT_COORDINATOR, loading) is the
-//! top-level error from v2 and each partition's error in v1, as Kafka does.
+//! OffsetFetch (key 9), v0-v9: committed offsets, for the named partitions
+//! or (topics null, v2+) every partition the group committed. A partition
+//! without a commit answers offset -1; so does every partition of a group
+//! that does not exist. A read of the coordinator's state.
+//!
+//! - v0 is v1 on the wire, request and response. Kafka read v0 from
+//!   ZooKeeper (and answers UNSUPPORTED_VERSION without it); Cairn has one
+//!   store, which OffsetCommit v0 writes to, and v0 reads it.
+//! - v1-v7 name one group. An error of its coordinator (NOT_COORDINATOR,
+//!   loading) is the top-level error from v2, each partition's in v0-v1, as
+//!   Kafka does.
+//! - v8+ batch groups (`groups`); each is read from its own coordinator and
+//!   answered with its own error code. v9 adds the member id and epoch of
+//!   KIP-848 consumer groups; for classic groups Kafka does not check them
+//!   (`ClassicGroup.validateOffsetFetch` only refuses a dead group), nor does
+//!   Cairn, whose groups are all classic.
+//!
+//! `require_stable` (v7+) asks to hold offsets of pending transactional
+//! commits back; there are no transactional commits yet, so every offset is
+//! stable.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cairn_coordinator::FetchedOffset;
+use cairn_coordinator::{CommittedOffset, FetchedOffset};
 use kafka_protocol::messages::offset_fetch_response::{
-    OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{
     ApiKey, OffsetFetchRequest, OffsetFetchResponse, RequestHeader, TopicName,
@@ -18,10 +34,20 @@ use kafka_protocol::messages::{
 use super::groups::wire;
 use super::respond::{answer_now, Pending};
 use crate::cluster::KafkaCluster;
+use crate::error::KafkaError;
 use crate::error_code;
 
+/// The version v0 is on the wire.
+const V0_WIRE_VERSION: i16 = 1;
 /// The first version with a top-level error code.
 const TOP_LEVEL_ERROR_FROM: i16 = 2;
+/// The first version that batches groups.
+const BATCHED_FROM: i16 = 8;
+
+/// Partitions by topic, as the coordinator reads them.
+type Fetched = Vec<(String, Vec<FetchedOffset>)>;
+/// Partitions by topic, as a request names them.
+type Wanted = Vec<(String, Vec<i32>)>;
 
 /// Handles OffsetFetch.
 pub fn handle_offset_fetch(
@@ -30,50 +56,57 @@ pub fn handle_offset_fetch(
     cluster: &Arc<dyn KafkaCluster>,
 ) -> Pending {
     let version = header.request_api_version;
+    if version < V0_WIRE_VERSION {
+        let as_v1 = header.clone().with_request_api_version(V0_WIRE_VERSION);
+        return answer_now(ApiKey::OffsetFetch, &as_v1, body, |request| {
+            one_group(&**cluster, version, request)
+        });
+    }
     answer_now(
         ApiKey::OffsetFetch,
         header,
         body,
-        |request: OffsetFetchRequest| offset_fetch(&**cluster, version, request),
+        |request: OffsetFetchRequest| {
+            if version >= BATCHED_FROM {
+                batched(&**cluster, request)
+            } else {
+                one_group(&**cluster, version, request)
+            }
+        },
     )
 }
 
-fn offset_fetch(
+/// The offsets of `group_id` the coordinator holds: the `wanted`
+/// partitions, or every committed one with `None`.
+fn read_offsets(
+    cluster: &dyn KafkaCluster,
+    group_id: &str,
+    wanted: Option<&[(String, Vec<i32>)]>,
+) -> Result<Fetched, KafkaError> {
+    let mut fetched = Vec::new();
+    cluster.read_group(group_id, &mut |coordinator| {
+        fetched = coordinator.fetch_offsets(group_id, wanted);
+    })?;
+    Ok(fetched)
+}
+
+/// v0-v7: one group.
+fn one_group(
     cluster: &dyn KafkaCluster,
     version: i16,
     request: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
-    let wanted: Option<Vec<(String, Vec<i32>)>> = request.topics.map(|topics| {
+    let wanted: Option<Wanted> = request.topics.map(|topics| {
         topics
             .into_iter()
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect()
     });
-    let mut fetched = Vec::new();
-    let read = cluster.read_group(&request.group_id, &mut |coordinator| {
-        fetched = coordinator.fetch_offsets(&request.group_id, wanted.as_deref());
-    });
-    let error = match read {
-        Ok(()) => error_code::NONE,
-        Err(e) => e.code,
-    };
-    if error != error_code::NONE {
+    let (fetched, error) = match read_offsets(cluster, &request.group_id, wanted.as_deref()) {
+        Ok(fetched) => (fetched, error_code::NONE),
         // Nothing was read: answer the named partitions with no offset.
-        fetched = wanted
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(topic, partitions)| {
-                let none = partitions
-                    .into_iter()
-                    .map(|partition| FetchedOffset {
-                        partition,
-                        committed: None,
-                    })
-                    .collect();
-                (topic, none)
-            })
-            .collect();
-    }
+        Err(e) => (nothing_committed(wanted.unwrap_or_default()), e.code),
+    };
     let partition_error = if version < TOP_LEVEL_ERROR_FROM {
         error
     } else {
@@ -87,7 +120,15 @@ fn offset_fetch(
                 .with_partitions(
                     partitions
                         .into_iter()
-                        .map(|p| partition(p, partition_error))
+                        .map(|p| {
+                            let (offset, leader_epoch, metadata) = committed(p.committed);
+                            OffsetFetchResponsePartition::default()
+                                .with_partition_index(p.partition)
+                                .with_committed_offset(offset)
+                                .with_committed_leader_epoch(leader_epoch)
+                                .with_metadata(Some(wire(metadata)))
+                                .with_error_code(partition_error)
+                        })
                         .collect(),
                 )
         })
@@ -100,18 +141,73 @@ fn offset_fetch(
     }
 }
 
-fn partition(fetched: FetchedOffset, error_code: i16) -> OffsetFetchResponsePartition {
-    let entry = OffsetFetchResponsePartition::default()
-        .with_partition_index(fetched.partition)
-        .with_error_code(error_code);
-    match fetched.committed {
-        Some(c) => entry
-            .with_committed_offset(c.offset)
-            .with_committed_leader_epoch(c.leader_epoch.unwrap_or(-1))
-            .with_metadata(Some(wire(c.metadata))),
-        None => entry
-            .with_committed_offset(-1)
-            .with_committed_leader_epoch(-1)
-            .with_metadata(Some(wire(""))),
+/// v8+: each group from its own coordinator, each with its own error.
+fn batched(cluster: &dyn KafkaCluster, request: OffsetFetchRequest) -> OffsetFetchResponse {
+    let groups = request
+        .groups
+        .into_iter()
+        .map(|group| {
+            let wanted: Option<Wanted> = group.topics.map(|topics| {
+                topics
+                    .into_iter()
+                    .map(|t| (t.name.0.to_string(), t.partition_indexes))
+                    .collect()
+            });
+            let answer = OffsetFetchResponseGroup::default().with_group_id(group.group_id.clone());
+            match read_offsets(cluster, &group.group_id, wanted.as_deref()) {
+                Ok(fetched) => answer.with_topics(group_topics(fetched)),
+                // As Kafka: a group that could not be read has no topics.
+                Err(e) => answer.with_error_code(e.code),
+            }
+        })
+        .collect();
+    OffsetFetchResponse::default().with_groups(groups)
+}
+
+fn group_topics(fetched: Fetched) -> Vec<OffsetFetchResponseTopics> {
+    fetched
+        .into_iter()
+        .map(|(topic, partitions)| {
+            OffsetFetchResponseTopics::default()
+                .with_name(TopicName(wire(topic)))
+                .with_partitions(
+                    partitions
+                        .into_iter()
+                        .map(|p| {
+                            let (offset, leader_epoch, metadata) = committed(p.committed);
+                            OffsetFetchResponsePartitions::default()
+                                .with_partition_index(p.partition)
+                                .with_committed_offset(offset)
+                                .with_committed_leader_epoch(leader_epoch)
+                                .with_metadata(Some(wire(metadata)))
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
+}
+
+/// The named partitions, none with an offset.
+fn nothing_committed(wanted: Wanted) -> Fetched {
+    wanted
+        .into_iter()
+        .map(|(topic, partitions)| {
+            let none = partitions
+                .into_iter()
+                .map(|partition| FetchedOffset {
+                    partition,
+                    committed: None,
+                })
+                .collect();
+            (topic, none)
+        })
+        .collect()
+}
+
+/// (offset, leader epoch, metadata) of a partition: -1, -1 and "" without a commit.
+fn committed(committed: Option<CommittedOffset>) -> (i64, i32, String) {
+    match committed {
+        Some(c) => (c.offset, c.leader_epoch.unwrap_or(-1), c.metadata),
+        None => (-1, -1, String::new()),
     }
 }

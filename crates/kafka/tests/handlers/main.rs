@@ -7,6 +7,7 @@
 mod admin;
 mod fetch;
 mod group_offsets;
+mod group_versions;
 mod groups;
 mod memory_cluster;
 mod memory_groups;
