@@ -90,6 +90,8 @@ pub const UNSUPPORTED_ASSIGNOR: i16 = 112;
 /// An offset commit or fetch carried a member epoch that is not the member's
 /// current one; retry with the epoch of the next heartbeat (KIP-848).
 pub const STALE_MEMBER_EPOCH: i16 = 113;
+/// A subscribed regular expression does not compile (ConsumerGroupHeartbeat v1).
+pub const INVALID_REGULAR_EXPRESSION: i16 = 128;
 
 /// The coordinator of the group is still loading its state (retriable).
 pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;

@@ -245,6 +245,11 @@ mod tests {
                 ResponseError::StaleMemberEpoch.code(),
                 "STALE_MEMBER_EPOCH",
             ),
+            (
+                INVALID_REGULAR_EXPRESSION,
+                ResponseError::InvalidRegularExpression.code(),
+                "INVALID_REGULAR_EXPRESSION",
+            ),
         ];
         for (ours, protocol, name) in table {
             assert_eq!(ours, protocol, "{name}");
