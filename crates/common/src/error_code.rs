@@ -78,6 +78,20 @@ pub const FENCED_INSTANCE_ID: i16 = 82;
 pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
 /// The record batch is invalid (count, codec, magic).
 pub const INVALID_RECORD: i16 = 87;
+/// No topic has this topic id (Metadata and ConsumerGroupHeartbeat name topics by id).
+pub const UNKNOWN_TOPIC_ID: i16 = 100;
+/// The member's epoch is not the coordinator's: it must give up its
+/// partitions and rejoin with epoch 0 (KIP-848).
+pub const FENCED_MEMBER_EPOCH: i16 = 110;
+/// Another member still holds this `group.instance.id`; it must leave first (KIP-848).
+pub const UNRELEASED_INSTANCE_ID: i16 = 111;
+/// The server-side assignor the member asked for does not exist (KIP-848).
+pub const UNSUPPORTED_ASSIGNOR: i16 = 112;
+/// An offset commit or fetch carried a member epoch that is not the member's
+/// current one; retry with the epoch of the next heartbeat (KIP-848).
+pub const STALE_MEMBER_EPOCH: i16 = 113;
+/// A subscribed regular expression does not compile (ConsumerGroupHeartbeat v1).
+pub const INVALID_REGULAR_EXPRESSION: i16 = 128;
 
 /// The coordinator of the group is still loading its state (retriable).
 pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;

@@ -1,5 +1,5 @@
 //! DescribeGroups and ListGroups views (reads of the state) and DeleteGroups
-//! (an event: only Empty groups can go).
+//! (an event: only Empty groups can go), for classic and consumer groups.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +8,7 @@ use crate::decision::{Decision, Record, Response};
 use crate::error::CoordinatorError;
 use crate::event::DeleteGroupsRequest;
 use crate::group::GroupState;
+use crate::subscription::CONSUMER_PROTOCOL_TYPE;
 
 /// A group as DescribeGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,25 @@ pub struct MemberDescription {
     pub assignment: Vec<u8>,
 }
 
+/// Which protocol a group speaks (ListGroups v5 `GroupType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupType {
+    /// JoinGroup/SyncGroup/Heartbeat.
+    Classic,
+    /// ConsumerGroupHeartbeat (KIP-848).
+    Consumer,
+}
+
+impl GroupType {
+    /// The name Kafka uses (`classic`, `consumer`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::Consumer => "consumer",
+        }
+    }
+}
+
 /// A group as ListGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedGroup {
@@ -50,11 +70,17 @@ pub struct ListedGroup {
     pub protocol_type: String,
     /// Its state.
     pub state: GroupState,
+    /// The protocol it speaks.
+    pub group_type: GroupType,
 }
 
 impl GroupCoordinator {
-    /// DescribeGroups for one group; an unknown group is reported Dead.
+    /// DescribeGroups for one group; an unknown group is reported Dead. A
+    /// consumer group is shown as its classic-protocol equivalent.
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
+        if let Some(group) = self.consumer_groups.get(group_id) {
+            return self.describe_consumer_group_as_classic(group);
+        }
         let Some(group) = self.groups.get(group_id) else {
             return GroupDescription {
                 group_id: group_id.to_owned(),
@@ -91,28 +117,41 @@ impl GroupCoordinator {
         }
     }
 
-    /// ListGroups: every group, or those whose state is named in
-    /// `states_filter` (case-insensitive; a name that is no state matches nothing).
+    /// ListGroups: every group (classic and consumer, by id), or those whose
+    /// state is named in `states_filter` (case-insensitive; a name that is no
+    /// state matches nothing).
     pub fn list_groups(&self, states_filter: &[&str]) -> Vec<ListedGroup> {
         let wanted: BTreeSet<String> = states_filter
             .iter()
             .map(|s| s.trim().to_ascii_lowercase())
             .collect();
-        self.groups
-            .values()
+        let classic = self.groups.values().map(|g| ListedGroup {
+            group_id: g.group_id.clone(),
+            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+            state: g.state,
+            group_type: GroupType::Classic,
+        });
+        let consumer = self.consumer_groups.values().map(|g| ListedGroup {
+            group_id: g.group_id().to_owned(),
+            protocol_type: CONSUMER_PROTOCOL_TYPE.to_owned(),
+            state: g.state(),
+            group_type: GroupType::Consumer,
+        });
+        let mut listed: Vec<ListedGroup> = classic
+            .chain(consumer)
             .filter(|g| wanted.is_empty() || wanted.contains(&g.state.name().to_ascii_lowercase()))
-            .map(|g| ListedGroup {
-                group_id: g.group_id.clone(),
-                protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                state: g.state,
-            })
-            .collect()
+            .collect();
+        listed.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        listed
     }
 
     pub(crate) fn delete_groups(&mut self, req: DeleteGroupsRequest, out: &mut Vec<Decision>) {
         let mut results = Vec::with_capacity(req.group_ids.len());
         for group_id in &req.group_ids {
             let result = match self.groups.get(group_id) {
+                None if self.consumer_groups.contains_key(group_id) => {
+                    self.delete_consumer_group(group_id, out)
+                }
                 None => Err(CoordinatorError::GroupIdNotFound {
                     group_id: group_id.clone(),
                 }),

@@ -71,6 +71,9 @@ impl GroupCoordinator {
                 group_id: req.group_id.clone(),
             });
         }
+        if let Some(group) = self.consumer_groups.get(&req.group_id) {
+            return Self::validate_consumer_commit(group, req);
+        }
         let now = self.now;
         if !self.groups.contains_key(&req.group_id) {
             if req.generation_id >= 0 {
@@ -161,6 +164,13 @@ impl GroupCoordinator {
         &self,
         req: &OffsetDeleteRequest,
     ) -> Result<Vec<bool>, CoordinatorError> {
+        if let Some(group) = self.consumer_groups.get(&req.group_id) {
+            return Ok(req
+                .topics
+                .iter()
+                .map(|(topic, _)| group.is_subscribed_to_topic(topic))
+                .collect());
+        }
         let group =
             self.groups
                 .get(&req.group_id)
@@ -222,7 +232,8 @@ impl GroupCoordinator {
                 }));
             }
         }
-        if !self.groups.is_empty() {
+        self.expire_consumer_group_offsets(at, out);
+        if !self.groups.is_empty() || !self.consumer_groups.is_empty() {
             let deadline = at + u64::from(self.config.offsets_retention_check_interval_ms);
             self.timers.schedule(TimerKey::OffsetRetention, deadline);
             out.push(Decision::ArmTimer {

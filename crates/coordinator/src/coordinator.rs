@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::GroupCoordinatorConfig;
+use crate::consumer::{ConsumerGroup, ConsumerGroupConfig};
 use crate::decision::{Decision, Record, Response};
 use crate::error::CoordinatorError;
 use crate::event::{Event, Millis, RequestId};
@@ -17,8 +18,8 @@ use crate::offsets::{FetchedOffset, OffsetStore};
 use crate::rebalance;
 use crate::timer::{TimerKey, Timers};
 
-/// The classic-protocol group coordinator of one shard: a deterministic state
-/// machine. Serialize it whole to snapshot it.
+/// The group coordinator of one shard (classic and consumer groups): a
+/// deterministic state machine. Serialize it whole to snapshot it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupCoordinator {
     pub(crate) config: GroupCoordinatorConfig,
@@ -30,6 +31,10 @@ pub struct GroupCoordinator {
     /// The latest `now` applied: time never runs backwards inside the state,
     /// even if a new leader's clock is behind the old one's.
     pub(crate) now: Millis,
+    /// Consumer (KIP-848) groups, by id; no id is also in `groups`.
+    pub(crate) consumer_groups: BTreeMap<String, ConsumerGroup>,
+    /// Settings of consumer groups.
+    pub(crate) consumer_config: ConsumerGroupConfig,
 }
 
 impl GroupCoordinator {
@@ -43,6 +48,8 @@ impl GroupCoordinator {
             timers: Timers::default(),
             next_member_seq: 0,
             now: 0,
+            consumer_groups: BTreeMap::new(),
+            consumer_config: ConsumerGroupConfig::default(),
         })
     }
 
@@ -64,6 +71,14 @@ impl GroupCoordinator {
             Event::DeleteGroups(request) => self.delete_groups(request, &mut out),
             Event::Tick => {}
             Event::Configure(config) => self.configure(config),
+            Event::ConsumerGroupHeartbeat(request) => {
+                self.consumer_group_heartbeat(request, &mut out)
+            }
+            Event::ConfigureConsumerGroups(config) => {
+                if config.validate().is_ok() {
+                    self.consumer_config = config;
+                }
+            }
         }
         out
     }
@@ -91,6 +106,11 @@ impl GroupCoordinator {
     /// The settings.
     pub fn config(&self) -> &GroupCoordinatorConfig {
         &self.config
+    }
+
+    /// The settings of consumer groups.
+    pub fn consumer_config(&self) -> &ConsumerGroupConfig {
+        &self.consumer_config
     }
 
     /// The latest time applied.
@@ -132,9 +152,12 @@ impl GroupCoordinator {
 
     /// Runs one timer at its deadline `at`.
     fn fire(&mut self, key: TimerKey, at: Millis, out: &mut Vec<Decision>) {
-        if key == TimerKey::OffsetRetention {
-            self.expire_offsets(at, out);
-            return;
+        match key {
+            TimerKey::OffsetRetention => return self.expire_offsets(at, out),
+            TimerKey::ConsumerSession { .. } | TimerKey::ConsumerRevocation { .. } => {
+                return self.fire_consumer_timer(&key)
+            }
+            TimerKey::Join { .. } | TimerKey::Sync { .. } | TimerKey::Heartbeat { .. } => {}
         }
         let Some(group_id) = key.group_id() else {
             return;
@@ -155,7 +178,9 @@ impl GroupCoordinator {
             TimerKey::Heartbeat { member_id, .. } => {
                 rebalance::expire_heartbeat(group, member_id, &mut ctx)
             }
-            TimerKey::OffsetRetention => {}
+            TimerKey::OffsetRetention
+            | TimerKey::ConsumerSession { .. }
+            | TimerKey::ConsumerRevocation { .. } => {}
         }
     }
 

@@ -65,6 +65,8 @@ pub enum Response {
     OffsetDelete(OffsetDeleteResponse),
     /// To a DeleteGroups: per group, `None` is success.
     DeleteGroups(Vec<(String, Option<CoordinatorError>)>),
+    /// To a ConsumerGroupHeartbeat.
+    ConsumerGroupHeartbeat(crate::consumer::ConsumerGroupHeartbeatResponse),
 }
 
 impl Response {
@@ -76,6 +78,7 @@ impl Response {
             Self::Heartbeat(e) => code_of(e.as_ref()),
             Self::LeaveGroup(r) => code_of(r.error.as_ref()),
             Self::OffsetDelete(r) => code_of(r.error.as_ref()),
+            Self::ConsumerGroupHeartbeat(r) => code_of(r.error.as_ref()),
             Self::OffsetCommit(_) | Self::DeleteGroups(_) => 0,
         }
     }

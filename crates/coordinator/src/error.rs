@@ -150,6 +150,67 @@ pub enum CoordinatorError {
         /// Why it is refused.
         reason: String,
     },
+    /// KIP-848: the member's epoch is not the one the coordinator holds; the
+    /// member must give up its partitions and rejoin with epoch 0.
+    #[error("member {member_id:?} of group {group_id:?} sent epoch {received}, the coordinator holds epoch {current}; rejoin")]
+    FencedMemberEpoch {
+        /// The group.
+        group_id: String,
+        /// The member id the request carried.
+        member_id: String,
+        /// The epoch the request carried.
+        received: i32,
+        /// The member's epoch at the coordinator.
+        current: i32,
+    },
+    /// KIP-848: a static member joins with an instance id another member
+    /// still holds (that member has not left with epoch -2).
+    #[error("group.instance.id {group_instance_id:?} of group {group_id:?} is still held by member {owner:?}")]
+    UnreleasedInstanceId {
+        /// The group.
+        group_id: String,
+        /// The instance id.
+        group_instance_id: String,
+        /// The member that holds it.
+        owner: String,
+    },
+    /// KIP-848: the member asks for a server-side assignor that does not exist.
+    #[error("server assignor {assignor:?} is not supported (supported: {})", supported.join(", "))]
+    UnsupportedAssignor {
+        /// The assignor asked for.
+        assignor: String,
+        /// The assignors there are.
+        supported: Vec<String>,
+    },
+    /// KIP-848: an offset commit or fetch carried another member epoch than
+    /// the member's current one.
+    #[error("member {member_id:?} of group {group_id:?} sent epoch {received}, its current epoch is {current}")]
+    StaleMemberEpoch {
+        /// The group.
+        group_id: String,
+        /// The member id the request carried.
+        member_id: String,
+        /// The epoch the request carried.
+        received: i32,
+        /// The member's current epoch.
+        current: i32,
+    },
+    /// A request whose fields contradict the protocol (a join without a
+    /// subscription, an empty member id where one is required, ...).
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The group exists but speaks the other protocol: a consumer (KIP-848)
+    /// heartbeat to a classic group with members.
+    #[error("group {group_id:?} is a {protocol} group")]
+    OtherProtocolGroup {
+        /// The group.
+        group_id: String,
+        /// The protocol the group speaks (`classic` or `consumer`).
+        protocol: String,
+    },
 }
 
 impl CoordinatorError {
@@ -172,6 +233,12 @@ impl CoordinatorError {
             Self::GroupSubscribedToTopic { .. } => GROUP_SUBSCRIBED_TO_TOPIC,
             Self::CoordinatorNotAvailable { .. } => COORDINATOR_NOT_AVAILABLE,
             Self::UnknownServerError { .. } | Self::InvalidConfig { .. } => UNKNOWN_SERVER_ERROR,
+            Self::FencedMemberEpoch { .. } => FENCED_MEMBER_EPOCH,
+            Self::UnreleasedInstanceId { .. } => UNRELEASED_INSTANCE_ID,
+            Self::UnsupportedAssignor { .. } => UNSUPPORTED_ASSIGNOR,
+            Self::StaleMemberEpoch { .. } => STALE_MEMBER_EPOCH,
+            Self::InvalidRequest { .. } => INVALID_REQUEST,
+            Self::OtherProtocolGroup { .. } => GROUP_ID_NOT_FOUND,
         }
     }
 }

@@ -181,7 +181,8 @@ pub struct DeleteGroupsRequest {
 }
 
 /// Something the coordinator applies. Reads (OffsetFetch, DescribeGroups,
-/// ListGroups) are not events: they are methods on the state.
+/// ListGroups, ConsumerGroupDescribe) are not events: they are methods on
+/// the state. Entries on disk name variants by position: new ones go last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// A member joins or rejoins a group.
@@ -209,4 +210,13 @@ pub enum Event {
     ///
     /// [`GroupCoordinatorConfig::validate`]: crate::GroupCoordinatorConfig::validate
     Configure(crate::GroupCoordinatorConfig),
+    /// A consumer (KIP-848) group member heartbeats: joins, reconciles, or
+    /// leaves (epoch -1, or -2 for a static member leaving for a while).
+    ConsumerGroupHeartbeat(crate::consumer::ConsumerGroupHeartbeatRequest),
+    /// The leader's consumer group settings replace the shard's (as
+    /// [`Event::Configure`] does for the rest). Settings that fail
+    /// [`ConsumerGroupConfig::validate`] are ignored.
+    ///
+    /// [`ConsumerGroupConfig::validate`]: crate::consumer::ConsumerGroupConfig::validate
+    ConfigureConsumerGroups(crate::consumer::ConsumerGroupConfig),
 }

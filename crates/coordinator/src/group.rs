@@ -18,7 +18,9 @@ use crate::event::{Millis, Protocol};
 use crate::member::Member;
 use crate::subscription::{subscribed_topics, CONSUMER_PROTOCOL_TYPE};
 
-/// The state of a classic group, named as Kafka reports it.
+/// The state of a group, named as Kafka reports it. Classic groups go
+/// through the first five; consumer (KIP-848) groups are Empty, Assigning,
+/// Reconciling or Stable (Dead for a group that does not exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum GroupState {
     /// No members (possibly committed offsets, possibly pending members).
@@ -31,16 +33,24 @@ pub enum GroupState {
     Stable,
     /// The group does not exist (reported for unknown groups).
     Dead,
+    /// Consumer groups: the group epoch moved past the target assignment's
+    /// (a member joined, left or changed its subscription, or a topic changed).
+    Assigning,
+    /// Consumer groups: a target assignment is computed and some member has
+    /// not reached it yet.
+    Reconciling,
 }
 
 impl GroupState {
     /// Every state, in Kafka's order.
-    pub const ALL: [GroupState; 5] = [
+    pub const ALL: [GroupState; 7] = [
         Self::Empty,
         Self::PreparingRebalance,
         Self::CompletingRebalance,
         Self::Stable,
         Self::Dead,
+        Self::Assigning,
+        Self::Reconciling,
     ];
 
     /// The name Kafka uses in DescribeGroups and ListGroups.
@@ -51,6 +61,8 @@ impl GroupState {
             Self::CompletingRebalance => "CompletingRebalance",
             Self::Stable => "Stable",
             Self::Dead => "Dead",
+            Self::Assigning => "Assigning",
+            Self::Reconciling => "Reconciling",
         }
     }
 

@@ -26,6 +26,23 @@ impl GroupCoordinator {
             });
             return;
         }
+        if let Some(consumer) = self.consumer_groups.get(&req.group_id) {
+            if consumer.state() != GroupState::Empty {
+                let error = CoordinatorError::InconsistentGroupProtocol {
+                    group_id: req.group_id.clone(),
+                    reason: "the group uses the consumer (KIP-848) protocol".into(),
+                };
+                let response = JoinGroupResponse::error(req.member_id.clone(), error);
+                out.push(Decision::Respond {
+                    request: req.request,
+                    response: Response::JoinGroup(response),
+                });
+                return;
+            }
+            // An empty consumer group becomes a classic one; its offsets stay.
+            self.consumer_groups.remove(&req.group_id);
+            self.timers.cancel_group(&req.group_id);
+        }
         let now = self.now;
         let is_new_member = req.member_id.is_empty();
         let created = !self.groups.contains_key(&req.group_id);
@@ -112,7 +129,9 @@ impl GroupCoordinator {
 fn accepts_joining_member(group: &ClassicGroup, member_id: &str, max_size: u32) -> bool {
     let max_size = usize::try_from(max_size).unwrap_or(usize::MAX);
     match group.state {
-        GroupState::Empty | GroupState::Dead => true,
+        GroupState::Empty | GroupState::Dead | GroupState::Assigning | GroupState::Reconciling => {
+            true
+        }
         GroupState::PreparingRebalance => {
             group
                 .members
@@ -230,7 +249,7 @@ fn join_existing_member(group: &mut ClassicGroup, req: &JoinGroupRequest, ctx: &
         GroupState::CompletingRebalance | GroupState::Stable => {
             update_member_then_rebalance(group, req, ctx)
         }
-        GroupState::Empty | GroupState::Dead => {
+        GroupState::Empty | GroupState::Dead | GroupState::Assigning | GroupState::Reconciling => {
             let error = group.unknown_member(member_id);
             respond_join_error(ctx, req, member_id, error);
         }
@@ -376,6 +395,6 @@ fn replace_static_member(
         // The leader may already hold the old member id in its assignment.
         GroupState::CompletingRebalance => prepare_rebalance(group, ctx),
         GroupState::PreparingRebalance => maybe_complete_join_phase(group, ctx),
-        GroupState::Empty | GroupState::Dead => {}
+        GroupState::Empty | GroupState::Dead | GroupState::Assigning | GroupState::Reconciling => {}
     }
 }

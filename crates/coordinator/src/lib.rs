@@ -1,5 +1,6 @@
-//! The group coordinator of Kafka's classic consumer-group protocol, as a
-//! pure, deterministic state machine: events in, decisions out.
+//! The group coordinator of Kafka's consumer groups — the classic protocol
+//! and the consumer protocol of KIP-848 ([`consumer`]) — as a pure,
+//! deterministic state machine: events in, decisions out.
 //!
 //! # Where it runs
 //!
@@ -65,11 +66,21 @@
 //!
 //! Reads — OffsetFetch ([`GroupCoordinator::fetch_offsets`]), DescribeGroups
 //! ([`GroupCoordinator::describe_group`]), ListGroups
-//! ([`GroupCoordinator::list_groups`]) — are methods, not events.
+//! ([`GroupCoordinator::list_groups`]), ConsumerGroupDescribe
+//! ([`GroupCoordinator::describe_consumer_group`]) — are methods, not events.
+//!
+//! # Consumer groups (KIP-848)
+//!
+//! [`Event::ConsumerGroupHeartbeat`] drives the other protocol: the
+//! coordinator computes the assignment with a server-side assignor and
+//! members move to it incrementally, never two owning a partition. The
+//! [`consumer`] module documents the model; both kinds of group share the
+//! committed offsets and the administrative requests.
 
 pub mod admin;
 mod commit;
 pub mod config;
+pub mod consumer;
 mod coordinator;
 pub mod decision;
 pub mod error;
@@ -87,8 +98,13 @@ pub mod timer;
 #[cfg(test)]
 mod tests;
 
-pub use admin::{GroupDescription, ListedGroup, MemberDescription};
+pub use admin::{GroupDescription, GroupType, ListedGroup, MemberDescription};
 pub use config::GroupCoordinatorConfig;
+pub use consumer::{
+    Assignment, ConsumerGroup, ConsumerGroupConfig, ConsumerGroupDescription,
+    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, ConsumerMember,
+    ConsumerMemberDescription, MemberState, TopicId, TopicInfo,
+};
 pub use coordinator::GroupCoordinator;
 pub use decision::{
     Decision, GroupMetadataRecord, JoinGroupMember, JoinGroupResponse, LeaveGroupResponse,

@@ -62,7 +62,10 @@ impl GroupCoordinator {
                 ctx.respond(req.request, Response::SyncGroup(response));
             }
             // validate_member refuses every member of an Empty group.
-            GroupState::Empty | GroupState::Dead => {
+            GroupState::Empty
+            | GroupState::Dead
+            | GroupState::Assigning
+            | GroupState::Reconciling => {
                 let error = group.unknown_member(&req.member_id);
                 let response = Response::SyncGroup(SyncGroupResponse::error(error));
                 ctx.respond(req.request, response);
@@ -198,7 +201,9 @@ fn heartbeat_group(
         return Err(group.illegal_generation(&req.member_id, req.generation_id));
     }
     match group.state {
-        GroupState::Empty | GroupState::Dead => Err(group.unknown_member(&req.member_id)),
+        GroupState::Empty | GroupState::Dead | GroupState::Assigning | GroupState::Reconciling => {
+            Err(group.unknown_member(&req.member_id))
+        }
         GroupState::PreparingRebalance => {
             reschedule_session(group, &req.member_id, ctx);
             Err(group.rebalance_in_progress())

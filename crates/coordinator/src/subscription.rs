@@ -45,6 +45,26 @@ pub fn encode_subscription(topics: &[&str]) -> Vec<u8> {
     out
 }
 
+/// Encodes a v0 `ConsumerProtocolAssignment` (topic, partitions; no user
+/// data): how DescribeGroups shows a consumer (KIP-848) group member's
+/// partitions to tools written for classic groups.
+pub fn encode_assignment(topics: &[(String, Vec<i32>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0i16.to_be_bytes());
+    out.extend_from_slice(&(topics.len() as i32).to_be_bytes());
+    for (topic, partitions) in topics {
+        out.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+        out.extend_from_slice(topic.as_bytes());
+        out.extend_from_slice(&(partitions.len() as i32).to_be_bytes());
+        for partition in partitions {
+            out.extend_from_slice(&partition.to_be_bytes());
+        }
+    }
+    // Null user data.
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+    out
+}
+
 fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     if rest.len() < N {
         return None;
@@ -62,6 +82,21 @@ mod tests {
     fn parses_the_topics_of_an_encoded_subscription() {
         let topics = subscribed_topics(&encode_subscription(&["orders", "trucks"])).unwrap();
         assert_eq!(topics.into_iter().collect::<Vec<_>>(), ["orders", "trucks"]);
+    }
+
+    #[test]
+    fn an_encoded_assignment_has_kafkas_layout() {
+        let bytes = encode_assignment(&[("t".to_owned(), vec![1, 2])]);
+        let expected: Vec<u8> = [
+            &[0, 0][..],   // version
+            &[0, 0, 0, 1], // one topic
+            &[0, 1, b't'], // "t"
+            &[0, 0, 0, 2], // two partitions
+            &[0, 0, 0, 1, 0, 0, 0, 2],
+            &[0xff, 0xff, 0xff, 0xff], // null user data
+        ]
+        .concat();
+        assert_eq!(bytes, expected);
     }
 
     #[test]

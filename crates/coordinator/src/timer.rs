@@ -31,6 +31,21 @@ pub enum TimerKey {
         /// The member.
         member_id: String,
     },
+    /// A consumer (KIP-848) group member's session expires: it is removed.
+    ConsumerSession {
+        /// The group.
+        group_id: String,
+        /// The member.
+        member_id: String,
+    },
+    /// A consumer group member that still has partitions to give up by now
+    /// is removed (its rebalance timeout).
+    ConsumerRevocation {
+        /// The group.
+        group_id: String,
+        /// The member.
+        member_id: String,
+    },
 }
 
 impl TimerKey {
@@ -40,7 +55,9 @@ impl TimerKey {
             Self::OffsetRetention => None,
             Self::Join { group_id }
             | Self::Sync { group_id }
-            | Self::Heartbeat { group_id, .. } => Some(group_id),
+            | Self::Heartbeat { group_id, .. }
+            | Self::ConsumerSession { group_id, .. }
+            | Self::ConsumerRevocation { group_id, .. } => Some(group_id),
         }
     }
 }

@@ -220,6 +220,36 @@ mod tests {
                 ResponseError::GroupSubscribedToTopic.code(),
                 "GROUP_SUBSCRIBED_TO_TOPIC",
             ),
+            (
+                UNKNOWN_TOPIC_ID,
+                ResponseError::UnknownTopicId.code(),
+                "UNKNOWN_TOPIC_ID",
+            ),
+            (
+                FENCED_MEMBER_EPOCH,
+                ResponseError::FencedMemberEpoch.code(),
+                "FENCED_MEMBER_EPOCH",
+            ),
+            (
+                UNRELEASED_INSTANCE_ID,
+                ResponseError::UnreleasedInstanceId.code(),
+                "UNRELEASED_INSTANCE_ID",
+            ),
+            (
+                UNSUPPORTED_ASSIGNOR,
+                ResponseError::UnsupportedAssignor.code(),
+                "UNSUPPORTED_ASSIGNOR",
+            ),
+            (
+                STALE_MEMBER_EPOCH,
+                ResponseError::StaleMemberEpoch.code(),
+                "STALE_MEMBER_EPOCH",
+            ),
+            (
+                INVALID_REGULAR_EXPRESSION,
+                ResponseError::InvalidRegularExpression.code(),
+                "INVALID_REGULAR_EXPRESSION",
+            ),
         ];
         for (ours, protocol, name) in table {
             assert_eq!(ours, protocol, "{name}");

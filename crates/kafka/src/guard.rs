@@ -150,6 +150,7 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::DeleteGroups => 2,
         // OffsetDelete has no flexible version.
         ApiKey::OffsetDelete => i16::MAX,
+        ApiKey::ConsumerGroupHeartbeat | ApiKey::ConsumerGroupDescribe => 0,
         _ => 0,
     }
 }
@@ -456,6 +457,28 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.array(|w| w.skip(4))?;
                 Ok(())
             })?;
+        }
+        ApiKey::ConsumerGroupHeartbeat => {
+            w.string()?; // group id
+            w.string()?; // member id
+            w.skip(4)?; // member epoch
+            w.string()?; // instance id
+            w.string()?; // rack id
+            w.skip(4)?; // rebalance timeout
+            w.array(|w| w.string())?; // subscribed topic names
+            if v >= 1 {
+                w.string()?; // subscribed topic regex
+            }
+            w.string()?; // server assignor
+            w.array(|w| {
+                w.skip(16)?; // topic id
+                w.array(|w| w.skip(4))?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            w.array(|w| w.string())?;
+            w.skip(1)?; // include authorized operations
         }
         _ => return Ok(()),
     }

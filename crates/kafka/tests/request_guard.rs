@@ -516,3 +516,49 @@ fn group_requests_with_hostile_lengths_are_refused() {
         );
     }
 }
+
+#[test]
+fn consumer_group_requests_pass_the_bounds_check_and_hostile_ones_do_not() {
+    use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
+    accepted_with(ApiKey::ConsumerGroupHeartbeat, 0..=1, |v| {
+        let request = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(group("g"))
+            .with_member_id(s("m"))
+            .with_member_epoch(3)
+            .with_instance_id(Some(s("i")))
+            .with_rack_id(Some(s("r")))
+            .with_rebalance_timeout_ms(30_000)
+            .with_subscribed_topic_names(Some(vec![name("t"), name("u")]))
+            .with_server_assignor(Some(s("uniform")))
+            .with_topic_partitions(Some(vec![TopicPartitions::default()
+                .with_topic_id(uuid::Uuid::from_u128(7))
+                .with_partitions(vec![0, 1, 2])]));
+        if v >= 1 {
+            request.with_subscribed_topic_regex(Some(s("t.*")))
+        } else {
+            request
+        }
+    });
+    accepted(
+        ApiKey::ConsumerGroupHeartbeat,
+        0..=1,
+        &ConsumerGroupHeartbeatRequest::default().with_group_id(group("g")),
+    );
+    accepted(
+        ApiKey::ConsumerGroupDescribe,
+        0..=0,
+        &ConsumerGroupDescribeRequest::default().with_group_ids(vec![group("a"), group("b")]),
+    );
+    // Compact lengths far beyond the body: a group id, then a group id list.
+    let hostile = [0xff, 0xff, 0xff, 0x7f];
+    for (key, v) in [
+        (ApiKey::ConsumerGroupHeartbeat, 0),
+        (ApiKey::ConsumerGroupHeartbeat, 1),
+        (ApiKey::ConsumerGroupDescribe, 0),
+    ] {
+        assert!(
+            cairn_kafka::guard::check(key, v, &hostile).is_err(),
+            "{key:?} v{v}"
+        );
+    }
+}

@@ -97,7 +97,9 @@ fn state_names_are_the_ones_kafka_reports() {
             "PreparingRebalance",
             "CompletingRebalance",
             "Stable",
-            "Dead"
+            "Dead",
+            "Assigning",
+            "Reconciling"
         ]
     );
     assert_eq!(

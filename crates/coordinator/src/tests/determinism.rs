@@ -102,7 +102,8 @@ fn every_request_is_answered_or_parked_exactly_once_when_applied() {
             Event::OffsetCommit(r) => Some(r.request),
             Event::OffsetDelete(r) => Some(r.request),
             Event::DeleteGroups(r) => Some(r.request),
-            Event::Tick | Event::Configure(_) => None,
+            Event::ConsumerGroupHeartbeat(r) => Some(r.request),
+            Event::Tick | Event::Configure(_) | Event::ConfigureConsumerGroups(_) => None,
         };
         let decisions = coordinator.apply(event.clone(), *at);
         if let Some(request) = request {

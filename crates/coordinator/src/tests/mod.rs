@@ -3,6 +3,7 @@
 
 mod admin;
 mod configure;
+mod consumer;
 mod determinism;
 mod harness;
 mod initial_delay;

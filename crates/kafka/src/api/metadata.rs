@@ -1,6 +1,9 @@
 //! Metadata (key 3): every live broker, the controller, and for each requested
 //! topic its partitions with leader, replicas, ISR and offline replicas.
-//! Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (auto-creation is off);
+//! Topics are asked for by name, or (v10+, as KIP-848 consumers do for the
+//! topic ids of their assignments) by id.
+//! Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID when
+//! asked for by id; auto-creation is off);
 //! partitions without a known leader get LEADER_NOT_AVAILABLE and leader -1.
 //! The leader epoch is reported as -1 until OffsetForLeaderEpoch is served, so
 //! clients skip epoch validation.
@@ -50,8 +53,20 @@ fn topic_response(topic: &TopicMetadata) -> MetadataResponseTopic {
         .with_partitions(partitions)
 }
 
-/// Builds the response for the requested topic names (`None` = every topic).
-pub fn build(cluster: &ClusterMetadata, requested: Option<Vec<String>>) -> MetadataResponse {
+/// A topic a Metadata request asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestedTopic {
+    /// By name.
+    Name(String),
+    /// By topic id (v10+, name null).
+    Id(u128),
+}
+
+/// Builds the response for the requested topics (`None` = every topic).
+pub fn build(
+    cluster: &ClusterMetadata,
+    requested: Option<Vec<RequestedTopic>>,
+) -> MetadataResponse {
     let brokers = cluster
         .brokers
         .iter()
@@ -65,16 +80,25 @@ pub fn build(cluster: &ClusterMetadata, requested: Option<Vec<String>>) -> Metad
         .collect();
     let topics = match requested {
         None => cluster.topics.iter().map(topic_response).collect(),
-        Some(names) => names
+        Some(wanted) => wanted
             .into_iter()
-            .map(
-                |name| match cluster.topics.iter().find(|t| t.name == name) {
+            .map(|wanted| match wanted {
+                RequestedTopic::Name(name) => {
+                    match cluster.topics.iter().find(|t| t.name == name) {
+                        Some(topic) => topic_response(topic),
+                        None => MetadataResponseTopic::default()
+                            .with_error_code(error_code::UNKNOWN_TOPIC_OR_PARTITION)
+                            .with_name(Some(TopicName(StrBytes::from_string(name)))),
+                    }
+                }
+                RequestedTopic::Id(id) => match cluster.topics.iter().find(|t| t.id == id) {
                     Some(topic) => topic_response(topic),
                     None => MetadataResponseTopic::default()
-                        .with_error_code(error_code::UNKNOWN_TOPIC_OR_PARTITION)
-                        .with_name(Some(TopicName(StrBytes::from_string(name)))),
+                        .with_error_code(error_code::UNKNOWN_TOPIC_ID)
+                        .with_name(None)
+                        .with_topic_id(uuid::Uuid::from_u128(id)),
                 },
-            )
+            })
             .collect(),
     };
     MetadataResponse::default()
@@ -102,7 +126,13 @@ pub fn handle_metadata(
                 Some(topics) => Some(
                     topics
                         .into_iter()
-                        .filter_map(|t| t.name.map(|n| n.0.to_string()))
+                        .filter_map(|t| match t.name {
+                            Some(name) => Some(RequestedTopic::Name(name.0.to_string())),
+                            None if !t.topic_id.is_nil() => {
+                                Some(RequestedTopic::Id(t.topic_id.as_u128()))
+                            }
+                            None => None,
+                        })
                         .collect(),
                 ),
                 None => None,

@@ -10,6 +10,8 @@
 pub mod alter_configs;
 pub mod api_versions;
 pub mod config_resources;
+pub mod consumer_group_describe;
+pub mod consumer_group_heartbeat;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
@@ -132,6 +134,12 @@ fn route(
         ApiKey::DescribeGroups => describe_groups::handle_describe_groups(header, body, cluster),
         ApiKey::DeleteGroups => delete_groups::handle_delete_groups(header, body, cluster),
         ApiKey::OffsetDelete => offset_delete::handle_offset_delete(header, body, cluster),
+        ApiKey::ConsumerGroupHeartbeat => {
+            consumer_group_heartbeat::handle_consumer_group_heartbeat(header, body, cluster)
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            consumer_group_describe::handle_consumer_group_describe(header, body, cluster)
+        }
         other => {
             return Err(Outcome::Close(format!(
                 "{other:?} is not supported by this broker"

@@ -5,6 +5,7 @@
 //! tests in the root package check the same APIs against real brokers.
 
 mod admin;
+mod consumer_groups;
 mod fetch;
 mod group_offsets;
 mod group_versions;
