@@ -24,8 +24,9 @@ use kafka_protocol::messages::{
     ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, RequestHeader,
 };
 
-use super::groups::{owned_opt, send_group_event, unexpected, wire, wire_opt, CLIENT_HOST};
+use super::groups::{owned_opt, send_group_event, unexpected, wire, wire_opt};
 use super::respond::{answer_later, Pending};
+use crate::client::Client;
 use crate::cluster::KafkaCluster;
 use crate::error::KafkaError;
 use crate::error_code;
@@ -38,8 +39,10 @@ pub fn handle_consumer_group_heartbeat(
     header: &RequestHeader,
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
+    client: &Client,
 ) -> Pending {
     let version = header.request_api_version;
+    let client_host = client.host().to_owned();
     let client_id = header
         .client_id
         .as_ref()
@@ -51,15 +54,16 @@ pub fn handle_consumer_group_heartbeat(
         header,
         body,
         move |request: ConsumerGroupHeartbeatRequest| {
-            let answer = build_event(&*cluster, version, client_id, request).map(|event| {
-                let group_id = event.group_id.clone();
-                send_group_event(&*cluster, &group_id, move |id| {
-                    Event::ConsumerGroupHeartbeat(HeartbeatEvent {
-                        request: id,
-                        ..event
+            let answer =
+                build_event(&*cluster, version, client_id, client_host, request).map(|event| {
+                    let group_id = event.group_id.clone();
+                    send_group_event(&*cluster, &group_id, move |id| {
+                        Event::ConsumerGroupHeartbeat(HeartbeatEvent {
+                            request: id,
+                            ..event
+                        })
                     })
-                })
-            });
+                });
             async move {
                 let answered = match answer {
                     Ok(answer) => answer.await,
@@ -80,6 +84,7 @@ fn build_event(
     cluster: &dyn KafkaCluster,
     version: i16,
     client_id: String,
+    client_host: String,
     request: ConsumerGroupHeartbeatRequest,
 ) -> Result<HeartbeatEvent, KafkaError> {
     let group_id = request.group_id.0.to_string();
@@ -112,7 +117,7 @@ fn build_event(
                 .collect()
         }),
         client_id,
-        client_host: CLIENT_HOST.to_owned(),
+        client_host,
         member_id_required: version >= CLIENT_MEMBER_ID_FROM,
         topics,
         resolved_regexes,

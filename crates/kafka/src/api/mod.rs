@@ -135,7 +135,7 @@ fn route(
         ApiKey::DeleteGroups => delete_groups::handle_delete_groups(header, body, cluster),
         ApiKey::OffsetDelete => offset_delete::handle_offset_delete(header, body, cluster),
         ApiKey::ConsumerGroupHeartbeat => {
-            consumer_group_heartbeat::handle_consumer_group_heartbeat(header, body, cluster)
+            consumer_group_heartbeat::handle_consumer_group_heartbeat(header, body, cluster, client)
         }
         ApiKey::ConsumerGroupDescribe => {
             consumer_group_describe::handle_consumer_group_describe(header, body, cluster)
