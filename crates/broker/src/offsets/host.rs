@@ -84,7 +84,7 @@ impl CoordinatorHost {
     }
 
     /// Whether this broker serves the partition's groups: it leads (see
-    /// [`CoordinatorHost::leading`]) and the applied settings are its own.
+    /// `CoordinatorHost::leading`) and the applied settings are its own.
     pub fn ready(&self) -> Result<(), KafkaError> {
         self.leading()?;
         if !self.configured() {
