@@ -11,31 +11,9 @@ use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use support::{ok, TestCluster};
+use support::{java_classpath, ok, TestCluster};
 
 const RECORDS: usize = 600;
-
-/// The jars' directory: `CAIRN_JAVA_LIB`, as in scripts/setup.sh.
-fn java_classpath() -> String {
-    let dir = std::env::var("CAIRN_JAVA_LIB")
-        .unwrap_or_else(|_| format!("{}/.cache/cairn-java", std::env::var("HOME").expect("HOME")));
-    [
-        "kafka-clients",
-        "slf4j-api",
-        "lz4-java",
-        "snappy-java",
-        "zstd-jni",
-    ]
-    .map(|jar| {
-        let path = format!("{dir}/{jar}.jar");
-        assert!(
-            std::path::Path::new(&path).exists(),
-            "{path} is missing: run scripts/setup.sh"
-        );
-        path
-    })
-    .join(":")
-}
 
 #[test]
 fn java_consumer_group_reads_commits_resumes_and_admin_sees_it() {

@@ -309,3 +309,26 @@ pub fn fails(output: &Output) -> String {
     );
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The Kafka Java client's jars as a classpath, from `CAIRN_JAVA_LIB`
+/// (default `~/.cache/cairn-java`, where scripts/setup.sh installs them).
+pub fn java_classpath() -> String {
+    let dir = std::env::var("CAIRN_JAVA_LIB")
+        .unwrap_or_else(|_| format!("{}/.cache/cairn-java", std::env::var("HOME").expect("HOME")));
+    [
+        "kafka-clients",
+        "slf4j-api",
+        "lz4-java",
+        "snappy-java",
+        "zstd-jni",
+    ]
+    .map(|jar| {
+        let path = format!("{dir}/{jar}.jar");
+        assert!(
+            std::path::Path::new(&path).exists(),
+            "{path} is missing: run scripts/setup.sh"
+        );
+        path
+    })
+    .join(":")
+}

@@ -10,7 +10,10 @@
 //! proposer, so while it stays leader its entries take consecutive log indexes
 //! and offsets from a point where the log was fully applied. The prediction is
 //! re-anchored whenever nothing is in flight, and abandoned (acks=1 then waits
-//! for commit, like acks=all) after any failure or mismatch.
+//! for commit, like acks=all) after any failure or mismatch, and for entries
+//! holding an idempotent producer's batches: apply may find one a duplicate or
+//! refuse it, so where their offsets (and every later entry's) land is known
+//! only once applied.
 //!
 //! The prediction is decided by pure code (`Predictor`, `Prediction`,
 //! `local_append_offsets`, `diverges`, `replies`) and counts offsets with the
@@ -151,19 +154,29 @@ fn diverges(predicted: Option<Prediction>, result: &Result<Vec<u64>, i16>) -> bo
     }
 }
 
-/// Each request's answer at commit: the base offset of its first batch.
-/// `batches` holds how many batches each request put in the entry.
-fn replies(batches: &[usize], result: &Result<Vec<u64>, i16>) -> Vec<Result<i64, i16>> {
+/// Each request's answer at commit: the base offset of its first batch, or
+/// the error code of its first batch that apply refused (`rejected`: entry
+/// positions and codes). `batches` holds how many batches each request put
+/// in the entry.
+fn replies(
+    batches: &[usize],
+    result: &Result<Vec<u64>, i16>,
+    rejected: &[(u32, i16)],
+) -> Vec<Result<i64, i16>> {
     let mut next = 0usize;
     batches
         .iter()
         .map(|&n| {
-            let reply = match result {
-                Ok(offsets) => offsets
+            let refused = rejected
+                .iter()
+                .find(|(position, _)| (next..next + n).contains(&(*position as usize)));
+            let reply = match (result, refused) {
+                (Err(code), _) => Err(*code),
+                (Ok(_), Some(&(_, code))) => Err(code),
+                (Ok(offsets), None) => offsets
                     .get(next)
                     .map(|&o| o as i64)
                     .ok_or(UNKNOWN_SERVER_ERROR),
-                Err(code) => Err(*code),
             };
             next += n;
             reply
@@ -208,7 +221,13 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let pipeline = if in_flight.load(Ordering::Acquire) == 0 {
+        let idempotent = appends.iter().any(|a| batch::any_with_producer(&a.batches));
+        let pipeline = if idempotent {
+            // Apply decides where (and whether) these batches land: no
+            // prediction for this entry nor any after it until drained.
+            diverged.store(true, Ordering::Release);
+            Pipeline::InFlight { diverged: true }
+        } else if in_flight.load(Ordering::Acquire) == 0 {
             // Nothing of ours is pending: the prediction may re-anchor.
             let metrics = raft.metrics().borrow().clone();
             diverged.store(false, Ordering::Release);
@@ -242,10 +261,19 @@ async fn run(
                     if let Some(p) = this {
                         answer_at_local_append(&raft, p, &mut appends).await;
                     }
+                    let mut rejected = Vec::new();
                     let result = match committed.await {
                         Ok(Ok(written)) => match written.data {
-                            PartitionResponse::Appended { base_offsets } => Ok(base_offsets),
-                            PartitionResponse::None | PartitionResponse::Trimmed { .. } => {
+                            PartitionResponse::Appended {
+                                base_offsets,
+                                rejected: refused,
+                            } => {
+                                rejected = refused;
+                                Ok(base_offsets)
+                            }
+                            PartitionResponse::None
+                            | PartitionResponse::Trimmed { .. }
+                            | PartitionResponse::ProducersExpired { .. } => {
                                 Err(UNKNOWN_SERVER_ERROR)
                             }
                         },
@@ -267,7 +295,7 @@ async fn run(
                         }
                         diverged.store(true, Ordering::Release);
                     }
-                    reply_all(appends, result);
+                    reply_all(appends, result, &rejected);
                     in_flight.fetch_sub(1, Ordering::AcqRel);
                 });
             }
@@ -277,6 +305,7 @@ async fn run(
                 reply_all(
                     appends.into_iter().map(Waiting::from).collect(),
                     Err(NOT_LEADER_OR_FOLLOWER),
+                    &[],
                 );
             }
         }
@@ -332,10 +361,13 @@ async fn answer_at_local_append(
     }
 }
 
-/// Gives each request still waiting the base offset of its first batch.
-fn reply_all(appends: Vec<Waiting>, result: Result<Vec<u64>, i16>) {
+/// Gives each request still waiting its answer ([`replies`]).
+fn reply_all(appends: Vec<Waiting>, result: Result<Vec<u64>, i16>, rejected: &[(u32, i16)]) {
     let batches: Vec<usize> = appends.iter().map(|a| a.batches).collect();
-    for (waiting, reply) in appends.into_iter().zip(replies(&batches, &result)) {
+    for (waiting, reply) in appends
+        .into_iter()
+        .zip(replies(&batches, &result, rejected))
+    {
         if let Some(sender) = waiting.reply {
             let _ = sender.send(reply);
         }
@@ -489,7 +521,7 @@ mod tests {
         let all: Vec<Bytes> = requests.iter().flatten().cloned().collect();
         let applied = assign_offsets(high_watermark, &all);
         let batches: Vec<usize> = requests.iter().map(Vec::len).collect();
-        let at_commit = replies(&batches, &Ok(applied.base_offsets.clone()));
+        let at_commit = replies(&batches, &Ok(applied.base_offsets.clone()), &[]);
         assert_eq!(
             predicted
                 .iter()
@@ -531,16 +563,47 @@ mod tests {
     #[test]
     fn each_request_gets_the_base_offset_of_its_first_batch() {
         let offsets = Ok(vec![10, 12, 13, 16, 17, 19]);
-        assert_eq!(replies(&[2, 1, 3], &offsets), vec![Ok(10), Ok(13), Ok(16)]);
+        assert_eq!(
+            replies(&[2, 1, 3], &offsets, &[]),
+            vec![Ok(10), Ok(13), Ok(16)]
+        );
         // Fewer offsets than batches (never from apply): an error, not a guess.
         assert_eq!(
-            replies(&[1, 1], &Ok(vec![5])),
+            replies(&[1, 1], &Ok(vec![5]), &[]),
             vec![Ok(5), Err(UNKNOWN_SERVER_ERROR)]
         );
         assert_eq!(
-            replies(&[1, 2], &Err(NOT_LEADER_OR_FOLLOWER)),
+            replies(&[1, 2], &Err(NOT_LEADER_OR_FOLLOWER), &[]),
             vec![Err(NOT_LEADER_OR_FOLLOWER), Err(NOT_LEADER_OR_FOLLOWER)]
         );
-        assert!(replies(&[], &Ok(vec![1])).is_empty());
+        assert!(replies(&[], &Ok(vec![1]), &[]).is_empty());
+    }
+
+    #[test]
+    fn a_request_with_a_refused_batch_gets_its_error_code() {
+        use cairn_kafka::error_code::{INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER};
+        // Three requests of 1, 2 and 1 batches; apply refused positions 2 and 3.
+        let offsets = Ok(vec![10, 11, 12, 12]);
+        let rejected = [
+            (2, OUT_OF_ORDER_SEQUENCE_NUMBER),
+            (3, INVALID_PRODUCER_EPOCH),
+        ];
+        assert_eq!(
+            replies(&[1, 2, 1], &offsets, &rejected),
+            vec![
+                Ok(10),
+                Err(OUT_OF_ORDER_SEQUENCE_NUMBER),
+                Err(INVALID_PRODUCER_EPOCH)
+            ]
+        );
+        // A failed entry answers its failure, whatever was refused.
+        assert_eq!(
+            replies(
+                &[1],
+                &Err(REQUEST_TIMED_OUT),
+                &[(0, INVALID_PRODUCER_EPOCH)]
+            ),
+            vec![Err(REQUEST_TIMED_OUT)]
+        );
     }
 }

@@ -81,6 +81,9 @@ pub const DEFAULT_LOG_RETENTION_MS: i64 = 604_800_000;
 pub const DEFAULT_LOG_RETENTION_BYTES: i64 = -1;
 /// Default of [`BrokerConfig::log_retention_check_interval_ms`]: 5 minutes, as Kafka.
 pub const DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
+/// Default of [`BrokerConfig::producer_id_expiration_ms`]: 1 day, as Kafka's
+/// `producer.id.expiration.ms`.
+pub const DEFAULT_PRODUCER_ID_EXPIRATION_MS: u64 = 86_400_000;
 
 /// Everything a broker needs to start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +122,9 @@ pub struct BrokerConfig {
     pub log_retention_bytes: i64,
     /// How often retention is checked (Kafka's `log.retention.check.interval.ms`).
     pub log_retention_check_interval_ms: u64,
+    /// A partition forgets an idempotent producer whose last batch is older
+    /// than this (Kafka's `producer.id.expiration.ms`); checked with retention.
+    pub producer_id_expiration_ms: u64,
     /// Whether a partition's Raft log append is fsynced before the broker
     /// acknowledges it to its leader (default). `false` acknowledges once the
     /// write reached the OS: it survives a broker crash but not the loss of
@@ -171,6 +177,7 @@ impl Default for BrokerConfig {
             log_retention_ms: DEFAULT_LOG_RETENTION_MS,
             log_retention_bytes: DEFAULT_LOG_RETENTION_BYTES,
             log_retention_check_interval_ms: DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS,
+            producer_id_expiration_ms: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
             log_fsync: true,
             quiesce_partitions: true,
             // Kafka's default is 50; 16 keeps a small cluster's Raft group count low.
@@ -281,6 +288,13 @@ impl BrokerConfig {
         }
         if self.log_retention_check_interval_ms == 0 {
             return Err("log_retention_check_interval_ms must be at least 1".into());
+        }
+        if self.producer_id_expiration_ms == 0 || self.producer_id_expiration_ms > i64::MAX as u64 {
+            return Err(format!(
+                "producer_id_expiration_ms ({}) must be at least 1 and at most {}",
+                self.producer_id_expiration_ms,
+                i64::MAX
+            ));
         }
         if self.heartbeat_interval_ms == 0 {
             return Err("heartbeat_interval_ms must be at least 1".into());

@@ -14,8 +14,8 @@ use cairn_kafka::error_code::{
     UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
-    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, KafkaError, NewTopic,
-    PartitionMetadata, PartitionRead, TopicMetadata,
+    ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster,
+    KafkaError, NewTopic, PartitionMetadata, PartitionRead, TopicMetadata,
 };
 use cairn_meta::topic_config::{effective_configs, TOPIC_CONFIGS};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode};
@@ -367,6 +367,40 @@ impl KafkaCluster for KafkaView {
             true,
         ));
         configs
+    }
+
+    fn init_producer_id(&self) -> BoxFuture<Result<(i64, i16), KafkaError>> {
+        let core = self.0.clone();
+        Box::pin(async move {
+            let id = core.producer_ids().next(&core).await.map_err(|e| {
+                KafkaError::new(
+                    COORDINATOR_NOT_AVAILABLE,
+                    format!("no producer id block: {}", e.message),
+                )
+            })?;
+            Ok((id, 0))
+        })
+    }
+
+    fn describe_producers(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Vec<ActiveProducer>, KafkaError> {
+        let handle = self.leader_replica(topic, partition)?;
+        let producers = handle
+            .reader
+            .producers()
+            .map_err(|e| KafkaError::new(UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        Ok(producers
+            .iter()
+            .map(|(id, p)| ActiveProducer {
+                producer_id: id,
+                epoch: p.epoch,
+                last_sequence: p.last_sequence().unwrap_or(-1),
+                last_timestamp: p.last_timestamp,
+            })
+            .collect())
     }
 
     fn max_message_bytes(&self, topic: &str) -> Option<usize> {

@@ -25,6 +25,7 @@ pub mod metadata;
 pub mod node;
 pub mod offsets;
 pub mod partitions;
+pub mod producer_ids;
 pub mod quiesce;
 pub mod retention;
 pub mod rpc;

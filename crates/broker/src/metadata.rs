@@ -290,6 +290,9 @@ impl MetaNode {
                 }
                 command
             }
+            ControllerRequest::AllocateProducerIds { broker } => {
+                MetaCommand::AllocateProducerIds { broker }
+            }
         };
         self.propose(command).await
     }

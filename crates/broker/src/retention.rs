@@ -9,7 +9,10 @@
 //! - on every replica whose log start moved since the last check, it asks
 //!   openraft for a snapshot, which purges the Raft log entries holding only
 //!   deleted records (see `cairn_storage::partition`), and then compacts that
-//!   range so RocksDB gives the disk space back.
+//!   range so RocksDB gives the disk space back;
+//! - where it is the leader, it also replicates an `ExpireProducers` entry
+//!   when some idempotent producer's last batch is older than
+//!   `producer_id_expiration_ms`, so every replica forgets the same producers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use tokio::sync::watch;
 
 use cairn_meta::topic_config::effective_configs;
 use cairn_raft::PartitionTypeConfig;
+use cairn_storage::partition::Producers;
 use cairn_storage::{GroupId, PartitionRequest, PartitionResponse};
 
 use crate::partitions::PartitionHandle;
@@ -105,6 +109,14 @@ pub async fn check(core: &Core, purged: &mut HashMap<GroupId, u64>) {
     for (group, raft, handle) in &groups {
         if let Some(limits) = limits.get(group) {
             enforce(core.id(), *group, raft, handle, *limits).await;
+            expire_producers(
+                core.id(),
+                *group,
+                raft,
+                handle,
+                core.config().producer_id_expiration_ms,
+            )
+            .await;
         }
         let start = handle.reader.log_start_offset();
         if start > 0 && purged.get(group) != Some(&start) {
@@ -147,6 +159,48 @@ async fn enforce(
     }
 }
 
+/// Whether some producer was last seen before `last_seen_before_ms`: only
+/// then is an `ExpireProducers` entry worth replicating (an idle partition
+/// stays idle).
+pub fn producers_expire(producers: &Producers, last_seen_before_ms: i64) -> bool {
+    producers
+        .iter()
+        .any(|(_, p)| p.last_timestamp < last_seen_before_ms)
+}
+
+async fn expire_producers(
+    me: u64,
+    group: GroupId,
+    raft: &Raft<PartitionTypeConfig>,
+    handle: &PartitionHandle,
+    expiration_ms: u64,
+) {
+    if raft.metrics().borrow().current_leader != Some(me) {
+        return;
+    }
+    let cut = now_ms().saturating_sub(i64::try_from(expiration_ms).unwrap_or(i64::MAX));
+    match handle.reader.producers() {
+        Ok(producers) if producers_expire(&producers, cut) => {}
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(group, error = %e, "cannot read producer state");
+            return;
+        }
+    }
+    let written = raft
+        .client_write(PartitionRequest::ExpireProducers {
+            last_seen_before_ms: cut,
+        })
+        .await;
+    match written.map(|r| r.data) {
+        Ok(PartitionResponse::ProducersExpired { producers }) => {
+            tracing::info!(group, ?producers, "idempotent producers expired")
+        }
+        Ok(other) => tracing::warn!(group, ?other, "unexpected producer expiry result"),
+        Err(e) => tracing::warn!(group, error = %e, "producer expiry failed"),
+    }
+}
+
 /// Snapshots the group (which purges its log up to the first kept entry)
 /// and compacts the purged range.
 pub async fn purge(core: &Core, group: GroupId, raft: &Raft<PartitionTypeConfig>) {
@@ -186,5 +240,36 @@ pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(every) => {}
         }
         check(&core, &mut purged).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::batch;
+    use cairn_storage::partition::producers::ProducerBatch;
+
+    use super::*;
+
+    fn seen_at(pairs: &[(i64, i64)]) -> Producers {
+        let mut producers = Producers::default();
+        for &(id, timestamp) in pairs {
+            let header = batch::parse_header(&batch::with_producer(
+                batch::build(&[b"v"], timestamp),
+                id,
+                0,
+                0,
+            ))
+            .unwrap();
+            producers.record(&ProducerBatch::of(&header).unwrap(), 0);
+        }
+        producers
+    }
+
+    #[test]
+    fn expiry_is_replicated_only_when_a_producer_is_due() {
+        let producers = seen_at(&[(1, 1_000), (2, 5_000)]);
+        assert!(producers_expire(&producers, 1_001));
+        assert!(!producers_expire(&producers, 1_000));
+        assert!(!producers_expire(&Producers::default(), i64::MAX));
     }
 }

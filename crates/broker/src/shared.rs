@@ -14,6 +14,7 @@ use crate::config::BrokerConfig;
 use crate::dissemination::knowledge::ClusterKnowledge;
 use crate::metadata::MetaNode;
 use crate::partitions::PartitionManager;
+use crate::producer_ids::ProducerIds;
 use crate::quiesce::Quiescence;
 use crate::tasks::Tasks;
 
@@ -27,6 +28,7 @@ pub struct Core {
     knowledge: ClusterKnowledge,
     quiet: Quiescence,
     tasks: Tasks,
+    producer_ids: ProducerIds,
     started: Instant,
 }
 
@@ -58,6 +60,7 @@ impl Core {
             knowledge: ClusterKnowledge::default(),
             quiet: Quiescence::default(),
             tasks: parts.tasks,
+            producer_ids: ProducerIds::default(),
             started: Instant::now(),
         }
     }
@@ -105,6 +108,11 @@ impl Core {
     /// The broker's owned background tasks; spawn into it, never detached.
     pub fn tasks(&self) -> &Tasks {
         &self.tasks
+    }
+
+    /// The idempotent producer ids this broker hands out.
+    pub fn producer_ids(&self) -> &ProducerIds {
+        &self.producer_ids
     }
 
     /// How long this broker has been running.

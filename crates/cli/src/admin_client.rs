@@ -63,6 +63,10 @@ pub enum TopicCommand {
     Describe {
         /// Topic name.
         name: String,
+        /// List each partition's idempotent producers instead (asked of the
+        /// partition leaders with Kafka's DescribeProducers).
+        #[arg(long)]
+        producers: bool,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -229,9 +233,24 @@ pub fn run_topic(command: TopicCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        TopicCommand::Describe { name, admin } => {
+        TopicCommand::Describe {
+            name,
+            producers,
+            admin,
+        } => {
             let client = AdminClient::new(&admin.admin)?;
             let topic: TopicView = client.get(&format!("/v1/topics/{name}"))?;
+            if producers {
+                let cluster: ClusterView = client.get("/v1/cluster")?;
+                let rows = crate::producers_cmd::describe(&cluster, &topic)?;
+                return match admin.output {
+                    Format::Json => print_json(&rows),
+                    Format::Table => {
+                        print!("{}", crate::producers_cmd::table(&rows));
+                        Ok(())
+                    }
+                };
+            }
             match admin.output {
                 Format::Json => print_json(&topic),
                 Format::Table => {

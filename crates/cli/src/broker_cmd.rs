@@ -61,6 +61,9 @@ pub struct BrokerArgs {
     /// How often retention is checked, in milliseconds.
     #[arg(long, env = "CAIRN_LOG_RETENTION_CHECK_INTERVAL_MS")]
     log_retention_check_interval_ms: Option<u64>,
+    /// Forget an idempotent producer silent this long, in milliseconds.
+    #[arg(long, env = "CAIRN_PRODUCER_ID_EXPIRATION_MS")]
+    producer_id_expiration_ms: Option<u64>,
     /// Fsync every partition log append before acknowledging it (true), or
     /// acknowledge once written to the OS (false: Kafka's default durability).
     #[arg(long, env = "CAIRN_LOG_FSYNC")]
@@ -156,6 +159,9 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.log_retention_check_interval_ms {
         config.log_retention_check_interval_ms = v;
+    }
+    if let Some(v) = args.producer_id_expiration_ms {
+        config.producer_id_expiration_ms = v;
     }
     if let Some(v) = args.log_fsync {
         config.log_fsync = v;

@@ -9,6 +9,7 @@ mod clients;
 mod dev;
 mod group_cmd;
 mod output;
+mod producers_cmd;
 
 use clap::{Parser, Subcommand};
 

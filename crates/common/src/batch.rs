@@ -35,12 +35,25 @@ pub struct BatchHeader {
     pub max_timestamp: i64,
     /// Producer id (-1 when not idempotent).
     pub producer_id: i64,
+    /// Producer epoch (-1 when not idempotent).
+    pub producer_epoch: i16,
+    /// Sequence number of the first record (-1 when not idempotent).
+    pub base_sequence: i32,
     /// Records in the batch.
     pub record_count: i32,
     /// Compression codec (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
     pub compression: u8,
     /// Whether it is a control batch.
     pub is_control: bool,
+    /// Whether it belongs to a transaction.
+    pub is_transactional: bool,
+}
+
+impl BatchHeader {
+    /// Whether an idempotent producer wrote it (Kafka: `producerId > -1`).
+    pub fn has_producer(&self) -> bool {
+        self.producer_id >= 0
+    }
 }
 
 /// Why bytes are not an acceptable batch.
@@ -112,9 +125,12 @@ pub fn parse_header(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
         base_timestamp: i64_at(bytes, 27),
         max_timestamp: i64_at(bytes, 35),
         producer_id: i64_at(bytes, 43),
+        producer_epoch: i16_at(bytes, 51),
+        base_sequence: i32_at(bytes, 53),
         record_count: i32_at(bytes, 57),
         compression: (attributes & 0x7) as u8,
         is_control: attributes & 0x20 != 0,
+        is_transactional: attributes & 0x10 != 0,
     })
 }
 
@@ -216,6 +232,29 @@ pub fn offsets_in<B: AsRef<[u8]>>(batches: &[B]) -> u64 {
 /// Writes the base offset the broker assigned (bytes 0..8, outside the CRC).
 pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
     batch[..8].copy_from_slice(&base_offset.to_be_bytes());
+}
+
+/// Whether any of `batches` was written by an idempotent producer.
+pub fn any_with_producer<B: AsRef<[u8]>>(batches: &[B]) -> bool {
+    batches
+        .iter()
+        .any(|b| parse_header(b.as_ref()).is_ok_and(|h| h.has_producer()))
+}
+
+/// `batch` rewritten as an idempotent producer's batch (producer id, epoch,
+/// base sequence), with its CRC recomputed: used by tests and tools.
+pub fn with_producer(
+    mut batch: Vec<u8>,
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+) -> Vec<u8> {
+    batch[43..51].copy_from_slice(&producer_id.to_be_bytes());
+    batch[51..53].copy_from_slice(&epoch.to_be_bytes());
+    batch[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    batch
 }
 
 /// Builds an uncompressed batch of `values` (no keys, no headers): used by tests and tools.
@@ -391,6 +430,22 @@ mod tests {
             let header = validate(&b, 1 << 20).unwrap();
             assert_eq!(offset_count(&header), Some(header.record_count as u64));
         }
+    }
+
+    #[test]
+    fn producer_fields_are_read_and_survive_validation() {
+        let plain = parse_header(&build(&[b"a"], 1)).unwrap();
+        assert!(!plain.has_producer());
+        assert_eq!((plain.producer_epoch, plain.base_sequence), (-1, -1));
+        let b = with_producer(build(&[b"a", b"b"], 1), 7, 3, 40);
+        let h = validate(&b, 1 << 20).unwrap();
+        assert!(h.has_producer() && !h.is_transactional);
+        assert_eq!(
+            (h.producer_id, h.producer_epoch, h.base_sequence),
+            (7, 3, 40)
+        );
+        assert!(any_with_producer(&[build(&[b"x"], 1), b]));
+        assert!(!any_with_producer(&[build(&[b"x"], 1)]));
     }
 
     #[test]

@@ -61,6 +61,14 @@ pub const NOT_CONTROLLER: i16 = 41;
 /// The request is malformed in a way the decoder accepts (a null config
 /// value, an unsupported resource type or config operation).
 pub const INVALID_REQUEST: i16 = 42;
+/// The batch's sequence number does not follow the producer's last one.
+pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+/// The batch's producer epoch is older than the producer's current one (it
+/// was fenced by a newer instance with the same producer id).
+pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+/// The partition has no state for this producer id, and the batch does not
+/// start a new producer (its sequence is not 0).
+pub const UNKNOWN_PRODUCER_ID: i16 = 59;
 /// Kafka's "log directory not found". Cairn sends it when a replica
 /// assignment names a broker that is not registered.
 pub const LOG_DIR_NOT_FOUND: i16 = 57;

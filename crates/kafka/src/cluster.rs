@@ -72,6 +72,19 @@ pub struct PartitionRead {
     pub log_start_offset: i64,
 }
 
+/// One idempotent producer a partition knows (DescribeProducers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveProducer {
+    /// Producer id.
+    pub producer_id: i64,
+    /// Its current epoch.
+    pub epoch: i16,
+    /// The sequence of its last record written (-1 if none).
+    pub last_sequence: i32,
+    /// The largest timestamp of its batches.
+    pub last_timestamp: i64,
+}
+
 /// A config change for [`KafkaCluster::alter_topic_configs`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AlterConfigs {
@@ -140,6 +153,31 @@ pub trait KafkaCluster: Send + Sync + 'static {
     fn list_groups(&self, states: &[&str]) -> Vec<cairn_coordinator::ListedGroup> {
         let _ = states;
         Vec::new()
+    }
+
+    /// A new producer id, epoch 0, for an idempotent producer (InitProducerId
+    /// without a transactional id); ids come from blocks the controller
+    /// allocates and are never handed out twice. Errors:
+    /// COORDINATOR_NOT_AVAILABLE while no controller can allocate a block.
+    fn init_producer_id(&self) -> BoxFuture<Result<(i64, i16), KafkaError>> {
+        Box::pin(std::future::ready(Err(KafkaError::new(
+            crate::error_code::COORDINATOR_NOT_AVAILABLE,
+            "this broker does not hand out producer ids",
+        ))))
+    }
+
+    /// The idempotent producers of a partition this broker leads
+    /// (DescribeProducers). Errors: UNKNOWN_TOPIC_OR_PARTITION,
+    /// NOT_LEADER_OR_FOLLOWER.
+    fn describe_producers(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Vec<ActiveProducer>, KafkaError> {
+        let _ = (topic, partition);
+        Err(KafkaError::from_code(
+            crate::error_code::NOT_LEADER_OR_FOLLOWER,
+        ))
     }
 
     /// The topic's `max.message.bytes`, or `None` if the topic does not exist.

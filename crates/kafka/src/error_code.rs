@@ -111,6 +111,21 @@ mod tests {
                 "UNSUPPORTED_VERSION",
             ),
             (
+                OUT_OF_ORDER_SEQUENCE_NUMBER,
+                ResponseError::OutOfOrderSequenceNumber.code(),
+                "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ),
+            (
+                INVALID_PRODUCER_EPOCH,
+                ResponseError::InvalidProducerEpoch.code(),
+                "INVALID_PRODUCER_EPOCH",
+            ),
+            (
+                UNKNOWN_PRODUCER_ID,
+                ResponseError::UnknownProducerId.code(),
+                "UNKNOWN_PRODUCER_ID",
+            ),
+            (
                 TOPIC_ALREADY_EXISTS,
                 ResponseError::TopicAlreadyExists.code(),
                 "TOPIC_ALREADY_EXISTS",

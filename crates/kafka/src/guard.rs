@@ -151,6 +151,8 @@ fn flexible_from(key: ApiKey) -> i16 {
         // OffsetDelete has no flexible version.
         ApiKey::OffsetDelete => i16::MAX,
         ApiKey::ConsumerGroupHeartbeat | ApiKey::ConsumerGroupDescribe => 0,
+        ApiKey::InitProducerId => 2,
+        ApiKey::DescribeProducers => 0,
         _ => 0,
     }
 }
@@ -479,6 +481,20 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
         ApiKey::ConsumerGroupDescribe => {
             w.array(|w| w.string())?;
             w.skip(1)?; // include authorized operations
+        }
+        ApiKey::InitProducerId => {
+            w.string()?; // transactional id
+            w.skip(4)?; // transaction timeout
+            if v >= 3 {
+                w.skip(10)?; // producer id, producer epoch
+            }
+        }
+        ApiKey::DescribeProducers => {
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| w.skip(4))?;
+                w.tagged()
+            })?;
         }
         _ => return Ok(()),
     }

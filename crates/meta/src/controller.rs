@@ -41,6 +41,8 @@ pub enum ControllerRequest {
         /// Only check that the partitions could be added.
         validate_only: bool,
     },
+    /// A block of idempotent producer ids for `broker`.
+    AllocateProducerIds { broker: u64 },
 }
 
 /// Plans growing `name` to `total` partitions on the live brokers; new

@@ -10,8 +10,9 @@ pub mod topic_config;
 
 pub use controller::ControllerRequest;
 pub use state::{
-    BrokerRecord, BrokerRegistration, ConfigChange, MetaCommand, MetaError, MetaErrorCode,
-    MetaResponse, MetaState, PartitionAssignment, Topic,
+    producer_id_block, BrokerRecord, BrokerRegistration, ConfigChange, MetaCommand, MetaError,
+    MetaErrorCode, MetaResponse, MetaState, PartitionAssignment, ProducerIdBlock, Topic,
+    PRODUCER_ID_BLOCK_SIZE,
 };
 
 #[allow(unused_imports)]

@@ -96,6 +96,37 @@ pub enum MetaCommand {
     },
     /// Changes a topic's config overrides (see [`ConfigChange`]).
     AlterTopicConfigs { name: String, change: ConfigChange },
+    /// Hands `broker` a block of idempotent producer ids (see
+    /// [`producer_id_block`]). New commands go last: the variant index is in
+    /// every stored log entry.
+    AllocateProducerIds { broker: u64 },
+}
+
+/// Producer ids handed out per [`MetaCommand::AllocateProducerIds`].
+pub const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
+
+/// A block of producer ids, `first..first + count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerIdBlock {
+    /// The first id.
+    pub first: i64,
+    /// How many ids.
+    pub count: i64,
+}
+
+/// The block an `AllocateProducerIds` applied at `log_index` hands out: the
+/// ids `log_index * 1000 ..` (a metadata log index is never used twice, by any
+/// controller, before or after a restart or a snapshot, so neither is a
+/// block; no counter needs storing). `None` past the largest id.
+pub fn producer_id_block(log_index: u64) -> Option<ProducerIdBlock> {
+    let first = i64::try_from(log_index)
+        .ok()?
+        .checked_mul(PRODUCER_ID_BLOCK_SIZE)?;
+    first.checked_add(PRODUCER_ID_BLOCK_SIZE - 1)?;
+    Some(ProducerIdBlock {
+        first,
+        count: PRODUCER_ID_BLOCK_SIZE,
+    })
 }
 
 /// A change to a topic's config overrides.
@@ -202,6 +233,8 @@ pub enum MetaResponse {
     TopicCreated(Topic),
     /// The command was rejected; the catalogue did not change.
     Rejected(MetaError),
+    /// A block of producer ids for the broker that asked.
+    ProducerIds(ProducerIdBlock),
 }
 
 /// The catalogue.
@@ -353,6 +386,13 @@ impl MetaState {
 impl Machine<MetaTypeConfig> for MetaState {
     fn apply(&mut self, log_id: &LogId<u64>, command: &MetaCommand) -> MetaResponse {
         match command {
+            MetaCommand::AllocateProducerIds { broker } => match producer_id_block(log_id.index) {
+                Some(block) => MetaResponse::ProducerIds(block),
+                None => MetaResponse::Rejected(MetaError::new(
+                    MetaErrorCode::Unavailable,
+                    format!("no producer ids left for broker {broker}"),
+                )),
+            },
             MetaCommand::RegisterBroker {
                 registration,
                 now_ms,
@@ -472,6 +512,46 @@ mod tests {
             assignment,
             now_ms: 20,
         }
+    }
+
+    #[test]
+    fn producer_id_blocks_follow_the_log_index_and_never_overlap() {
+        let mut s = with_brokers(1);
+        let before = s.clone();
+        let blocks: Vec<ProducerIdBlock> = [7u64, 8, 9, 120]
+            .iter()
+            .map(|&index| {
+                match s.apply(
+                    &log_id(index),
+                    &MetaCommand::AllocateProducerIds { broker: 1 },
+                ) {
+                    MetaResponse::ProducerIds(block) => block,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(
+            blocks[0],
+            ProducerIdBlock {
+                first: 7000,
+                count: 1000
+            }
+        );
+        for pair in blocks.windows(2) {
+            assert!(pair[0].first + pair[0].count <= pair[1].first, "{pair:?}");
+        }
+        // Nothing is stored: the catalogue is unchanged (and so its snapshots).
+        assert_eq!(s, before);
+        // Past the largest id: refused, not wrapped.
+        assert!(producer_id_block(u64::MAX).is_none());
+        assert!(producer_id_block((i64::MAX / 1000) as u64 + 1).is_none());
+        assert!(matches!(
+            s.apply(
+                &log_id(u64::MAX),
+                &MetaCommand::AllocateProducerIds { broker: 1 }
+            ),
+            MetaResponse::Rejected(_)
+        ));
     }
 
     #[test]

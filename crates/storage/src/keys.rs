@@ -17,6 +17,9 @@ pub enum StateTag {
     Snapshot = 4,
     /// A partition's applied state (offsets, last applied, membership).
     PartitionState = 5,
+    /// One idempotent producer's state in a partition; the key goes on with
+    /// the producer id (see [`producer_key`]).
+    Producer = 6,
 }
 
 /// `group ‖ index` in the `log` column family.
@@ -39,6 +42,24 @@ pub fn state_key(group: GroupId, tag: StateTag) -> [u8; 9] {
     key[..8].copy_from_slice(&group.to_be_bytes());
     key[8] = tag as u8;
     key
+}
+
+/// `group ‖ Producer ‖ producer id` in the `state` column family. The id is
+/// written as its bits plus 2^63 (big-endian), so keys sort by id.
+pub fn producer_key(group: GroupId, producer_id: i64) -> [u8; 17] {
+    let mut key = [0u8; 17];
+    key[..9].copy_from_slice(&state_key(group, StateTag::Producer));
+    key[9..].copy_from_slice(&((producer_id as u64) ^ (1 << 63)).to_be_bytes());
+    key
+}
+
+/// The producer id of a [`producer_key`]; `None` if the key is not one.
+pub fn producer_id(key: &[u8]) -> Option<i64> {
+    if key.len() != 17 || key[8] != StateTag::Producer as u8 {
+        return None;
+    }
+    let bytes: [u8; 8] = key[9..].try_into().ok()?;
+    Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
 }
 
 /// The first key of `group` in any column family.
@@ -83,6 +104,20 @@ mod tests {
         assert_eq!(log_index(&log_key(7, 99)), Some(99));
         assert_eq!(key_group(&log_key(7, 99)), Some(7));
         assert_eq!(log_index(b"short"), None);
+    }
+
+    #[test]
+    fn producer_keys_sort_by_id_and_stay_in_their_group() {
+        let ids = [i64::MIN, -1, 0, 1, 1000, i64::MAX];
+        let keys: Vec<_> = ids.iter().map(|&id| producer_key(3, id)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        for (id, key) in ids.iter().zip(&keys) {
+            assert_eq!(producer_id(key), Some(*id));
+            assert!(key.as_slice() > state_key(3, StateTag::Producer).as_slice());
+            assert!(key.as_slice() < group_end(3).as_slice());
+        }
+        assert_eq!(producer_id(&state_key(3, StateTag::Producer)), None);
+        assert_eq!(producer_id(&log_key(3, 1)), None);
     }
 
     #[test]

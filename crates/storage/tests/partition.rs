@@ -85,7 +85,8 @@ async fn appended_batches_read_back_with_assigned_offsets() {
     assert_eq!(
         r.data,
         PartitionResponse::Appended {
-            base_offsets: vec![0, 2]
+            base_offsets: vec![0, 2],
+            rejected: vec![]
         }
     );
     let r = raft
@@ -97,7 +98,8 @@ async fn appended_batches_read_back_with_assigned_offsets() {
     assert_eq!(
         r.data,
         PartitionResponse::Appended {
-            base_offsets: vec![3]
+            base_offsets: vec![3],
+            rejected: vec![]
         }
     );
     assert_eq!(reader.high_watermark(), 6);
@@ -142,7 +144,8 @@ async fn appended_batches_read_back_with_assigned_offsets() {
     assert_eq!(
         r.data,
         PartitionResponse::Appended {
-            base_offsets: vec![6]
+            base_offsets: vec![6],
+            rejected: vec![]
         }
     );
     raft.shutdown().await.unwrap();
@@ -157,7 +160,7 @@ async fn append(raft: &Raft<PartitionTest>, values: &[&[u8]], timestamp: i64) ->
         .await
         .unwrap();
     match r.data {
-        PartitionResponse::Appended { base_offsets } => (base_offsets[0], r.log_id.index),
+        PartitionResponse::Appended { base_offsets, .. } => (base_offsets[0], r.log_id.index),
         other => panic!("{other:?}"),
     }
 }
@@ -265,4 +268,173 @@ async fn trims_by_time_and_size_then_purges_the_log_and_keeps_the_start_across_r
     // Appends continue at the next offset.
     assert_eq!(append(&raft, &[b"z"], 600).await.0, 10);
     raft.shutdown().await.unwrap();
+}
+
+/// Appends the given batches as one entry; returns what apply answered.
+async fn append_batches(raft: &Raft<PartitionTest>, batches: &[Vec<u8>]) -> PartitionResponse {
+    raft.client_write(PartitionRequest::Append {
+        batches: batches.iter().cloned().map(ByteBuf::from).collect(),
+    })
+    .await
+    .unwrap()
+    .data
+}
+
+fn appended(base_offsets: Vec<u64>, rejected: Vec<(u32, i16)>) -> PartitionResponse {
+    PartitionResponse::Appended {
+        base_offsets,
+        rejected,
+    }
+}
+
+/// A batch of producer 5 at epoch 0: `n` records from sequence `seq`.
+fn idempotent(seq: i32, n: usize, timestamp: i64) -> Vec<u8> {
+    let values: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("s{}", seq as usize + i).into_bytes())
+        .collect();
+    let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+    batch::with_producer(batch::build(&values, timestamp), 5, 0, seq)
+}
+
+#[tokio::test]
+async fn retried_batches_are_written_once_across_trims_snapshots_purges_restarts_and_expiry() {
+    use cairn_common::error_code::{OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID};
+    use openraft::storage::RaftStateMachine;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (raft, reader) = start(dir.path()).await;
+    // A batch and its retry merged into one entry, then the next batch.
+    assert_eq!(
+        append_batches(&raft, &[idempotent(0, 2, 100), idempotent(0, 2, 100)]).await,
+        appended(vec![0, 0], vec![])
+    );
+    assert_eq!(
+        append_batches(&raft, &[idempotent(2, 1, 200)]).await,
+        appended(vec![2], vec![])
+    );
+    // The retry's bytes stay in the log entry but are never read.
+    assert_eq!(
+        offsets_in(&reader.read(0, 1 << 20).unwrap().bytes),
+        vec![(0, 2), (2, 1)]
+    );
+    // A gap is refused and takes no offset.
+    assert_eq!(
+        append_batches(&raft, &[idempotent(9, 1, 300)]).await,
+        appended(vec![3], vec![(0, OUT_OF_ORDER_SEQUENCE_NUMBER)])
+    );
+    assert_eq!(reader.high_watermark(), 3);
+    let known = reader.producers().unwrap();
+    assert_eq!(known.get(5).map(|p| p.last_sequence()), Some(Some(2)));
+
+    // Retention deletes every record; the snapshot and purge follow. The
+    // producer's state survives them.
+    raft.client_write(PartitionRequest::Trim {
+        log_start_offset: 3,
+    })
+    .await
+    .unwrap();
+    raft.trigger().snapshot().await.unwrap();
+    raft.wait(Some(std::time::Duration::from_secs(5)))
+        .metrics(|m| m.purged.is_some(), "log purged")
+        .await
+        .unwrap();
+    assert_eq!(
+        append_batches(&raft, &[idempotent(2, 1, 200)]).await,
+        appended(vec![2], vec![])
+    );
+
+    // Restart: the state is read back; the retry is still a duplicate, and
+    // the producer goes on where it was.
+    raft.shutdown().await.unwrap();
+    drop(raft);
+    drop(reader);
+    {
+        // The stored snapshot carries the producer as of its point.
+        let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
+        let mut sm = PartitionStore::<PartitionTest>::open(engine, 7).unwrap();
+        let snapshot = sm
+            .get_current_snapshot()
+            .await
+            .unwrap()
+            .expect("a snapshot");
+        let (state, producers) =
+            cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
+        assert_eq!(state.next_offset, 3);
+        assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(2)));
+    }
+    let (raft, reader) = start(dir.path()).await;
+    assert_eq!(
+        append_batches(&raft, &[idempotent(2, 1, 200), idempotent(3, 2, 400)]).await,
+        appended(vec![2, 3], vec![])
+    );
+    assert_eq!(
+        offsets_in(&reader.read(3, 1 << 20).unwrap().bytes),
+        vec![(3, 2)]
+    );
+
+    // Expiry forgets the producer: a batch mid-stream is then unknown.
+    let r = raft
+        .client_write(PartitionRequest::ExpireProducers {
+            last_seen_before_ms: 1_000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        r.data,
+        PartitionResponse::ProducersExpired { producers: vec![5] }
+    );
+    assert!(reader.producers().unwrap().is_empty());
+    assert_eq!(
+        append_batches(&raft, &[idempotent(5, 1, 2_000)]).await,
+        appended(vec![5], vec![(0, UNKNOWN_PRODUCER_ID)])
+    );
+    raft.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_snapshot_before_the_kept_records_carries_the_producers_as_they_were_there() {
+    use openraft::storage::RaftStateMachine;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (raft, reader) = start(dir.path()).await;
+    let other = batch::with_producer(batch::build(&[b"o"], 300), 6, 0, 0);
+    assert_eq!(
+        append_batches(&raft, &[idempotent(0, 2, 100)]).await,
+        appended(vec![0], vec![])
+    );
+    assert_eq!(
+        append_batches(&raft, &[idempotent(2, 1, 200)]).await,
+        appended(vec![2], vec![])
+    );
+    assert_eq!(
+        append_batches(&raft, &[other]).await,
+        appended(vec![3], vec![])
+    );
+    // Keep offsets 2 and up: the snapshot ends after the first entry, where
+    // only producer 5's first batch had been written.
+    raft.client_write(PartitionRequest::Trim {
+        log_start_offset: 2,
+    })
+    .await
+    .unwrap();
+    raft.trigger().snapshot().await.unwrap();
+    raft.wait(Some(std::time::Duration::from_secs(5)))
+        .metrics(|m| m.snapshot.is_some(), "snapshot built")
+        .await
+        .unwrap();
+    raft.shutdown().await.unwrap();
+    drop(raft);
+    drop(reader);
+    let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
+    let mut sm = PartitionStore::<PartitionTest>::open(engine, 7).unwrap();
+    let snapshot = sm
+        .get_current_snapshot()
+        .await
+        .unwrap()
+        .expect("a snapshot");
+    let (state, producers) =
+        cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
+    assert_eq!(state.next_offset, 2);
+    assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(1)));
+    assert!(producers.get(6).is_none());
 }

@@ -20,11 +20,13 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_producers;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod groups;
 pub mod heartbeat;
 pub mod incremental_alter_configs;
+pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
@@ -139,6 +141,10 @@ fn route(
         }
         ApiKey::ConsumerGroupDescribe => {
             consumer_group_describe::handle_consumer_group_describe(header, body, cluster)
+        }
+        ApiKey::InitProducerId => init_producer_id::handle_init_producer_id(header, body, cluster),
+        ApiKey::DescribeProducers => {
+            describe_producers::handle_describe_producers(header, body, cluster)
         }
         other => {
             return Err(Outcome::Close(format!(

@@ -5,6 +5,13 @@
 //! and the response waits for every partition's write: committed by a Raft
 //! majority with acks=-1, appended to the leader's log with acks=1.
 //! acks=0 gets no response at all.
+//!
+//! Batches of an idempotent producer (producer id set) are checked against
+//! the producer's state when the partition applies them (see
+//! `cairn_storage::partition::producers`): a retry answers the offset it got
+//! first, a gap or a fenced epoch its error code. Here they only need a
+//! non-negative epoch and sequence. Transactional batches are refused until
+//! transactions are served.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +39,24 @@ pub fn batch_error_code(e: &BatchError) -> i16 {
             error_code::INVALID_RECORD
         }
     }
+}
+
+/// Why batches that are otherwise valid cannot be written: a transactional
+/// batch (transactions are not served yet), or an idempotent producer's batch
+/// without an epoch or sequence.
+fn producer_fields_error(header: &batch::BatchHeader) -> Option<String> {
+    if header.is_transactional {
+        return Some(format!(
+            "transactional batch of producer {}: transactions are not supported yet",
+            header.producer_id
+        ));
+    }
+    (header.has_producer() && (header.producer_epoch < 0 || header.base_sequence < 0)).then(|| {
+        format!(
+            "batch of producer {} has epoch {} and base sequence {}: both must be >= 0",
+            header.producer_id, header.producer_epoch, header.base_sequence
+        )
+    })
 }
 
 /// One partition's part of the answer: known now, or once its write completes.
@@ -83,6 +108,17 @@ pub fn handle_produce(
                     ),
                     Ok(batches) if batches.is_empty() => {
                         Slot::Done(error_code::CORRUPT_MESSAGE, Some("empty record set".into()))
+                    }
+                    Ok(batches)
+                        if batches
+                            .iter()
+                            .any(|(_, h)| producer_fields_error(h).is_some()) =>
+                    {
+                        let message = batches
+                            .iter()
+                            .find_map(|(_, h)| producer_fields_error(h))
+                            .map(|m| format!("partition {}: {m}", p.index));
+                        Slot::Done(error_code::INVALID_RECORD, message)
                     }
                     Ok(batches) => {
                         let batches: Vec<Bytes> =

@@ -20,7 +20,13 @@
 //! - an entry whose batches span no offsets gets no index row;
 //! - `bytes` is the size of the index rows at or above the log start, however
 //!   the entries were grouped into `apply` calls (a trim counts the rows this
-//!   plan put, and never counts a row an earlier trim already removed).
+//!   plan put, and never counts a row an earlier trim already removed);
+//! - a batch of an idempotent producer is written at most once: the
+//!   [`Producers`] verdict decides, and a duplicate or refused batch takes no
+//!   offset; its position in the entry goes into the index row's `skipped`
+//!   list, so reads pass over its bytes, which stay in the Raft log entry.
+
+use std::collections::BTreeSet;
 
 use openraft::{BasicNode, EntryPayload, LogId, Membership, StoredMembership};
 use rocksdb::WriteBatch;
@@ -30,7 +36,8 @@ use cairn_common::batch;
 use crate::{Engine, GroupId, GroupTypeConfig};
 
 use super::command::{PartitionRequest, PartitionResponse};
-use super::state::{index_key, IndexEntry, PartitionState};
+use super::producers::{ProducerBatch, Producers, Verdict};
+use super::state::{encode_index_row, index_key, IndexEntry, PartitionState};
 
 /// The offsets one Append's batches take.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,10 +77,11 @@ pub fn trim_target(state: &PartitionState, requested: u64) -> Option<u64> {
 }
 
 /// One change to the `index` column family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IndexWrite {
-    /// Store this row (keyed by its last offset).
-    Put(IndexEntry),
+    /// Store this row (keyed by its last offset), with the positions of the
+    /// entry's batches that were not written (duplicates, refused batches).
+    Put(IndexEntry, Vec<u32>),
     /// Delete every row whose last offset is below this offset.
     DeleteBelow(u64),
 }
@@ -87,15 +95,26 @@ pub struct ApplyPlan {
     pub index: Vec<IndexWrite>,
     /// One response per entry.
     pub responses: Vec<PartitionResponse>,
+    /// The producers' state after the entries decided so far.
+    pub producers: Producers,
+    /// The producer ids whose state changed (or went) in this plan.
+    pub touched_producers: BTreeSet<i64>,
 }
 
 impl ApplyPlan {
-    /// A plan starting from the applied `state`.
+    /// A plan starting from the applied `state`, with no producer known.
     pub fn new(state: PartitionState) -> Self {
+        Self::resume(state, Producers::default())
+    }
+
+    /// A plan starting from the applied `state` and `producers`.
+    pub fn resume(state: PartitionState, producers: Producers) -> Self {
         Self {
             state,
             index: Vec::new(),
             responses: Vec::new(),
+            producers,
+            touched_producers: BTreeSet::new(),
         }
     }
 
@@ -120,6 +139,9 @@ impl ApplyPlan {
             EntryPayload::Normal(PartitionRequest::Trim { log_start_offset }) => {
                 self.trim(*log_start_offset, stored_bytes_between)?
             }
+            EntryPayload::Normal(PartitionRequest::ExpireProducers {
+                last_seen_before_ms,
+            }) => self.expire_producers(*last_seen_before_ms),
         };
         self.responses.push(response);
         Ok(())
@@ -135,25 +157,70 @@ impl ApplyPlan {
     }
 
     /// Assigns the batches of the entry at `log_index` their offsets and
-    /// indexes the entry if it holds any.
+    /// indexes the entry if it holds any. A producer's batch is first checked
+    /// against its state ([`Producers::check`]): a duplicate answers its
+    /// original offset, a refused batch its error code, and neither takes an
+    /// offset.
     pub fn append<B: AsRef<[u8]>>(&mut self, log_index: u64, batches: &[B]) -> PartitionResponse {
         let first = self.state.next_offset;
-        let assigned = assign_offsets(first, batches);
-        self.state.next_offset = assigned.next_offset;
-        if assigned.next_offset > first {
+        let mut next = first;
+        let mut max_timestamp = i64::MIN;
+        let mut base_offsets = Vec::with_capacity(batches.len());
+        let mut rejected = Vec::new();
+        let mut skipped = Vec::new();
+        for (position, b) in batches.iter().enumerate() {
+            let header = batch::parse_header(b.as_ref()).ok();
+            if let Some(producer) = header.as_ref().and_then(ProducerBatch::of) {
+                match self.producers.check(&producer) {
+                    Verdict::Append => {
+                        self.producers.record(&producer, next);
+                        self.touched_producers.insert(producer.producer_id);
+                    }
+                    Verdict::Duplicate { base_offset } => {
+                        base_offsets.push(base_offset);
+                        skipped.push(position as u32);
+                        continue;
+                    }
+                    Verdict::Reject(code) => {
+                        base_offsets.push(next);
+                        rejected.push((position as u32, code));
+                        skipped.push(position as u32);
+                        continue;
+                    }
+                }
+            }
+            base_offsets.push(next);
+            if let Some(span) = batch::span(b.as_ref()) {
+                next += span.offsets;
+                max_timestamp = max_timestamp.max(span.max_timestamp);
+            }
+        }
+        self.state.next_offset = next;
+        if next > first {
             let bytes: u64 = batches.iter().map(|b| b.as_ref().len() as u64).sum();
             self.state.bytes += bytes;
-            self.index.push(IndexWrite::Put(IndexEntry {
-                log_index,
-                base_offset: first,
-                last_offset: assigned.next_offset - 1,
-                max_timestamp: assigned.max_timestamp,
-                bytes,
-            }));
+            self.index.push(IndexWrite::Put(
+                IndexEntry {
+                    log_index,
+                    base_offset: first,
+                    last_offset: next - 1,
+                    max_timestamp,
+                    bytes,
+                },
+                skipped,
+            ));
         }
         PartitionResponse::Appended {
-            base_offsets: assigned.base_offsets,
+            base_offsets,
+            rejected,
         }
+    }
+
+    /// Forgets the producers last seen before `last_seen_before_ms`.
+    pub fn expire_producers(&mut self, last_seen_before_ms: i64) -> PartitionResponse {
+        let producers = self.producers.expire(last_seen_before_ms);
+        self.touched_producers.extend(producers.iter().copied());
+        PartitionResponse::ProducersExpired { producers }
     }
 
     /// Moves the log start to `requested` if [`trim_target`] allows, dropping
@@ -172,7 +239,7 @@ impl ApplyPlan {
                 .index
                 .iter()
                 .filter_map(|change| match change {
-                    IndexWrite::Put(row) if (from..to).contains(&row.last_offset) => {
+                    IndexWrite::Put(row, _) if (from..to).contains(&row.last_offset) => {
                         Some(row.bytes)
                     }
                     _ => None,
@@ -200,8 +267,8 @@ pub(super) fn write_index(
 ) -> Result<(), bincode::Error> {
     for change in index {
         match change {
-            IndexWrite::Put(row) => {
-                let value = bincode::serialize(row)?;
+            IndexWrite::Put(row, skipped) => {
+                let value = encode_index_row(row, skipped)?;
                 write.put_cf(engine.cf_index(), index_key(group, row.last_offset), value);
             }
             IndexWrite::DeleteBelow(to) => write.delete_range_cf(
@@ -306,7 +373,8 @@ mod tests {
             .enumerate()
         {
             let batches: Vec<Vec<u8>> = counts.iter().map(|&n| records(n, 0)).collect();
-            let PartitionResponse::Appended { base_offsets } = plan.append(i as u64 + 1, &batches)
+            let PartitionResponse::Appended { base_offsets, .. } =
+                plan.append(i as u64 + 1, &batches)
             else {
                 panic!("append answers Appended");
             };
@@ -326,13 +394,16 @@ mod tests {
         plan.append(9, &batches);
         assert_eq!(
             plan.index,
-            vec![IndexWrite::Put(IndexEntry {
-                log_index: 9,
-                base_offset: 5,
-                last_offset: 9,
-                max_timestamp: 70,
-                bytes,
-            })]
+            vec![IndexWrite::Put(
+                IndexEntry {
+                    log_index: 9,
+                    base_offset: 5,
+                    last_offset: 9,
+                    max_timestamp: 70,
+                    bytes,
+                },
+                vec![]
+            )]
         );
         assert_eq!(plan.state.bytes, 100 + bytes);
     }
@@ -344,13 +415,15 @@ mod tests {
         assert_eq!(
             plan.append(3, &empty),
             PartitionResponse::Appended {
-                base_offsets: vec![]
+                base_offsets: vec![],
+                rejected: vec![]
             }
         );
         assert_eq!(
             plan.append(4, &[spanless()]),
             PartitionResponse::Appended {
-                base_offsets: vec![5]
+                base_offsets: vec![5],
+                rejected: vec![]
             }
         );
         assert!(plan.index.is_empty());
@@ -452,7 +525,8 @@ mod tests {
                 PartitionResponse::None,
                 PartitionResponse::None,
                 PartitionResponse::Appended {
-                    base_offsets: vec![0]
+                    base_offsets: vec![0],
+                    rejected: vec![]
                 },
                 PartitionResponse::Trimmed {
                     log_start_offset: 2
@@ -470,7 +544,7 @@ mod tests {
         );
         assert!(matches!(
             plan.index.as_slice(),
-            [IndexWrite::Put(row), IndexWrite::DeleteBelow(2)] if row.log_index == 3
+            [IndexWrite::Put(row, _), IndexWrite::DeleteBelow(2)] if row.log_index == 3
         ));
     }
 
@@ -491,6 +565,115 @@ mod tests {
         assert_eq!(run(), run());
     }
 
+    /// A batch of `n` records from producer `id`, epoch `epoch`, first sequence `seq`.
+    fn produced(id: i64, epoch: i16, seq: i32, n: usize) -> Vec<u8> {
+        batch::with_producer(records(n, 5), id, epoch, seq)
+    }
+
+    #[test]
+    fn a_retried_batch_in_the_same_entry_or_a_later_one_is_written_once() {
+        let mut plan = ApplyPlan::new(state(10, 0, 0));
+        // One entry holding a batch and its retry (the appender merged both),
+        // then a later entry retrying it again next to a new batch.
+        let first = plan.append(1, &[produced(9, 0, 0, 3), produced(9, 0, 0, 3)]);
+        assert_eq!(
+            first,
+            PartitionResponse::Appended {
+                base_offsets: vec![10, 10],
+                rejected: vec![]
+            }
+        );
+        let second = plan.append(2, &[produced(9, 0, 0, 3), produced(9, 0, 3, 2)]);
+        assert_eq!(
+            second,
+            PartitionResponse::Appended {
+                base_offsets: vec![10, 13],
+                rejected: vec![]
+            }
+        );
+        assert_eq!(plan.state.next_offset, 15);
+        let skipped: Vec<(u64, Vec<u32>)> = plan
+            .index
+            .iter()
+            .map(|w| match w {
+                IndexWrite::Put(row, skipped) => (row.base_offset, skipped.clone()),
+                IndexWrite::DeleteBelow(_) => panic!("no trim here"),
+            })
+            .collect();
+        assert_eq!(skipped, vec![(10, vec![1]), (13, vec![0])]);
+        assert_eq!(
+            plan.touched_producers.iter().copied().collect::<Vec<_>>(),
+            vec![9]
+        );
+    }
+
+    #[test]
+    fn refused_batches_take_no_offset_and_say_why() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[produced(1, 2, 0, 1)]);
+        let answer = plan.append(
+            2,
+            &[
+                records(1, 5),        // not idempotent: written
+                produced(1, 1, 1, 1), // fenced epoch
+                produced(1, 2, 5, 1), // gap
+                produced(2, 0, 7, 1), // unknown producer mid-stream
+                produced(1, 2, 1, 2), // next in sequence: written
+            ],
+        );
+        assert_eq!(
+            answer,
+            PartitionResponse::Appended {
+                base_offsets: vec![1, 2, 2, 2, 2],
+                rejected: vec![
+                    (1, cairn_common::error_code::INVALID_PRODUCER_EPOCH),
+                    (2, cairn_common::error_code::OUT_OF_ORDER_SEQUENCE_NUMBER),
+                    (3, cairn_common::error_code::UNKNOWN_PRODUCER_ID),
+                ]
+            }
+        );
+        assert_eq!(plan.state.next_offset, 4);
+        assert!(plan.producers.get(2).is_none());
+    }
+
+    #[test]
+    fn an_entry_of_duplicates_only_is_not_indexed() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[produced(1, 0, 0, 2)]);
+        let index_rows = plan.index.len();
+        let answer = plan.append(2, &[produced(1, 0, 0, 2)]);
+        assert_eq!(
+            answer,
+            PartitionResponse::Appended {
+                base_offsets: vec![0],
+                rejected: vec![]
+            }
+        );
+        assert_eq!(plan.index.len(), index_rows);
+        assert_eq!(plan.state.next_offset, 2);
+    }
+
+    #[test]
+    fn expiry_is_an_entry_and_touches_what_it_drops() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[produced(1, 0, 0, 1)]);
+        plan.touched_producers.clear();
+        let expire = EntryPayload::<TestConfig>::Normal(PartitionRequest::ExpireProducers {
+            last_seen_before_ms: 6,
+        });
+        plan.apply_entry(log_id(2), &expire, no_stored_rows)
+            .unwrap();
+        assert_eq!(
+            plan.responses,
+            vec![PartitionResponse::ProducersExpired { producers: vec![1] }]
+        );
+        assert!(plan.producers.is_empty());
+        assert_eq!(
+            plan.touched_producers.iter().copied().collect::<Vec<_>>(),
+            vec![1]
+        );
+    }
+
     /// The `index` column family of one partition, as a test double: what
     /// the IO layer would have stored after writing each plan.
     #[derive(Default)]
@@ -503,11 +686,11 @@ mod tests {
 
         fn write(&mut self, plan: &ApplyPlan) {
             for change in &plan.index {
-                match *change {
-                    IndexWrite::Put(row) => {
-                        self.0.insert(row.last_offset, row);
+                match change {
+                    IndexWrite::Put(row, _) => {
+                        self.0.insert(row.last_offset, *row);
                     }
-                    IndexWrite::DeleteBelow(to) => self.0.retain(|&last, _| last >= to),
+                    &IndexWrite::DeleteBelow(to) => self.0.retain(|&last, _| last >= to),
                 }
             }
         }

@@ -21,6 +21,14 @@ pub enum PartitionRequest {
         /// The new first kept offset.
         log_start_offset: u64,
     },
+    /// Forgets the idempotent producers whose last batch's timestamp is
+    /// before this time (the leader decides it from its clock and
+    /// `producer_id_expiration_ms`; every replica then drops the same ones).
+    /// New variants go last: the variant index is on disk.
+    ExpireProducers {
+        /// Milliseconds since the epoch.
+        last_seen_before_ms: i64,
+    },
 }
 
 /// What applying a [`PartitionRequest`] produced.
@@ -31,12 +39,21 @@ pub enum PartitionResponse {
     None,
     /// The base offset given to each appended batch, in order.
     Appended {
-        /// One per batch.
+        /// One per batch; for a duplicate of an idempotent producer's batch,
+        /// the offset it got when first written.
         base_offsets: Vec<u64>,
+        /// The batches refused (by position in the entry) with their Kafka
+        /// error code; they were not written.
+        rejected: Vec<(u32, i16)>,
     },
     /// The log start offset after a trim.
     Trimmed {
         /// The first kept offset.
         log_start_offset: u64,
+    },
+    /// The producer ids an `ExpireProducers` forgot.
+    ProducersExpired {
+        /// In id order.
+        producers: Vec<i64>,
     },
 }

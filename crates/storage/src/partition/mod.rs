@@ -21,6 +21,7 @@
 //! | [`command`] | the entry types: [`PartitionRequest`], [`PartitionResponse`] |
 //! | [`state`] | what is persisted: [`PartitionState`], [`IndexEntry`], their keys and reads |
 //! | [`apply`] | the pure offset-assignment decision ([`ApplyPlan`]) and the writes it makes |
+//! | [`producers`] | idempotent producers' state and the duplicate/sequence verdict (pure) |
 //! | [`snapshot`] | where a snapshot ends (pure) and the snapshot builder |
 //! | [`retention`] | how far retention may move the log start (pure) |
 //! | [`reader`] | fetch reads, offset by timestamp, high watermark watch |
@@ -30,6 +31,7 @@
 
 pub mod apply;
 pub mod command;
+pub mod producers;
 pub mod reader;
 pub mod retention;
 pub mod snapshot;
@@ -37,6 +39,7 @@ pub mod state;
 
 pub use apply::{assign_offsets, ApplyPlan, Assignment, IndexWrite};
 pub use command::{PartitionRequest, PartitionResponse};
+pub use producers::{CachedBatch, ProducerState, Producers, Verdict};
 pub use reader::{PartitionReader, ReadBatches};
 pub use retention::{retention_point, RetentionLimits};
 pub use snapshot::{snapshot_point, PartitionSnapshotBuilder, SnapshotPoint};
@@ -52,9 +55,9 @@ use rocksdb::WriteBatch;
 use tokio::sync::watch;
 
 use crate::error::{sm_err, snapshot_err};
-use crate::{snapshot as stored_snapshot, Engine, GroupId, GroupTypeConfig};
+use crate::{keys, snapshot as stored_snapshot, Engine, GroupId, GroupTypeConfig};
 
-use state::{index_key, index_rows, read_state, state_key, StorageResult};
+use state::{index_key, index_rows, read_producers, read_state, state_key, StorageResult};
 
 /// The applied state, shared by the machine, its readers and its snapshot
 /// builder; the watch follows `state.next_offset`.
@@ -78,6 +81,9 @@ pub struct PartitionStore<C> {
     engine: Engine,
     group: GroupId,
     shared: Arc<Shared>,
+    /// The idempotent producers' state as of the last applied entry; only
+    /// `apply` and `install_snapshot` change it (readers read the rows).
+    producers: Producers,
     _types: PhantomData<fn() -> C>,
 }
 
@@ -88,6 +94,7 @@ where
     /// Opens the state machine of `group`, reading its applied state.
     pub fn open(engine: Engine, group: GroupId) -> StorageResult<Self> {
         let state = read_state(&engine, group)?;
+        let producers = read_producers(&engine, group).map_err(|e| sm_err(ErrorVerb::Read, e))?;
         let (high_watermark, _) = watch::channel(state.next_offset);
         Ok(Self {
             engine,
@@ -96,6 +103,7 @@ where
                 state: RwLock::new(state),
                 high_watermark,
             }),
+            producers,
             _types: PhantomData,
         })
     }
@@ -121,6 +129,28 @@ where
             total += entry.bytes;
         }
         Ok(total)
+    }
+
+    /// Adds to `write` the rows of the `touched` producers: their state in
+    /// `producers`, or a delete for those that are gone.
+    fn write_producers(
+        &self,
+        write: &mut WriteBatch,
+        producers: &Producers,
+        touched: impl IntoIterator<Item = i64>,
+    ) -> StorageResult<()> {
+        for id in touched {
+            let key = keys::producer_key(self.group, id);
+            match producers.get(id) {
+                Some(state) => {
+                    let bytes =
+                        bincode::serialize(state).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
+                    write.put_cf(self.engine.cf_state(), key, bytes);
+                }
+                None => write.delete_cf(self.engine.cf_state(), key),
+            }
+        }
+        Ok(())
     }
 
     /// Writes `write` together with `state`, then publishes `state` and the
@@ -156,24 +186,39 @@ where
         I: IntoIterator<Item = C::Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut plan = ApplyPlan::new(self.shared.state());
+        // The plan works on the producers' state and hands it back; if any
+        // step fails, the group stops (openraft treats a failed apply as
+        // fatal) and a restart reads the state as last written.
+        let mut plan = ApplyPlan::resume(self.shared.state(), std::mem::take(&mut self.producers));
         for entry in entries {
-            plan.apply_entry(entry.log_id, &entry.payload, |from, to| {
+            let decided = plan.apply_entry(entry.log_id, &entry.payload, |from, to| {
                 self.stored_bytes_between(from, to)
-            })?;
+            });
+            if let Err(e) = decided {
+                self.producers = plan.producers;
+                return Err(e);
+            }
         }
+        let ApplyPlan {
+            state,
+            index,
+            responses,
+            producers,
+            touched_producers,
+        } = plan;
+        self.producers = producers;
         let mut write = WriteBatch::default();
-        apply::write_index(&self.engine, self.group, &mut write, &plan.index)
+        apply::write_index(&self.engine, self.group, &mut write, &index)
             .map_err(|e| sm_err(ErrorVerb::Write, *e))?;
-        self.commit_state(write, plan.state)?;
-        Ok(plan.responses)
+        self.write_producers(&mut write, &self.producers, touched_producers)?;
+        self.commit_state(write, state)?;
+        Ok(responses)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         PartitionSnapshotBuilder {
             engine: self.engine.clone(),
             group: self.group,
-            shared: self.shared.clone(),
         }
     }
 
@@ -187,8 +232,8 @@ where
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> StorageResult<()> {
         let data = snapshot.into_inner();
-        let mut state: PartitionState =
-            bincode::deserialize(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
+        let (mut state, producers) =
+            snapshot::decode(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
         state.last_applied = meta.last_log_id;
         state.membership = meta.last_membership.clone();
         // Whatever this replica indexed before is covered by the snapshot:
@@ -200,8 +245,19 @@ where
             index_key(self.group, u64::MAX),
         );
         write.delete_cf(self.engine.cf_index(), index_key(self.group, u64::MAX));
+        // The producers are the snapshot's: those it does not know go.
+        let gone: Vec<i64> = self
+            .producers
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| producers.get(*id).is_none())
+            .collect();
+        let all: Vec<i64> = producers.iter().map(|(id, _)| id).chain(gone).collect();
+        self.write_producers(&mut write, &producers, all)?;
         stored_snapshot::store_received(&self.engine, self.group, meta, data).await?;
-        self.commit_state(write, state)
+        self.commit_state(write, state)?;
+        self.producers = producers;
+        Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<C>>> {

@@ -20,8 +20,9 @@ use cairn_common::batch;
 use crate::{Engine, GroupId, GroupTypeConfig, StorageError};
 
 use super::command::{PartitionRequest, PartitionResponse};
+use super::producers::Producers;
 use super::retention::{retention_point, RetentionLimits};
-use super::state::{index_rows, log_entry, IndexEntry};
+use super::state::{index_rows, index_rows_skipping, log_entry, read_producers, IndexEntry};
 use super::Shared;
 
 /// Index rows read per seek.
@@ -90,6 +91,11 @@ where
             .collect()
     }
 
+    /// The idempotent producers this partition knows, as last applied.
+    pub fn producers(&self) -> Result<Producers, StorageError> {
+        read_producers(&self.engine, self.group)
+    }
+
     /// Where retention would move the log start (see [`retention_point`]):
     /// past leading entries older than `expire_before_ms`, and past as many
     /// as needed to keep at most `max_bytes`. Never beyond the high
@@ -132,17 +138,24 @@ where
         };
         let mut next = offset;
         'entries: while next < high_watermark {
-            let index = self.index_from(next)?;
+            let index: Vec<(IndexEntry, Vec<u32>)> =
+                index_rows_skipping(&self.engine, self.group, next)
+                    .take(INDEX_ROWS_PER_SEEK)
+                    .collect::<Result<_, _>>()?;
             if index.is_empty() {
                 break;
             }
-            for entry in index {
+            for (entry, skipped) in index {
                 if entry.base_offset >= high_watermark {
                     break 'entries;
                 }
-                // Walk the entry's batches with the offsets apply gave them.
+                // Walk the entry's batches with the offsets apply gave them,
+                // passing over those it did not write.
                 let mut base = entry.base_offset;
-                for b in self.entry_batches(entry.log_index)? {
+                for (position, b) in self.entry_batches(entry.log_index)?.into_iter().enumerate() {
+                    if skipped.contains(&(position as u32)) {
+                        continue;
+                    }
                     let Some(span) = batch::span(&b) else {
                         continue;
                     };

@@ -9,19 +9,104 @@
 //! one every kind of group uses (`crate::snapshot`).
 //!
 //! The snapshot's bytes are a bincode [`PartitionState`] at that point (with
-//! `bytes` 0): a format existing data dirs hold, which must not change.
+//! `bytes` 0): a format existing data dirs hold, which must not change;
+//! followed, when any idempotent producer is known there, by the bincode
+//! [`Producers`] at that point ([`encode`], [`decode`]).
+//!
+//! The producers' state at the point is not the applied one (the point lies
+//! behind the last applied entry), so the builder replays the log from the
+//! previous snapshot to the point through the same [`ApplyPlan`] that apply
+//! uses: the entries it reads are exactly those retention deleted since the
+//! last snapshot, and it decides what apply decided then.
 
-use std::sync::Arc;
+use std::convert::Infallible;
 
 use openraft::storage::{RaftSnapshotBuilder, Snapshot};
 use openraft::{ErrorVerb, LogId};
 
 use crate::error::sm_err;
-use crate::{snapshot, Engine, GroupId, GroupTypeConfig};
+use crate::{snapshot, Engine, GroupId, GroupTypeConfig, StorageError};
 
+use super::apply::ApplyPlan;
 use super::command::{PartitionRequest, PartitionResponse};
-use super::state::{index_rows, log_entry, IndexEntry, PartitionState, StorageResult};
-use super::Shared;
+use super::producers::Producers;
+use super::state::{log_entry, read_consistent, IndexEntry, PartitionState, StorageResult};
+
+/// A snapshot's bytes: `state`, then `producers` unless there are none.
+pub fn encode(state: &PartitionState, producers: &Producers) -> Result<Vec<u8>, bincode::Error> {
+    let mut bytes = bincode::serialize(state)?;
+    if !producers.is_empty() {
+        bincode::serialize_into(&mut bytes, producers)?;
+    }
+    Ok(bytes)
+}
+
+/// The state and producers of a snapshot's bytes (snapshots written before
+/// idempotent producers existed carry none).
+pub fn decode(bytes: &[u8]) -> Result<(PartitionState, Producers), bincode::Error> {
+    let mut rest = bytes;
+    let state: PartitionState = bincode::deserialize_from(&mut rest)?;
+    let producers = if rest.is_empty() {
+        Producers::default()
+    } else {
+        bincode::deserialize(rest)?
+    };
+    Ok((state, producers))
+}
+
+/// The producers' state after the entry at `to`: the stored snapshot's,
+/// then every entry after it up to `to` replayed. `None` if an entry in
+/// between is no longer stored, or the replay does not reach `next_offset`
+/// (then no snapshot can be cut there).
+fn producers_at<C>(
+    engine: &Engine,
+    group: GroupId,
+    to: u64,
+    next_offset: u64,
+) -> StorageResult<Option<Producers>>
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    let read = |e: StorageError| sm_err(ErrorVerb::Read, e);
+    let (state, producers, after) = match snapshot::read_stored(engine, group)? {
+        Some(stored) => {
+            let (state, producers) =
+                decode(&stored.data).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
+            let after = stored.meta.last_log_id.map_or(0, |id| id.index);
+            (state, producers, after)
+        }
+        None => (PartitionState::default(), Producers::default(), 0),
+    };
+    if after > to {
+        return Ok(None);
+    }
+    let mut plan = ApplyPlan::resume(state, producers);
+    for index in after + 1..=to {
+        let Some(entry) = log_entry::<C>(engine, group, index).map_err(read)? else {
+            return Ok(None);
+        };
+        // Only offsets and producers matter here: kept bytes are not asked.
+        let decided = plan.apply_entry(entry.log_id, &entry.payload, |_, _| {
+            Ok::<u64, Infallible>(0)
+        });
+        match decided {
+            Ok(()) => {}
+            Err(never) => match never {},
+        }
+        plan.index.clear();
+        plan.responses.clear();
+    }
+    if plan.state.next_offset != next_offset {
+        tracing::warn!(
+            group,
+            replayed = plan.state.next_offset,
+            expected = next_offset,
+            "snapshot replay does not reach the point's offset; no snapshot cut"
+        );
+        return Ok(None);
+    }
+    Ok(Some(plan.producers))
+}
 
 /// Where a snapshot can end: its last log id, and the next offset there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +167,6 @@ pub fn snapshot_state(state: &PartitionState, point: SnapshotPoint) -> Partition
 pub struct PartitionSnapshotBuilder {
     pub(super) engine: Engine,
     pub(super) group: GroupId,
-    pub(super) shared: Arc<Shared>,
 }
 
 impl<C> RaftSnapshotBuilder<C> for PartitionSnapshotBuilder
@@ -92,11 +176,7 @@ where
     /// A snapshot at [`snapshot_point`]; if there is none, the current
     /// snapshot again, which openraft ignores as not newer.
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<C>> {
-        let state = self.shared.state();
-        let first_kept = index_rows(&self.engine, self.group, state.log_start_offset)
-            .next()
-            .transpose()
-            .map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let (state, applied_producers, first_kept) = read_consistent(&self.engine, self.group)?;
         let point = snapshot_point(&state, first_kept.as_ref(), |index| {
             log_entry::<C>(&self.engine, self.group, index)
                 .map(|entry| entry.map(|e| e.log_id))
@@ -105,8 +185,19 @@ where
         let Some(point) = point else {
             return snapshot::current_or_empty(&self.engine, self.group);
         };
+        // At the last applied entry the producers are the applied ones;
+        // before it, they are what the log says they were there.
+        let producers = if point.last_log_id == state.last_applied {
+            applied_producers
+        } else {
+            let to = point.last_log_id.map_or(0, |id| id.index);
+            match producers_at::<C>(&self.engine, self.group, to, point.next_offset)? {
+                Some(producers) => producers,
+                None => return snapshot::current_or_empty(&self.engine, self.group),
+            }
+        };
         let at = snapshot_state(&state, point);
-        let data = bincode::serialize(&at).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
+        let data = encode(&at, &producers).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
         snapshot::store_new(
             &self.engine,
             self.group,
@@ -199,6 +290,32 @@ mod tests {
         });
         assert_eq!(got.unwrap(), None);
         assert_eq!(asked, Some(11));
+    }
+
+    #[test]
+    fn snapshot_bytes_without_producers_keep_the_original_format() {
+        let state = applied(1);
+        let old = bincode::serialize(&state).unwrap();
+        assert_eq!(encode(&state, &Producers::default()).unwrap(), old);
+        let (decoded, producers) = decode(&old).unwrap();
+        assert_eq!(decoded, state);
+        assert!(producers.is_empty());
+    }
+
+    #[test]
+    fn snapshot_bytes_carry_the_producers() {
+        let mut producers = Producers::default();
+        let header = cairn_common::batch::parse_header(&cairn_common::batch::with_producer(
+            cairn_common::batch::build(&[b"a"], 9),
+            42,
+            1,
+            0,
+        ))
+        .unwrap();
+        let batch = super::super::producers::ProducerBatch::of(&header).unwrap();
+        producers.record(&batch, 7);
+        let bytes = encode(&applied(1), &producers).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), (applied(1), producers));
     }
 
     #[test]
