@@ -1,8 +1,9 @@
 //! `cairn chaos` end to end: a 3-broker cluster of real processes, acks=all
 //! producers and a consumer, 60 s of seeded broker kills, pauses and network
 //! partitions (when run as root with nft, as `.ci/run` is), healing, a final
-//! read and the checker — which must find no anomaly. Then the workload alone
-//! against an existing cluster (`--bootstrap-server`).
+//! read and the checker — which must find no anomaly. The same for 30 s with
+//! the idempotent workload (client retries on, so a duplicate would show).
+//! Then the workload alone against an existing cluster (`--bootstrap-server`).
 
 mod support;
 
@@ -14,6 +15,35 @@ fn can_partition() -> bool {
         .args(["list", "tables"])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn thirty_seconds_of_faults_with_retrying_idempotent_producers_without_duplicates() {
+    let faults = if can_partition() {
+        "kill,pause,partition"
+    } else {
+        "kill,pause"
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(support::cairn_bin())
+        .args(["chaos", "--workload", "idempotent", "--partitions", "3"])
+        .args(["--faults", faults, "--duration", "30s", "--interval", "5s"])
+        .args(["--seed", "7", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .expect("run cairn chaos");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "chaos run failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Idempotent workload"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["anomalies"].as_array().unwrap().len(), 0, "{report}");
+    assert!(report["ok"].as_u64().unwrap() > 500, "{report}");
 }
 
 #[test]

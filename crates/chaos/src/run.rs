@@ -1,6 +1,11 @@
 //! A chaos run: a cluster, a workload of acks=all producers sending unique
 //! values and a consumer polling, a nemesis applying faults on a seeded
 //! schedule, then healing, a final read of every partition, and the checker.
+//!
+//! Two workloads: [`Workload::Plain`] producers never retry (a retry could
+//! write a value twice, which the checker would rightly call a duplicate);
+//! [`Workload::Idempotent`] producers retry as clients do by default, with
+//! idempotence on, and the checker's `duplicate` must still stay at 0.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,9 +56,53 @@ impl std::str::FromStr for Fault {
     }
 }
 
+/// How the workload's producers send.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Workload {
+    /// acks=all, no client retries.
+    #[default]
+    Plain,
+    /// acks=all, client retries on, `enable.idempotence=true`.
+    Idempotent,
+}
+
+impl std::str::FromStr for Workload {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "plain" => Ok(Self::Plain),
+            "idempotent" => Ok(Self::Idempotent),
+            other => Err(format!(
+                "unknown workload '{other}' (expected plain or idempotent)"
+            )),
+        }
+    }
+}
+
+/// The librdkafka settings of a workload's producers besides the bootstrap.
+pub fn producer_settings(workload: Workload) -> Vec<(&'static str, &'static str)> {
+    match workload {
+        Workload::Plain => vec![
+            ("acks", "all"),
+            ("message.send.max.retries", "0"),
+            ("message.timeout.ms", "5000"),
+            ("linger.ms", "0"),
+        ],
+        Workload::Idempotent => vec![
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("message.timeout.ms", "15000"),
+            ("linger.ms", "0"),
+        ],
+    }
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct ChaosConfig {
+    /// How the producers send.
+    pub workload: Workload,
     /// The `cairn` binary.
     pub bin: PathBuf,
     /// Brokers.
@@ -202,15 +251,14 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
                 topic.clone(),
             );
             let partitions = config.partitions as i32;
+            let settings = producer_settings(config.workload);
             runtime.spawn(async move {
-                let producer: FutureProducer = match ClientConfig::new()
-                    .set("bootstrap.servers", &bootstrap)
-                    .set("acks", "all")
-                    .set("message.send.max.retries", "0")
-                    .set("message.timeout.ms", "5000")
-                    .set("linger.ms", "0")
-                    .create()
-                {
+                let mut client = ClientConfig::new();
+                client.set("bootstrap.servers", &bootstrap);
+                for (key, value) in settings {
+                    client.set(key, value);
+                }
+                let producer: FutureProducer = match client.create() {
                     Ok(p) => p,
                     Err(_) => return,
                 };
@@ -612,4 +660,26 @@ fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workloads_parse_and_only_the_idempotent_one_retries() {
+        assert_eq!("plain".parse(), Ok(Workload::Plain));
+        assert_eq!("idempotent".parse(), Ok(Workload::Idempotent));
+        assert!("exactly-once"
+            .parse::<Workload>()
+            .unwrap_err()
+            .contains("exactly-once"));
+        let plain = producer_settings(Workload::Plain);
+        assert!(plain.contains(&("message.send.max.retries", "0")));
+        let idempotent = producer_settings(Workload::Idempotent);
+        assert!(idempotent.contains(&("enable.idempotence", "true")));
+        assert!(!idempotent
+            .iter()
+            .any(|(k, _)| *k == "message.send.max.retries"));
+    }
 }

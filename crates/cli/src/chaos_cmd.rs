@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use cairn_chaos::checker::CATEGORIES;
-use cairn_chaos::run::{ChaosConfig, Fault};
+use cairn_chaos::run::{ChaosConfig, Fault, Workload};
 use cairn_chaos::{check, History};
 
 use crate::clients::parse_duration;
@@ -49,6 +49,11 @@ pub struct ChaosArgs {
     /// Concurrent producers.
     #[arg(long, default_value_t = 4)]
     producers: usize,
+    /// How the producers send: `plain` (acks=all, no client retries) or
+    /// `idempotent` (client retries on, enable.idempotence=true; a retry
+    /// must never write a value twice).
+    #[arg(long, default_value = "plain")]
+    workload: Workload,
     /// Directory for history.jsonl, report.json and the brokers' data and logs.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -99,7 +104,8 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
             args.partitions, args.replication_factor, args.duration
         ),
         None => println!(
-            "chaos: seed {seed}, {} brokers, {} partitions (RF {}), faults {:?} every {:?} for {:?}",
+            "chaos: seed {seed}, {:?} workload, {} brokers, {} partitions (RF {}), faults {:?} every {:?} for {:?}",
+            args.workload,
             args.nodes,
             args.partitions,
             args.replication_factor,
@@ -109,6 +115,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
         ),
     }
     let config = ChaosConfig {
+        workload: args.workload,
         bin: std::env::current_exe().context("cannot find the cairn executable")?,
         nodes: args.nodes,
         partitions: args.partitions,
