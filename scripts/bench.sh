@@ -13,7 +13,9 @@
 #   groups     consumer groups: a 1 GiB backlog read by a group of 3 vs one
 #              consumer, commit latency at 1000/s, rebalance time, idle cost
 #              (scripts/bench-groups.py)
-#   all        the five, in that order (default)
+#   idempotent idempotent vs plain acks=all producers, alternating rounds
+#              (scripts/bench-idempotent.py)
+#   all        the six, in that order (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -49,12 +51,18 @@ groups() {
   python3 scripts/bench-groups.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
 }
 
+idempotent() {
+  build
+  python3 scripts/bench-idempotent.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
+}
+
 case "$what" in
   produce) criterion_bench produce "$@" ;;
   storage) criterion_bench storage "$@" ;;
   jetstream) scripts/bench-vs-jetstream.sh "$@" ;;
   scale) scale "$@" ;;
   groups) groups "$@" ;;
-  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale; groups ;;
-  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale, groups)" >&2; exit 2 ;;
+  idempotent) idempotent "$@" ;;
+  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale; groups; idempotent ;;
+  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale, groups, idempotent)" >&2; exit 2 ;;
 esac

@@ -113,7 +113,8 @@ async fn create_topic(
 
 /// What acknowledged means, read from the first broker's configs.
 async fn durability(admin: &AdminClient<DefaultClientContext>, args: &BenchArgs) -> String {
-    let acks = format!("acks={}", acks(args.acks));
+    let idempotent = if args.idempotent { ", idempotent" } else { "" };
+    let acks = format!("acks={}{idempotent}", acks(args.acks));
     let flush = admin
         .describe_configs(&[ResourceSpecifier::Broker(1)], &AdminOptions::new())
         .await
@@ -179,7 +180,7 @@ async fn produce(run: Arc<Run>, args: BenchArgs, topic: String, id: u32) -> anyh
         .set("queue.buffering.max.messages", "1000000")
         .set("queue.buffering.max.kbytes", "2097151")
         .set("message.timeout.ms", "30000")
-        .set("enable.idempotence", "false")
+        .set("enable.idempotence", args.idempotent.to_string())
         .create()
         .context("cannot create producer")?;
     Ok(produce_loop(&run, &args, id, KafkaSink { producer, topic }).await)

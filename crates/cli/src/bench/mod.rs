@@ -93,6 +93,10 @@ pub struct BenchArgs {
     /// Kafka producer `linger.ms` (librdkafka's default is 5).
     #[arg(long, default_value_t = 5)]
     pub linger_ms: u32,
+    /// Kafka producers with `enable.idempotence=true` (needs `--acks all`):
+    /// measure what exactly-once-per-send costs against a plain run.
+    #[arg(long)]
+    pub idempotent: bool,
     /// Consumers reading every partition from its end (0: produce only).
     #[arg(long, default_value_t = 1)]
     pub consumers: u32,
@@ -139,6 +143,12 @@ impl BenchArgs {
         }
         if self.duration.is_zero() {
             bail!("--duration must be more than 0");
+        }
+        if self.idempotent && self.acks != Acks::All {
+            bail!("--idempotent needs --acks all (an idempotent producer waits for every in-sync replica)");
+        }
+        if self.idempotent && self.system == System::Jetstream {
+            bail!("--idempotent is a Kafka producer setting: it needs --system kafka");
         }
         Ok(())
     }
@@ -592,6 +602,11 @@ mod tests {
         assert!(err.to_string().contains("--consumers 4"), "{err}");
         let err = args(&["--in-flight", "0"]).validate().unwrap_err();
         assert!(err.to_string().contains("--in-flight 0"), "{err}");
+        let err = args(&["--idempotent", "--acks", "1"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("--acks all"), "{err}");
+        assert!(args(&["--idempotent"]).validate().is_ok());
         assert_eq!(
             partitions_of(1, &args(&["--partitions", "5", "--consumers", "2"])),
             [1, 3]
