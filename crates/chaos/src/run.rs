@@ -631,9 +631,18 @@ fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for p in 0..partitions {
-        let (_, high) = consumer
-            .fetch_watermarks(topic, p, Duration::from_secs(10))
-            .map_err(|e| format!("watermarks of partition {p}: {e}"))?;
+        // A broker that just restarted may answer metadata before it has
+        // caught up (UNKNOWN_TOPIC_OR_PARTITION, retriable): ask again.
+        let asked = Instant::now();
+        let high = loop {
+            match consumer.fetch_watermarks(topic, p, Duration::from_secs(10)) {
+                Ok((_, high)) => break high,
+                Err(_) if asked.elapsed() < Duration::from_secs(60) => {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) => return Err(format!("watermarks of partition {p}: {e}")),
+            }
+        };
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, p, Offset::Beginning)
             .map_err(|e| e.to_string())?;
