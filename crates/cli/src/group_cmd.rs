@@ -1,6 +1,8 @@
-//! `cairn group list` and `cairn group describe G`: consumer groups through
-//! the Kafka protocol (ListGroups, DescribeGroups, OffsetFetch, ListOffsets),
-//! as any Kafka tool sees them, with each partition's lag.
+//! `cairn group list`, `describe`, `reset-offsets` and `delete`: consumer
+//! groups through the Kafka protocol (ListGroups, DescribeGroups,
+//! OffsetFetch, ListOffsets, OffsetCommit, DeleteGroups), as any Kafka tool
+//! sees them, with each partition's lag. Resetting and deleting live in
+//! [`crate::group_reset`].
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
 use crate::clients::Bootstrap;
+use crate::group_reset::ResetTo;
 
 use cairn_broker::offsets::OFFSETS_TOPIC;
 
@@ -36,6 +39,50 @@ pub enum GroupCommand {
         /// `table` or `json`.
         #[arg(long, default_value = "table")]
         output: String,
+        #[command(flatten)]
+        bootstrap: Bootstrap,
+    },
+    /// Move a group's committed offsets (the group must have no members).
+    /// Prints the plan; `--execute` commits it.
+    ResetOffsets {
+        /// The group id.
+        group: String,
+        /// Partitions to reset: TOPIC (every partition) or TOPIC:P,P,...
+        /// (repeatable).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+        /// Every partition the group has a committed offset on.
+        #[arg(long, conflicts_with = "topics")]
+        all_topics: bool,
+        /// To the log start offset.
+        #[arg(long)]
+        to_earliest: bool,
+        /// To the high watermark (skip everything now in the partitions).
+        #[arg(long)]
+        to_latest: bool,
+        /// To this offset (kept within the partition's records).
+        #[arg(long, allow_hyphen_values = true)]
+        to_offset: Option<i64>,
+        /// To the first record at or after this time: ms since the epoch or
+        /// RFC 3339 (2026-11-24T10:00:00Z).
+        #[arg(long)]
+        to_datetime: Option<String>,
+        /// Move the committed offset by N (negative: back).
+        #[arg(long, allow_hyphen_values = true)]
+        shift_by: Option<i64>,
+        /// Commit the new offsets (without it, only the plan is shown).
+        #[arg(long)]
+        execute: bool,
+        /// `table` or `json`.
+        #[arg(long, default_value = "table")]
+        output: String,
+        #[command(flatten)]
+        bootstrap: Bootstrap,
+    },
+    /// Delete a group and its committed offsets (it must have no members).
+    Delete {
+        /// The group id.
+        group: String,
         #[command(flatten)]
         bootstrap: Bootstrap,
     },
@@ -87,6 +134,56 @@ fn client(bootstrap: &Bootstrap, group: &str) -> anyhow::Result<BaseConsumer> {
 /// Runs `cairn group ...`.
 pub fn run(command: GroupCommand) -> anyhow::Result<()> {
     match command {
+        GroupCommand::ResetOffsets {
+            group,
+            topics,
+            all_topics,
+            to_earliest,
+            to_latest,
+            to_offset,
+            to_datetime,
+            shift_by,
+            execute,
+            output,
+            bootstrap,
+        } => {
+            let to = ResetTo::from_flags(
+                to_earliest,
+                to_latest,
+                to_offset,
+                shift_by,
+                to_datetime.as_deref(),
+            )?;
+            let plan = crate::group_reset::reset_offsets(
+                &bootstrap, &group, &topics, all_topics, to, execute,
+            )?;
+            print(&output, &plan, || {
+                let mut out = table(
+                    &["TOPIC", "PARTITION", "CURRENT", "NEW"],
+                    plan.iter()
+                        .map(|r| {
+                            vec![
+                                r.topic.clone(),
+                                r.partition.to_string(),
+                                r.current.map_or("-".to_string(), |o| o.to_string()),
+                                r.new.to_string(),
+                            ]
+                        })
+                        .collect(),
+                );
+                out += if execute {
+                    "committed\n"
+                } else {
+                    "(plan only: pass --execute to commit it)\n"
+                };
+                out
+            })
+        }
+        GroupCommand::Delete { group, bootstrap } => {
+            crate::group_reset::delete(&bootstrap, &group)?;
+            println!("deleted group '{group}'");
+            Ok(())
+        }
         GroupCommand::List { output, bootstrap } => {
             let consumer = client(&bootstrap, "cairn-cli")?;
             let list = consumer

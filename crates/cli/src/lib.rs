@@ -8,6 +8,7 @@ mod chaos_cmd;
 mod clients;
 mod dev;
 mod group_cmd;
+mod group_reset;
 mod output;
 mod producers_cmd;
 
