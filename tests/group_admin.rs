@@ -125,8 +125,11 @@ fn reset_offsets_and_delete_a_group_with_every_target_and_refusal() {
     let end = vec![(0, PER_PARTITION), (1, PER_PARTITION)];
     assert_eq!(committed(&bootstrap, "g1"), end);
 
-    // A plan commits nothing.
-    let plan = reset(&bootstrap, &["--topic", "orders", "--to-earliest"]);
+    // A dry run commits nothing.
+    let plan = reset(
+        &bootstrap,
+        &["--topic", "orders", "--to-earliest", "--dry-run"],
+    );
     assert_eq!(
         plan,
         vec![(0, Some(PER_PARTITION), 0), (1, Some(PER_PARTITION), 0)]
@@ -141,20 +144,19 @@ fn reset_offsets_and_delete_a_group_with_every_target_and_refusal() {
             "--topic",
             "orders",
             "--to-earliest",
+            "--dry-run",
         ],
     ));
-    assert!(table.contains("--execute"), "{table}");
+    assert!(table.contains("dry run"), "{table}");
+    assert_eq!(committed(&bootstrap, "g1"), end);
 
-    // Every target, executed.
+    // Every target, committed (the default; `--execute` is accepted).
     reset(
         &bootstrap,
         &["--topic", "orders", "--to-earliest", "--execute"],
     );
     assert_eq!(committed(&bootstrap, "g1"), vec![(0, 0), (1, 0)]);
-    reset(
-        &bootstrap,
-        &["--topic", "orders:1", "--shift-by", "10", "--execute"],
-    );
+    reset(&bootstrap, &["--topic", "orders:1", "--shift-by", "10"]);
     assert_eq!(committed(&bootstrap, "g1"), vec![(0, 0), (1, 10)]);
     reset(
         &bootstrap,
@@ -210,6 +212,14 @@ fn reset_offsets_and_delete_a_group_with_every_target_and_refusal() {
         fails(&cli(&bootstrap, &all))
     };
     assert!(reset_err(&["--topic", "orders", "--to-earliest", "--to-latest"]).contains("only one"));
+    assert!(reset_err(&[
+        "--topic",
+        "orders",
+        "--to-earliest",
+        "--dry-run",
+        "--execute"
+    ])
+    .contains("--dry-run"));
     assert!(reset_err(&["--topic", "orders"]).contains("--to-earliest"));
     assert!(reset_err(&["--to-earliest"]).contains("--topic"));
     assert!(reset_err(&["--topic", "nope", "--to-earliest"]).contains("'nope' does not exist"));
@@ -220,7 +230,7 @@ fn reset_offsets_and_delete_a_group_with_every_target_and_refusal() {
     // While the group has a member: both refused.
     {
         let _active = member(&bootstrap);
-        let refused = reset_err(&["--topic", "orders", "--to-earliest", "--execute"]);
+        let refused = reset_err(&["--topic", "orders", "--to-earliest"]);
         assert!(refused.contains("active member"), "{refused}");
         let refused = fails(&cli(&bootstrap, &["group", "delete", "g1"]));
         assert!(refused.contains("still has members"), "{refused}");

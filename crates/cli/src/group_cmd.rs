@@ -42,8 +42,8 @@ pub enum GroupCommand {
         #[command(flatten)]
         bootstrap: Bootstrap,
     },
-    /// Move a group's committed offsets (the group must have no members).
-    /// Prints the plan; `--execute` commits it.
+    /// Move a group's committed offsets (the group must have no members)
+    /// and print what moved; `--dry-run` only prints the plan.
     ResetOffsets {
         /// The group id.
         group: String,
@@ -70,8 +70,12 @@ pub enum GroupCommand {
         /// Move the committed offset by N (negative: back).
         #[arg(long, allow_hyphen_values = true)]
         shift_by: Option<i64>,
-        /// Commit the new offsets (without it, only the plan is shown).
+        /// Only show the plan; commit nothing.
         #[arg(long)]
+        dry_run: bool,
+        /// Commit the new offsets: the default (accepted for the habits of
+        /// `kafka-consumer-groups.sh`, whose default is a dry run).
+        #[arg(long, conflicts_with = "dry_run")]
         execute: bool,
         /// `table` or `json`.
         #[arg(long, default_value = "table")]
@@ -143,10 +147,12 @@ pub fn run(command: GroupCommand) -> anyhow::Result<()> {
             to_offset,
             to_datetime,
             shift_by,
-            execute,
+            dry_run,
+            execute: _,
             output,
             bootstrap,
         } => {
+            let execute = !dry_run;
             let to = ResetTo::from_flags(
                 to_earliest,
                 to_latest,
@@ -174,7 +180,7 @@ pub fn run(command: GroupCommand) -> anyhow::Result<()> {
                 out += if execute {
                     "committed\n"
                 } else {
-                    "(plan only: pass --execute to commit it)\n"
+                    "(dry run: nothing committed)\n"
                 };
                 out
             })

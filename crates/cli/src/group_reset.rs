@@ -277,7 +277,7 @@ fn partitions_to_reset(
     Ok(out)
 }
 
-/// Computes (and with `execute`, commits) the reset of `group`'s offsets.
+/// Computes the reset of `group`'s offsets and, with `execute`, commits it.
 pub fn reset_offsets(
     bootstrap: &Bootstrap,
     group: &str,
