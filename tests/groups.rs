@@ -52,6 +52,38 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
     assert!(offsets.iter().all(|o| o["lag"] == 0), "{described}");
     let missing = support::cli_with_env(&["group", "describe", "no-such-group"], &env);
     assert!(support::fails(&missing).contains("no-such-group"));
+
+    // The admin API: every broker lists every group (each asks its peers),
+    // and describes one from its coordinator, wherever that is.
+    for id in 1..=3 {
+        let v = cluster.get(id, "/v1/groups").expect("GET /v1/groups");
+        let listed: Vec<&str> = v["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| g["group_id"].as_str().unwrap())
+            .collect();
+        for group in ["g-confluent", "g-kafka-python", "g-aiokafka", "g-kafkajs"] {
+            assert!(listed.contains(&group), "broker {id}: {group} missing: {v}");
+        }
+        assert_eq!(v["unreachable"].as_array().map(Vec::len), Some(0), "{v}");
+        let d = cluster
+            .get(id, "/v1/groups/g-confluent")
+            .expect("GET /v1/groups/g-confluent");
+        assert_eq!(d["state"], "Empty", "{d}");
+        let committed: i64 = d["offsets"]
+            .as_array()
+            .expect("offsets")
+            .iter()
+            .map(|o| o["committed"].as_i64().unwrap())
+            .sum();
+        assert_eq!(committed, 600, "{d}");
+    }
+    let url = format!("http://{}/v1/groups/no-such-group", cluster.admin(2));
+    let answer = reqwest::blocking::get(&url).expect("GET");
+    assert_eq!(answer.status().as_u16(), 404);
+    let body: serde_json::Value = answer.json().expect("json");
+    assert_eq!(body["error"]["code"], "GROUP_ID_NOT_FOUND", "{body}");
 }
 
 use std::num::NonZeroU32;

@@ -1,5 +1,6 @@
-//! The admin HTTP API: `GET /health`, `GET /v1/cluster`, and topic admin under
-//! `/v1/topics`. Every error is JSON `{"error": {"code", "message"}}` with a
+//! The admin HTTP API: `GET /health`, `GET /v1/cluster`, topic admin under
+//! `/v1/topics`, and consumer groups under `/v1/groups` (see
+//! [`crate::group_views`]). Every error is JSON `{"error": {"code", "message"}}` with a
 //! status that matches it (404 unknown topic, 409 exists, 400 invalid input,
 //! 503 no controller).
 
@@ -17,10 +18,11 @@ use tokio::sync::watch;
 use cairn_meta::topic_config::effective_configs;
 use cairn_meta::{ControllerRequest, MetaError, MetaErrorCode, MetaResponse, MetaState, Topic};
 
+use crate::group_views::{self, GroupLookupError};
 use crate::shared::Core;
 use crate::view::{
     format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
-    ErrorBody, ErrorDetail, LocalReplica, PartitionView, TopicView,
+    ErrorBody, ErrorDetail, GroupDetail, GroupsView, LocalReplica, PartitionView, TopicView,
 };
 
 /// How long a topic admin request may wait for the controller.
@@ -37,6 +39,8 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
             get(describe_topic).delete(delete_topic),
         )
         .route("/v1/topics/{name}/configs", post(alter_configs))
+        .route("/v1/groups", get(list_groups))
+        .route("/v1/groups/{id}", get(describe_group))
         .with_state(core);
     let shutdown = async move {
         cairn_raft::until_true(&mut stop).await;
@@ -70,6 +74,39 @@ impl From<MetaError> for ApiError {
             },
         )
     }
+}
+
+impl From<GroupLookupError> for ApiError {
+    fn from(e: GroupLookupError) -> Self {
+        let (status, code, message) = match e {
+            GroupLookupError::NotFound(m) => (StatusCode::NOT_FOUND, "GROUP_ID_NOT_FOUND", m),
+            GroupLookupError::Unavailable(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "COORDINATOR_NOT_AVAILABLE",
+                m,
+            ),
+        };
+        ApiError(
+            status,
+            ErrorDetail {
+                code: code.to_string(),
+                message,
+            },
+        )
+    }
+}
+
+/// `GET /v1/groups`: every group of the cluster.
+async fn list_groups(State(core): State<Arc<Core>>) -> Json<GroupsView> {
+    Json(group_views::all_summaries(&core).await)
+}
+
+/// `GET /v1/groups/{id}`: one group, from its coordinator.
+async fn describe_group(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> Result<Json<GroupDetail>, ApiError> {
+    Ok(Json(group_views::detail(&core, &id).await?))
 }
 
 impl IntoResponse for ApiError {

@@ -20,6 +20,7 @@ pub mod controller;
 pub mod dissemination;
 pub mod error;
 pub mod group_coordinators;
+pub mod group_views;
 pub mod kafka_view;
 pub mod metadata;
 pub mod node;

@@ -1,6 +1,7 @@
 //! Requests from other brokers on the node-to-node transport, routed by
 //! service id: heartbeats to the dissemination knowledge and quiescence,
-//! forwarded controller requests to the metadata replica, Raft RPCs to the
+//! forwarded controller requests to the metadata replica, group views to
+//! [`crate::group_views`], Raft RPCs to the
 //! metadata group or the addressed partition group.
 
 use std::sync::{Arc, Weak};
@@ -60,6 +61,7 @@ async fn serve_rpc(
             Ok(Vec::new())
         }
         services::CONTROLLER => core.meta().serve_forwarded(&body).await,
+        services::GROUPS => crate::group_views::serve(core, &body),
         service::APPEND | service::VOTE | service::SNAPSHOT if group == METADATA_GROUP => {
             serve_raft_rpc(&core.meta().raft, service_id, &body).await
         }

@@ -7,3 +7,5 @@ use cairn_raft::service::FIRST_BROKER_SERVICE;
 pub const HEARTBEAT: u8 = FIRST_BROKER_SERVICE;
 /// A forwarded [`cairn_meta::ControllerRequest`] (see [`crate::metadata`]).
 pub const CONTROLLER: u8 = FIRST_BROKER_SERVICE + 1;
+/// A group list or description for the admin API (see [`crate::group_views`]).
+pub const GROUPS: u8 = FIRST_BROKER_SERVICE + 2;

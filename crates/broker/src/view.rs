@@ -158,3 +158,74 @@ pub fn format_topic_id(id: u128) -> String {
         &h[20..]
     )
 }
+
+/// A group in `GET /v1/groups`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// The group id.
+    pub group_id: String,
+    /// Its state (Empty, Stable, PreparingRebalance, ...).
+    pub state: String,
+    /// Its protocol type (`consumer`; empty for standalone offsets).
+    pub protocol_type: String,
+    /// `classic` or `consumer` (KIP-848).
+    pub group_type: String,
+    /// The broker coordinating it.
+    pub coordinator: u64,
+}
+
+/// `GET /v1/groups`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupsView {
+    /// Every group, by id.
+    pub groups: Vec<GroupSummary>,
+    /// Live brokers that did not answer (their groups are missing).
+    pub unreachable: Vec<u64>,
+}
+
+/// A member in [`GroupDetail`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMemberView {
+    /// Member id.
+    pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub instance_id: Option<String>,
+    /// Client id.
+    pub client_id: String,
+    /// Client host.
+    pub client_host: String,
+}
+
+/// A committed offset in [`GroupDetail`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupOffsetView {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The committed offset (the next record to read).
+    pub committed: i64,
+    /// The commit's metadata string.
+    pub metadata: String,
+    /// When it was committed (ms since the epoch, the coordinator's clock).
+    pub commit_timestamp_ms: i64,
+}
+
+/// `GET /v1/groups/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDetail {
+    /// The group id.
+    pub group_id: String,
+    /// Its state.
+    pub state: String,
+    /// Its protocol type.
+    pub protocol_type: String,
+    /// The chosen assignment protocol (while Stable).
+    pub protocol: String,
+    /// The broker coordinating it.
+    pub coordinator: u64,
+    /// Its members.
+    pub members: Vec<GroupMemberView>,
+    /// Its committed offsets, by topic and partition.
+    pub offsets: Vec<GroupOffsetView>,
+}
