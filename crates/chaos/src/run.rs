@@ -621,6 +621,27 @@ fn wait_healthy(bootstrap: &str, topic: &str, config: &ChaosConfig, timeout: Dur
     false
 }
 
+/// The high watermark of partition `p`, asked again with a new client for up
+/// to two minutes: a broker that just restarted or resumed may answer metadata
+/// before it has caught up (unknown topic, no leader: retriable), and a
+/// client keeps what it was told until its next metadata refresh.
+fn high_watermark(bootstrap: &str, topic: &str, p: i32) -> Result<i64, String> {
+    let asked = Instant::now();
+    loop {
+        let client: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .create()
+            .map_err(|e| e.to_string())?;
+        match client.fetch_watermarks(topic, p, Duration::from_secs(5)) {
+            Ok((_, high)) => return Ok(high),
+            Err(_) if asked.elapsed() < Duration::from_secs(120) => {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(format!("watermarks of partition {p}: {e}")),
+        }
+    }
+}
+
 /// Reads every partition from offset 0 to its high watermark.
 fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event>, String> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -631,18 +652,7 @@ fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for p in 0..partitions {
-        // A broker that just restarted may answer metadata before it has
-        // caught up (UNKNOWN_TOPIC_OR_PARTITION, retriable): ask again.
-        let asked = Instant::now();
-        let high = loop {
-            match consumer.fetch_watermarks(topic, p, Duration::from_secs(10)) {
-                Ok((_, high)) => break high,
-                Err(_) if asked.elapsed() < Duration::from_secs(60) => {
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-                Err(e) => return Err(format!("watermarks of partition {p}: {e}")),
-            }
-        };
+        let high = high_watermark(bootstrap, topic, p)?;
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, p, Offset::Beginning)
             .map_err(|e| e.to_string())?;
