@@ -21,27 +21,6 @@ const WAIT: Duration = Duration::from_secs(30);
 /// How long an acks=all send must stay unanswered while no majority is up.
 const NO_MAJORITY_BOUND: Duration = Duration::from_secs(2);
 
-fn create_and_wait(cluster: &TestCluster, topic: &str, partitions_n: usize) {
-    ok(&cluster.cli(
-        1,
-        &[
-            "topic",
-            "create",
-            topic,
-            "-p",
-            &partitions_n.to_string(),
-            "-r",
-            "3",
-        ],
-    ));
-    cluster.wait_for("every partition led", WAIT, || {
-        let view = cluster.view(1)?;
-        let ps = partitions(&view, topic);
-        (ps.len() == partitions_n && ps.iter().all(|p| p["leader"].as_u64().is_some()))
-            .then_some(())
-    });
-}
-
 /// Reads every message of `topic` partition `p` from the beginning until `expect` arrived or time runs out.
 fn read_partition(bootstrap: &str, topic: &str, p: i32, expect: usize) -> Vec<(i64, String)> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -71,7 +50,7 @@ fn read_partition(bootstrap: &str, topic: &str, p: i32, expect: usize) -> Vec<(i
 fn cli_produces_and_consumes_with_every_codec() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    create_and_wait(&cluster, "events", 3);
+    cluster.create_topic("events", 3, 3);
     let bootstrap = cluster.bootstrap();
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let mut child = Command::new(support::cairn_bin())
@@ -155,7 +134,7 @@ fn cli_produces_and_consumes_with_every_codec() {
 fn rdkafka_acks_zero_one_and_all() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    create_and_wait(&cluster, "acks", 1);
+    cluster.create_topic("acks", 1, 3);
     let bootstrap = cluster.bootstrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -227,7 +206,7 @@ fn rdkafka_acks_zero_one_and_all() {
 fn acks_1_answers_at_the_leader_and_acks_all_waits_for_a_majority() {
     let mut cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    create_and_wait(&cluster, "lonely", 1);
+    cluster.create_topic("lonely", 1, 3);
     let leader = cluster
         .view(1)
         .and_then(|v| partitions(&v, "lonely")[0]["leader"].as_u64())
@@ -316,7 +295,7 @@ fn acks_1_answers_at_the_leader_and_acks_all_waits_for_a_majority() {
 fn acks_all_producer_survives_leader_sigkill_without_losing_acknowledged_messages() {
     let mut cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    create_and_wait(&cluster, "chaos", 1);
+    cluster.create_topic("chaos", 1, 3);
     let bootstrap = cluster.bootstrap();
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)

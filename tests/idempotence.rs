@@ -29,31 +29,6 @@ use support::{java_classpath, ok, partitions, wire, TestCluster};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn create_and_wait(cluster: &TestCluster, topic: &str, partitions_n: usize) {
-    create_with_rf(cluster, topic, partitions_n, 3);
-}
-
-fn create_with_rf(cluster: &TestCluster, topic: &str, partitions_n: usize, rf: u32) {
-    ok(&cluster.cli(
-        1,
-        &[
-            "topic",
-            "create",
-            topic,
-            "-p",
-            &partitions_n.to_string(),
-            "-r",
-            &rf.to_string(),
-        ],
-    ));
-    cluster.wait_for("every partition led", WAIT, || {
-        let view = cluster.view(1)?;
-        let ps = partitions(&view, topic);
-        (ps.len() == partitions_n && ps.iter().all(|p| p["leader"].as_u64().is_some()))
-            .then_some(())
-    });
-}
-
 /// The leader of `topic` partition 0 as broker `asked` sees it, other than `not`.
 fn leader(cluster: &TestCluster, asked: u64, topic: &str, not: Option<u64>) -> u64 {
     cluster.wait_for("a partition leader", WAIT, || {
@@ -78,8 +53,8 @@ fn caught_up(cluster: &TestCluster, id: u64, topic: &str, offset: u64) {
 fn real_clients_with_idempotence_send_each_message_once_through_leader_kills() {
     let mut cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    create_and_wait(&cluster, "plain", 3);
-    create_and_wait(&cluster, "idem", 1);
+    cluster.create_topic("plain", 3, 3);
+    cluster.create_topic("idem", 1, 3);
     let script = format!("{}/tests/python/idempotence.py", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new("python3")
         .arg(&script)
@@ -130,7 +105,7 @@ fn now_ms() -> i64 {
 fn the_java_clients_default_producer_sends_with_idempotence() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
-    create_and_wait(&cluster, "java", 3);
+    cluster.create_topic("java", 3, 3);
     let program = format!(
         "{}/tests/java/DefaultProducer.java",
         env!("CARGO_MANIFEST_DIR")
@@ -260,7 +235,7 @@ fn retries_gaps_fencing_and_unknown_producers_and_state_across_purge_and_full_re
     let mut cluster =
         TestCluster::start_with_env(3, &[("CAIRN_LOG_RETENTION_CHECK_INTERVAL_MS", "500")]);
     cluster.wait_formed(1, &[1, 2, 3]);
-    create_and_wait(&cluster, "raw", 1);
+    cluster.create_topic("raw", 1, 3);
     let mut s = to_leader(&cluster, "raw");
 
     // Ids are handed out once, by every version, with epoch 0.
@@ -410,7 +385,7 @@ fn a_silent_producer_expires_after_producer_id_expiration_ms() {
         ],
     );
     cluster.wait_formed(1, &[1]);
-    create_with_rf(&cluster, "expiring", 1, 1);
+    cluster.create_topic("expiring", 1, 1);
     let mut s = to_leader(&cluster, "expiring");
     let (old, _) = init_producer_id(&mut s, 4);
     let (fresh, _) = init_producer_id(&mut s, 4);

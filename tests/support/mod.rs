@@ -163,6 +163,28 @@ impl TestCluster {
         response.json().ok()
     }
 
+    /// Creates `topic` (`count` partitions, replication factor `rf`) with
+    /// the CLI and waits until every partition has a leader.
+    pub fn create_topic(&self, topic: &str, count: usize, rf: u32) {
+        ok(&self.cli(
+            1,
+            &[
+                "topic",
+                "create",
+                topic,
+                "-p",
+                &count.to_string(),
+                "-r",
+                &rf.to_string(),
+            ],
+        ));
+        self.wait_for("every partition led", Duration::from_secs(30), || {
+            let view = self.view(1)?;
+            let ps = partitions(&view, topic);
+            (ps.len() == count && ps.iter().all(|p| p["leader"].as_u64().is_some())).then_some(())
+        });
+    }
+
     /// `/v1/cluster` as broker `id` sees it.
     pub fn view(&self, id: u64) -> Option<Value> {
         self.get(id, "/v1/cluster")

@@ -126,7 +126,8 @@ struct GroupDescription {
     offsets: Vec<OffsetRow>,
 }
 
-fn client(bootstrap: &Bootstrap, group: &str) -> anyhow::Result<BaseConsumer> {
+/// A Kafka client acting for `group` (no subscription, no auto commit).
+pub(crate) fn client(bootstrap: &Bootstrap, group: &str) -> anyhow::Result<BaseConsumer> {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap.servers())
         .set("group.id", group)

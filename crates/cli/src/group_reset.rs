@@ -177,15 +177,6 @@ pub struct PlannedReset {
     pub new: i64,
 }
 
-fn consumer(bootstrap: &Bootstrap, group: &str) -> anyhow::Result<BaseConsumer> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap.servers())
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .context("cannot create a Kafka client")
-}
-
 /// Fails unless `group` has no members (Kafka's rule for resetting offsets).
 fn require_no_members(consumer: &BaseConsumer, group: &str) -> anyhow::Result<()> {
     let list = consumer
@@ -286,7 +277,7 @@ pub fn reset_offsets(
     to: ResetTo,
     execute: bool,
 ) -> anyhow::Result<Vec<PlannedReset>> {
-    let consumer = consumer(bootstrap, group)?;
+    let consumer = crate::group_cmd::client(bootstrap, group)?;
     require_no_members(&consumer, group)?;
     let partitions = partitions_to_reset(&consumer, topics, all_topics)?;
     let mut list = TopicPartitionList::new();

@@ -169,6 +169,8 @@ impl ApplyPlan {
         let mut rejected = Vec::new();
         let mut skipped = Vec::new();
         for (position, b) in batches.iter().enumerate() {
+            // One header read serves both the producer check and the span
+            // (what `batch::span` reads).
             let header = batch::parse_header(b.as_ref()).ok();
             if let Some(producer) = header.as_ref().and_then(ProducerBatch::of) {
                 match self.producers.check(&producer) {
@@ -190,9 +192,12 @@ impl ApplyPlan {
                 }
             }
             base_offsets.push(next);
-            if let Some(span) = batch::span(b.as_ref()) {
-                next += span.offsets;
-                max_timestamp = max_timestamp.max(span.max_timestamp);
+            if let Some((h, offsets)) = header
+                .as_ref()
+                .and_then(|h| batch::offset_count(h).map(|n| (h, n)))
+            {
+                next += offsets;
+                max_timestamp = max_timestamp.max(h.max_timestamp);
             }
         }
         self.state.next_offset = next;
