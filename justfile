@@ -21,6 +21,10 @@ lint:
 compat OLD_REV:
     scripts/check-data-compat.sh {{OLD_REV}}
 
+# Several chaos runs with every fault: WORKLOAD (plain, idempotent, group), RUNS, DURATION, FIRST_SEED.
+chaos *ARGS:
+    scripts/chaos-runs.sh {{ARGS}}
+
 # Benchmarks (release build for this CPU): all, produce, storage, jetstream, scale or groups.
 bench *ARGS:
     scripts/bench.sh {{ARGS}}

@@ -2,7 +2,9 @@
 //! producers and a consumer, 60 s of seeded broker kills, pauses and network
 //! partitions (when run as root with nft, as `.ci/run` is), healing, a final
 //! read and the checker — which must find no anomaly. The same for 30 s with
-//! the idempotent workload (client retries on, so a duplicate would show).
+//! the idempotent workload (client retries on, so a duplicate would show),
+//! and for 30 s with the group workload (members of one consumer group
+//! committing as they read, leaving and rejoining).
 //! Then the workload alone against an existing cluster (`--bootstrap-server`).
 
 mod support;
@@ -44,6 +46,47 @@ fn thirty_seconds_of_faults_with_retrying_idempotent_producers_without_duplicate
             .unwrap();
     assert_eq!(report["anomalies"].as_array().unwrap().len(), 0, "{report}");
     assert!(report["ok"].as_u64().unwrap() > 500, "{report}");
+}
+
+#[test]
+fn thirty_seconds_of_faults_under_a_committing_consumer_group_lose_no_commit() {
+    let faults = if can_partition() {
+        "kill,pause,partition"
+    } else {
+        "kill,pause"
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(support::cairn_bin())
+        .args(["chaos", "--workload", "group", "--partitions", "4"])
+        .args(["--consumers", "3", "--producers", "2"])
+        .args(["--faults", faults, "--duration", "30s", "--interval", "5s"])
+        .args(["--seed", "11", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .expect("run cairn chaos");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "chaos run failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Group workload"), "{stdout}");
+    for category in ["lost-commit", "duplicate-assignment", "commit-skip"] {
+        assert!(stdout.contains(category), "{stdout}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["anomalies"].as_array().unwrap().len(), 0, "{report}");
+    // The group did real work: members were assigned partitions (more than
+    // once each: they leave and rejoin), read and committed.
+    assert!(report["assignments"].as_u64().unwrap() > 3, "{report}");
+    assert!(report["commits_ok"].as_u64().unwrap() > 20, "{report}");
+    let history = std::fs::read_to_string(out_dir.path().join("history.jsonl")).unwrap();
+    assert!(history.lines().any(|l| l.contains("\"type\":\"poll\"")));
+    assert!(history
+        .lines()
+        .any(|l| l.contains("\"type\":\"committed_read\"")));
 }
 
 #[test]

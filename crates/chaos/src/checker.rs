@@ -13,6 +13,18 @@
 //!   linearizable).
 //! - `wrong-offset`: an acknowledged send whose value is read at another offset.
 //!
+//!
+//! And over the group workload's commits and assignments:
+//! - `lost-commit`: a read of a partition's committed offset lower than an
+//!   acknowledged commit, or than an earlier read, that completed before the
+//!   read was invoked (a committed offset never moves backwards: members
+//!   commit only positions past what they read from the committed offset).
+//! - `duplicate-assignment`: two members assigned the same partition in one
+//!   generation.
+//! - `commit-skip`: the group committed a partition past a record that no
+//!   member read (a member commits only what it has read, so a hole means
+//!   a member started past the committed offset).
+//!
 //! Plus counts of ok/fail/info sends and the longest window per partition with
 //! no acknowledged send (from the run's first invoke to its last completion).
 
@@ -46,6 +58,18 @@ pub struct Report {
     pub anomalies: Vec<Anomaly>,
     /// Longest stretch without an acknowledged send, per partition (ns).
     pub longest_unavailable_ns: BTreeMap<i32, u64>,
+    /// Acknowledged offset commits (group workload).
+    #[serde(default)]
+    pub commits_ok: u64,
+    /// Offset commits refused (fenced), so not written.
+    #[serde(default)]
+    pub commits_failed: u64,
+    /// Offset commits with an unknown outcome.
+    #[serde(default)]
+    pub commits_unknown: u64,
+    /// Assignments the members received (each rebalance gives every member one).
+    #[serde(default)]
+    pub assignments: u64,
 }
 
 /// Every anomaly category the checker knows, for reports that list zeros too.
@@ -58,6 +82,9 @@ pub const CATEGORIES: &[&str] = &[
     "poll-skip",
     "realtime-order",
     "wrong-offset",
+    "lost-commit",
+    "duplicate-assignment",
+    "commit-skip",
 ];
 
 impl Report {
@@ -171,6 +198,7 @@ pub fn check(h: &History) -> Report {
     }
     check_polls(h, &mut report);
     check_realtime(h, &mut report);
+    check_group(h, &mut report);
     report.longest_unavailable_ns = unavailability(h);
     report
 }
@@ -262,6 +290,139 @@ fn check_realtime(h: &History, report: &mut Report) {
     }
 }
 
+fn check_group(h: &History, report: &mut Report) {
+    for c in &h.commits {
+        match c.outcome {
+            Outcome::Ok { .. } => report.commits_ok += 1,
+            Outcome::Fail => report.commits_failed += 1,
+            Outcome::Info => report.commits_unknown += 1,
+        }
+    }
+    report.assignments = h.assignments.len() as u64;
+
+    // duplicate-assignment: generation -> partition -> members.
+    let mut owners: BTreeMap<(i32, i32), BTreeSet<&str>> = BTreeMap::new();
+    // A generation below 0 means the member could not tell its generation.
+    for a in h.assignments.iter().filter(|a| a.generation >= 0) {
+        for p in &a.partitions {
+            owners
+                .entry((a.generation, *p))
+                .or_default()
+                .insert(&a.member);
+        }
+    }
+    for ((generation, partition), members) in owners {
+        if members.len() > 1 {
+            report.anomalies.push(anomaly(
+                "duplicate-assignment",
+                partition,
+                format!("generation {generation} assigned it to {members:?}"),
+            ));
+        }
+    }
+
+    // lost-commit: per partition, walk the reads in invoke order, keeping the
+    // highest acknowledged commit and the highest read that completed before.
+    let partitions: BTreeSet<i32> = h.committed_reads.iter().map(|r| r.partition).collect();
+    for partition in partitions {
+        let mut acked: Vec<(u64, i64)> = h
+            .commits
+            .iter()
+            .filter(|c| c.partition == partition)
+            .filter_map(|c| match c.outcome {
+                Outcome::Ok { .. } => Some((c.completed_ns, c.offset)),
+                _ => None,
+            })
+            .collect();
+        acked.sort_unstable();
+        let mut reads: Vec<_> = h
+            .committed_reads
+            .iter()
+            .filter(|r| r.partition == partition)
+            .collect();
+        let mut by_completion = reads.clone();
+        by_completion.sort_by_key(|r| r.completed_ns);
+        reads.sort_by_key(|r| r.invoked_ns);
+        let (mut next_commit, mut next_read) = (0, 0);
+        let mut committed: Option<i64> = None;
+        let mut seen: Option<i64> = None;
+        for read in reads {
+            while next_commit < acked.len() && acked[next_commit].0 < read.invoked_ns {
+                committed = committed.max(Some(acked[next_commit].1));
+                next_commit += 1;
+            }
+            while next_read < by_completion.len()
+                && by_completion[next_read].completed_ns < read.invoked_ns
+            {
+                seen = seen.max(by_completion[next_read].offset);
+                next_read += 1;
+            }
+            let got = read.offset.unwrap_or(-1);
+            let show = |o: Option<i64>| o.map_or("none".to_string(), |o| o.to_string());
+            if let Some(c) = committed.filter(|&c| got < c) {
+                report.anomalies.push(anomaly(
+                    "lost-commit",
+                    partition,
+                    format!(
+                        "committed offset read as {} at {} ns, after a commit of {c} was acknowledged",
+                        show(read.offset),
+                        read.invoked_ns
+                    ),
+                ));
+            } else if let Some(s) = seen.filter(|&s| got < s) {
+                report.anomalies.push(anomaly(
+                    "lost-commit",
+                    partition,
+                    format!(
+                        "committed offset read as {} at {} ns, after it was read as {s}",
+                        show(read.offset),
+                        read.invoked_ns
+                    ),
+                ));
+            }
+        }
+    }
+
+    // commit-skip: below the highest committed offset read, every offset that
+    // holds a record was polled by some member.
+    let mut polled: BTreeMap<i32, BTreeSet<i64>> = BTreeMap::new();
+    for poll in &h.polls {
+        polled
+            .entry(poll.partition)
+            .or_default()
+            .extend(poll.records.iter().map(|r| r.0));
+    }
+    let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
+    for r in &h.committed_reads {
+        if let Some(o) = r.offset {
+            let e = highest.entry(r.partition).or_insert(o);
+            *e = (*e).max(o);
+        }
+    }
+    let empty = BTreeSet::new();
+    for (partition, committed) in highest {
+        let Some(records) = h.final_reads.get(&partition) else {
+            continue;
+        };
+        let read = polled.get(&partition).unwrap_or(&empty);
+        let missed: Vec<i64> = records
+            .iter()
+            .map(|r| r.0)
+            .filter(|o| *o < committed && !read.contains(o))
+            .collect();
+        if let Some(first) = missed.first() {
+            report.anomalies.push(anomaly(
+                "commit-skip",
+                partition,
+                format!(
+                    "committed up to {committed}, but no member read {} record(s) below it, the first at offset {first}",
+                    missed.len()
+                ),
+            ));
+        }
+    }
+}
+
 fn unavailability(h: &History) -> BTreeMap<i32, u64> {
     let start = h.sends.iter().map(|s| s.invoked_ns).min().unwrap_or(0);
     let end = h.sends.iter().map(|s| s.completed_ns).max().unwrap_or(0);
@@ -289,7 +450,7 @@ fn unavailability(h: &History) -> BTreeMap<i32, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{Poll, Send};
+    use crate::history::{Assignment, Commit, CommittedRead, Poll, Send};
 
     fn send(value: &str, invoked: u64, completed: u64, outcome: Outcome) -> Send {
         Send {
@@ -328,6 +489,7 @@ mod tests {
             }],
             final_reads: final_read(&[(0, "a"), (1, "b"), (2, "c")]),
             nemesis: vec![(15, "kill 1".into())],
+            ..History::default()
         }
     }
 
@@ -429,6 +591,109 @@ mod tests {
         h.sends[1] = ok("b", 20, 30, 5);
         let r = check(&h);
         assert_eq!(r.count("wrong-offset"), 1, "{:?}", r.anomalies);
+    }
+
+    fn assignment(member: &str, generation: i32, partitions: &[i32]) -> Assignment {
+        Assignment {
+            member: member.into(),
+            generation,
+            session: 1,
+            partitions: partitions.to_vec(),
+            at_ns: 0,
+        }
+    }
+
+    fn commit(offset: i64, invoked: u64, completed: u64, outcome: Outcome) -> Commit {
+        Commit {
+            session: 1,
+            generation: 1,
+            partition: 0,
+            offset,
+            invoked_ns: invoked,
+            completed_ns: completed,
+            outcome,
+        }
+    }
+
+    fn committed_read(offset: Option<i64>, invoked: u64, completed: u64) -> CommittedRead {
+        CommittedRead {
+            partition: 0,
+            offset,
+            invoked_ns: invoked,
+            completed_ns: completed,
+        }
+    }
+
+    /// The valid history plus a group that read a and b, committed 2 and read
+    /// it back.
+    fn valid_group() -> History {
+        let mut h = valid();
+        h.assignments = vec![assignment("m1", 1, &[0]), assignment("m2", 1, &[1])];
+        h.commits = vec![
+            commit(1, 10, 12, Outcome::Ok { offset: 1 }),
+            commit(2, 20, 22, Outcome::Ok { offset: 2 }),
+            commit(5, 25, 26, Outcome::Fail),
+        ];
+        h.committed_reads = vec![committed_read(None, 0, 1), committed_read(Some(2), 30, 31)];
+        h
+    }
+
+    #[test]
+    fn a_clean_group_history_passes_and_counts_commits() {
+        let r = check(&valid_group());
+        assert!(r.is_valid(), "{:?}", r.anomalies);
+        assert_eq!(
+            (r.commits_ok, r.commits_failed, r.commits_unknown),
+            (2, 1, 0)
+        );
+        assert_eq!(r.assignments, 2);
+    }
+
+    #[test]
+    fn duplicate_assignment_is_per_generation() {
+        let mut h = valid_group();
+        // The same partition in two generations is a rebalance, not an anomaly.
+        h.assignments.push(assignment("m2", 2, &[0]));
+        assert!(check(&h).is_valid());
+        h.assignments.push(assignment("m3", 2, &[0, 1]));
+        let r = check(&h);
+        assert_eq!(r.count("duplicate-assignment"), 1, "{:?}", r.anomalies);
+        assert!(r.anomalies[0].detail.contains("generation 2"));
+    }
+
+    #[test]
+    fn lost_commit_after_an_acknowledged_commit_or_an_earlier_read() {
+        // Read back lower than a commit acknowledged before the read began.
+        let mut h = valid_group();
+        h.committed_reads.push(committed_read(Some(1), 40, 41));
+        let r = check(&h);
+        assert_eq!(r.count("lost-commit"), 1, "{:?}", r.anomalies);
+        // A commit still in flight when the read began may or may not show.
+        let mut h = valid_group();
+        h.commits.push(commit(3, 28, 35, Outcome::Ok { offset: 3 }));
+        assert!(check(&h).is_valid());
+        // A commit that ended unknown only counts once a read has shown it.
+        let mut h = valid_group();
+        h.polls[0].records.push((2, "c".into()));
+        h.commits.push(commit(3, 32, 33, Outcome::Info));
+        h.committed_reads.push(committed_read(Some(3), 40, 41));
+        assert!(check(&h).is_valid());
+        h.committed_reads.push(committed_read(Some(2), 50, 51));
+        assert_eq!(check(&h).count("lost-commit"), 1);
+        // The group forgetting its offsets altogether is a lost commit too.
+        let mut h = valid_group();
+        h.committed_reads.push(committed_read(None, 40, 41));
+        assert_eq!(check(&h).count("lost-commit"), 1);
+    }
+
+    #[test]
+    fn commit_skip() {
+        // Committed up to 3 while nobody read offset 2.
+        let mut h = valid_group();
+        h.committed_reads.push(committed_read(Some(3), 40, 41));
+        let r = check(&h);
+        assert_eq!(r.count("commit-skip"), 1, "{:?}", r.anomalies);
+        assert!(r.anomalies[0].detail.contains("offset 2"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What a chaos workload records: every send with its invoke and completion
-//! times and outcome, every consumer poll, and the final read of every
-//! partition after the cluster healed.
+//! times and outcome, every consumer poll, the final read of every partition
+//! after the cluster healed and, in the group workload, every member's
+//! assignments, offset commits and reads of committed offsets.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +46,58 @@ pub struct Poll {
     pub records: Vec<(i64, String)>,
 }
 
+/// A consumer group member's new assignment, as its rebalance callback saw
+/// it (group workload).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// The member id the coordinator gave.
+    pub member: String,
+    /// The generation the assignment belongs to.
+    pub generation: i32,
+    /// The poll session this assignment starts.
+    pub session: u64,
+    /// The partitions assigned.
+    pub partitions: Vec<i32>,
+    /// When the callback ran (ns since the run started).
+    pub at_ns: u64,
+}
+
+/// One OffsetCommit of one partition by a group member (group workload).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    /// The poll session whose position it commits.
+    pub session: u64,
+    /// The generation the member was in.
+    pub generation: i32,
+    /// The partition.
+    pub partition: i32,
+    /// The committed offset (the next record to read).
+    pub offset: i64,
+    /// When it was invoked (ns since the run started).
+    pub invoked_ns: u64,
+    /// When it completed (ns since the run started).
+    pub completed_ns: u64,
+    /// How it ended: `Ok` is an acknowledged commit (its `offset` is the
+    /// committed one), `Fail` a refusal that guarantees nothing was written
+    /// (fenced generation or member), `Info` unknown.
+    pub outcome: Outcome,
+}
+
+/// A read of a partition's committed offset (OffsetFetch) by the group
+/// (group workload): when a member is assigned the partition, and once at the
+/// end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedRead {
+    /// The partition.
+    pub partition: i32,
+    /// The committed offset read; `None` when the group has none.
+    pub offset: Option<i64>,
+    /// When it was invoked (ns since the run started).
+    pub invoked_ns: u64,
+    /// When it completed (ns since the run started).
+    pub completed_ns: u64,
+}
+
 /// One line of the history file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -61,6 +114,12 @@ pub enum Event {
     /// A nemesis step (a fault or its healing); not checked, kept so that a
     /// history shows what happened when.
     Nemesis { at_ns: u64, action: String },
+    /// A group member's new assignment.
+    Assignment(Assignment),
+    /// A group member's offset commit.
+    Commit(Commit),
+    /// A read of a committed offset.
+    CommittedRead(CommittedRead),
 }
 
 /// A whole run.
@@ -74,6 +133,12 @@ pub struct History {
     pub final_reads: BTreeMap<i32, Vec<(i64, String)>>,
     /// Nemesis steps: (ns since the run started, what was done).
     pub nemesis: Vec<(u64, String)>,
+    /// Group members' assignments (group workload).
+    pub assignments: Vec<Assignment>,
+    /// Offset commits (group workload).
+    pub commits: Vec<Commit>,
+    /// Reads of committed offsets (group workload).
+    pub committed_reads: Vec<CommittedRead>,
 }
 
 impl History {
@@ -88,6 +153,9 @@ impl History {
                     h.final_reads.insert(partition, records);
                 }
                 Event::Nemesis { at_ns, action } => h.nemesis.push((at_ns, action)),
+                Event::Assignment(a) => h.assignments.push(a),
+                Event::Commit(c) => h.commits.push(c),
+                Event::CommittedRead(r) => h.committed_reads.push(r),
             }
         }
         h

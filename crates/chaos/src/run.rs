@@ -2,10 +2,13 @@
 //! values and a consumer polling, a nemesis applying faults on a seeded
 //! schedule, then healing, a final read of every partition, and the checker.
 //!
-//! Two workloads: [`Workload::Plain`] producers never retry (a retry could
+//! Three workloads: [`Workload::Plain`] producers never retry (a retry could
 //! write a value twice, which the checker would rightly call a duplicate);
 //! [`Workload::Idempotent`] producers retry as clients do by default, with
-//! idempotence on, and the checker's `duplicate` must still stay at 0.
+//! idempotence on, and the checker's `duplicate` must still stay at 0;
+//! [`Workload::Group`] producers send as the plain ones and the consumers are
+//! members of one consumer group ([`crate::group`]), committing as they go,
+//! for the checker's `lost-commit`, `duplicate-assignment` and `commit-skip`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,6 +67,9 @@ pub enum Workload {
     Plain,
     /// acks=all, client retries on, `enable.idempotence=true`.
     Idempotent,
+    /// Plain producers; consumers in one consumer group that commit offsets
+    /// and leave and rejoin now and then.
+    Group,
 }
 
 impl std::str::FromStr for Workload {
@@ -73,8 +79,9 @@ impl std::str::FromStr for Workload {
         match s {
             "plain" => Ok(Self::Plain),
             "idempotent" => Ok(Self::Idempotent),
+            "group" => Ok(Self::Group),
             other => Err(format!(
-                "unknown workload '{other}' (expected plain or idempotent)"
+                "unknown workload '{other}' (expected plain, idempotent or group)"
             )),
         }
     }
@@ -83,7 +90,7 @@ impl std::str::FromStr for Workload {
 /// The librdkafka settings of a workload's producers besides the bootstrap.
 pub fn producer_settings(workload: Workload) -> Vec<(&'static str, &'static str)> {
     match workload {
-        Workload::Plain => vec![
+        Workload::Plain | Workload::Group => vec![
             ("acks", "all"),
             ("message.send.max.retries", "0"),
             ("message.timeout.ms", "5000"),
@@ -121,6 +128,8 @@ pub struct ChaosConfig {
     pub seed: u64,
     /// Concurrent producers.
     pub producers: usize,
+    /// Members of the consumer group (group workload).
+    pub consumers: usize,
     /// Where broker data and logs go.
     pub dir: PathBuf,
     /// Run the workload (no faults) against this existing cluster instead of
@@ -303,7 +312,26 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
             })
         })
         .collect();
-    let consumer = {
+    let sessions = Arc::new(AtomicU64::new(1));
+    let members: Vec<_> = match config.workload {
+        Workload::Group => (0..config.consumers as u64)
+            .map(|index| {
+                let member = crate::group::MemberConfig {
+                    index,
+                    seed: config.seed,
+                    bootstrap: bootstrap.clone(),
+                    topic: topic.clone(),
+                    start,
+                    events: events.clone(),
+                    sessions: sessions.clone(),
+                    stop: stop.clone(),
+                };
+                std::thread::spawn(move || crate::group::run_member(member))
+            })
+            .collect(),
+        Workload::Plain | Workload::Idempotent => Vec::new(),
+    };
+    let consumer = (config.workload != Workload::Group).then(|| {
         let (events, stop, bootstrap, topic) = (
             events.clone(),
             stop.clone(),
@@ -342,7 +370,7 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
                 }
             }
         })
-    };
+    });
 
     // The nemesis: a fault, then its healing, alternating every interval.
     let record = |progress: &mut dyn FnMut(&str), action: String| {
@@ -407,13 +435,25 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
     for p in producers {
         let _ = runtime.block_on(p);
     }
-    let _ = consumer.join();
+    if let Some(consumer) = consumer {
+        let _ = consumer.join();
+    }
+    for member in members {
+        let _ = member.join();
+    }
     if !healthy {
         return Err("the cluster did not heal within 60 s".into());
     }
     let finals = final_read(&bootstrap, &topic, config.partitions as i32)?;
+    let committed = match config.workload {
+        Workload::Group => {
+            crate::group::final_committed(&bootstrap, &topic, config.partitions as i32, start)?
+        }
+        Workload::Plain | Workload::Idempotent => Vec::new(),
+    };
     let mut events = std::mem::take(&mut *events.lock().expect("events lock"));
     events.extend(finals);
+    events.extend(committed);
     progress(&format!(
         "{:>6.1}s  sends: {}; final read done",
         start.elapsed().as_secs_f64(),
@@ -689,6 +729,11 @@ mod tests {
     fn workloads_parse_and_only_the_idempotent_one_retries() {
         assert_eq!("plain".parse(), Ok(Workload::Plain));
         assert_eq!("idempotent".parse(), Ok(Workload::Idempotent));
+        assert_eq!("group".parse(), Ok(Workload::Group));
+        assert_eq!(
+            producer_settings(Workload::Group),
+            producer_settings(Workload::Plain)
+        );
         assert!("exactly-once"
             .parse::<Workload>()
             .unwrap_err()

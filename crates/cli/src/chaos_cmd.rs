@@ -49,11 +49,18 @@ pub struct ChaosArgs {
     /// Concurrent producers.
     #[arg(long, default_value_t = 4)]
     producers: usize,
-    /// How the producers send: `plain` (acks=all, no client retries) or
-    /// `idempotent` (client retries on, enable.idempotence=true; a retry
-    /// must never write a value twice).
+    /// The workload: `plain` (acks=all producers without client retries, one
+    /// consumer reading every partition), `idempotent` (client retries on,
+    /// enable.idempotence=true; a retry must never write a value twice) or
+    /// `group` (plain producers; --consumers members of one consumer group
+    /// that commit as they read and leave and rejoin every 10–30 s; checked
+    /// for lost commits, duplicate assignments and commits past unread
+    /// records).
     #[arg(long, default_value = "plain")]
     workload: Workload,
+    /// Members of the consumer group (group workload).
+    #[arg(long, default_value_t = 3)]
+    consumers: usize,
     /// Directory for history.jsonl, report.json and the brokers' data and logs.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -85,6 +92,9 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
             args.nodes,
             args.replication_factor
         );
+    }
+    if args.workload == Workload::Group && args.consumers == 0 {
+        bail!("--consumers 0: the group workload needs at least one group member");
     }
     let seed = args.seed.unwrap_or_else(rand::random);
     let (dir, _temp) = match &args.out {
@@ -125,6 +135,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
         interval: args.interval,
         seed,
         producers: args.producers,
+        consumers: args.consumers,
         dir: dir.clone(),
         bootstrap: args.bootstrap_server.clone(),
     };
@@ -145,6 +156,12 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
         "\nsends: {} ok, {} failed, {} unknown",
         report.ok, report.fail, report.info
     );
+    if args.workload == Workload::Group {
+        println!(
+            "commits: {} acknowledged, {} refused, {} unknown; {} assignments",
+            report.commits_ok, report.commits_failed, report.commits_unknown, report.assignments
+        );
+    }
     println!("\n{:<22} COUNT", "ANOMALY");
     for category in CATEGORIES {
         println!("{category:<22} {}", report.count(category));
