@@ -21,24 +21,10 @@ fn cli(bootstrap: &str, args: &[&str]) -> std::process::Output {
 
 /// The group's committed offset per partition of `orders`, from `cairn group describe`.
 fn committed(bootstrap: &str, group: &str) -> Vec<(i64, i64)> {
-    let described = ok(&cli(
-        bootstrap,
-        &["group", "describe", group, "--output", "json"],
-    ));
-    let v: Value = serde_json::from_str(&described).expect("json");
-    let mut out: Vec<(i64, i64)> = v["offsets"]
-        .as_array()
-        .expect("offsets")
-        .iter()
-        .map(|o| {
-            (
-                o["partition"].as_i64().unwrap(),
-                o["committed"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    support::group_offsets(&support::describe_group(bootstrap, group))
+        .into_iter()
+        .map(|(partition, committed, _)| (partition, committed))
+        .collect()
 }
 
 /// `cairn group reset-offsets` with `args`, its JSON plan as (partition, current, new).

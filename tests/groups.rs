@@ -36,20 +36,12 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
             "{group} missing from `cairn group list`:\n{list}"
         );
     }
-    let described = ok(&support::cli_with_env(
-        &["group", "describe", "g-confluent", "--output", "json"],
-        &env,
-    ));
-    let v: serde_json::Value = serde_json::from_str(&described).expect("json");
-    assert_eq!(v["state"], "Empty", "{described}");
-    let offsets = v["offsets"].as_array().expect("offsets");
-    assert_eq!(offsets.len(), 6, "{described}");
-    let committed: i64 = offsets
-        .iter()
-        .map(|o| o["committed"].as_i64().unwrap())
-        .sum();
-    assert_eq!(committed, 600, "{described}");
-    assert!(offsets.iter().all(|o| o["lag"] == 0), "{described}");
+    let v = support::describe_group(&bootstrap, "g-confluent");
+    assert_eq!(v["state"], "Empty", "{v}");
+    let offsets = support::group_offsets(&v);
+    assert_eq!(offsets.len(), 6, "{v}");
+    assert_eq!(offsets.iter().map(|o| o.1).sum::<i64>(), 600, "{v}");
+    assert!(offsets.iter().all(|o| o.2 == 0), "{v}");
     let missing = support::cli_with_env(&["group", "describe", "no-such-group"], &env);
     assert!(support::fails(&missing).contains("no-such-group"));
 
@@ -78,6 +70,21 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
             .map(|o| o["committed"].as_i64().unwrap())
             .sum();
         assert_eq!(committed, 600, "{d}");
+    }
+    // The cluster view shows each broker's own replicas of __consumer_offsets
+    // (their offsets are Raft log indexes): the groups above were applied there.
+    for id in 1..=3 {
+        let view = cluster.view(id).expect("GET /v1/cluster");
+        let local: Vec<&serde_json::Value> = partitions(&view, "__consumer_offsets")
+            .into_iter()
+            .filter_map(|p| p.get("local"))
+            .collect();
+        assert!(!local.is_empty(), "broker {id} hosts no offsets replica: {view}");
+        assert!(
+            local.iter().any(|l| l["high_watermark"].as_u64() > Some(0)),
+            "broker {id}: {local:?}"
+        );
+        assert!(local.iter().all(|l| l["size_bytes"] == 0), "{local:?}");
     }
     let url = format!("http://{}/v1/groups/no-such-group", cluster.admin(2));
     let answer = reqwest::blocking::get(&url).expect("GET");

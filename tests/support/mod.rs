@@ -301,7 +301,6 @@ pub fn run_client(program: &str, script: &str, args: &[&str]) -> String {
     stdout
 }
 
-/// Asserts a CLI run succeeded and returns its stdout.
 /// Runs the `cairn` CLI with these environment variables.
 pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(cairn_bin())
@@ -311,6 +310,36 @@ pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("run cairn")
 }
 
+/// `cairn group describe GROUP --output json` against `bootstrap`, parsed.
+pub fn describe_group(bootstrap: &str, group: &str) -> Value {
+    let out = ok(&cli_with_env(
+        &["group", "describe", group, "--output", "json"],
+        &[("CAIRN_BOOTSTRAP", bootstrap)],
+    ));
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("`cairn group describe {group}` printed no JSON ({e}):\n{out}"))
+}
+
+/// A described group's offsets as (partition, committed, lag), by partition.
+pub fn group_offsets(described: &Value) -> Vec<(i64, i64, i64)> {
+    let mut out: Vec<(i64, i64, i64)> = described["offsets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no offsets in {described}"))
+        .iter()
+        .map(|o| {
+            let field = |name: &str| {
+                o[name]
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("no {name} in {o}"))
+            };
+            (field("partition"), field("committed"), field("lag"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Asserts a CLI run succeeded and returns its stdout.
 pub fn ok(output: &Output) -> String {
     assert!(
         output.status.success(),

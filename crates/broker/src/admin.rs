@@ -151,10 +151,30 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
                         size_bytes: h.reader.size_bytes(),
                         quiescent: core.quiet().mode(p.group) != crate::quiesce::Mode::Awake,
                         last_log_index: raft.metrics().borrow().last_log_index,
+                    })
+                    .or_else(|| {
+                        core.partitions()
+                            .offsets
+                            .get(p.group)
+                            .map(|(raft, _)| offsets_replica(&raft.metrics().borrow()))
                     }),
             }
         })
         .collect()
+}
+
+/// A `__consumer_offsets` replica as a [`LocalReplica`]: its entries are
+/// group events, not records, so its offsets are Raft log indexes (the next
+/// after the last applied entry, the first kept one) and it has no record
+/// bytes; coordinator partitions never quiesce.
+fn offsets_replica(m: &openraft::RaftMetrics<u64, openraft::BasicNode>) -> LocalReplica {
+    LocalReplica {
+        log_start_offset: m.purged.map_or(0, |l| l.index + 1),
+        high_watermark: m.last_applied.map_or(0, |l| l.index + 1),
+        size_bytes: 0,
+        quiescent: false,
+        last_log_index: m.last_log_index,
+    }
 }
 
 /// Builds the cluster view this broker answers with.

@@ -57,7 +57,9 @@ pub struct PartitionView {
     pub replicas: Vec<u64>,
     /// Replicas the leader sees caught up.
     pub isr: Vec<u64>,
-    /// This broker's replica of the partition, if it hosts one.
+    /// This broker's replica of the partition, if it hosts one. For a
+    /// `__consumer_offsets` partition, whose entries are group events rather
+    /// than records, its offsets are Raft log indexes and `size_bytes` is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<LocalReplica>,
 }

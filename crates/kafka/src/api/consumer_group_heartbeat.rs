@@ -24,7 +24,7 @@ use kafka_protocol::messages::{
     ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, RequestHeader,
 };
 
-use super::groups::{owned_opt, send_group_event, unexpected, wire, wire_opt};
+use super::groups::{client_id, owned_opt, send_group_event, unexpected, wire, wire_opt};
 use super::respond::{answer_later, Pending};
 use crate::client::Client;
 use crate::cluster::KafkaCluster;
@@ -43,11 +43,7 @@ pub fn handle_consumer_group_heartbeat(
 ) -> Pending {
     let version = header.request_api_version;
     let client_host = client.host().to_owned();
-    let client_id = header
-        .client_id
-        .as_ref()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
+    let client_id = client_id(header);
     let cluster = cluster.clone();
     answer_later(
         ApiKey::ConsumerGroupHeartbeat,

@@ -5,6 +5,7 @@
 //! [`Event`]s and [`Response`]s.
 
 use cairn_coordinator::{CoordinatorError, Event, RequestId, Response};
+use kafka_protocol::messages::RequestHeader;
 use kafka_protocol::protocol::StrBytes;
 
 use crate::cluster::{BoxFuture, KafkaCluster};
@@ -48,4 +49,14 @@ pub fn wire_opt(s: Option<String>) -> Option<StrBytes> {
 /// An owned string from an optional wire string.
 pub fn owned_opt(s: Option<&StrBytes>) -> Option<String> {
     s.map(|s| s.to_string())
+}
+
+/// The client id a request's header carries, or "" (as Kafka reports a
+/// member without one).
+pub fn client_id(header: &RequestHeader) -> String {
+    header
+        .client_id
+        .as_ref()
+        .map(|c| c.to_string())
+        .unwrap_or_default()
 }

@@ -17,7 +17,7 @@ use cairn_coordinator::{Event, JoinGroupRequest as JoinEvent, Protocol, RequestI
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse, RequestHeader};
 
-use super::groups::{code, owned_opt, send_group_event, unexpected, wire, wire_opt};
+use super::groups::{client_id, code, owned_opt, send_group_event, unexpected, wire, wire_opt};
 use super::respond::{answer_later, Pending};
 use crate::client::Client;
 use crate::cluster::KafkaCluster;
@@ -38,11 +38,7 @@ pub fn handle_join_group(
 ) -> Pending {
     let version = header.request_api_version;
     let client_host = client.host().to_owned();
-    let client_id = header
-        .client_id
-        .as_ref()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
+    let client_id = client_id(header);
     let cluster = cluster.clone();
     answer_later(
         ApiKey::JoinGroup,
