@@ -103,7 +103,8 @@ fn kafka_listener_answers_and_survives_bad_input() {
         assert_eq!(p.isr_nodes.len(), 3);
     }
 
-    // An unknown topic: UNKNOWN_TOPIC_OR_PARTITION (3).
+    // An unknown topic the client does not let the broker create:
+    // UNKNOWN_TOPIC_OR_PARTITION (3).
     let mut s = connect(port);
     let topic = kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
         .with_name(Some(kafka_protocol::messages::TopicName(
@@ -113,7 +114,9 @@ fn kafka_listener_answers_and_survives_bad_input() {
         ApiKey::Metadata,
         4,
         30,
-        &MetadataRequest::default().with_topics(Some(vec![topic])),
+        &MetadataRequest::default()
+            .with_topics(Some(vec![topic]))
+            .with_allow_auto_topic_creation(false),
     ))
     .unwrap();
     let (_, m): (i32, MetadataResponse) =

@@ -125,6 +125,15 @@ pub struct BrokerConfig {
     /// A partition forgets an idempotent producer whose last batch is older
     /// than this (Kafka's `producer.id.expiration.ms`); checked with retention.
     pub producer_id_expiration_ms: u64,
+    /// Whether a Metadata request for a topic that does not exist creates it
+    /// (Kafka's `auto.create.topics.enable`), when the client allows it.
+    pub auto_create_topics_enable: bool,
+    /// Partitions of a topic created without a count: auto-created, or
+    /// CreateTopics with -1 (Kafka's `num.partitions`).
+    pub num_partitions: u32,
+    /// Replication factor of a topic created without one (Kafka's
+    /// `default.replication.factor`); unset: 3, or the live brokers if fewer.
+    pub default_replication_factor: Option<u32>,
     /// Whether a partition's Raft log append is fsynced before the broker
     /// acknowledges it to its leader (default). `false` acknowledges once the
     /// write reached the OS: it survives a broker crash but not the loss of
@@ -178,6 +187,9 @@ impl Default for BrokerConfig {
             log_retention_bytes: DEFAULT_LOG_RETENTION_BYTES,
             log_retention_check_interval_ms: DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS,
             producer_id_expiration_ms: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+            auto_create_topics_enable: true,
+            num_partitions: 1,
+            default_replication_factor: None,
             log_fsync: true,
             quiesce_partitions: true,
             // Kafka's default is 50; 16 keeps a small cluster's Raft group count low.
@@ -295,6 +307,15 @@ impl BrokerConfig {
                 self.producer_id_expiration_ms,
                 i64::MAX
             ));
+        }
+        if self.num_partitions == 0 {
+            return Err("num_partitions must be at least 1".into());
+        }
+        if self.default_replication_factor == Some(0) {
+            return Err(
+                "default_replication_factor must be at least 1 (leave it unset for 3, or the live brokers if fewer)"
+                    .into(),
+            );
         }
         if self.heartbeat_interval_ms == 0 {
             return Err("heartbeat_interval_ms must be at least 1".into());

@@ -9,21 +9,21 @@ use std::time::Instant;
 use bytes::Bytes;
 use cairn_kafka::error_code::{
     COORDINATOR_NOT_AVAILABLE, INVALID_CONFIG, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
-    INVALID_TOPIC_EXCEPTION, LOG_DIR_NOT_FOUND, NOT_CONTROLLER, NOT_LEADER_OR_FOLLOWER,
-    OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS, UNKNOWN_SERVER_ERROR,
-    UNKNOWN_TOPIC_OR_PARTITION,
+    INVALID_TOPIC_EXCEPTION, LEADER_NOT_AVAILABLE, LOG_DIR_NOT_FOUND, NOT_CONTROLLER,
+    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS,
+    UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster,
-    KafkaError, NewTopic, PartitionMetadata, PartitionRead, TopicMetadata,
+    KafkaError, LogDir, LogDirReplica, NewTopic, PartitionMetadata, PartitionRead, TopicMetadata,
 };
-use cairn_meta::topic_config::{effective_configs, TOPIC_CONFIGS};
+use cairn_meta::topic_config::{effective_configs, validate_topic_name, TOPIC_CONFIGS};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
 use crate::config::{
-    DEFAULT_KAFKA_MAX_FRAME_BYTES, DEFAULT_LOG_RETENTION_BYTES,
+    BrokerConfig, DEFAULT_KAFKA_MAX_FRAME_BYTES, DEFAULT_LOG_RETENTION_BYTES,
     DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS, DEFAULT_LOG_RETENTION_MS,
 };
 use crate::group_coordinators;
@@ -80,10 +80,15 @@ impl KafkaView {
     }
 }
 
-/// Kafka's `num.partitions` and `default.replication.factor` defaults, used
-/// when CreateTopics asks for the broker default (-1).
-const DEFAULT_PARTITIONS: u32 = 1;
-const DEFAULT_REPLICATION_FACTOR: u32 = 1;
+/// The replication factor of a topic created without one: the broker's
+/// `default_replication_factor`, or 3 — capped by the live brokers, so that a
+/// one- or two-broker cluster can still create topics.
+fn default_replication_factor(core: &Core) -> u32 {
+    core.config().default_replication_factor.unwrap_or_else(|| {
+        let live = core.meta().reader.read(|s| s.live_brokers().count()) as u32;
+        live.clamp(1, 3)
+    })
+}
 
 /// The Kafka error a client gets for a refused metadata request: the one
 /// mapping from the metadata group's error categories to Kafka codes.
@@ -141,7 +146,7 @@ impl KafkaCluster for KafkaView {
         let core = self.0.clone();
         Box::pin(async move {
             let partitions = match request.partitions {
-                -1 => DEFAULT_PARTITIONS,
+                -1 => core.config().num_partitions,
                 p if p >= 1 => p as u32,
                 p => {
                     return Err(KafkaError::new(
@@ -154,7 +159,7 @@ impl KafkaCluster for KafkaView {
                 }
             };
             let replication_factor = match request.replication_factor {
-                -1 => DEFAULT_REPLICATION_FACTOR,
+                -1 => default_replication_factor(&core),
                 r if r >= 1 => r as u32,
                 r => {
                     return Err(KafkaError::new(
@@ -178,6 +183,73 @@ impl KafkaCluster for KafkaView {
                 .map(|_| ())
                 .map_err(meta_error_to_kafka)
         })
+    }
+
+    fn log_dir(&self) -> LogDir {
+        let core = &self.0;
+        let partitions = core.partitions();
+        let replicas = core.meta().reader.read(|s| {
+            s.topics
+                .values()
+                .flat_map(|t| {
+                    t.partitions.iter().filter_map(|p| {
+                        let (_, handle) = partitions.registry.get(p.group)?;
+                        Some(LogDirReplica {
+                            topic: t.name.clone(),
+                            partition: p.partition as i32,
+                            size_bytes: handle.reader.size_bytes() as i64,
+                        })
+                    })
+                })
+                .collect()
+        });
+        let data_dir = &core.config().data_dir;
+        let (total_bytes, usable_bytes) = nix::sys::statvfs::statvfs(data_dir.as_path())
+            .map(|fs| {
+                let block = fs.fragment_size() as i64;
+                (
+                    fs.blocks() as i64 * block,
+                    fs.blocks_available() as i64 * block,
+                )
+            })
+            .unwrap_or((-1, -1));
+        LogDir {
+            path: data_dir.display().to_string(),
+            replicas,
+            total_bytes,
+            usable_bytes,
+        }
+    }
+
+    fn auto_create_topic(&self, name: &str) -> Option<i16> {
+        let core = &self.0;
+        // Internal topics are made by whoever needs them (the group
+        // coordinator), never by a client's Metadata request.
+        let internal = [crate::offsets::OFFSETS_TOPIC, "__transaction_state"];
+        if !core.config().auto_create_topics_enable || internal.contains(&name) {
+            return None;
+        }
+        if validate_topic_name(name).is_err() {
+            return Some(INVALID_TOPIC_EXCEPTION);
+        }
+        let request = ControllerRequest::CreateTopic {
+            name: name.to_string(),
+            partitions: core.config().num_partitions,
+            replication_factor: default_replication_factor(core),
+            configs: Default::default(),
+            validate_only: false,
+        };
+        // Clients ask again until the topic is there; a request that finds it
+        // created by an earlier one is refused as TOPIC_ALREADY_EXISTS, which
+        // is fine.
+        let (core, name) = (core.clone(), name.to_string());
+        tokio::spawn(async move {
+            match core.submit(request, ADMIN_TIMEOUT).await {
+                Ok(_) => tracing::info!(topic = %name, "topic auto-created"),
+                Err(e) => tracing::debug!(topic = %name, error = %e, "topic not auto-created"),
+            }
+        });
+        Some(LEADER_NOT_AVAILABLE)
     }
 
     fn alter_topic_configs(
@@ -314,15 +386,19 @@ impl KafkaCluster for KafkaView {
             ),
             (
                 "num.partitions".into(),
-                DEFAULT_PARTITIONS.to_string(),
-                true,
+                c.num_partitions.to_string(),
+                c.num_partitions == 1,
             ),
             (
                 "default.replication.factor".into(),
-                DEFAULT_REPLICATION_FACTOR.to_string(),
-                true,
+                default_replication_factor(&self.0).to_string(),
+                c.default_replication_factor.is_none(),
             ),
-            ("auto.create.topics.enable".into(), "false".into(), true),
+            (
+                "auto.create.topics.enable".into(),
+                c.auto_create_topics_enable.to_string(),
+                c.auto_create_topics_enable,
+            ),
             (
                 "message.max.bytes".into(),
                 topic_default("max.message.bytes"),
@@ -366,6 +442,68 @@ impl KafkaCluster for KafkaView {
             topic_default("cleanup.policy"),
             true,
         ));
+        // The listeners, as Kafka names them (one plaintext listener).
+        let listener = format!("PLAINTEXT://{}", c.kafka_addr);
+        configs.push(("listeners".into(), listener.clone(), false));
+        configs.push(("advertised.listeners".into(), listener, false));
+        configs.push((
+            "listener.security.protocol.map".into(),
+            "PLAINTEXT:PLAINTEXT".into(),
+            true,
+        ));
+        configs.push((
+            "inter.broker.listener.name".into(),
+            "PLAINTEXT".into(),
+            true,
+        ));
+        configs.push(("log.dirs".into(), c.data_dir.display().to_string(), false));
+        // Consumer groups and idempotence.
+        let defaults = BrokerConfig::default();
+        let numbers: [(&str, u64, u64); 8] = [
+            (
+                "offsets.topic.num.partitions",
+                c.offsets_topic_num_partitions.into(),
+                defaults.offsets_topic_num_partitions.into(),
+            ),
+            (
+                "offsets.topic.replication.factor",
+                c.offsets_topic_replication_factor.into(),
+                defaults.offsets_topic_replication_factor.into(),
+            ),
+            (
+                "group.min.session.timeout.ms",
+                c.group_min_session_timeout_ms.into(),
+                defaults.group_min_session_timeout_ms.into(),
+            ),
+            (
+                "group.max.session.timeout.ms",
+                c.group_max_session_timeout_ms.into(),
+                defaults.group_max_session_timeout_ms.into(),
+            ),
+            (
+                "group.initial.rebalance.delay.ms",
+                c.group_initial_rebalance_delay_ms.into(),
+                defaults.group_initial_rebalance_delay_ms.into(),
+            ),
+            (
+                "offsets.retention.minutes",
+                c.offsets_retention_minutes.into(),
+                defaults.offsets_retention_minutes.into(),
+            ),
+            (
+                "offset.metadata.max.bytes",
+                c.offset_metadata_max_bytes as u64,
+                defaults.offset_metadata_max_bytes as u64,
+            ),
+            (
+                "producer.id.expiration.ms",
+                c.producer_id_expiration_ms,
+                defaults.producer_id_expiration_ms,
+            ),
+        ];
+        for (name, value, default) in numbers {
+            configs.push((name.into(), value.to_string(), value == default));
+        }
         configs
     }
 

@@ -64,6 +64,17 @@ pub struct BrokerArgs {
     /// Forget an idempotent producer silent this long, in milliseconds.
     #[arg(long, env = "CAIRN_PRODUCER_ID_EXPIRATION_MS")]
     producer_id_expiration_ms: Option<u64>,
+    /// Create a topic a client asks Metadata for when it does not exist
+    /// (Kafka's auto.create.topics.enable).
+    #[arg(long, env = "CAIRN_AUTO_CREATE_TOPICS_ENABLE")]
+    auto_create_topics_enable: Option<bool>,
+    /// Partitions of a topic created without a count (Kafka's num.partitions).
+    #[arg(long, env = "CAIRN_NUM_PARTITIONS")]
+    num_partitions: Option<u32>,
+    /// Replication factor of a topic created without one (default: 3, or the
+    /// live brokers if fewer).
+    #[arg(long, env = "CAIRN_DEFAULT_REPLICATION_FACTOR")]
+    default_replication_factor: Option<u32>,
     /// Fsync every partition log append before acknowledging it (true), or
     /// acknowledge once written to the OS (false: Kafka's default durability).
     #[arg(long, env = "CAIRN_LOG_FSYNC")]
@@ -162,6 +173,15 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.producer_id_expiration_ms {
         config.producer_id_expiration_ms = v;
+    }
+    if let Some(v) = args.auto_create_topics_enable {
+        config.auto_create_topics_enable = v;
+    }
+    if let Some(v) = args.num_partitions {
+        config.num_partitions = v;
+    }
+    if let Some(v) = args.default_replication_factor {
+        config.default_replication_factor = Some(v);
     }
     if let Some(v) = args.log_fsync {
         config.log_fsync = v;

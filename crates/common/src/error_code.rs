@@ -84,6 +84,8 @@ pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
 pub const FENCED_INSTANCE_ID: i16 = 82;
 /// OffsetDelete refused: the group is subscribed to the topic.
 pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
+/// The broker has no authorizer: ACL requests are not served.
+pub const SECURITY_DISABLED: i16 = 54;
 /// The record batch is invalid (count, codec, magic).
 pub const INVALID_RECORD: i16 = 87;
 /// No topic has this topic id (Metadata and ConsumerGroupHeartbeat name topics by id).

@@ -58,6 +58,30 @@ pub struct ClusterMetadata {
     pub topics: Vec<TopicMetadata>,
 }
 
+/// One partition replica in a broker's log directory (DescribeLogDirs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogDirReplica {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+    /// Bytes of its kept record batches.
+    pub size_bytes: i64,
+}
+
+/// A broker's log directory: where its data lives and the replicas in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogDir {
+    /// The directory.
+    pub path: String,
+    /// The partition replicas this broker holds, by topic and partition.
+    pub replicas: Vec<LogDirReplica>,
+    /// The size of the file system holding it, in bytes (-1 if unknown).
+    pub total_bytes: i64,
+    /// Bytes free for it there (-1 if unknown).
+    pub usable_bytes: i64,
+}
+
 /// A boxed future, so that the trait stays object safe.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
@@ -223,6 +247,27 @@ pub trait KafkaCluster: Send + Sync + 'static {
 
     /// Creates a topic (or only validates the request).
     fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>>;
+
+    /// This broker's log directory and the replicas it holds (DescribeLogDirs).
+    fn log_dir(&self) -> LogDir {
+        LogDir {
+            total_bytes: -1,
+            usable_bytes: -1,
+            ..LogDir::default()
+        }
+    }
+
+    /// Starts creating `name`, which a Metadata request asked for and which
+    /// does not exist, with the broker's default partitions and replication
+    /// factor (Kafka's topic auto-creation), without waiting for it. Returns
+    /// the topic error code to answer: LEADER_NOT_AVAILABLE while it is being
+    /// created, INVALID_TOPIC_EXCEPTION for a name no topic may have; `None`
+    /// when this broker does not auto-create (the client gets
+    /// UNKNOWN_TOPIC_OR_PARTITION).
+    fn auto_create_topic(&self, name: &str) -> Option<i16> {
+        let _ = name;
+        None
+    }
 
     /// Grows a topic to `total` partitions (or only validates the request).
     fn create_partitions(

@@ -76,6 +76,11 @@ mod tests {
                 "LEADER_NOT_AVAILABLE",
             ),
             (
+                SECURITY_DISABLED,
+                ResponseError::SecurityDisabled.code(),
+                "SECURITY_DISABLED",
+            ),
+            (
                 NOT_LEADER_OR_FOLLOWER,
                 ResponseError::NotLeaderOrFollower.code(),
                 "NOT_LEADER_OR_FOLLOWER",

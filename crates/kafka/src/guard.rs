@@ -153,8 +153,20 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::ConsumerGroupHeartbeat | ApiKey::ConsumerGroupDescribe => 0,
         ApiKey::InitProducerId => 2,
         ApiKey::DescribeProducers => 0,
+        ApiKey::DescribeAcls | ApiKey::CreateAcls | ApiKey::DeleteAcls => 2,
+        ApiKey::DescribeLogDirs => 2,
         _ => 0,
     }
+}
+
+/// An ACL filter (DescribeAcls v1+, each of DeleteAcls's filters).
+fn acl_filter(w: &mut Walker<'_>) -> Check {
+    w.skip(1)?; // resource type
+    w.string()?; // resource name
+    w.skip(1)?; // pattern type
+    w.string()?; // principal
+    w.string()?; // host
+    w.skip(2) // operation, permission type
 }
 
 /// Checks that every length in a request body fits in the body.
@@ -490,6 +502,31 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
             }
         }
         ApiKey::DescribeProducers => {
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| w.skip(4))?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::DescribeAcls => acl_filter(&mut w)?,
+        ApiKey::DeleteAcls => {
+            w.array(|w| {
+                acl_filter(w)?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::CreateAcls => {
+            w.array(|w| {
+                w.skip(1)?; // resource type
+                w.string()?; // resource name
+                w.skip(1)?; // pattern type (v1+, the oldest served)
+                w.string()?; // principal
+                w.string()?; // host
+                w.skip(2)?; // operation, permission type
+                w.tagged()
+            })?;
+        }
+        ApiKey::DescribeLogDirs => {
             w.array(|w| {
                 w.string()?;
                 w.array(|w| w.skip(4))?;

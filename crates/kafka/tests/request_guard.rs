@@ -562,3 +562,72 @@ fn consumer_group_requests_pass_the_bounds_check_and_hostile_ones_do_not() {
         );
     }
 }
+
+#[test]
+fn acl_and_log_dir_requests_pass_the_bounds_check_and_hostile_ones_do_not() {
+    use kafka_protocol::messages::create_acls_request::AclCreation;
+    use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
+    use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+    accepted(
+        ApiKey::DescribeAcls,
+        1..=3,
+        &DescribeAclsRequest::default()
+            .with_resource_type_filter(2)
+            .with_resource_name_filter(Some(s("orders")))
+            .with_pattern_type_filter(3)
+            .with_principal_filter(Some(s("User:alice")))
+            .with_host_filter(None)
+            .with_operation(2)
+            .with_permission_type(3),
+    );
+    accepted(
+        ApiKey::CreateAcls,
+        1..=3,
+        &CreateAclsRequest::default().with_creations(vec![
+            AclCreation::default()
+                .with_resource_type(2)
+                .with_resource_name(s("orders"))
+                .with_resource_pattern_type(3)
+                .with_principal(s("User:alice"))
+                .with_host(s("*"))
+                .with_operation(3)
+                .with_permission_type(3),
+            AclCreation::default(),
+        ]),
+    );
+    accepted(
+        ApiKey::DeleteAcls,
+        1..=3,
+        &DeleteAclsRequest::default().with_filters(vec![
+            DeleteAclsFilter::default()
+                .with_resource_name_filter(Some(s("orders")))
+                .with_principal_filter(Some(s("User:bob"))),
+            DeleteAclsFilter::default(),
+        ]),
+    );
+    accepted(
+        ApiKey::DescribeLogDirs,
+        1..=4,
+        &DescribeLogDirsRequest::default().with_topics(Some(vec![
+            DescribableLogDirTopic::default()
+                .with_topic(name("a"))
+                .with_partitions(vec![0, 1]),
+        ])),
+    );
+    accepted(
+        ApiKey::DescribeLogDirs,
+        1..=4,
+        &DescribeLogDirsRequest::default().with_topics(None),
+    );
+    // A creation, filter or topic list claiming more elements than the body holds.
+    for (key, v) in [
+        (ApiKey::CreateAcls, 1),
+        (ApiKey::DeleteAcls, 1),
+        (ApiKey::DescribeLogDirs, 1),
+    ] {
+        assert!(
+            cairn_kafka::guard::check(key, v, &i32::MAX.to_be_bytes()).is_err(),
+            "{key:?} v{v}"
+        );
+    }
+}

@@ -2,8 +2,11 @@
 //! topic its partitions with leader, replicas, ISR and offline replicas.
 //! Topics are asked for by name, or (v10+, as KIP-848 consumers do for the
 //! topic ids of their assignments) by id.
-//! Unknown topics get UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID when
-//! asked for by id; auto-creation is off);
+//! A topic asked for by name that does not exist is created when the
+//! request allows it (v4+'s `allow_auto_topic_creation`; always before) and
+//! the broker auto-creates topics: it is answered LEADER_NOT_AVAILABLE, as
+//! Kafka does, until it is there. Otherwise unknown topics get
+//! UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID when asked for by id);
 //! partitions without a known leader get LEADER_NOT_AVAILABLE and leader -1.
 //! The leader epoch is reported as -1 until OffsetForLeaderEpoch is served, so
 //! clients skip epoch validation.
@@ -63,9 +66,12 @@ pub enum RequestedTopic {
 }
 
 /// Builds the response for the requested topics (`None` = every topic).
+/// `missing` gives the error code of a topic asked for by name that does not
+/// exist (after asking for its creation, see [`KafkaCluster::auto_create_topic`]).
 pub fn build(
     cluster: &ClusterMetadata,
     requested: Option<Vec<RequestedTopic>>,
+    mut missing: impl FnMut(&str) -> i16,
 ) -> MetadataResponse {
     let brokers = cluster
         .brokers
@@ -87,7 +93,7 @@ pub fn build(
                     match cluster.topics.iter().find(|t| t.name == name) {
                         Some(topic) => topic_response(topic),
                         None => MetadataResponseTopic::default()
-                            .with_error_code(error_code::UNKNOWN_TOPIC_OR_PARTITION)
+                            .with_error_code(missing(&name))
                             .with_name(Some(TopicName(StrBytes::from_string(name)))),
                     }
                 }
@@ -137,7 +143,13 @@ pub fn handle_metadata(
                 ),
                 None => None,
             };
-            build(&cluster.metadata(), requested)
+            let auto_create = request.allow_auto_topic_creation;
+            build(&cluster.metadata(), requested, |name| {
+                auto_create
+                    .then(|| cluster.auto_create_topic(name))
+                    .flatten()
+                    .unwrap_or(error_code::UNKNOWN_TOPIC_OR_PARTITION)
+            })
         },
     )
 }

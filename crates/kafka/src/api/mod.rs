@@ -7,6 +7,7 @@
 //! This module only routes: what the handlers share (decoding, encoding,
 //! [`Outcome`]) lives in [`respond`], and the API modules point down at it.
 
+pub mod acls;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod config_resources;
@@ -20,6 +21,7 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod fetch;
 pub mod find_coordinator;
@@ -145,6 +147,12 @@ fn route(
         ApiKey::InitProducerId => init_producer_id::handle_init_producer_id(header, body, cluster),
         ApiKey::DescribeProducers => {
             describe_producers::handle_describe_producers(header, body, cluster)
+        }
+        ApiKey::DescribeAcls => acls::handle_describe_acls(header, body),
+        ApiKey::CreateAcls => acls::handle_create_acls(header, body),
+        ApiKey::DeleteAcls => acls::handle_delete_acls(header, body),
+        ApiKey::DescribeLogDirs => {
+            describe_log_dirs::handle_describe_log_dirs(header, body, cluster)
         }
         other => {
             return Err(Outcome::Close(format!(
