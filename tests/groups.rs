@@ -79,7 +79,10 @@ fn python_consumers_in_groups_read_commit_resume_and_split() {
             .into_iter()
             .filter_map(|p| p.get("local"))
             .collect();
-        assert!(!local.is_empty(), "broker {id} hosts no offsets replica: {view}");
+        assert!(
+            !local.is_empty(),
+            "broker {id} hosts no offsets replica: {view}"
+        );
         assert!(
             local.iter().any(|l| l["high_watermark"].as_u64() > Some(0)),
             "broker {id}: {local:?}"

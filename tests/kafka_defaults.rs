@@ -6,7 +6,9 @@
 //! does not let consumers auto-create by default) and a Metadata request that
 //! says `allow_auto_topic_creation = false` create nothing; internal and
 //! invalid names are never created; a broker with the setting off answers
-//! UNKNOWN_TOPIC_OR_PARTITION. The broker configs clients read
+//! UNKNOWN_TOPIC_OR_PARTITION. Manual replica assignments in CreateTopics
+//! and CreatePartitions (confluent-kafka and kafka-python admin clients,
+//! tests/python/assignments.py). The broker configs clients read
 //! (DescribeConfigs), DescribeLogDirs with each replica's size, and the ACL
 //! APIs answering SECURITY_DISABLED (no authorizer) instead of closing the
 //! connection.
@@ -213,4 +215,25 @@ fn a_broker_with_auto_creation_off_answers_unknown_topic() {
     );
     std::thread::sleep(Duration::from_millis(500));
     assert!(topic_view(&cluster, "never-made").is_none());
+}
+
+#[test]
+fn clients_place_replicas_by_hand_when_creating_topics_and_partitions() {
+    let cluster = TestCluster::start(3);
+    cluster.wait_formed(1, &[1, 2, 3]);
+    let out = support::run_client("python3", "python/assignments.py", &[&cluster.bootstrap()]);
+    assert!(out.contains("grew placed to 5 partitions"), "{out}");
+    assert!(out.contains("kafka-python created kp-placed"), "{out}");
+    // The admin API shows the same placement, preferred leader first.
+    let view = topic_view(&cluster, "placed").expect("placed");
+    let replicas: Vec<Vec<u64>> = view["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| serde_json::from_value(p["replicas"].clone()).unwrap())
+        .collect();
+    assert_eq!(
+        replicas,
+        vec![vec![3, 1], vec![1, 2], vec![2, 3], vec![2, 1], vec![3, 2]]
+    );
 }

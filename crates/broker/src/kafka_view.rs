@@ -9,9 +9,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use cairn_kafka::error_code::{
     COORDINATOR_NOT_AVAILABLE, INVALID_CONFIG, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
-    INVALID_TOPIC_EXCEPTION, LEADER_NOT_AVAILABLE, LOG_DIR_NOT_FOUND, NOT_CONTROLLER,
-    NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS,
-    UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
+    INVALID_REPLICA_ASSIGNMENT, INVALID_TOPIC_EXCEPTION, LEADER_NOT_AVAILABLE, LOG_DIR_NOT_FOUND,
+    NOT_CONTROLLER, NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT,
+    TOPIC_ALREADY_EXISTS, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster,
@@ -105,6 +105,7 @@ fn meta_error_to_kafka(e: MetaError) -> KafkaError {
         MetaErrorCode::UnknownBroker => LOG_DIR_NOT_FOUND,
         MetaErrorCode::NotController => NOT_CONTROLLER,
         MetaErrorCode::Unavailable => COORDINATOR_NOT_AVAILABLE,
+        MetaErrorCode::InvalidReplicaAssignment => INVALID_REPLICA_ASSIGNMENT,
     };
     KafkaError::new(code, e.message)
 }
@@ -144,6 +145,20 @@ impl KafkaCluster for KafkaView {
 
     fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
+        if let Some(assignment) = request.assignment {
+            let controller_request = ControllerRequest::CreateTopicAssigned {
+                name: request.name,
+                assignment,
+                configs: request.configs,
+                validate_only: request.validate_only,
+            };
+            return Box::pin(async move {
+                core.submit(controller_request, ADMIN_TIMEOUT)
+                    .await
+                    .map(|_| ())
+                    .map_err(meta_error_to_kafka)
+            });
+        }
         Box::pin(async move {
             let partitions = match request.partitions {
                 -1 => core.config().num_partitions,
@@ -327,6 +342,7 @@ impl KafkaCluster for KafkaView {
         &self,
         name: &str,
         total: i32,
+        assignment: Option<Vec<Vec<u64>>>,
         validate_only: bool,
     ) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
@@ -338,10 +354,18 @@ impl KafkaCluster for KafkaView {
                     format!("topic '{name}': partition count {total} must be positive"),
                 )
             })?;
-            let request = ControllerRequest::CreatePartitions {
-                name,
-                total,
-                validate_only,
+            let request = match assignment {
+                Some(assignment) => ControllerRequest::CreatePartitionsAssigned {
+                    name,
+                    total,
+                    assignment,
+                    validate_only,
+                },
+                None => ControllerRequest::CreatePartitions {
+                    name,
+                    total,
+                    validate_only,
+                },
             };
             core.submit(request, ADMIN_TIMEOUT)
                 .await

@@ -12,7 +12,10 @@ use openraft::error::{ClientWriteError, InitializeError, RaftError};
 use openraft::{BasicNode, Raft};
 use rand::Rng;
 
-use cairn_meta::controller::{plan_add_partitions, plan_create_topic};
+use cairn_meta::controller::{
+    plan_add_partitions, plan_add_partitions_assigned, plan_create_topic,
+    plan_create_topic_assigned,
+};
 use cairn_meta::{
     ControllerRequest, MetaCommand, MetaError, MetaErrorCode, MetaResponse, MetaState,
     MetaTypeConfig,
@@ -292,6 +295,34 @@ impl MetaNode {
             }
             ControllerRequest::AllocateProducerIds { broker } => {
                 MetaCommand::AllocateProducerIds { broker }
+            }
+            ControllerRequest::CreateTopicAssigned {
+                name,
+                assignment,
+                configs,
+                validate_only,
+            } => {
+                let command = self.reader.read(|state| {
+                    plan_create_topic_assigned(state, &name, &assignment, &configs, now)
+                })?;
+                if validate_only {
+                    return Ok(MetaResponse::Ok);
+                }
+                command
+            }
+            ControllerRequest::CreatePartitionsAssigned {
+                name,
+                total,
+                assignment,
+                validate_only,
+            } => {
+                let command = self
+                    .reader
+                    .read(|state| plan_add_partitions_assigned(state, &name, total, &assignment))?;
+                if validate_only {
+                    return Ok(MetaResponse::Ok);
+                }
+                command
             }
         };
         self.propose(command).await

@@ -269,11 +269,14 @@ pub trait KafkaCluster: Send + Sync + 'static {
         None
     }
 
-    /// Grows a topic to `total` partitions (or only validates the request).
+    /// Grows a topic to `total` partitions (or only validates the request),
+    /// placing the new ones by `assignment` when given (one broker list per
+    /// new partition).
     fn create_partitions(
         &self,
         name: &str,
         total: i32,
+        assignment: Option<Vec<Vec<u64>>>,
         validate_only: bool,
     ) -> BoxFuture<Result<(), KafkaError>>;
 
@@ -317,4 +320,7 @@ pub struct NewTopic {
     pub configs: std::collections::BTreeMap<String, String>,
     /// Only check that the topic could be created.
     pub validate_only: bool,
+    /// A manual replica assignment: one broker list per partition, in
+    /// partition order (then `partitions` and `replication_factor` are -1).
+    pub assignment: Option<Vec<Vec<u64>>>,
 }

@@ -43,6 +43,142 @@ pub enum ControllerRequest {
     },
     /// A block of idempotent producer ids for `broker`.
     AllocateProducerIds { broker: u64 },
+    /// Create a topic with the replicas the client chose: one broker list per
+    /// partition, in partition order, the first broker the preferred leader.
+    CreateTopicAssigned {
+        name: String,
+        assignment: Vec<Vec<u64>>,
+        configs: BTreeMap<String, String>,
+        /// Only check that the topic could be created; change nothing.
+        validate_only: bool,
+    },
+    /// Grow a topic to `total` partitions with the replicas the client
+    /// chose: one broker list per new partition.
+    CreatePartitionsAssigned {
+        name: String,
+        total: u32,
+        assignment: Vec<Vec<u64>>,
+        /// Only check that the partitions could be added.
+        validate_only: bool,
+    },
+}
+
+/// Checks a manual replica assignment: at least one partition, the same
+/// number of replicas (at least one) in every partition, no broker twice in
+/// one partition, every broker registered (live or not, as Kafka allows).
+/// Returns the replication factor.
+pub fn validate_assignment(
+    state: &MetaState,
+    name: &str,
+    assignment: &[Vec<u64>],
+) -> Result<u32, MetaError> {
+    let invalid = |m: String| MetaError::new(MetaErrorCode::InvalidReplicaAssignment, m);
+    let Some(first) = assignment.first() else {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidPartitions,
+            format!("topic '{name}': the replica assignment names no partition"),
+        ));
+    };
+    let rf = first.len();
+    for (p, replicas) in assignment.iter().enumerate() {
+        if replicas.is_empty() {
+            return Err(invalid(format!(
+                "topic '{name}': partition {p} has no replicas"
+            )));
+        }
+        if replicas.len() != rf {
+            return Err(invalid(format!(
+                "topic '{name}': partition {p} has {} replicas and partition 0 has {rf}; a topic has one replication factor",
+                replicas.len()
+            )));
+        }
+        let distinct: BTreeSet<u64> = replicas.iter().copied().collect();
+        if distinct.len() != replicas.len() {
+            return Err(invalid(format!(
+                "topic '{name}': partition {p} names a broker twice ({replicas:?})"
+            )));
+        }
+        if let Some(unknown) = replicas.iter().find(|b| !state.brokers.contains_key(b)) {
+            return Err(invalid(format!(
+                "topic '{name}': partition {p} names broker {unknown}, which is not registered"
+            )));
+        }
+    }
+    Ok(rf as u32)
+}
+
+/// Plans a topic creation with a manual replica assignment.
+pub fn plan_create_topic_assigned(
+    state: &MetaState,
+    name: &str,
+    assignment: &[Vec<u64>],
+    configs: &BTreeMap<String, String>,
+    now_ms: u64,
+) -> Result<MetaCommand, MetaError> {
+    validate_topic_name(name).map_err(|m| MetaError::new(MetaErrorCode::InvalidTopicName, m))?;
+    if state.topics.contains_key(name) {
+        return Err(MetaError::new(
+            MetaErrorCode::TopicAlreadyExists,
+            format!("topic '{name}' already exists"),
+        ));
+    }
+    validate_configs(configs).map_err(|m| MetaError::new(MetaErrorCode::InvalidConfig, m))?;
+    let replication_factor = validate_assignment(state, name, assignment)?;
+    Ok(MetaCommand::CreateTopic {
+        name: name.to_string(),
+        replication_factor,
+        configs: configs.clone(),
+        assignment: assignment.to_vec(),
+        now_ms,
+    })
+}
+
+/// Plans growing `name` to `total` partitions with a manual replica
+/// assignment of the new ones: one list per new partition, each with the
+/// topic's replication factor.
+pub fn plan_add_partitions_assigned(
+    state: &MetaState,
+    name: &str,
+    total: u32,
+    assignment: &[Vec<u64>],
+) -> Result<MetaCommand, MetaError> {
+    let topic = state.topics.get(name).ok_or_else(|| {
+        MetaError::new(
+            MetaErrorCode::UnknownTopic,
+            format!("topic '{name}' does not exist"),
+        )
+    })?;
+    let current = topic.partitions.len() as u32;
+    if total <= current {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidPartitions,
+            format!("topic '{name}' has {current} partitions; the count can only grow (asked for {total})"),
+        ));
+    }
+    if assignment.len() as u32 != total - current {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidReplicaAssignment,
+            format!(
+                "topic '{name}' grows from {current} to {total} partitions, so it needs {} replica lists, not {}",
+                total - current,
+                assignment.len()
+            ),
+        ));
+    }
+    let rf = validate_assignment(state, name, assignment)?;
+    if rf != topic.replication_factor {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidReplicaAssignment,
+            format!(
+                "topic '{name}' has replication factor {}; the new partitions have {rf} replicas",
+                topic.replication_factor
+            ),
+        ));
+    }
+    Ok(MetaCommand::AddPartitions {
+        name: name.to_string(),
+        assignment: assignment.to_vec(),
+    })
 }
 
 /// Plans growing `name` to `total` partitions on the live brokers; new
@@ -219,6 +355,86 @@ mod tests {
             );
         }
         s
+    }
+
+    #[test]
+    fn manual_assignments_are_checked_and_kept_as_given() {
+        let s = state(&[(1, false), (2, false), (3, true)]);
+        let none = BTreeMap::new();
+        // Fenced brokers may be named (Kafka allows any registered broker);
+        // the first of each list is the preferred leader, kept in order.
+        let MetaCommand::CreateTopic {
+            assignment,
+            replication_factor,
+            ..
+        } = plan_create_topic_assigned(&s, "t", &[vec![3, 1], vec![2, 3]], &none, 1).unwrap()
+        else {
+            panic!("not a create")
+        };
+        assert_eq!(assignment, vec![vec![3, 1], vec![2, 3]]);
+        assert_eq!(replication_factor, 2);
+        let code = |assignment: &[Vec<u64>]| {
+            plan_create_topic_assigned(&s, "t", assignment, &none, 1)
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(code(&[]), MetaErrorCode::InvalidPartitions);
+        assert_eq!(code(&[vec![]]), MetaErrorCode::InvalidReplicaAssignment);
+        assert_eq!(
+            code(&[vec![1, 2], vec![1]]),
+            MetaErrorCode::InvalidReplicaAssignment
+        );
+        assert_eq!(code(&[vec![1, 1]]), MetaErrorCode::InvalidReplicaAssignment);
+        let unknown = plan_create_topic_assigned(&s, "t", &[vec![1, 9]], &none, 1).unwrap_err();
+        assert_eq!(unknown.code, MetaErrorCode::InvalidReplicaAssignment);
+        assert!(unknown.message.contains("broker 9"), "{}", unknown.message);
+        let bad_name = plan_create_topic_assigned(&s, "a/b", &[vec![1]], &none, 1).unwrap_err();
+        assert_eq!(bad_name.code, MetaErrorCode::InvalidTopicName);
+    }
+
+    #[test]
+    fn manual_assignments_of_new_partitions_match_the_count_and_replication_factor() {
+        let mut s = state(&[(1, false), (2, false), (3, false)]);
+        let partition = |partition, replicas: Vec<u64>| crate::state::PartitionAssignment {
+            partition,
+            group: u64::from(partition) + 10,
+            replicas,
+        };
+        s.topics.insert(
+            "t".into(),
+            crate::state::Topic {
+                name: "t".into(),
+                id: 1,
+                replication_factor: 2,
+                configs: BTreeMap::new(),
+                partitions: vec![partition(0, vec![1, 2]), partition(1, vec![2, 3])],
+                created_at_ms: 0,
+            },
+        );
+        let MetaCommand::AddPartitions { assignment, .. } =
+            plan_add_partitions_assigned(&s, "t", 4, &[vec![3, 1], vec![1, 2]]).unwrap()
+        else {
+            panic!("not an add")
+        };
+        assert_eq!(assignment, vec![vec![3, 1], vec![1, 2]]);
+        let code = |total: u32, assignment: &[Vec<u64>]| {
+            plan_add_partitions_assigned(&s, "t", total, assignment)
+                .unwrap_err()
+                .code
+        };
+        // One list per new partition; the topic's replication factor.
+        assert_eq!(
+            code(4, &[vec![3, 1]]),
+            MetaErrorCode::InvalidReplicaAssignment
+        );
+        assert_eq!(code(3, &[vec![3]]), MetaErrorCode::InvalidReplicaAssignment);
+        assert_eq!(code(2, &[]), MetaErrorCode::InvalidPartitions);
+        assert_eq!(
+            plan_add_partitions_assigned(&s, "nope", 3, &[vec![1, 2]])
+                .unwrap_err()
+                .code,
+            MetaErrorCode::UnknownTopic
+        );
     }
 
     #[test]

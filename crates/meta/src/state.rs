@@ -184,6 +184,9 @@ pub enum MetaErrorCode {
     UnknownBroker,
     NotController,
     Unavailable,
+    /// A manual replica assignment that names an unknown broker, a broker
+    /// twice in one partition, or replica lists of different lengths.
+    InvalidReplicaAssignment,
 }
 
 impl MetaErrorCode {
@@ -199,6 +202,7 @@ impl MetaErrorCode {
             Self::UnknownBroker => "BROKER_NOT_AVAILABLE",
             Self::NotController => "NOT_CONTROLLER",
             Self::Unavailable => "UNAVAILABLE",
+            Self::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
         }
     }
 }

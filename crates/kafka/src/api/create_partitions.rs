@@ -1,5 +1,7 @@
 //! CreatePartitions (key 37), v0-v1: grows a topic to a total partition count
-//! (or only validates); manual assignments of the new partitions are refused.
+//! (or only validates), placing the new partitions on the brokers the
+//! request assigns them, if it does (one list per new partition; the
+//! controller checks the count, the replication factor and the brokers).
 
 use std::sync::Arc;
 
@@ -32,15 +34,40 @@ async fn create_partitions(
 ) -> CreatePartitionsResponse {
     let mut results = Vec::new();
     for topic in request.topics {
-        let result = if topic.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
-            Err(KafkaError::new(
-                error_code::INVALID_REPLICA_ASSIGNMENT,
-                "manual replica assignment is not supported",
-            ))
-        } else {
-            cluster
-                .create_partitions(topic.name.0.as_str(), topic.count, request.validate_only)
-                .await
+        let assignment = topic
+            .assignments
+            .as_ref()
+            .filter(|a| !a.is_empty())
+            .map(|lists| {
+                lists
+                    .iter()
+                    .map(|a| {
+                        a.broker_ids
+                            .iter()
+                            .map(|b| u64::try_from(b.0))
+                            .collect::<Result<Vec<u64>, _>>()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| {
+                        KafkaError::new(
+                            error_code::INVALID_REPLICA_ASSIGNMENT,
+                            format!("topic '{}': a negative broker id", topic.name.0),
+                        )
+                    })
+            })
+            .transpose();
+        let result = match assignment {
+            Ok(assignment) => {
+                cluster
+                    .create_partitions(
+                        topic.name.0.as_str(),
+                        topic.count,
+                        assignment,
+                        request.validate_only,
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
         };
         let (code, message) = error_fields(result);
         results.push(

@@ -1,6 +1,10 @@
 //! CreateTopics (key 19), v2-v4: each topic is created independently, with
 //! configs and validate-only; a partition count and replication factor of -1
-//! take the broker defaults. Manual replica assignment is refused.
+//! take the broker defaults. A manual replica assignment gives each
+//! partition's brokers instead (both -1 then, as Kafka requires; partition
+//! indexes 0, 1, ... with no gap, broker ids not negative; the controller
+//! checks the rest: one replication factor, registered brokers, no broker
+//! twice in a partition).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -65,17 +69,65 @@ fn new_topic(topic: &CreatableTopic, validate_only: bool) -> Result<NewTopic, Ka
     if let Some(message) = null_config {
         return Err(KafkaError::new(error_code::INVALID_REQUEST, message));
     }
-    if !topic.assignments.is_empty() {
-        return Err(KafkaError::new(
-            error_code::INVALID_REPLICA_ASSIGNMENT,
-            "manual replica assignment is not supported; give a partition count and replication factor",
-        ));
-    }
+    let assignment = if topic.assignments.is_empty() {
+        None
+    } else {
+        Some(manual_assignment(topic)?)
+    };
     Ok(NewTopic {
         name: topic.name.0.to_string(),
         partitions: topic.num_partitions,
         replication_factor: topic.replication_factor,
         configs,
         validate_only,
+        assignment,
     })
+}
+
+/// A topic's manual replica assignment as one broker list per partition.
+fn manual_assignment(topic: &CreatableTopic) -> Result<Vec<Vec<u64>>, KafkaError> {
+    let name = &topic.name.0;
+    if topic.num_partitions != -1 || topic.replication_factor != -1 {
+        return Err(KafkaError::new(
+            error_code::INVALID_REQUEST,
+            format!(
+                "topic '{name}': a replica assignment and a partition count or replication factor were both given; give one"
+            ),
+        ));
+    }
+    let mut by_index: BTreeMap<i32, Vec<u64>> = BTreeMap::new();
+    for a in &topic.assignments {
+        let brokers = a
+            .broker_ids
+            .iter()
+            .map(|b| u64::try_from(b.0))
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(|_| {
+                KafkaError::new(
+                    error_code::INVALID_REPLICA_ASSIGNMENT,
+                    format!(
+                        "topic '{name}': partition {} names a negative broker id",
+                        a.partition_index
+                    ),
+                )
+            })?;
+        if by_index.insert(a.partition_index, brokers).is_some() {
+            return Err(KafkaError::new(
+                error_code::INVALID_REPLICA_ASSIGNMENT,
+                format!(
+                    "topic '{name}': partition {} is assigned twice",
+                    a.partition_index
+                ),
+            ));
+        }
+    }
+    if let Some((i, p)) = by_index.keys().enumerate().find(|(i, p)| **p != *i as i32) {
+        return Err(KafkaError::new(
+            error_code::INVALID_REPLICA_ASSIGNMENT,
+            format!(
+                "topic '{name}': partitions must be numbered 0, 1, ... without gaps; partition {i} is missing (found {p})"
+            ),
+        ));
+    }
+    Ok(by_index.into_values().collect())
 }

@@ -32,6 +32,23 @@ async fn create_topics_answers_each_topic_on_its_own() {
         topic("assigned").with_assignments(vec![CreatableReplicaAssignment::default()
             .with_partition_index(0)
             .with_broker_ids(vec![BrokerId(1)])]),
+        topic("manual")
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+            .with_assignments(vec![
+                CreatableReplicaAssignment::default()
+                    .with_partition_index(1)
+                    .with_broker_ids(vec![BrokerId(1)]),
+                CreatableReplicaAssignment::default()
+                    .with_partition_index(0)
+                    .with_broker_ids(vec![BrokerId(1)]),
+            ]),
+        topic("gappy")
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+            .with_assignments(vec![CreatableReplicaAssignment::default()
+                .with_partition_index(1)
+                .with_broker_ids(vec![BrokerId(1)])]),
         topic("null-config").with_configs(vec![CreatableTopicConfig::default()
             .with_name(StrBytes::from_static_str("retention.ms"))
             .with_value(None)]),
@@ -47,18 +64,25 @@ async fn create_topics_answers_each_topic_on_its_own() {
         codes,
         vec![
             ("created".to_string(), error_code::NONE),
-            (
-                "assigned".to_string(),
-                error_code::INVALID_REPLICA_ASSIGNMENT
-            ),
+            // An assignment and a count at once: Kafka's INVALID_REQUEST.
+            ("assigned".to_string(), error_code::INVALID_REQUEST),
+            ("manual".to_string(), error_code::NONE),
+            ("gappy".to_string(), error_code::INVALID_REPLICA_ASSIGNMENT),
             ("null-config".to_string(), error_code::INVALID_REQUEST),
         ]
     );
     assert_eq!(response.topics[0].error_message, None);
-    let message = response.topics[2].error_message.as_ref().unwrap();
+    let message = response.topics[4].error_message.as_ref().unwrap();
     assert!(message.contains("retention.ms"), "{message}");
-    assert!(cluster.has_topic("created"));
-    assert!(!cluster.has_topic("assigned") && !cluster.has_topic("null-config"));
+    let message = response.topics[3].error_message.as_ref().unwrap();
+    assert!(message.contains("partition 0 is missing"), "{message}");
+    assert!(cluster.has_topic("created") && cluster.has_topic("manual"));
+    assert_eq!(cluster.partition_count("manual"), Some(2));
+    assert!(
+        !cluster.has_topic("assigned")
+            && !cluster.has_topic("gappy")
+            && !cluster.has_topic("null-config")
+    );
 
     // The cluster's own refusal comes back with its message.
     let again: CreateTopicsResponse = answered(

@@ -129,6 +129,11 @@ impl MemoryCluster {
         self.topics.lock().unwrap().contains_key(topic)
     }
 
+    /// How many partitions `topic` has, if it exists.
+    pub fn partition_count(&self, topic: &str) -> Option<usize> {
+        self.topics.lock().unwrap().get(topic).map(Vec::len)
+    }
+
     fn led_here<R>(
         &self,
         topic: &str,
@@ -323,7 +328,10 @@ impl KafkaCluster for MemoryCluster {
             ))
         } else {
             if !request.validate_only {
-                let partitions = request.partitions.max(1) as usize;
+                let partitions = request
+                    .assignment
+                    .as_ref()
+                    .map_or(request.partitions.max(1) as usize, Vec::len);
                 self.add_topic(&request.name, &vec![Some(THIS_BROKER); partitions]);
             }
             Ok(())
@@ -335,6 +343,7 @@ impl KafkaCluster for MemoryCluster {
         &self,
         name: &str,
         total: i32,
+        _assignment: Option<Vec<Vec<u64>>>,
         validate_only: bool,
     ) -> BoxFuture<Result<(), KafkaError>> {
         let mut topics = self.topics.lock().unwrap();
