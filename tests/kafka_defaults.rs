@@ -21,10 +21,13 @@ use kafka_protocol::messages::{
     ApiKey, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse,
     DescribeAclsRequest, DescribeAclsResponse, DescribeLogDirsRequest, DescribeLogDirsResponse,
 };
-use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, ConfigSource, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaRespErr;
 use serde_json::Value;
@@ -142,6 +145,51 @@ fn a_default_producer_creates_its_topic_and_consumers_do_not() {
     assert_eq!(
         value("advertised.listeners"),
         format!("PLAINTEXT://{bootstrap}")
+    );
+
+    // Every Kafka topic config is accepted and described with its source.
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let configured = NewTopic::new("configured", 1, TopicReplication::Fixed(1))
+        .set("min.insync.replicas", "1")
+        .set("cleanup.policy", "compact,delete")
+        .set("delete.retention.ms", "1000")
+        .set("message.timestamp.difference.max.ms", "60000");
+    let created = runtime
+        .block_on(admin.create_topics([&configured], &options))
+        .unwrap();
+    assert!(created[0].is_ok(), "{created:?}");
+    let described = runtime
+        .block_on(admin.describe_configs(&[ResourceSpecifier::Topic("configured")], &options))
+        .unwrap();
+    let topic = described[0].as_ref().expect("the topic's configs");
+    let entry = |name: &str| {
+        topic
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} not described"))
+    };
+    assert_eq!(
+        entry("cleanup.policy").value.as_deref(),
+        Some("compact,delete")
+    );
+    assert_eq!(
+        entry("delete.retention.ms").source,
+        ConfigSource::DynamicTopic
+    );
+    assert_eq!(
+        entry("unclean.leader.election.enable").value.as_deref(),
+        Some("false")
+    );
+    assert!(entry("unclean.leader.election.enable").is_default);
+    assert!(entry("segment.jitter.ms").is_default);
+    // A value of the wrong kind: INVALID_CONFIG, naming it.
+    let bad = NewTopic::new("badly-configured", 1, TopicReplication::Fixed(1))
+        .set("preallocate", "sometimes");
+    let refused = runtime
+        .block_on(admin.create_topics([&bad], &options))
+        .unwrap();
+    assert!(
+        matches!(refused[0], Err((_, RDKafkaErrorCode::InvalidConfig))),
+        "{refused:?}"
     );
 
     // DescribeLogDirs: the data dir, with the replica written above (its one

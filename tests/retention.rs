@@ -1,6 +1,7 @@
 //! Retention end to end on 3 real brokers with a 300 ms check interval: time
 //! retention moves the log start identically on every replica (read from
-//! each broker's admin API) and survives a restart; new data stays; reads
+//! each broker's admin API) and survives a restart, and leaves a
+//! `cleanup.policy=compact` topic whole; new data stays; reads
 //! below the start fail and `earliest` consumers continue from it; size
 //! retention keeps a partition under its limit; AlterConfigs (rdkafka) and
 //! `cairn topic alter` change retention; DeleteRecords (`cairn topic trim`,
@@ -155,6 +156,14 @@ fn first_offset_from(cluster: &TestCluster, topic: &str, from: i64) -> i64 {
 fn time_retention_moves_the_start_on_every_replica_and_keeps_new_data() {
     let mut cluster = cluster();
     create(&cluster, "aged", &["retention.ms=1500"]);
+    // A compact-only topic with the same retention.ms: Cairn does not
+    // compact, and retention must not delete what compaction would keep.
+    create(
+        &cluster,
+        "changelog",
+        &["retention.ms=1500", "cleanup.policy=compact"],
+    );
+    produce(&cluster, "changelog", 20, 100);
     produce(&cluster, "aged", 100, 100);
     // Everything expires: every replica's start reaches the high watermark.
     let start = wait_start_everywhere(&cluster, "aged", |s, hw| hw == 100 && s == 100);
@@ -179,6 +188,11 @@ fn time_retention_moves_the_start_on_every_replica_and_keeps_new_data() {
         assert_eq!(
             local(&cluster, id, "aged").map(|l| (l.0, l.1)),
             Some((100, 110))
+        );
+        // The compact-only topic, produced before `aged`, kept everything.
+        assert_eq!(
+            local(&cluster, id, "changelog").map(|l| (l.0, l.1)),
+            Some((0, 20))
         );
     }
     // Below the start: an earliest consumer continues from it.

@@ -22,7 +22,7 @@ use openraft::error::{ClientWriteError, RaftError};
 use openraft::Raft;
 use tokio::sync::watch;
 
-use cairn_meta::topic_config::effective_configs;
+use cairn_meta::topic_config::{deletes_by_retention, effective_configs};
 use cairn_raft::PartitionTypeConfig;
 use cairn_storage::partition::Producers;
 use cairn_storage::{GroupId, PartitionRequest, PartitionResponse};
@@ -52,9 +52,20 @@ fn limits_by_group(core: &Core) -> BTreeMap<GroupId, Limits> {
                     .and_then(|(v, _)| v.parse::<i64>().ok())
                     .filter(|v| *v >= 0)
             };
-            let limits = Limits {
-                ms: get("retention.ms"),
-                bytes: get("retention.bytes").map(|b| b as u64),
+            let deletes = configs
+                .get("cleanup.policy")
+                .is_none_or(|(policy, _)| deletes_by_retention(policy));
+            let limits = if deletes {
+                Limits {
+                    ms: get("retention.ms"),
+                    bytes: get("retention.bytes").map(|b| b as u64),
+                }
+            } else {
+                // compact only: kept forever (Cairn does not compact yet).
+                Limits {
+                    ms: None,
+                    bytes: None,
+                }
             };
             for p in &topic.partitions {
                 out.insert(p.group, limits);
