@@ -2,7 +2,9 @@
 //! its jars are installed by scripts/setup.sh from a PyPI wheel) against a
 //! 3-broker cluster: a consumer group reads every record once and commits, a
 //! new member resumes at the commits, and the Admin client lists, describes
-//! and reads the group's offsets (tests/java/GroupConsumer.java).
+//! and reads the group's offsets (tests/java/GroupConsumer.java); the Admin
+//! client's topic, config, partition, record, log dir and ACL calls and the
+//! default producer auto-creating its topic (tests/java/AdminProbe.java).
 
 mod support;
 
@@ -68,4 +70,34 @@ fn java_consumer_group_reads_commits_resumes_and_admin_sees_it() {
         stdout.contains("java admin: group java-group Empty, committed 600"),
         "{stdout}"
     );
+}
+
+#[test]
+fn java_admin_client_and_default_producer_work_against_cairn() {
+    let cluster = TestCluster::start(3);
+    cluster.wait_formed(1, &[1, 2, 3]);
+    let program = format!("{}/tests/java/AdminProbe.java", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("java")
+        .args(["-cp", &java_classpath(), &program, &cluster.bootstrap()])
+        .output()
+        .expect("run java (a JDK 17+ is needed; scripts/setup.sh installs one)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "AdminProbe.java failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "java admin: cluster of 3 brokers",
+        "manual assignment kept",
+        "altered retention.ms",
+        "grew java-admin to 4 partitions",
+        "java producer: 10 records to java-auto, which it created",
+        "deleteRecords (log start 4)",
+        "describeLogDirs of 3 brokers",
+        "describeAcls -> SecurityDisabledException",
+        "deleted the topics",
+    ] {
+        assert!(stdout.contains(line), "missing '{line}' in:\n{stdout}");
+    }
 }
