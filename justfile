@@ -25,6 +25,10 @@ compat OLD_REV:
 chaos *ARGS:
     scripts/chaos-runs.sh {{ARGS}}
 
+# kafka-python's own integration suite against a `cairn dev` cluster (ports 9092-9094).
+conformance *ARGS:
+    scripts/kafka-python-suite.sh {{ARGS}}
+
 # Benchmarks (release build for this CPU): all, produce, storage, jetstream, scale or groups.
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
