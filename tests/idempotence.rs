@@ -1,10 +1,11 @@
 //! The idempotent producer end to end, against 3-broker clusters started by
 //! the tests:
-//! - real clients with idempotence on: kafka-python's default producer, and
-//!   confluent-kafka sending 100,000 messages while the test SIGKILLs the
-//!   partition leader twice; every message lands once, in order
-//!   (tests/python/idempotence.py); the Java client's default producer
-//!   (tests/java/DefaultProducer.java);
+//! - real clients with idempotence on: kafka-python's default producer,
+//!   aiokafka with `enable_idempotence=True`, and confluent-kafka sending
+//!   100,000 messages while the test SIGKILLs the partition leader twice;
+//!   every message lands once, in order (tests/python/idempotence.py);
+//!   kafkajs with `idempotent: true` (tests/js/idempotent.js); the Java
+//!   client's default producer (tests/java/DefaultProducer.java);
 //! - the broker's verdicts on raw Produce requests: a retry answers its first
 //!   offset, a gap, a fenced epoch and an unknown producer their Kafka error
 //!   codes, and a retried batch is still recognised after retention deleted
@@ -92,6 +93,22 @@ fn real_clients_with_idempotence_send_each_message_once_through_leader_kills() {
     assert!(status.success(), "idempotence.py failed:\n{transcript}");
     assert_eq!(kills, 2, "{transcript}");
     assert!(transcript.contains("idempotence ok"), "{transcript}");
+    assert!(
+        transcript.contains("aiokafka idempotent producer: 500 sent, each read once"),
+        "{transcript}"
+    );
+
+    // kafkajs with `idempotent: true`.
+    cluster.create_topic("kjs", 2, 3);
+    let out = support::run_client(
+        "node",
+        "js/idempotent.js",
+        &[&cluster.bootstrap(), "kjs", "600"],
+    );
+    assert!(
+        out.contains("kafkajs idempotent: 600 sent, each read once"),
+        "{out}"
+    );
 }
 
 fn now_ms() -> i64 {

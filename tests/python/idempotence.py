@@ -5,6 +5,8 @@ tests/idempotence.rs, which starts the cluster and kills brokers).
 1. kafka-python's `KafkaProducer()` with its defaults (idempotence on in 3.x)
    sends 2,000 messages to topic `plain` (3 partitions); every one is read
    back exactly once.
+   aiokafka with `enable_idempotence=True` then sends 500 more; the topic
+   holds both producers' values, each once.
 2. confluent-kafka with `enable.idempotence=true` sends 100,000 messages to
    topic `idem` (1 partition, RF 3). After 20,000 and after 60,000 messages
    have been handed to the producer (with sends still in flight) the script
@@ -14,6 +16,7 @@ tests/idempotence.rs, which starts the cluster and kills brokers).
 
 Usage: idempotence.py BOOTSTRAP   (the topics exist already)
 """
+import asyncio
 import sys
 import time
 
@@ -22,6 +25,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KpTopicPartition
 
 PLAIN = 2_000
+AIO = 500
 IDEM = 100_000
 PAUSES = (20_000, 60_000)
 
@@ -52,6 +56,40 @@ def kafka_python_defaults(bootstrap):
     assert sorted(seen) == sorted(f"p{i}" for i in range(PLAIN)), \
         f"read {len(seen)} ({len(set(seen))} distinct) of {PLAIN}"
     say(f"kafka-python default producer: {PLAIN} sent, each read once")
+
+
+async def _aiokafka_send(bootstrap):
+    from aiokafka import AIOKafkaProducer
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        futures = [await producer.send("plain", key=str(i % 17).encode(), value=f"a{i}".encode())
+                   for i in range(AIO)]
+        acked = await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    assert len(acked) == AIO
+
+
+def aiokafka_idempotent(bootstrap):
+    """aiokafka with enable_idempotence=True (it asks InitProducerId, then
+    sends with sequences) to `plain`, after kafka-python's records: the topic
+    then holds both producers' values, each once."""
+    asyncio.run(_aiokafka_send(bootstrap))
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=10_000)
+    parts = [KpTopicPartition("plain", p) for p in range(3)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    seen = []
+    deadline = time.time() + 60
+    while len(seen) < PLAIN + AIO and time.time() < deadline:
+        for records in consumer.poll(timeout_ms=1000).values():
+            seen.extend(r.value.decode() for r in records)
+    consumer.close()
+    expected = sorted([f"p{i}" for i in range(PLAIN)] + [f"a{i}" for i in range(AIO)])
+    assert sorted(seen) == expected, f"read {len(seen)} ({len(set(seen))} distinct) of {len(expected)}"
+    say(f"aiokafka idempotent producer: {AIO} sent, each read once")
 
 
 def confluent_idempotent_through_kills(bootstrap):
@@ -110,6 +148,7 @@ def confluent_idempotent_through_kills(bootstrap):
 def main():
     bootstrap = sys.argv[1]
     kafka_python_defaults(bootstrap)
+    aiokafka_idempotent(bootstrap)
     confluent_idempotent_through_kills(bootstrap)
     say("idempotence ok")
 
