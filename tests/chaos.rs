@@ -19,129 +19,143 @@ fn can_partition() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn thirty_seconds_of_faults_with_retrying_idempotent_producers_without_duplicates() {
-    let faults = if can_partition() {
-        "kill,pause,partition"
-    } else {
-        "kill,pause"
-    };
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = Command::new(support::cairn_bin())
-        .args(["chaos", "--workload", "idempotent", "--partitions", "3"])
-        .args(["--faults", faults, "--duration", "30s", "--interval", "5s"])
-        .args(["--seed", "7", "--out"])
-        .arg(out_dir.path())
-        .output()
-        .expect("run cairn chaos");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "chaos run failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("Idempotent workload"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("report.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["anomalies"].as_array().unwrap().len(), 0, "{report}");
-    assert!(report["ok"].as_u64().unwrap() > 500, "{report}");
-}
-
-#[test]
-fn thirty_seconds_of_faults_under_a_committing_consumer_group_lose_no_commit() {
-    let faults = if can_partition() {
-        "kill,pause,partition"
-    } else {
-        "kill,pause"
-    };
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = Command::new(support::cairn_bin())
-        .args(["chaos", "--workload", "group", "--partitions", "4"])
-        .args(["--consumers", "3", "--producers", "2"])
-        .args(["--faults", faults, "--duration", "30s", "--interval", "5s"])
-        .args(["--seed", "11", "--out"])
-        .arg(out_dir.path())
-        .output()
-        .expect("run cairn chaos");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "chaos run failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("Group workload"), "{stdout}");
-    for category in ["lost-commit", "duplicate-assignment", "commit-skip"] {
-        assert!(stdout.contains(category), "{stdout}");
-    }
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("report.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["anomalies"].as_array().unwrap().len(), 0, "{report}");
-    // The group did real work: members were assigned partitions (more than
-    // once each: they leave and rejoin), read and committed.
-    assert!(report["assignments"].as_u64().unwrap() > 3, "{report}");
-    assert!(report["commits_ok"].as_u64().unwrap() > 20, "{report}");
-    let history = std::fs::read_to_string(out_dir.path().join("history.jsonl")).unwrap();
-    assert!(history.lines().any(|l| l.contains("\"type\":\"poll\"")));
-    assert!(history
-        .lines()
-        .any(|l| l.contains("\"type\":\"committed_read\"")));
-}
-
-#[test]
-fn sixty_seconds_of_kills_pauses_and_partitions_without_anomalies() {
-    let faults = if can_partition() {
+/// Every fault this machine can apply: partitions need root and nft.
+fn faults() -> &'static str {
+    if can_partition() {
         "kill,pause,partition"
     } else {
         eprintln!("not root or no nft: running kills and pauses only");
         "kill,pause"
-    };
+    }
+}
+
+/// A finished chaos run: its stdout, report and history.
+struct Run {
+    stdout: String,
+    report: serde_json::Value,
+    history: String,
+}
+
+/// Runs `cairn chaos ARGS --faults F --interval 5s --out DIR`, asserts that it
+/// succeeded and found no anomaly, and returns what it wrote.
+fn chaos(args: &[&str], faults: &str) -> Run {
     let out_dir = tempfile::tempdir().unwrap();
     let out = Command::new(support::cairn_bin())
-        .args([
-            "chaos",
+        .arg("chaos")
+        .args(args)
+        .args(["--faults", faults, "--interval", "5s", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .expect("run cairn chaos");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "chaos run failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(out_dir.path().join(name)).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
+    assert_eq!(report["anomalies"].as_array().unwrap().len(), 0, "{report}");
+    Run {
+        stdout,
+        report,
+        history: read("history.jsonl"),
+    }
+}
+
+fn has_event(history: &str, kind: &str) -> bool {
+    history
+        .lines()
+        .any(|l| l.contains(&format!("\"type\":\"{kind}\"")))
+}
+
+#[test]
+fn thirty_seconds_of_faults_with_retrying_idempotent_producers_without_duplicates() {
+    let run = chaos(
+        &[
+            "--workload",
+            "idempotent",
+            "--partitions",
+            "3",
+            "--duration",
+            "30s",
+            "--seed",
+            "7",
+        ],
+        faults(),
+    );
+    assert!(run.stdout.contains("Idempotent workload"), "{}", run.stdout);
+    assert!(run.report["ok"].as_u64().unwrap() > 500, "{}", run.report);
+}
+
+#[test]
+fn thirty_seconds_of_faults_under_a_committing_consumer_group_lose_no_commit() {
+    let run = chaos(
+        &[
+            "--workload",
+            "group",
+            "--partitions",
+            "4",
+            "--consumers",
+            "3",
+            "--producers",
+            "2",
+            "--duration",
+            "30s",
+            "--seed",
+            "11",
+        ],
+        faults(),
+    );
+    assert!(run.stdout.contains("Group workload"), "{}", run.stdout);
+    for category in ["lost-commit", "duplicate-assignment", "commit-skip"] {
+        assert!(run.stdout.contains(category), "{}", run.stdout);
+    }
+    // The group did real work: members were assigned partitions (more than
+    // once each: they leave and rejoin), read and committed.
+    assert!(
+        run.report["assignments"].as_u64().unwrap() > 3,
+        "{}",
+        run.report
+    );
+    assert!(
+        run.report["commits_ok"].as_u64().unwrap() > 20,
+        "{}",
+        run.report
+    );
+    assert!(has_event(&run.history, "poll"));
+    assert!(has_event(&run.history, "committed_read"));
+}
+
+#[test]
+fn sixty_seconds_of_kills_pauses_and_partitions_without_anomalies() {
+    let faults = faults();
+    let run = chaos(
+        &[
             "--nodes",
             "3",
             "--partitions",
             "3",
             "--replication-factor",
             "3",
-        ])
-        .args([
-            "--faults",
-            faults,
             "--duration",
             "60s",
-            "--interval",
-            "5s",
             "--seed",
             "42",
-        ])
-        .arg("--out")
-        .arg(out_dir.path())
-        .output()
-        .expect("run cairn chaos");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "chaos run failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        faults,
     );
-    assert!(stdout.contains("seed 42"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("report.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["anomalies"].as_array().unwrap().len(), 0, "{report}");
+    assert!(run.stdout.contains("seed 42"), "{}", run.stdout);
     // The run did real work under faults: thousands of acknowledged sends.
-    assert!(report["ok"].as_u64().unwrap() > 1000, "{report}");
-    let history = std::fs::read_to_string(out_dir.path().join("history.jsonl")).unwrap();
-    assert!(history
-        .lines()
-        .any(|l| l.contains("\"type\":\"final_read\"")));
+    assert!(run.report["ok"].as_u64().unwrap() > 1000, "{}", run.report);
+    assert!(has_event(&run.history, "final_read"));
     // Faults were applied: the schedule names them.
     for fault in faults.split(',') {
-        assert!(stdout.contains(&format!("healed: {fault}")), "{stdout}");
+        assert!(
+            run.stdout.contains(&format!("healed: {fault}")),
+            "{}",
+            run.stdout
+        );
     }
 }
 

@@ -34,6 +34,23 @@ def say(line):
     print(line, flush=True)
 
 
+def read_plain(bootstrap, expected):
+    """Every value of topic `plain` (3 partitions) from the beginning, until
+    `expected` arrived or a minute passed."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=10_000)
+    parts = [KpTopicPartition("plain", p) for p in range(3)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    seen = []
+    deadline = time.time() + 60
+    while len(seen) < expected and time.time() < deadline:
+        for records in consumer.poll(timeout_ms=1000).values():
+            seen.extend(r.value.decode() for r in records)
+    consumer.close()
+    return seen
+
+
 def kafka_python_defaults(bootstrap):
     producer = KafkaProducer(bootstrap_servers=bootstrap)  # every default
     assert producer.config["enable_idempotence"], "kafka-python default is not idempotent"
@@ -42,17 +59,7 @@ def kafka_python_defaults(bootstrap):
     acked = [f.get(timeout=60) for f in futures]
     producer.close()
     assert len(acked) == PLAIN
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest", consumer_timeout_ms=10_000)
-    parts = [KpTopicPartition("plain", p) for p in range(3)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    seen = []
-    deadline = time.time() + 60
-    while len(seen) < PLAIN and time.time() < deadline:
-        for records in consumer.poll(timeout_ms=1000).values():
-            seen.extend(r.value.decode() for r in records)
-    consumer.close()
+    seen = read_plain(bootstrap, PLAIN)
     assert sorted(seen) == sorted(f"p{i}" for i in range(PLAIN)), \
         f"read {len(seen)} ({len(set(seen))} distinct) of {PLAIN}"
     say(f"kafka-python default producer: {PLAIN} sent, each read once")
@@ -76,17 +83,7 @@ def aiokafka_idempotent(bootstrap):
     sends with sequences) to `plain`, after kafka-python's records: the topic
     then holds both producers' values, each once."""
     asyncio.run(_aiokafka_send(bootstrap))
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest", consumer_timeout_ms=10_000)
-    parts = [KpTopicPartition("plain", p) for p in range(3)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    seen = []
-    deadline = time.time() + 60
-    while len(seen) < PLAIN + AIO and time.time() < deadline:
-        for records in consumer.poll(timeout_ms=1000).values():
-            seen.extend(r.value.decode() for r in records)
-    consumer.close()
+    seen = read_plain(bootstrap, PLAIN + AIO)
     expected = sorted([f"p{i}" for i in range(PLAIN)] + [f"a{i}" for i in range(AIO)])
     assert sorted(seen) == expected, f"read {len(seen)} ({len(set(seen))} distinct) of {len(expected)}"
     say(f"aiokafka idempotent producer: {AIO} sent, each read once")

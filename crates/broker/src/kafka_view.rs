@@ -90,6 +90,53 @@ fn default_replication_factor(core: &Core) -> u32 {
     })
 }
 
+/// The controller request for a CreateTopics topic: its replica assignment
+/// as given, or its partition count and replication factor (-1: this
+/// broker's defaults).
+fn create_topic_request(core: &Core, request: NewTopic) -> Result<ControllerRequest, KafkaError> {
+    if let Some(assignment) = request.assignment {
+        return Ok(ControllerRequest::CreateTopicAssigned {
+            name: request.name,
+            assignment,
+            configs: request.configs,
+            validate_only: request.validate_only,
+        });
+    }
+    let partitions = match request.partitions {
+        -1 => core.config().num_partitions,
+        p if p >= 1 => p as u32,
+        p => {
+            return Err(KafkaError::new(
+                INVALID_PARTITIONS,
+                format!(
+                    "topic '{}': partition count {p} must be at least 1",
+                    request.name
+                ),
+            ))
+        }
+    };
+    let replication_factor = match request.replication_factor {
+        -1 => default_replication_factor(core),
+        r if r >= 1 => r as u32,
+        r => {
+            return Err(KafkaError::new(
+                INVALID_REPLICATION_FACTOR,
+                format!(
+                    "topic '{}': replication factor {r} must be at least 1",
+                    request.name
+                ),
+            ))
+        }
+    };
+    Ok(ControllerRequest::CreateTopic {
+        name: request.name,
+        partitions,
+        replication_factor,
+        configs: request.configs,
+        validate_only: request.validate_only,
+    })
+}
+
 /// The Kafka error a client gets for a refused metadata request: the one
 /// mapping from the metadata group's error categories to Kafka codes.
 fn meta_error_to_kafka(e: MetaError) -> KafkaError {
@@ -145,55 +192,9 @@ impl KafkaCluster for KafkaView {
 
     fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>> {
         let core = self.0.clone();
-        if let Some(assignment) = request.assignment {
-            let controller_request = ControllerRequest::CreateTopicAssigned {
-                name: request.name,
-                assignment,
-                configs: request.configs,
-                validate_only: request.validate_only,
-            };
-            return Box::pin(async move {
-                core.submit(controller_request, ADMIN_TIMEOUT)
-                    .await
-                    .map(|_| ())
-                    .map_err(meta_error_to_kafka)
-            });
-        }
+        let controller_request = create_topic_request(&core, request);
         Box::pin(async move {
-            let partitions = match request.partitions {
-                -1 => core.config().num_partitions,
-                p if p >= 1 => p as u32,
-                p => {
-                    return Err(KafkaError::new(
-                        INVALID_PARTITIONS,
-                        format!(
-                            "topic '{}': partition count {p} must be at least 1",
-                            request.name
-                        ),
-                    ))
-                }
-            };
-            let replication_factor = match request.replication_factor {
-                -1 => default_replication_factor(&core),
-                r if r >= 1 => r as u32,
-                r => {
-                    return Err(KafkaError::new(
-                        INVALID_REPLICATION_FACTOR,
-                        format!(
-                            "topic '{}': replication factor {r} must be at least 1",
-                            request.name
-                        ),
-                    ))
-                }
-            };
-            let controller_request = ControllerRequest::CreateTopic {
-                name: request.name,
-                partitions,
-                replication_factor,
-                configs: request.configs,
-                validate_only: request.validate_only,
-            };
-            core.submit(controller_request, ADMIN_TIMEOUT)
+            core.submit(controller_request?, ADMIN_TIMEOUT)
                 .await
                 .map(|_| ())
                 .map_err(meta_error_to_kafka)

@@ -63,6 +63,46 @@ pub enum ControllerRequest {
     },
 }
 
+/// What every topic creation checks first: a valid name not yet taken, and
+/// valid configs.
+fn check_new_topic(
+    state: &MetaState,
+    name: &str,
+    configs: &BTreeMap<String, String>,
+) -> Result<(), MetaError> {
+    validate_topic_name(name).map_err(|m| MetaError::new(MetaErrorCode::InvalidTopicName, m))?;
+    if state.topics.contains_key(name) {
+        return Err(MetaError::new(
+            MetaErrorCode::TopicAlreadyExists,
+            format!("topic '{name}' already exists"),
+        ));
+    }
+    validate_configs(configs).map_err(|m| MetaError::new(MetaErrorCode::InvalidConfig, m))
+}
+
+/// The topic `name` that is to grow to `total` partitions, with its current
+/// count; an unknown topic or a count that does not grow is refused.
+fn topic_to_grow<'a>(
+    state: &'a MetaState,
+    name: &str,
+    total: u32,
+) -> Result<(&'a crate::state::Topic, u32), MetaError> {
+    let topic = state.topics.get(name).ok_or_else(|| {
+        MetaError::new(
+            MetaErrorCode::UnknownTopic,
+            format!("topic '{name}' does not exist"),
+        )
+    })?;
+    let current = topic.partitions.len() as u32;
+    if total <= current {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidPartitions,
+            format!("topic '{name}' has {current} partitions; the count can only grow (asked for {total})"),
+        ));
+    }
+    Ok((topic, current))
+}
+
 /// Checks a manual replica assignment: at least one partition, the same
 /// number of replicas (at least one) in every partition, no broker twice in
 /// one partition, every broker registered (live or not, as Kafka allows).
@@ -115,14 +155,7 @@ pub fn plan_create_topic_assigned(
     configs: &BTreeMap<String, String>,
     now_ms: u64,
 ) -> Result<MetaCommand, MetaError> {
-    validate_topic_name(name).map_err(|m| MetaError::new(MetaErrorCode::InvalidTopicName, m))?;
-    if state.topics.contains_key(name) {
-        return Err(MetaError::new(
-            MetaErrorCode::TopicAlreadyExists,
-            format!("topic '{name}' already exists"),
-        ));
-    }
-    validate_configs(configs).map_err(|m| MetaError::new(MetaErrorCode::InvalidConfig, m))?;
+    check_new_topic(state, name, configs)?;
     let replication_factor = validate_assignment(state, name, assignment)?;
     Ok(MetaCommand::CreateTopic {
         name: name.to_string(),
@@ -142,19 +175,7 @@ pub fn plan_add_partitions_assigned(
     total: u32,
     assignment: &[Vec<u64>],
 ) -> Result<MetaCommand, MetaError> {
-    let topic = state.topics.get(name).ok_or_else(|| {
-        MetaError::new(
-            MetaErrorCode::UnknownTopic,
-            format!("topic '{name}' does not exist"),
-        )
-    })?;
-    let current = topic.partitions.len() as u32;
-    if total <= current {
-        return Err(MetaError::new(
-            MetaErrorCode::InvalidPartitions,
-            format!("topic '{name}' has {current} partitions; the count can only grow (asked for {total})"),
-        ));
-    }
+    let (topic, current) = topic_to_grow(state, name, total)?;
     if assignment.len() as u32 != total - current {
         return Err(MetaError::new(
             MetaErrorCode::InvalidReplicaAssignment,
@@ -189,19 +210,7 @@ pub fn plan_add_partitions(
     total: u32,
     start: usize,
 ) -> Result<MetaCommand, MetaError> {
-    let topic = state.topics.get(name).ok_or_else(|| {
-        MetaError::new(
-            MetaErrorCode::UnknownTopic,
-            format!("topic '{name}' does not exist"),
-        )
-    })?;
-    let current = topic.partitions.len() as u32;
-    if total <= current {
-        return Err(MetaError::new(
-            MetaErrorCode::InvalidPartitions,
-            format!("topic '{name}' has {current} partitions; the count can only grow (asked for {total})"),
-        ));
-    }
+    let (topic, current) = topic_to_grow(state, name, total)?;
     let candidates = live_candidates(state);
     let assignment = assign_replicas(
         &candidates,
@@ -243,14 +252,7 @@ pub fn plan_create_topic(
     start: usize,
     now_ms: u64,
 ) -> Result<MetaCommand, MetaError> {
-    validate_topic_name(name).map_err(|m| MetaError::new(MetaErrorCode::InvalidTopicName, m))?;
-    if state.topics.contains_key(name) {
-        return Err(MetaError::new(
-            MetaErrorCode::TopicAlreadyExists,
-            format!("topic '{name}' already exists"),
-        ));
-    }
-    validate_configs(configs).map_err(|m| MetaError::new(MetaErrorCode::InvalidConfig, m))?;
+    check_new_topic(state, name, configs)?;
     let candidates = live_candidates(state);
     let assignment = assign_replicas(&candidates, partitions, replication_factor, start).map_err(
         |e| match e {
