@@ -18,6 +18,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
 import org.apache.kafka.clients.admin.LogDirDescription;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -86,11 +87,19 @@ public class AdminProbe {
 
             ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, "java-admin");
             ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, "1");
-            Map<ConfigResource, Config> configs = admin.describeConfigs(List.of(topic, broker)).all().get();
+            Map<ConfigResource, Config> configs = admin.describeConfigs(List.of(topic, broker),
+                new DescribeConfigsOptions().includeSynonyms(true).includeDocumentation(true)).all().get();
             ConfigEntry retention = configs.get(topic).get("retention.ms");
             check(retention != null && retention.value().equals("86400000")
-                    && retention.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG,
+                    && retention.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG
+                    && retention.type() == ConfigEntry.ConfigType.LONG
+                    && retention.documentation() != null && !retention.documentation().isEmpty(),
                 "retention.ms: " + retention);
+            // The override first, then what it overrides: the broker's log.retention.ms default.
+            check(retention.synonyms().size() >= 2
+                    && retention.synonyms().get(0).source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG
+                    && retention.synonyms().get(1).name().equals("log.retention.ms"),
+                "retention.ms synonyms: " + retention.synonyms());
             check(configs.get(topic).get("unclean.leader.election.enable") != null, "unclean.leader.election.enable missing");
             ConfigEntry listeners = configs.get(broker).get("advertised.listeners");
             check(listeners != null && listeners.value().startsWith("PLAINTEXT://"), "advertised.listeners: " + listeners);

@@ -14,19 +14,17 @@ use cairn_kafka::error_code::{
     TOPIC_ALREADY_EXISTS, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
-    ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster,
-    KafkaError, LogDir, LogDirReplica, NewTopic, PartitionMetadata, PartitionRead, TopicMetadata,
+    ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
+    KafkaCluster, KafkaError, LogDir, LogDirReplica, NewTopic, PartitionMetadata, PartitionRead,
+    TopicMetadata,
 };
-use cairn_meta::topic_config::{effective_configs, validate_topic_name, TOPIC_CONFIGS};
+use cairn_meta::topic_config::{effective_configs, validate_topic_name};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
-use crate::config::{
-    BrokerConfig, DEFAULT_KAFKA_MAX_FRAME_BYTES, DEFAULT_LOG_RETENTION_BYTES,
-    DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS, DEFAULT_LOG_RETENTION_MS,
-};
 use crate::group_coordinators;
+use crate::kafka_configs;
 use crate::partitions::PartitionHandle;
 use crate::shared::Core;
 
@@ -42,15 +40,6 @@ pub(crate) fn split_host_port(addr: &str) -> Option<(String, i32)> {
         host.trim_matches(['[', ']']).to_string(),
         port.parse().ok()?,
     ))
-}
-
-/// Kafka's default of a topic config, from the one table of topic configs.
-fn topic_default(key: &str) -> String {
-    TOPIC_CONFIGS
-        .iter()
-        .find(|c| c.name == key)
-        .map(|c| c.default.to_string())
-        .unwrap_or_default()
 }
 
 impl KafkaView {
@@ -83,7 +72,7 @@ impl KafkaView {
 /// The replication factor of a topic created without one: the broker's
 /// `default_replication_factor`, or 3 — capped by the live brokers, so that a
 /// one- or two-broker cluster can still create topics.
-fn default_replication_factor(core: &Core) -> u32 {
+pub(crate) fn default_replication_factor(core: &Core) -> u32 {
     core.config().default_replication_factor.unwrap_or_else(|| {
         let live = core.meta().reader.read(|s| s.live_brokers().count()) as u32;
         live.clamp(1, 3)
@@ -386,150 +375,12 @@ impl KafkaCluster for KafkaView {
         })
     }
 
-    fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>> {
-        let overrides = self
-            .0
-            .meta()
-            .reader
-            .read(|s| s.topics.get(name).map(|t| t.configs.clone()))?;
-        Some(
-            effective_configs(&overrides, &self.0.topic_defaults())
-                .into_iter()
-                .map(|(k, (v, set))| (k, v, !set))
-                .collect(),
-        )
+    fn topic_configs(&self, name: &str) -> Option<Vec<ConfigEntry>> {
+        kafka_configs::topic_configs(&self.0, name)
     }
 
-    fn broker_configs(&self) -> Vec<(String, String, bool)> {
-        let c = self.0.config();
-        let mut configs: Vec<(String, String, bool)> = vec![
-            ("broker.id".into(), c.id.to_string(), false),
-            (
-                "broker.rack".into(),
-                c.rack.clone().unwrap_or_default(),
-                c.rack.is_none(),
-            ),
-            (
-                "num.partitions".into(),
-                c.num_partitions.to_string(),
-                c.num_partitions == 1,
-            ),
-            (
-                "default.replication.factor".into(),
-                default_replication_factor(&self.0).to_string(),
-                c.default_replication_factor.is_none(),
-            ),
-            (
-                "auto.create.topics.enable".into(),
-                c.auto_create_topics_enable.to_string(),
-                c.auto_create_topics_enable,
-            ),
-            (
-                "message.max.bytes".into(),
-                topic_default("max.message.bytes"),
-                true,
-            ),
-            (
-                "socket.request.max.bytes".into(),
-                c.kafka_max_frame_bytes.to_string(),
-                c.kafka_max_frame_bytes == DEFAULT_KAFKA_MAX_FRAME_BYTES,
-            ),
-        ];
-        // Topic-level defaults, as Kafka's broker-side `log.*` names.
-        configs.push((
-            "log.retention.ms".into(),
-            c.log_retention_ms.to_string(),
-            c.log_retention_ms == DEFAULT_LOG_RETENTION_MS,
-        ));
-        configs.push((
-            "log.retention.bytes".into(),
-            c.log_retention_bytes.to_string(),
-            c.log_retention_bytes == DEFAULT_LOG_RETENTION_BYTES,
-        ));
-        configs.push((
-            "log.retention.check.interval.ms".into(),
-            c.log_retention_check_interval_ms.to_string(),
-            c.log_retention_check_interval_ms == DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS,
-        ));
-        // Kafka's name for "fsync after every N messages": 1 with fsync, never without.
-        configs.push((
-            "log.flush.interval.messages".into(),
-            if c.log_fsync {
-                "1"
-            } else {
-                "9223372036854775807"
-            }
-            .into(),
-            c.log_fsync,
-        ));
-        configs.push((
-            "log.cleanup.policy".into(),
-            topic_default("cleanup.policy"),
-            true,
-        ));
-        // The listeners, as Kafka names them (one plaintext listener).
-        let listener = format!("PLAINTEXT://{}", c.kafka_addr);
-        configs.push(("listeners".into(), listener.clone(), false));
-        configs.push(("advertised.listeners".into(), listener, false));
-        configs.push((
-            "listener.security.protocol.map".into(),
-            "PLAINTEXT:PLAINTEXT".into(),
-            true,
-        ));
-        configs.push((
-            "inter.broker.listener.name".into(),
-            "PLAINTEXT".into(),
-            true,
-        ));
-        configs.push(("log.dirs".into(), c.data_dir.display().to_string(), false));
-        // Consumer groups and idempotence.
-        let defaults = BrokerConfig::default();
-        let numbers: [(&str, u64, u64); 8] = [
-            (
-                "offsets.topic.num.partitions",
-                c.offsets_topic_num_partitions.into(),
-                defaults.offsets_topic_num_partitions.into(),
-            ),
-            (
-                "offsets.topic.replication.factor",
-                c.offsets_topic_replication_factor.into(),
-                defaults.offsets_topic_replication_factor.into(),
-            ),
-            (
-                "group.min.session.timeout.ms",
-                c.group_min_session_timeout_ms.into(),
-                defaults.group_min_session_timeout_ms.into(),
-            ),
-            (
-                "group.max.session.timeout.ms",
-                c.group_max_session_timeout_ms.into(),
-                defaults.group_max_session_timeout_ms.into(),
-            ),
-            (
-                "group.initial.rebalance.delay.ms",
-                c.group_initial_rebalance_delay_ms.into(),
-                defaults.group_initial_rebalance_delay_ms.into(),
-            ),
-            (
-                "offsets.retention.minutes",
-                c.offsets_retention_minutes.into(),
-                defaults.offsets_retention_minutes.into(),
-            ),
-            (
-                "offset.metadata.max.bytes",
-                c.offset_metadata_max_bytes as u64,
-                defaults.offset_metadata_max_bytes as u64,
-            ),
-            (
-                "producer.id.expiration.ms",
-                c.producer_id_expiration_ms,
-                defaults.producer_id_expiration_ms,
-            ),
-        ];
-        for (name, value, default) in numbers {
-            configs.push((name.into(), value.to_string(), value == default));
-        }
-        configs
+    fn broker_configs(&self) -> Vec<ConfigEntry> {
+        kafka_configs::broker_configs(&self.0)
     }
 
     fn init_producer_id(&self) -> BoxFuture<Result<(i64, i16), KafkaError>> {
@@ -666,6 +517,10 @@ impl KafkaCluster for KafkaView {
         }
     }
 
+    fn broker_id(&self) -> i32 {
+        self.0.config().id as i32
+    }
+
     fn metadata(&self) -> ClusterMetadata {
         let core = &self.0;
         let now = Instant::now();
@@ -727,7 +582,7 @@ impl KafkaCluster for KafkaView {
 
 #[cfg(test)]
 mod tests {
-    use super::{meta_error_to_kafka, split_host_port, topic_default};
+    use super::{meta_error_to_kafka, split_host_port};
     use cairn_meta::{MetaError, MetaErrorCode};
 
     #[test]
@@ -749,12 +604,6 @@ mod tests {
             assert_eq!(e.code, code, "{category:?}");
             assert_eq!(e.message, Some(format!("{category:?} happened")));
         }
-    }
-
-    #[test]
-    fn broker_config_defaults_come_from_the_topic_config_table() {
-        assert_eq!(topic_default("max.message.bytes"), "1048588");
-        assert_eq!(topic_default("cleanup.policy"), "delete");
     }
 
     #[test]

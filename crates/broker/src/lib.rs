@@ -21,6 +21,7 @@ pub mod dissemination;
 pub mod error;
 pub mod group_coordinators;
 pub mod group_views;
+pub mod kafka_configs;
 pub mod kafka_view;
 pub mod metadata;
 pub mod node;

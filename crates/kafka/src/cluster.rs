@@ -122,11 +122,76 @@ pub struct AlterConfigs {
     pub validate_only: bool,
 }
 
+/// Where a described config's value comes from (DescribeConfigs v1+).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Set on the topic (Kafka's DYNAMIC_TOPIC_CONFIG).
+    Topic = 1,
+    /// Set in the broker's config file, flags or environment.
+    StaticBroker = 4,
+    /// Nobody set it: the default.
+    Default = 5,
+}
+
+/// A config's value type as DescribeConfigs v3+ reports it (Kafka's `ConfigType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigType {
+    /// `true` or `false`.
+    Boolean = 1,
+    /// Any string.
+    String = 2,
+    /// A 32-bit integer.
+    Int = 3,
+    /// A 16-bit integer.
+    Short = 4,
+    /// A 64-bit integer.
+    Long = 5,
+    /// A floating-point number.
+    Double = 6,
+    /// A comma-separated list.
+    List = 7,
+}
+
+/// Another place the same setting can come from, lower in precedence
+/// (DescribeConfigs' synonyms: a topic's `retention.ms`, the broker's
+/// `log.retention.ms`, Kafka's default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigSynonym {
+    /// The config's name at that level.
+    pub name: String,
+    /// Its value there.
+    pub value: Option<String>,
+    /// The level.
+    pub source: ConfigSource,
+}
+
+/// One described config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigEntry {
+    /// Kafka's name for it.
+    pub name: String,
+    /// Its effective value.
+    pub value: Option<String>,
+    /// Where the value comes from.
+    pub source: ConfigSource,
+    /// Its value type.
+    pub config_type: ConfigType,
+    /// Whether AlterConfigs/IncrementalAlterConfigs can change it.
+    pub read_only: bool,
+    /// What it does, and what Cairn does with it.
+    pub documentation: String,
+    /// Its synonyms, the effective one first, in precedence order.
+    pub synonyms: Vec<ConfigSynonym>,
+}
+
 /// The broker side of the Kafka adapter. Errors carry the Kafka error code
 /// the client gets ([`KafkaError`]).
 pub trait KafkaCluster: Send + Sync + 'static {
     /// The current view of the cluster.
     fn metadata(&self) -> ClusterMetadata;
+
+    /// This broker's id.
+    fn broker_id(&self) -> i32;
 
     /// The broker that coordinates consumer group `group_id` (FindCoordinator
     /// with key type 0): the leader of the `__consumer_offsets` partition the
@@ -300,11 +365,12 @@ pub trait KafkaCluster: Send + Sync + 'static {
         offset: i64,
     ) -> BoxFuture<Result<i64, KafkaError>>;
 
-    /// A topic's effective configs as (name, value, is_default); `None` if unknown.
-    fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>>;
+    /// A topic's effective configs, every key Cairn knows; `None` if the
+    /// topic does not exist.
+    fn topic_configs(&self, name: &str) -> Option<Vec<ConfigEntry>>;
 
-    /// This broker's configs as (name, value, is_default).
-    fn broker_configs(&self) -> Vec<(String, String, bool)>;
+    /// This broker's configs.
+    fn broker_configs(&self) -> Vec<ConfigEntry>;
 }
 
 /// A CreateTopics request for one topic.

@@ -282,6 +282,10 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.array(|w| w.string())?;
                 w.tagged()
             })?;
+            w.skip(1)?; // include synonyms (v1+, the oldest served)
+            if v >= 3 {
+                w.skip(1)?; // include documentation
+            }
         }
         ApiKey::CreatePartitions => {
             w.array(|w| {

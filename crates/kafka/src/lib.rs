@@ -16,8 +16,9 @@ pub mod server;
 
 pub use client::Client;
 pub use cluster::{
-    ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, LogDir,
-    LogDirReplica, NewTopic, PartitionMetadata, PartitionRead, TopicMetadata,
+    ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
+    ConfigSource, ConfigSynonym, ConfigType, KafkaCluster, LogDir, LogDirReplica, NewTopic,
+    PartitionMetadata, PartitionRead, TopicMetadata,
 };
 pub use error::KafkaError;
 pub use server::{serve, KafkaConfig, DEFAULT_MAX_FRAME_BYTES};

@@ -169,17 +169,19 @@ fn every_supported_request_passes_the_bounds_check() {
     );
     accepted(
         ApiKey::DescribeConfigs,
-        1..=2,
-        &DescribeConfigsRequest::default().with_resources(vec![
-            DescribeConfigsResource::default()
-                .with_resource_type(2)
-                .with_resource_name(StrBytes::from_static_str("a"))
-                .with_configuration_keys(Some(vec![StrBytes::from_static_str("retention.ms")])),
-            DescribeConfigsResource::default()
-                .with_resource_type(4)
-                .with_resource_name(StrBytes::from_static_str("1"))
-                .with_configuration_keys(None),
-        ]),
+        1..=4,
+        &DescribeConfigsRequest::default()
+            .with_include_synonyms(true)
+            .with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("a"))
+                    .with_configuration_keys(Some(vec![StrBytes::from_static_str("retention.ms")])),
+                DescribeConfigsResource::default()
+                    .with_resource_type(4)
+                    .with_resource_name(StrBytes::from_static_str("1"))
+                    .with_configuration_keys(None),
+            ]),
     );
     accepted(
         ApiKey::CreatePartitions,

@@ -38,7 +38,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, MAX_VERSION),
     (ApiKey::CreateTopics, 2, 4),
     (ApiKey::DeleteTopics, 1, 4),
-    (ApiKey::DescribeConfigs, 1, 2),
+    (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::DescribeCluster, 0, 0),
     (ApiKey::CreatePartitions, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),

@@ -4,12 +4,14 @@
 use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse, TopicName,
+    ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DescribeConfigsRequest,
+    DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -144,4 +146,78 @@ async fn incremental_alter_configs_hands_sets_and_deletes_to_the_cluster() {
     assert_eq!(change.set["retention.ms"], "1000");
     assert_eq!(change.delete, vec!["retention.bytes".to_string()]);
     assert!(!change.replace);
+}
+
+fn describe(resource_type: i8, name: &str, keys: Option<Vec<&str>>) -> DescribeConfigsResource {
+    DescribeConfigsResource::default()
+        .with_resource_type(resource_type)
+        .with_resource_name(StrBytes::from_string(name.to_string()))
+        .with_configuration_keys(keys.map(|keys| {
+            keys.into_iter()
+                .map(|k| StrBytes::from_string(k.to_string()))
+                .collect()
+        }))
+}
+
+#[tokio::test]
+async fn describe_configs_reports_types_documentation_and_synonyms_when_asked() {
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(1)]);
+    for version in 1..=4 {
+        for asked in [false, true] {
+            let request = DescribeConfigsRequest::default()
+                .with_include_synonyms(asked)
+                .with_include_documentation(asked && version >= 3)
+                .with_resources(vec![
+                    describe(2, "t", Some(vec!["max.message.bytes"])),
+                    describe(2, "missing", None),
+                    describe(4, "1", None),
+                    describe(4, "", None),
+                    describe(4, "2", None),
+                    describe(3, "group", None),
+                ]);
+            let response: DescribeConfigsResponse =
+                answered(&cluster, ApiKey::DescribeConfigs, version, &request).await;
+            let codes: Vec<_> = response.results.iter().map(|r| r.error_code).collect();
+            assert_eq!(
+                codes,
+                vec![
+                    error_code::NONE,
+                    error_code::UNKNOWN_TOPIC_OR_PARTITION,
+                    error_code::NONE,
+                    // The empty name is the cluster-wide default: this broker's static configs.
+                    error_code::NONE,
+                    // Another broker's configs are that broker's to describe.
+                    error_code::INVALID_REQUEST,
+                    error_code::INVALID_REQUEST,
+                ],
+                "v{version}"
+            );
+            let message = response.results[4].error_message.as_ref().unwrap();
+            assert!(message.contains("broker '2'"), "{message}");
+            // Only the key asked for.
+            let topic = &response.results[0].configs;
+            assert_eq!(topic.len(), 1, "v{version}");
+            let entry = &topic[0];
+            assert_eq!(entry.name.as_str(), "max.message.bytes");
+            assert_eq!(entry.config_source, 5, "DEFAULT_CONFIG");
+            assert!(!entry.read_only && !entry.is_sensitive);
+            assert_eq!(
+                entry.synonyms.len(),
+                usize::from(asked),
+                "v{version} {asked}"
+            );
+            let broker = &response.results[2].configs[0];
+            assert_eq!(broker.name.as_str(), "broker.id");
+            assert_eq!((broker.config_source, broker.read_only), (4, true));
+            if version >= 3 {
+                assert_eq!(entry.config_type, 3, "INT");
+                assert_eq!(
+                    entry.documentation.is_some(),
+                    asked,
+                    "v{version}: documentation only when asked"
+                );
+            }
+        }
+    }
 }

@@ -15,8 +15,9 @@ use cairn_kafka::error_code::{
     UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
-    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, KafkaCluster, KafkaError, NewTopic,
-    PartitionMetadata, PartitionRead, TopicMetadata,
+    AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry, ConfigSource,
+    ConfigSynonym, ConfigType, KafkaCluster, KafkaError, NewTopic, PartitionMetadata,
+    PartitionRead, TopicMetadata,
 };
 use tokio::sync::watch;
 
@@ -157,6 +158,10 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<T> {
 }
 
 impl KafkaCluster for MemoryCluster {
+    fn broker_id(&self) -> i32 {
+        THIS_BROKER
+    }
+
     fn metadata(&self) -> ClusterMetadata {
         let topics = self.topics.lock().unwrap();
         ClusterMetadata {
@@ -399,20 +404,41 @@ impl KafkaCluster for MemoryCluster {
         }))
     }
 
-    fn topic_configs(&self, name: &str) -> Option<Vec<(String, String, bool)>> {
+    fn topic_configs(&self, name: &str) -> Option<Vec<ConfigEntry>> {
+        let entry = |name: &str, value: String, config_type| ConfigEntry {
+            name: name.into(),
+            value: Some(value.clone()),
+            source: ConfigSource::Default,
+            config_type,
+            read_only: false,
+            documentation: format!("{name} of the memory cluster"),
+            synonyms: vec![ConfigSynonym {
+                name: name.into(),
+                value: Some(value),
+                source: ConfigSource::Default,
+            }],
+        };
         self.has_topic(name).then(|| {
             vec![
-                ("retention.ms".into(), "604800000".into(), true),
-                (
-                    "max.message.bytes".into(),
+                entry("retention.ms", "604800000".into(), ConfigType::Long),
+                entry(
+                    "max.message.bytes",
                     MAX_MESSAGE_BYTES.to_string(),
-                    true,
+                    ConfigType::Int,
                 ),
             ]
         })
     }
 
-    fn broker_configs(&self) -> Vec<(String, String, bool)> {
-        vec![("broker.id".into(), THIS_BROKER.to_string(), false)]
+    fn broker_configs(&self) -> Vec<ConfigEntry> {
+        vec![ConfigEntry {
+            name: "broker.id".into(),
+            value: Some(THIS_BROKER.to_string()),
+            source: ConfigSource::StaticBroker,
+            config_type: ConfigType::Int,
+            read_only: true,
+            documentation: "this broker".into(),
+            synonyms: Vec::new(),
+        }]
     }
 }
