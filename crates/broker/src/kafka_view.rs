@@ -526,17 +526,21 @@ impl KafkaCluster for KafkaView {
         let now = Instant::now();
         core.meta().reader.read(|state| {
             let live = |id: u64| state.brokers.get(&id).is_some_and(|b| !b.fenced);
-            let brokers = state
-                .live_brokers()
-                .filter_map(|b| {
-                    let (host, port) = split_host_port(&b.registration.kafka_addr)?;
-                    Some(BrokerEndpoint {
-                        id: b.registration.id as i32,
-                        host,
-                        port,
-                        rack: b.registration.rack.clone(),
-                    })
+            let endpoint = |b: &cairn_meta::BrokerRecord| {
+                let (host, port) = split_host_port(&b.registration.kafka_addr)?;
+                Some(BrokerEndpoint {
+                    id: b.registration.id as i32,
+                    host,
+                    port,
+                    rack: b.registration.rack.clone(),
                 })
+            };
+            let brokers = state.live_brokers().filter_map(endpoint).collect();
+            let fenced = state
+                .brokers
+                .values()
+                .filter(|b| b.fenced)
+                .filter_map(endpoint)
                 .collect();
             let topics = state
                 .topics
@@ -574,6 +578,7 @@ impl KafkaCluster for KafkaView {
                 cluster_id: core.config().cluster_name.clone(),
                 controller: core.meta().leader().map(|c| c as i32),
                 brokers,
+                fenced,
                 topics,
             }
         })

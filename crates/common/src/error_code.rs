@@ -100,6 +100,9 @@ pub const UNSUPPORTED_ASSIGNOR: i16 = 112;
 /// An offset commit or fetch carried a member epoch that is not the member's
 /// current one; retry with the epoch of the next heartbeat (KIP-848).
 pub const STALE_MEMBER_EPOCH: i16 = 113;
+/// DescribeCluster asked a broker for the controllers' endpoints (KIP-919);
+/// Cairn's brokers answer only for brokers.
+pub const UNSUPPORTED_ENDPOINT_TYPE: i16 = 115;
 /// A subscribed regular expression does not compile (ConsumerGroupHeartbeat v1).
 pub const INVALID_REGULAR_EXPRESSION: i16 = 128;
 

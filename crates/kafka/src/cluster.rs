@@ -54,6 +54,9 @@ pub struct ClusterMetadata {
     pub controller: Option<i32>,
     /// Every live broker.
     pub brokers: Vec<BrokerEndpoint>,
+    /// Registered brokers that are fenced: not heard from within the
+    /// session timeout (DescribeCluster v2 lists them when asked).
+    pub fenced: Vec<BrokerEndpoint>,
     /// Every topic, by name order.
     pub topics: Vec<TopicMetadata>,
 }

@@ -266,6 +266,11 @@ mod tests {
                 "STALE_MEMBER_EPOCH",
             ),
             (
+                UNSUPPORTED_ENDPOINT_TYPE,
+                ResponseError::UnsupportedEndpointType.code(),
+                "UNSUPPORTED_ENDPOINT_TYPE",
+            ),
+            (
                 INVALID_REGULAR_EXPRESSION,
                 ResponseError::InvalidRegularExpression.code(),
                 "INVALID_REGULAR_EXPRESSION",

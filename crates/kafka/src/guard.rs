@@ -297,6 +297,7 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 })?;
                 w.tagged()
             })?;
+            w.skip(4 + 1)?; // timeout, validate only
         }
         ApiKey::DeleteRecords => {
             w.array(|w| {

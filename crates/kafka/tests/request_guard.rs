@@ -58,14 +58,14 @@ fn every_supported_request_passes_the_bounds_check() {
     let batch = Bytes::from(cairn_common::batch::build(&[b"a", b"b"], 1));
     accepted(
         ApiKey::ApiVersions,
-        0..=3,
+        0..=4,
         &ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("cairn-test"))
             .with_client_software_version(StrBytes::from_static_str("1.0")),
     );
     accepted(
         ApiKey::Metadata,
-        0..=12,
+        0..=13,
         &MetadataRequest::default().with_topics(Some(vec![
             MetadataRequestTopic::default().with_name(Some(name("a"))),
             MetadataRequestTopic::default().with_name(Some(name("bb"))),
@@ -82,7 +82,7 @@ fn every_supported_request_passes_the_bounds_check() {
     };
     accepted(
         ApiKey::Produce,
-        3..=9,
+        3..=12,
         &ProduceRequest::default()
             .with_acks(-1)
             .with_timeout_ms(30_000)
@@ -185,7 +185,7 @@ fn every_supported_request_passes_the_bounds_check() {
     );
     accepted(
         ApiKey::CreatePartitions,
-        0..=1,
+        0..=3,
         &CreatePartitionsRequest::default().with_topics(vec![CreatePartitionsTopic::default()
             .with_name(name("a"))
             .with_count(4)
@@ -197,6 +197,13 @@ fn every_supported_request_passes_the_bounds_check() {
         ApiKey::DescribeCluster,
         0..=0,
         &DescribeClusterRequest::default(),
+    );
+    accepted(
+        ApiKey::DescribeCluster,
+        2..=2,
+        &DescribeClusterRequest::default()
+            .with_endpoint_type(1)
+            .with_include_fenced_brokers(true),
     );
 }
 
@@ -223,7 +230,7 @@ fn every_group_request_passes_the_bounds_check() {
     };
     use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 
-    accepted_with(ApiKey::FindCoordinator, 0..=4, |v| {
+    accepted_with(ApiKey::FindCoordinator, 0..=6, |v| {
         let request = FindCoordinatorRequest::default();
         match v {
             0 => request.with_key(s("g")),
@@ -395,7 +402,7 @@ fn every_group_request_passes_the_bounds_check() {
             request
         }
     });
-    accepted_with(ApiKey::DescribeGroups, 0..=5, |v| {
+    accepted_with(ApiKey::DescribeGroups, 0..=6, |v| {
         let request = DescribeGroupsRequest::default().with_groups(vec![group("g1"), group("g2")]);
         if v >= 3 {
             request.with_include_authorized_operations(true)
@@ -548,7 +555,7 @@ fn consumer_group_requests_pass_the_bounds_check_and_hostile_ones_do_not() {
     );
     accepted(
         ApiKey::ConsumerGroupDescribe,
-        0..=0,
+        0..=1,
         &ConsumerGroupDescribeRequest::default().with_group_ids(vec![group("a"), group("b")]),
     );
     // Compact lengths far beyond the body: a group id, then a group id list.

@@ -22,32 +22,32 @@ use crate::error_code;
 /// KIP-1043). JoinGroup 9 makes kafka-python guess a 3.2 broker instead of
 /// 3.0; it gates no feature on a release between the two.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
+    (ApiKey::Produce, 3, 12),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
-    (ApiKey::Metadata, 0, 12),
+    (ApiKey::Metadata, 0, 13),
     (ApiKey::OffsetCommit, 0, 9),
     (ApiKey::OffsetFetch, 0, 9),
-    (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::FindCoordinator, 0, 6),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
     (ApiKey::SyncGroup, 0, 5),
-    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 6),
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::ApiVersions, 0, MAX_VERSION),
     (ApiKey::CreateTopics, 2, 4),
     (ApiKey::DeleteTopics, 1, 4),
     (ApiKey::DescribeConfigs, 1, 4),
-    (ApiKey::DescribeCluster, 0, 0),
-    (ApiKey::CreatePartitions, 0, 1),
+    (ApiKey::DescribeCluster, 0, 2),
+    (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
-    (ApiKey::ConsumerGroupDescribe, 0, 0),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
     (ApiKey::InitProducerId, 0, 5),
     (ApiKey::DescribeProducers, 0, 0),
     (ApiKey::DescribeAcls, 1, 3),
@@ -57,7 +57,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
 ];
 
 /// The highest ApiVersions version served.
-pub const MAX_VERSION: i16 = 3;
+pub const MAX_VERSION: i16 = 4;
 
 /// The supported version range of `key`, if the API is served.
 pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {

@@ -1,9 +1,10 @@
-//! ConsumerGroupDescribe (key 69), v0: each consumer (KIP-848) group's
+//! ConsumerGroupDescribe (key 69), v0-v1: each consumer (KIP-848) group's
 //! state, epochs, assignor and members with their current and target
 //! assignments, read from its coordinator. A group that is not a consumer
 //! group (unknown, or classic) gets GROUP_ID_NOT_FOUND, as Kafka answers; a
 //! group this broker does not coordinate gets NOT_COORDINATOR. Authorized
-//! operations are not reported (no ACLs).
+//! operations are not reported (no ACLs). v1 adds each member's type:
+//! every member of a Cairn consumer group speaks the consumer protocol.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub fn handle_consumer_group_describe(
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
 ) -> Pending {
+    let version = header.request_api_version;
     answer_now(
         ApiKey::ConsumerGroupDescribe,
         header,
@@ -46,7 +48,7 @@ pub fn handle_consumer_group_describe(
             let groups = request
                 .group_ids
                 .into_iter()
-                .map(|group_id| describe(&**cluster, group_id, &names))
+                .map(|group_id| describe(&**cluster, version, group_id, &names))
                 .collect();
             ConsumerGroupDescribeResponse::default().with_groups(groups)
         },
@@ -55,6 +57,7 @@ pub fn handle_consumer_group_describe(
 
 fn describe(
     cluster: &dyn KafkaCluster,
+    version: i16,
     group_id: GroupId,
     names: &BTreeMap<u128, String>,
 ) -> DescribedGroup {
@@ -71,13 +74,27 @@ fn describe(
     };
     match (read, description) {
         (Err(e), _) => failed(e.code, e.message),
-        (Ok(()), Some(Ok(description))) => described(description, names),
+        (Ok(()), Some(Ok(description))) => described(description, version, names),
         (Ok(()), Some(Err(e))) => failed(e.code(), Some(e.to_string())),
         (Ok(()), None) => failed(error_code::UNKNOWN_SERVER_ERROR, None),
     }
 }
 
-fn described(group: ConsumerGroupDescription, names: &BTreeMap<u128, String>) -> DescribedGroup {
+/// ConsumerGroupDescribe v1's `member_type` of a consumer-protocol member.
+const MEMBER_TYPE_CONSUMER: i8 = 1;
+/// `member_type` before v1: not reported.
+const MEMBER_TYPE_UNKNOWN: i8 = -1;
+
+fn described(
+    group: ConsumerGroupDescription,
+    version: i16,
+    names: &BTreeMap<u128, String>,
+) -> DescribedGroup {
+    let member_type = if version >= 1 {
+        MEMBER_TYPE_CONSUMER
+    } else {
+        MEMBER_TYPE_UNKNOWN
+    };
     let assignment = |partitions: &Partitions| {
         Assignment::default().with_topic_partitions(
             partitions
@@ -118,6 +135,7 @@ fn described(group: ConsumerGroupDescription, names: &BTreeMap<u128, String>) ->
                 .with_subscribed_topic_regex(wire_opt(m.subscribed_topic_regex.clone()))
                 .with_assignment(assignment(&m.assignment))
                 .with_target_assignment(assignment(&m.target_assignment))
+                .with_member_type(member_type)
         })
         .collect();
     DescribedGroup::default()

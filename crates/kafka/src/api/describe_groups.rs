@@ -1,12 +1,13 @@
-//! DescribeGroups (key 15), v0-v5: each group's state, protocol and members,
-//! read from its coordinator. An unknown group is reported Dead with no
-//! error, as Kafka does; a group this broker does not coordinate gets
-//! NOT_COORDINATOR. Authorized operations are not reported (no ACLs).
+//! DescribeGroups (key 15), v0-v6: each group's state, protocol and members,
+//! read from its coordinator. An unknown group is reported Dead, with no
+//! error before v6 and GROUP_ID_NOT_FOUND from v6 (KIP-1043), as Kafka
+//! does; a group this broker does not coordinate gets NOT_COORDINATOR.
+//! Authorized operations are not reported (no ACLs).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cairn_coordinator::GroupDescription;
+use cairn_coordinator::{GroupDescription, GroupState};
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{
     ApiKey, DescribeGroupsRequest, DescribeGroupsResponse, GroupId, RequestHeader,
@@ -22,6 +23,7 @@ pub fn handle_describe_groups(
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
 ) -> Pending {
+    let version = header.request_api_version;
     answer_now(
         ApiKey::DescribeGroups,
         header,
@@ -30,19 +32,32 @@ pub fn handle_describe_groups(
             let groups = request
                 .groups
                 .into_iter()
-                .map(|group_id| describe(&**cluster, group_id))
+                .map(|group_id| describe(&**cluster, version, group_id))
                 .collect();
             DescribeGroupsResponse::default().with_groups(groups)
         },
     )
 }
 
-fn describe(cluster: &dyn KafkaCluster, group_id: GroupId) -> DescribedGroup {
+/// The first version that answers GROUP_ID_NOT_FOUND for an unknown group.
+const NOT_FOUND_FROM: i16 = 6;
+
+fn describe(cluster: &dyn KafkaCluster, version: i16, group_id: GroupId) -> DescribedGroup {
     let mut description = None;
     let read = cluster.read_group(&group_id, &mut |coordinator| {
         description = Some(coordinator.describe_group(&group_id));
     });
     match (read, description) {
+        (Ok(()), Some(description))
+            if version >= NOT_FOUND_FROM && description.state == GroupState::Dead =>
+        {
+            described(description)
+                .with_error_code(crate::error_code::GROUP_ID_NOT_FOUND)
+                .with_error_message(Some(wire(format!(
+                    "group '{}' does not exist",
+                    group_id.as_str()
+                ))))
+        }
         (Ok(()), Some(description)) => described(description),
         (Err(e), _) => DescribedGroup::default()
             .with_group_id(group_id)

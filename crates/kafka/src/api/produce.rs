@@ -1,4 +1,4 @@
-//! Produce (key 0), v3-v9. Each partition's records are split into batches and
+//! Produce (key 0), v3-v12. Each partition's records are split into batches and
 //! validated (magic 2, CRC-32C, lengths, counts, codec, `max.message.bytes`)
 //! before anything is written; a bad batch fails only its partition. Valid
 //! batches are handed to the partition leader immediately, in request order,
@@ -12,21 +12,33 @@
 //! first, a gap or a fenced epoch its error code. Here they only need a
 //! non-negative epoch and sequence. Transactional batches are refused until
 //! transactions are served.
+//!
+//! From v10 a partition answered NOT_LEADER_OR_FOLLOWER names the leader this
+//! broker knows (KIP-951, see [`super::leader_hint`]). v11 and v12 change
+//! nothing on the wire; v12 lets a transactional producer skip
+//! AddPartitionsToTxn when the broker advertises transaction version 2,
+//! which Cairn does not.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, RequestHeader};
+use kafka_protocol::messages::produce_response::{
+    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::{ApiKey, BrokerId, ProduceRequest, ProduceResponse, RequestHeader};
 use kafka_protocol::protocol::StrBytes;
 
 use cairn_common::batch::{self, BatchError};
 
+use super::leader_hint::LeaderHints;
 use super::respond::{decode_request, encode_response, ready, Outcome, Pending};
 use crate::cluster::{BoxFuture, KafkaCluster};
 use crate::error::KafkaError;
 use crate::error_code;
+
+/// The first version whose NOT_LEADER_OR_FOLLOWER names the leader (KIP-951).
+const LEADER_HINTS_FROM: i16 = 10;
 
 /// The Kafka error code for an invalid batch.
 pub fn batch_error_code(e: &BatchError) -> i16 {
@@ -88,7 +100,7 @@ pub fn handle_produce(
             (t.name, parts)
         });
         let slots: Vec<_> = topics.collect();
-        return finish(header, slots, 0);
+        return finish(header, cluster, slots, 0);
     }
     let mut slots = Vec::new();
     for topic in request.topic_data {
@@ -138,20 +150,24 @@ pub fn handle_produce(
         drop(slots);
         return ready(Outcome::NoResponse);
     }
-    finish(header, slots, request.timeout_ms)
+    finish(header, cluster, slots, request.timeout_ms)
 }
 
 /// Waits for every partition's write (each up to `timeout_ms`) and encodes the response.
 fn finish(
     header: &RequestHeader,
+    cluster: &Arc<dyn KafkaCluster>,
     slots: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Slot)>)>,
     timeout_ms: i32,
 ) -> Pending {
     let version = header.request_api_version;
+    let cluster = cluster.clone();
     let correlation_id = header.correlation_id;
     let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
     Box::pin(async move {
         let mut responses = Vec::new();
+        let mut hints = LeaderHints::default();
+        let mut hinting = false;
         for (name, parts) in slots {
             let mut partition_responses = Vec::new();
             for (index, slot) in parts {
@@ -167,15 +183,27 @@ fn finish(
                         ),
                     },
                 };
-                partition_responses.push(
-                    PartitionProduceResponse::default()
-                        .with_index(index)
-                        .with_error_code(code)
-                        .with_base_offset(base_offset)
-                        .with_log_append_time_ms(-1)
-                        .with_log_start_offset(-1)
-                        .with_error_message(message.map(StrBytes::from_string)),
-                );
+                let mut response = PartitionProduceResponse::default()
+                    .with_index(index)
+                    .with_error_code(code)
+                    .with_base_offset(base_offset)
+                    .with_log_append_time_ms(-1)
+                    .with_log_start_offset(-1)
+                    .with_error_message(message.map(StrBytes::from_string));
+                if code == error_code::NOT_LEADER_OR_FOLLOWER && version >= LEADER_HINTS_FROM {
+                    if !hinting {
+                        hints = LeaderHints::new(cluster.metadata());
+                        hinting = true;
+                    }
+                    if let Some(hint) = hints.leader(name.as_str(), index) {
+                        response = response.with_current_leader(
+                            LeaderIdAndEpoch::default()
+                                .with_leader_id(BrokerId(hint.leader))
+                                .with_leader_epoch(hint.epoch),
+                        );
+                    }
+                }
+                partition_responses.push(response);
             }
             responses.push(
                 TopicProduceResponse::default()
@@ -187,7 +215,21 @@ fn finish(
             ApiKey::Produce,
             version,
             correlation_id,
-            &ProduceResponse::default().with_responses(responses),
+            &ProduceResponse::default()
+                .with_responses(responses)
+                .with_node_endpoints(
+                    hints
+                        .endpoints()
+                        .into_iter()
+                        .map(|b| {
+                            NodeEndpoint::default()
+                                .with_node_id(BrokerId(b.id))
+                                .with_host(StrBytes::from_string(b.host))
+                                .with_port(b.port)
+                                .with_rack(b.rack.map(StrBytes::from_string))
+                        })
+                        .collect(),
+                ),
         )
     })
 }

@@ -204,8 +204,15 @@ async fn consumer_group_describe_shows_epochs_members_and_assignments() {
         GroupId(s("unknown")),
         GroupId(s(ELSEWHERE_GROUP)),
     ]);
+    let v1: ConsumerGroupDescribeResponse =
+        answered(&cluster, ApiKey::ConsumerGroupDescribe, 1, &request).await;
+    assert_eq!(
+        v1.groups[0].members[0].member_type, 1,
+        "a consumer-protocol member"
+    );
     let response: ConsumerGroupDescribeResponse =
         answered(&cluster, ApiKey::ConsumerGroupDescribe, 0, &request).await;
+    assert_eq!(response.groups[0].members[0].member_type, -1, "not in v0");
     let group = &response.groups[0];
     assert_eq!(group.error_code, error_code::NONE);
     assert_eq!(group.group_state.as_str(), "Stable");
@@ -237,13 +244,19 @@ async fn consumer_group_describe_shows_epochs_members_and_assignments() {
 async fn describe_groups_and_list_groups_show_consumer_groups() {
     let cluster = cluster_with_topics();
     send(&cluster, 1, &join("member-a", &["orders"])).await;
-    let described: DescribeGroupsResponse = answered(
-        &cluster,
-        ApiKey::DescribeGroups,
-        5,
-        &DescribeGroupsRequest::default().with_groups(vec![GroupId(s(GROUP))]),
-    )
-    .await;
+    let request =
+        DescribeGroupsRequest::default().with_groups(vec![GroupId(s(GROUP)), GroupId(s("nobody"))]);
+    let v6: DescribeGroupsResponse = answered(&cluster, ApiKey::DescribeGroups, 6, &request).await;
+    let unknown = &v6.groups[1];
+    assert_eq!(unknown.error_code, error_code::GROUP_ID_NOT_FOUND);
+    assert_eq!(unknown.group_state.as_str(), "Dead");
+    assert!(unknown.error_message.as_ref().unwrap().contains("'nobody'"));
+    assert_eq!(v6.groups[0].error_code, error_code::NONE);
+    let described: DescribeGroupsResponse =
+        answered(&cluster, ApiKey::DescribeGroups, 5, &request).await;
+    // Before v6 an unknown group is Dead without an error.
+    assert_eq!(described.groups[1].error_code, error_code::NONE);
+    assert_eq!(described.groups[1].group_state.as_str(), "Dead");
     let group = &described.groups[0];
     assert_eq!(group.error_code, error_code::NONE);
     assert_eq!(group.group_state.as_str(), "Stable");
@@ -345,5 +358,5 @@ async fn api_versions_advertises_the_consumer_group_apis() {
             .map(|k| (k.min_version, k.max_version))
     };
     assert_eq!(range(ApiKey::ConsumerGroupHeartbeat), Some((0, 1)));
-    assert_eq!(range(ApiKey::ConsumerGroupDescribe), Some((0, 0)));
+    assert_eq!(range(ApiKey::ConsumerGroupDescribe), Some((0, 1)));
 }

@@ -25,6 +25,8 @@ use crate::memory_groups::MemoryGroups;
 
 /// The broker the handlers run on.
 pub const THIS_BROKER: i32 = 1;
+/// A registered broker that is fenced (not in the live brokers).
+pub const FENCED_BROKER: i32 = 9;
 /// Every broker of the cluster.
 pub const BROKERS: [i32; 3] = [1, 2, 3];
 /// The `max.message.bytes` of every topic (Kafka's default).
@@ -176,6 +178,12 @@ impl KafkaCluster for MemoryCluster {
                     rack: Some(format!("rack-{id}")),
                 })
                 .collect(),
+            fenced: vec![BrokerEndpoint {
+                id: FENCED_BROKER,
+                host: "127.0.0.1".into(),
+                port: 9090 + FENCED_BROKER,
+                rack: None,
+            }],
             topics: topics
                 .iter()
                 .enumerate()

@@ -8,7 +8,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use cairn_kafka::error_code;
 
-use crate::memory_cluster::{BROKERS, THIS_BROKER};
+use crate::memory_cluster::{BROKERS, FENCED_BROKER, THIS_BROKER};
 use crate::wire::{answered, cluster};
 
 fn named(names: &[&str]) -> MetadataRequest {
@@ -128,4 +128,52 @@ async fn a_partition_without_a_leader_is_leader_not_available() {
     assert_eq!(p.error_code, error_code::LEADER_NOT_AVAILABLE);
     assert_eq!(p.leader_id, BrokerId(-1));
     assert!(p.isr_nodes.is_empty());
+}
+
+#[tokio::test]
+async fn describe_cluster_lists_fenced_brokers_only_when_asked_and_refuses_controller_endpoints() {
+    use kafka_protocol::messages::{DescribeClusterRequest, DescribeClusterResponse};
+    let cluster = cluster();
+    let ids = |r: &DescribeClusterResponse| -> Vec<(i32, bool)> {
+        r.brokers
+            .iter()
+            .map(|b| (b.broker_id.0, b.is_fenced))
+            .collect()
+    };
+    let live: Vec<(i32, bool)> = BROKERS.iter().map(|&id| (id, false)).collect();
+    for version in 0..=2 {
+        let plain: DescribeClusterResponse = answered(
+            &cluster,
+            ApiKey::DescribeCluster,
+            version,
+            &DescribeClusterRequest::default(),
+        )
+        .await;
+        assert_eq!(plain.error_code, error_code::NONE, "v{version}");
+        assert_eq!(ids(&plain), live, "v{version}");
+        assert_eq!(plain.controller_id, BrokerId(THIS_BROKER));
+    }
+    let with_fenced: DescribeClusterResponse = answered(
+        &cluster,
+        ApiKey::DescribeCluster,
+        2,
+        &DescribeClusterRequest::default().with_include_fenced_brokers(true),
+    )
+    .await;
+    let mut expected = live.clone();
+    expected.push((FENCED_BROKER, true));
+    assert_eq!(ids(&with_fenced), expected);
+    let controllers: DescribeClusterResponse = answered(
+        &cluster,
+        ApiKey::DescribeCluster,
+        1,
+        &DescribeClusterRequest::default().with_endpoint_type(2),
+    )
+    .await;
+    assert_eq!(
+        controllers.error_code,
+        error_code::UNSUPPORTED_ENDPOINT_TYPE
+    );
+    assert_eq!(controllers.endpoint_type, 2);
+    assert!(controllers.brokers.is_empty());
 }

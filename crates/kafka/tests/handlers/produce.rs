@@ -98,6 +98,30 @@ async fn produce_to_a_partition_led_elsewhere_is_not_leader_or_follower() {
     assert_eq!(partition.error_code, error_code::NOT_LEADER_OR_FOLLOWER);
     assert_eq!(partition.base_offset, -1);
     assert_eq!(cluster.partition("t", 0, |p| p.log_end), 0);
+    assert!(response.node_endpoints.is_empty());
+    // From v10 the answer names the leader and how to reach it (KIP-951).
+    let response: ProduceResponse = answered(
+        &cluster,
+        ApiKey::Produce,
+        10,
+        &produce(-1, "t", vec![(0, batch_of(&[b"a"]))]),
+    )
+    .await;
+    let partition = only_partition(&response);
+    assert_eq!(partition.error_code, error_code::NOT_LEADER_OR_FOLLOWER);
+    assert_eq!(
+        (
+            partition.current_leader.leader_id.0,
+            partition.current_leader.leader_epoch
+        ),
+        (2, 1)
+    );
+    let endpoints: Vec<(i32, i32)> = response
+        .node_endpoints
+        .iter()
+        .map(|e| (e.node_id.0, e.port))
+        .collect();
+    assert_eq!(endpoints, vec![(2, 9092)]);
 }
 
 #[tokio::test]
