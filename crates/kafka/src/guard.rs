@@ -254,6 +254,9 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 })?;
                 w.tagged()
             })?;
+            if v >= 10 {
+                w.skip(4)?; // timeout
+            }
         }
         ApiKey::CreateTopics => {
             w.array(|w| {

@@ -132,7 +132,7 @@ fn every_supported_request_passes_the_bounds_check() {
     });
     accepted(
         ApiKey::ListOffsets,
-        1..=7,
+        1..=10,
         &ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
             .with_name(name("a"))
             .with_partitions(vec![ListOffsetsPartition::default()

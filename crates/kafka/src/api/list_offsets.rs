@@ -1,6 +1,9 @@
-//! ListOffsets (key 2), v1-v7: earliest (-2) is the log start offset, latest
+//! ListOffsets (key 2), v1-v10: earliest (-2) is the log start offset, latest
 //! (-1) the high watermark, any other timestamp the first offset at or after it
-//! (-1 if none). Only the partition leader answers.
+//! (-1 if none). Only the partition leader answers. v8's earliest-local (-4)
+//! is the earliest offset, and v9's latest-tiered (-5) has no offset (-1),
+//! as Kafka answers for a topic without tiered storage; Cairn has none. v10
+//! adds a timeout for offsets in remote storage, which Cairn never waits on.
 
 use std::sync::Arc;
 
@@ -13,6 +16,13 @@ use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse, 
 use super::respond::{answer_now, Pending};
 use crate::cluster::KafkaCluster;
 use crate::error_code;
+
+/// The earliest offset.
+const EARLIEST: i64 = -2;
+/// The earliest offset in local storage (v8+): the earliest, without tiers.
+const EARLIEST_LOCAL: i64 = -4;
+/// The latest offset in tiered storage (v9+): none, without tiers.
+const LATEST_TIERED: i64 = -5;
 
 /// Handles ListOffsets.
 pub fn handle_list_offsets(
@@ -38,7 +48,19 @@ fn list_offsets(cluster: &dyn KafkaCluster, request: ListOffsetsRequest) -> List
                     let r = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
                         .with_leader_epoch(-1);
-                    match cluster.list_offset(&name, p.partition_index, p.timestamp) {
+                    let timestamp = match p.timestamp {
+                        EARLIEST_LOCAL => EARLIEST,
+                        other => other,
+                    };
+                    let found = if timestamp == LATEST_TIERED {
+                        // Only a leader answers, even when there is nothing to find.
+                        cluster
+                            .list_offset(&name, p.partition_index, EARLIEST)
+                            .map(|_| (-1, -1))
+                    } else {
+                        cluster.list_offset(&name, p.partition_index, timestamp)
+                    };
+                    match found {
                         Ok((timestamp, offset)) => r
                             .with_error_code(error_code::NONE)
                             .with_timestamp(timestamp)

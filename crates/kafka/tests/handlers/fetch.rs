@@ -167,3 +167,44 @@ async fn a_waiting_fetch_wakes_when_the_high_watermark_moves() {
     // The clock is paused: it only moves if the fetch slept to its deadline.
     assert!(tokio::time::Instant::now() < started + max_wait);
 }
+
+#[tokio::test]
+async fn list_offsets_answers_every_special_timestamp_at_every_version() {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(THIS_BROKER), Some(2)]);
+    append(&cluster, "t", 0, &[b"a", b"b", b"c"]).await;
+    cluster.commit_all("t", 0);
+    let ask = |partition: i32, timestamp: i64| {
+        ListOffsetsRequest::default()
+            .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+            .with_topics(vec![ListOffsetsTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("t")))
+                .with_partitions(vec![ListOffsetsPartition::default()
+                    .with_partition_index(partition)
+                    .with_timestamp(timestamp)])])
+    };
+    // (timestamp, first version that knows it, expected offset)
+    let cases = [(-2, 1, 0), (-1, 1, 3), (-4, 8, 0), (-5, 9, -1)];
+    for version in 1..=10 {
+        for (timestamp, from, expected) in cases {
+            if version < from {
+                continue;
+            }
+            let response: ListOffsetsResponse =
+                answered(&cluster, ApiKey::ListOffsets, version, &ask(0, timestamp)).await;
+            let p = &response.topics[0].partitions[0];
+            assert_eq!(p.error_code, error_code::NONE, "v{version} {timestamp}");
+            assert_eq!(p.offset, expected, "v{version} {timestamp}");
+            // A follower answers nothing, whatever is asked.
+            let response: ListOffsetsResponse =
+                answered(&cluster, ApiKey::ListOffsets, version, &ask(1, timestamp)).await;
+            assert_eq!(
+                response.topics[0].partitions[0].error_code,
+                error_code::NOT_LEADER_OR_FOLLOWER,
+                "v{version} {timestamp}"
+            );
+        }
+    }
+}
