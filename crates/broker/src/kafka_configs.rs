@@ -2,6 +2,8 @@
 //! with its source, synonyms, type and what Cairn does with it) and this
 //! broker's (under Kafka's names, each saying which Cairn setting sets it).
 
+use std::collections::BTreeMap;
+
 use cairn_kafka::{ConfigEntry, ConfigSource, ConfigSynonym, ConfigType};
 use cairn_meta::topic_config::{describe_configs, Source, ValueType, TOPIC_CONFIGS};
 
@@ -34,28 +36,31 @@ pub fn topic_configs(core: &Core, name: &str) -> Option<Vec<ConfigEntry>> {
         .meta()
         .reader
         .read(|s| s.topics.get(name).map(|t| t.configs.clone()))?;
-    Some(
-        describe_configs(&overrides, &core.topic_defaults())
-            .into_iter()
-            .map(|c| ConfigEntry {
-                name: c.key.name.to_string(),
-                value: Some(c.value),
-                source: source(c.source),
-                config_type: config_type(c.key.value_type()),
-                read_only: false,
-                documentation: c.key.doc.to_string(),
-                synonyms: c
-                    .synonyms
-                    .into_iter()
-                    .map(|(name, value, level)| ConfigSynonym {
-                        name: name.to_string(),
-                        value: Some(value),
-                        source: source(level),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    )
+    Some(configs_with(core, &overrides))
+}
+
+/// Every config of a topic with these overrides.
+pub fn configs_with(core: &Core, overrides: &BTreeMap<String, String>) -> Vec<ConfigEntry> {
+    describe_configs(overrides, &core.topic_defaults())
+        .into_iter()
+        .map(|c| ConfigEntry {
+            name: c.key.name.to_string(),
+            value: Some(c.value),
+            source: source(c.source),
+            config_type: config_type(c.key.value_type()),
+            read_only: false,
+            documentation: c.key.doc.to_string(),
+            synonyms: c
+                .synonyms
+                .into_iter()
+                .map(|(name, value, level)| ConfigSynonym {
+                    name: name.to_string(),
+                    value: Some(value),
+                    source: source(level),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// Kafka's default of a topic config, from the one table of topic configs.

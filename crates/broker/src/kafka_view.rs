@@ -15,11 +15,11 @@ use cairn_kafka::error_code::{
 };
 use cairn_kafka::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
-    KafkaCluster, KafkaError, LogDir, LogDirReplica, NewTopic, PartitionMetadata, PartitionRead,
-    TopicMetadata,
+    CreatedTopic, KafkaCluster, KafkaError, LogDir, LogDirReplica, NewTopic, PartitionMetadata,
+    PartitionRead, TopicMetadata,
 };
 use cairn_meta::topic_config::{effective_configs, validate_topic_name};
-use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode};
+use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode, MetaResponse};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
@@ -179,14 +179,40 @@ impl KafkaCluster for KafkaView {
         group_coordinators::list_groups(&self.0, states)
     }
 
-    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>> {
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<CreatedTopic, KafkaError>> {
         let core = self.0.clone();
+        let configs = kafka_configs::configs_with(&core, &request.configs);
         let controller_request = create_topic_request(&core, request);
         Box::pin(async move {
-            core.submit(controller_request?, ADMIN_TIMEOUT)
-                .await
-                .map(|_| ())
-                .map_err(meta_error_to_kafka)
+            let controller_request = controller_request?;
+            // What a validate-only request would create.
+            let (partitions, replication_factor) = match &controller_request {
+                ControllerRequest::CreateTopic {
+                    partitions,
+                    replication_factor,
+                    ..
+                } => (*partitions as usize, *replication_factor as usize),
+                ControllerRequest::CreateTopicAssigned { assignment, .. } => {
+                    (assignment.len(), assignment.first().map_or(0, Vec::len))
+                }
+                _ => (0, 0),
+            };
+            let planned = CreatedTopic {
+                id: None,
+                partitions: partitions as i32,
+                replication_factor: replication_factor as i16,
+                configs,
+            };
+            match core.submit(controller_request, ADMIN_TIMEOUT).await {
+                Ok(MetaResponse::TopicCreated(topic)) => Ok(CreatedTopic {
+                    id: Some(topic.id),
+                    partitions: topic.partitions.len() as i32,
+                    replication_factor: topic.replication_factor as i16,
+                    ..planned
+                }),
+                Ok(_) => Ok(planned),
+                Err(e) => Err(meta_error_to_kafka(e)),
+            }
         })
     }
 

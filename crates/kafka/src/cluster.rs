@@ -313,8 +313,9 @@ pub trait KafkaCluster: Send + Sync + 'static {
         timestamp: i64,
     ) -> Result<(i64, i64), KafkaError>;
 
-    /// Creates a topic (or only validates the request).
-    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>>;
+    /// Creates a topic (or only validates the request); answers what was
+    /// (or would be) created.
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<CreatedTopic, KafkaError>>;
 
     /// This broker's log directory and the replicas it holds (DescribeLogDirs).
     fn log_dir(&self) -> LogDir {
@@ -374,6 +375,19 @@ pub trait KafkaCluster: Send + Sync + 'static {
 
     /// This broker's configs.
     fn broker_configs(&self) -> Vec<ConfigEntry>;
+}
+
+/// A topic as CreateTopics created it (v5+ report it back).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedTopic {
+    /// Its id; `None` when only validated.
+    pub id: Option<u128>,
+    /// Its partition count.
+    pub partitions: i32,
+    /// Its replication factor.
+    pub replication_factor: i16,
+    /// Its configs, as DescribeConfigs would describe them.
+    pub configs: Vec<ConfigEntry>,
 }
 
 /// A CreateTopics request for one topic.

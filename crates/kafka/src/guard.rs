@@ -188,6 +188,15 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.string()?;
                 w.tagged()
             })?;
+            if v >= 4 {
+                w.skip(1)?; // allow auto topic creation
+            }
+            if (8..=10).contains(&v) {
+                w.skip(1)?; // include cluster authorized operations
+            }
+            if v >= 8 {
+                w.skip(1)?; // include topic authorized operations
+            }
         }
         ApiKey::Produce => {
             w.string()?; // transactional id
@@ -274,9 +283,22 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 })?;
                 w.tagged()
             })?;
+            w.skip(4)?; // timeout
+            if v >= 1 {
+                w.skip(1)?; // validate only
+            }
         }
         ApiKey::DeleteTopics => {
-            w.array(|w| w.string())?;
+            if v <= 5 {
+                w.array(|w| w.string())?;
+            } else {
+                w.array(|w| {
+                    w.string()?; // name (null: by id)
+                    w.skip(16)?; // topic id
+                    w.tagged()
+                })?;
+            }
+            w.skip(4)?; // timeout
         }
         ApiKey::DescribeConfigs => {
             w.array(|w| {
@@ -571,6 +593,7 @@ mod tests {
     #[test]
     fn null_arrays_and_strings_pass() {
         assert_eq!(check(ApiKey::Metadata, 1, &(-1i32).to_be_bytes()), Ok(()));
-        assert_eq!(check(ApiKey::Metadata, 12, &[0, 0, 0]), Ok(()));
+        // Null topics, allow auto-creation, include topic operations, tagged fields.
+        assert_eq!(check(ApiKey::Metadata, 12, &[0, 0, 0, 0]), Ok(()));
     }
 }

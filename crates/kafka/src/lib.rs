@@ -17,8 +17,8 @@ pub mod server;
 pub use client::Client;
 pub use cluster::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
-    ConfigSource, ConfigSynonym, ConfigType, KafkaCluster, LogDir, LogDirReplica, NewTopic,
-    PartitionMetadata, PartitionRead, TopicMetadata,
+    ConfigSource, ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, LogDir, LogDirReplica,
+    NewTopic, PartitionMetadata, PartitionRead, TopicMetadata,
 };
 pub use error::KafkaError;
 pub use server::{serve, KafkaConfig, DEFAULT_MAX_FRAME_BYTES};

@@ -9,6 +9,7 @@ use kafka_protocol::messages::create_partitions_request::{
 use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
+use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -66,10 +67,27 @@ fn every_supported_request_passes_the_bounds_check() {
     accepted(
         ApiKey::Metadata,
         0..=13,
-        &MetadataRequest::default().with_topics(Some(vec![
-            MetadataRequestTopic::default().with_name(Some(name("a"))),
-            MetadataRequestTopic::default().with_name(Some(name("bb"))),
-        ])),
+        &MetadataRequest::default()
+            .with_allow_auto_topic_creation(true)
+            .with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(name("a"))),
+                MetadataRequestTopic::default().with_name(Some(name("bb"))),
+            ])),
+    );
+    accepted_with(ApiKey::Metadata, 8..=13, |v| {
+        let request = MetadataRequest::default()
+            .with_topics(None)
+            .with_include_topic_authorized_operations(true);
+        if v <= 10 {
+            request.with_include_cluster_authorized_operations(true)
+        } else {
+            request
+        }
+    });
+    accepted(
+        ApiKey::Metadata,
+        0..=0,
+        &MetadataRequest::default().with_topics(Some(vec![])),
     );
     let partitions = |n| {
         (0..n)
@@ -141,9 +159,11 @@ fn every_supported_request_passes_the_bounds_check() {
     );
     accepted(
         ApiKey::CreateTopics,
-        2..=4,
+        2..=7,
         &CreateTopicsRequest::default()
-            .with_timeout_ms(1000)
+            // A timeout whose first byte would read as a tagged field count.
+            .with_timeout_ms(0x0500_0000)
+            .with_validate_only(true)
             .with_topics(vec![CreatableTopic::default()
                 .with_name(name("a"))
                 .with_num_partitions(3)
@@ -162,10 +182,21 @@ fn every_supported_request_passes_the_bounds_check() {
     );
     accepted(
         ApiKey::DeleteTopics,
-        1..=4,
+        1..=5,
         &DeleteTopicsRequest::default()
             .with_topic_names(vec![name("a"), name("b")])
-            .with_timeout_ms(1000),
+            // A timeout whose first byte would read as a tagged field count.
+            .with_timeout_ms(0x0500_0000),
+    );
+    accepted(
+        ApiKey::DeleteTopics,
+        6..=6,
+        &DeleteTopicsRequest::default()
+            .with_topics(vec![
+                DeleteTopicState::default().with_name(Some(name("a"))),
+                DeleteTopicState::default().with_topic_id(uuid::Uuid::from_u128(7)),
+            ])
+            .with_timeout_ms(0x0500_0000),
     );
     accepted(
         ApiKey::DescribeConfigs,

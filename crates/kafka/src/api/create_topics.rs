@@ -1,6 +1,8 @@
-//! CreateTopics (key 19), v2-v4: each topic is created independently, with
+//! CreateTopics (key 19), v2-v7: each topic is created independently, with
 //! configs and validate-only; a partition count and replication factor of -1
-//! take the broker defaults. A manual replica assignment gives each
+//! take the broker defaults. From v5 the answer reports what was created
+//! (or would be, validating): the partition count, replication factor and
+//! every config with its source; from v7 the topic id. A manual replica assignment gives each
 //! partition's brokers instead (both -1 then, as Kafka requires; partition
 //! indexes 0, 1, ... with no gap, broker ids not negative; the controller
 //! checks the rest: one replication factor, registered brokers, no broker
@@ -11,11 +13,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse, RequestHeader};
+use kafka_protocol::protocol::StrBytes;
 
-use super::respond::{answer_later, error_fields, Pending};
-use crate::cluster::{KafkaCluster, NewTopic};
+use super::respond::{answer_later, Pending};
+use crate::cluster::{CreatedTopic, KafkaCluster, NewTopic};
 use crate::error::KafkaError;
 use crate::error_code;
 
@@ -26,13 +31,15 @@ pub fn handle_create_topics(
     cluster: &Arc<dyn KafkaCluster>,
 ) -> Pending {
     let cluster = cluster.clone();
-    answer_later(ApiKey::CreateTopics, header, body, |request| {
-        create_topics(cluster, request)
+    let version = header.request_api_version;
+    answer_later(ApiKey::CreateTopics, header, body, move |request| {
+        create_topics(cluster, version, request)
     })
 }
 
 async fn create_topics(
     cluster: Arc<dyn KafkaCluster>,
+    version: i16,
     request: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut results = Vec::new();
@@ -41,17 +48,54 @@ async fn create_topics(
             Ok(new) => cluster.create_topic(new).await,
             Err(e) => Err(e),
         };
-        let (code, message) = error_fields(result);
-        results.push(
-            CreatableTopicResult::default()
-                .with_name(topic.name)
-                .with_error_code(code)
-                .with_error_message(message)
-                .with_num_partitions(topic.num_partitions)
-                .with_replication_factor(topic.replication_factor),
-        );
+        let answer = CreatableTopicResult::default()
+            .with_name(topic.name)
+            .with_error_message(None);
+        results.push(match result {
+            Ok(created) if version >= REPORTS_TOPIC_FROM => reported(answer, created, version),
+            Ok(_) => answer.with_error_code(error_code::NONE),
+            Err(e) => answer
+                .with_error_code(e.code)
+                .with_error_message(e.message.map(StrBytes::from_string))
+                .with_num_partitions(-1)
+                .with_replication_factor(-1),
+        });
     }
     CreateTopicsResponse::default().with_topics(results)
+}
+
+/// The first version that reports the created topic back.
+const REPORTS_TOPIC_FROM: i16 = 5;
+/// The first version that reports its id.
+const TOPIC_ID_FROM: i16 = 7;
+
+fn reported(
+    answer: CreatableTopicResult,
+    created: CreatedTopic,
+    version: i16,
+) -> CreatableTopicResult {
+    let configs = created
+        .configs
+        .into_iter()
+        .map(|c| {
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_string(c.name))
+                .with_value(c.value.map(StrBytes::from_string))
+                .with_read_only(c.read_only)
+                .with_config_source(c.source as i8)
+                .with_is_sensitive(false)
+        })
+        .collect();
+    let id = match created.id {
+        Some(id) if version >= TOPIC_ID_FROM => uuid::Uuid::from_u128(id),
+        _ => uuid::Uuid::nil(),
+    };
+    answer
+        .with_error_code(error_code::NONE)
+        .with_topic_id(id)
+        .with_num_partitions(created.partitions)
+        .with_replication_factor(created.replication_factor)
+        .with_configs(Some(configs))
 }
 
 /// The cluster request for one requested topic, or why it is refused here.

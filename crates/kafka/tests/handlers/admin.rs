@@ -17,6 +17,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use cairn_kafka::error_code;
 
+use crate::memory_cluster::CREATED_TOPIC_ID;
 use crate::wire::{answered, cluster};
 
 fn topic(name: &str) -> CreatableTopic {
@@ -220,4 +221,87 @@ async fn describe_configs_reports_types_documentation_and_synonyms_when_asked() 
             }
         }
     }
+}
+
+#[tokio::test]
+async fn create_topics_reports_what_it_created_from_v5_and_the_id_from_v7() {
+    let cluster = cluster();
+    for version in 4..=7 {
+        let name = format!("made-v{version}");
+        let request = CreateTopicsRequest::default().with_topics(vec![
+            topic(&name).with_configs(vec![CreatableTopicConfig::default()
+                .with_name(StrBytes::from_static_str("retention.ms"))
+                .with_value(Some(StrBytes::from_static_str("1000")))]),
+            topic(&name),
+        ]);
+        let response: CreateTopicsResponse =
+            answered(&cluster, ApiKey::CreateTopics, version, &request).await;
+        let (made, again) = (&response.topics[0], &response.topics[1]);
+        assert_eq!(made.error_code, error_code::NONE, "v{version}");
+        assert_eq!(
+            again.error_code,
+            error_code::TOPIC_ALREADY_EXISTS,
+            "v{version}"
+        );
+        if version < 5 {
+            // Not on the wire before v5: decoded as the defaults.
+            assert_eq!(made.num_partitions, -1);
+            assert!(made.configs.as_ref().is_none_or(Vec::is_empty));
+            continue;
+        }
+        assert_eq!(
+            (made.num_partitions, made.replication_factor),
+            (3, 1),
+            "v{version}"
+        );
+        let configs = made.configs.as_ref().unwrap();
+        assert_eq!(configs.len(), 1);
+        assert_eq!(configs[0].name.as_str(), "retention.ms");
+        assert_eq!(configs[0].value.as_deref(), Some("1000"));
+        assert_eq!(configs[0].config_source, 1, "set on the topic");
+        assert_eq!(
+            (again.num_partitions, again.replication_factor),
+            (-1, -1),
+            "a refused topic reports nothing"
+        );
+        let expected_id = if version >= 7 { CREATED_TOPIC_ID } else { 0 };
+        assert_eq!(made.topic_id.as_u128(), expected_id, "v{version}");
+    }
+}
+
+#[tokio::test]
+async fn delete_topics_v6_deletes_by_name_or_id_and_refuses_an_unknown_id() {
+    use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+    use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
+    let cluster = cluster();
+    cluster.add_topic("a", &[Some(1)]);
+    cluster.add_topic("b", &[Some(1)]);
+    // The memory cluster numbers topics 1, 2, ... in name order.
+    let request = DeleteTopicsRequest::default().with_topics(vec![
+        DeleteTopicState::default().with_topic_id(uuid::Uuid::from_u128(2)),
+        DeleteTopicState::default().with_topic_id(uuid::Uuid::from_u128(99)),
+        DeleteTopicState::default().with_name(Some(TopicName(StrBytes::from_static_str("a")))),
+    ]);
+    let response: DeleteTopicsResponse =
+        answered(&cluster, ApiKey::DeleteTopics, 6, &request).await;
+    let results: Vec<_> = response
+        .responses
+        .iter()
+        .map(|r| {
+            (
+                r.name.as_ref().map(|n| n.to_string()),
+                r.topic_id.as_u128(),
+                r.error_code,
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            (Some("b".to_string()), 2, error_code::NONE),
+            (None, 99, error_code::UNKNOWN_TOPIC_ID),
+            (Some("a".to_string()), 1, error_code::NONE),
+        ]
+    );
+    assert!(!cluster.has_topic("a") && !cluster.has_topic("b"));
 }

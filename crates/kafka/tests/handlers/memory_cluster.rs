@@ -16,7 +16,7 @@ use cairn_kafka::error_code::{
 };
 use cairn_kafka::{
     AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry, ConfigSource,
-    ConfigSynonym, ConfigType, KafkaCluster, KafkaError, NewTopic, PartitionMetadata,
+    ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, KafkaError, NewTopic, PartitionMetadata,
     PartitionRead, TopicMetadata,
 };
 use tokio::sync::watch;
@@ -25,6 +25,8 @@ use crate::memory_groups::MemoryGroups;
 
 /// The broker the handlers run on.
 pub const THIS_BROKER: i32 = 1;
+/// The id CreateTopics reports for every topic it creates.
+pub const CREATED_TOPIC_ID: u128 = 0xC0FFEE;
 /// A registered broker that is fenced (not in the live brokers).
 pub const FENCED_BROKER: i32 = 9;
 /// Every broker of the cluster.
@@ -333,21 +335,39 @@ impl KafkaCluster for MemoryCluster {
         })
     }
 
-    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<(), KafkaError>> {
+    fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<CreatedTopic, KafkaError>> {
         let result = if self.has_topic(&request.name) {
             Err(KafkaError::new(
                 TOPIC_ALREADY_EXISTS,
                 format!("topic '{}' already exists", request.name),
             ))
         } else {
+            let partitions = request
+                .assignment
+                .as_ref()
+                .map_or(request.partitions.max(1) as usize, Vec::len);
             if !request.validate_only {
-                let partitions = request
-                    .assignment
-                    .as_ref()
-                    .map_or(request.partitions.max(1) as usize, Vec::len);
                 self.add_topic(&request.name, &vec![Some(THIS_BROKER); partitions]);
             }
-            Ok(())
+            let configs = request
+                .configs
+                .iter()
+                .map(|(name, value)| ConfigEntry {
+                    name: name.clone(),
+                    value: Some(value.clone()),
+                    source: ConfigSource::Topic,
+                    config_type: ConfigType::String,
+                    read_only: false,
+                    documentation: String::new(),
+                    synonyms: Vec::new(),
+                })
+                .collect();
+            Ok(CreatedTopic {
+                id: (!request.validate_only).then_some(CREATED_TOPIC_ID),
+                partitions: partitions as i32,
+                replication_factor: 1,
+                configs,
+            })
         };
         ready(result)
     }
