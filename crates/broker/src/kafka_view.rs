@@ -547,6 +547,16 @@ impl KafkaCluster for KafkaView {
         self.0.config().id as i32
     }
 
+    fn topic_name(&self, id: u128) -> Option<String> {
+        self.0.meta().reader.read(|state| {
+            state
+                .topics
+                .values()
+                .find(|t| t.id == id)
+                .map(|t| t.name.clone())
+        })
+    }
+
     fn metadata(&self) -> ClusterMetadata {
         let core = &self.0;
         let now = Instant::now();

@@ -196,6 +196,15 @@ pub trait KafkaCluster: Send + Sync + 'static {
     /// This broker's id.
     fn broker_id(&self) -> i32;
 
+    /// The name of the topic with id `id`, if there is one.
+    fn topic_name(&self, id: u128) -> Option<String> {
+        self.metadata()
+            .topics
+            .into_iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name)
+    }
+
     /// The broker that coordinates consumer group `group_id` (FindCoordinator
     /// with key type 0): the leader of the `__consumer_offsets` partition the
     /// group hashes to. Creates that topic on first use. Errors:

@@ -212,12 +212,23 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
             })?;
         }
         ApiKey::Fetch => {
-            w.skip(4 + 4 + 4 + 4 + 1)?; // replica, max wait, min bytes, max bytes, isolation
+            if v <= 14 {
+                w.skip(4)?; // replica id (a tagged replica state from v15)
+            }
+            w.skip(4 + 4 + 4 + 1)?; // max wait, min bytes, max bytes, isolation
             if v >= 7 {
                 w.skip(4 + 4)?; // session id, epoch
             }
+            // A topic is named by its name, or by its id from v13.
+            let topic = |w: &mut Walker<'_>| {
+                if v >= 13 {
+                    w.skip(16)
+                } else {
+                    w.string()
+                }
+            };
             w.array(|w| {
-                w.string()?;
+                topic(w)?;
                 w.array(|w| {
                     w.skip(4)?; // partition
                     if v >= 9 {
@@ -237,7 +248,7 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
             })?;
             if v >= 7 {
                 w.array(|w| {
-                    w.string()?;
+                    topic(w)?;
                     w.array(|w| w.skip(4))?;
                     w.tagged()
                 })?;

@@ -123,22 +123,28 @@ fn every_supported_request_passes_the_bounds_check() {
             })
             .collect()
     };
-    accepted_with(ApiKey::Fetch, 4..=12, |v| {
+    accepted_with(ApiKey::Fetch, 4..=17, |v| {
+        // Topics by name up to v12, by id from v13.
+        let topic = |n: &'static str, id: u128| {
+            let t = FetchTopic::default().with_partitions(fetch_partitions());
+            if v >= 13 {
+                t.with_topic_id(uuid::Uuid::from_u128(id))
+            } else {
+                t.with_topic(name(n))
+            }
+        };
         let request = FetchRequest::default()
+            .with_replica_id(if v >= 15 { -1 } else { 0x0500_0000 }.into())
             .with_max_wait_ms(500)
             .with_max_bytes(1 << 20)
-            .with_topics(vec![
-                FetchTopic::default()
-                    .with_topic(name("a"))
-                    .with_partitions(fetch_partitions()),
-                FetchTopic::default()
-                    .with_topic(name("b"))
-                    .with_partitions(fetch_partitions()),
-            ]);
+            .with_topics(vec![topic("a", 1), topic("b", u128::MAX)]);
         let request = if v >= 7 {
-            request.with_forgotten_topics_data(vec![ForgottenTopic::default()
-                .with_topic(name("c"))
-                .with_partitions(vec![1, 2])])
+            let forgotten = ForgottenTopic::default().with_partitions(vec![1, 2]);
+            request.with_forgotten_topics_data(vec![if v >= 13 {
+                forgotten.with_topic_id(uuid::Uuid::from_u128(3))
+            } else {
+                forgotten.with_topic(name("c"))
+            }])
         } else {
             request
         };

@@ -57,13 +57,34 @@ fn records(data: &PartitionData) -> Vec<(i64, Vec<u8>)> {
         .collect()
 }
 
+fn topic_id(cluster: &MemoryCluster, name: &str) -> uuid::Uuid {
+    let id = cluster
+        .metadata()
+        .topics
+        .into_iter()
+        .find(|t| t.name == name)
+        .map_or(0, |t| t.id);
+    uuid::Uuid::from_u128(id)
+}
+
+/// The request as a client of `version` sends it: from v13 topics go by id.
+fn at_version(cluster: &MemoryCluster, version: i16, mut request: FetchRequest) -> FetchRequest {
+    if version >= 13 {
+        for t in &mut request.topics {
+            t.topic_id = topic_id(cluster, t.topic.as_str());
+            t.topic = TopicName::default();
+        }
+    }
+    request
+}
+
 fn partition(response: &FetchResponse, index: usize) -> &PartitionData {
     &response.responses[0].partitions[index]
 }
 
 #[tokio::test]
 async fn fetch_returns_committed_records_below_the_high_watermark_at_every_version() {
-    for version in 4..=12 {
+    for version in 4..=17 {
         let cluster = cluster();
         cluster.add_topic("t", &[Some(THIS_BROKER)]);
         append(&cluster, "t", 0, &[b"a", b"b"]).await;
@@ -71,8 +92,13 @@ async fn fetch_returns_committed_records_below_the_high_watermark_at_every_versi
         cluster.partition("t", 0, |p| p.hold_commits = true);
         append(&cluster, "t", 0, &[b"not yet committed"]).await;
 
-        let response: FetchResponse =
-            answered(&cluster, ApiKey::Fetch, version, &fetch("t", &[(0, 0)], 0)).await;
+        let request = at_version(&cluster, version, fetch("t", &[(0, 0)], 0));
+        let response: FetchResponse = answered(&cluster, ApiKey::Fetch, version, &request).await;
+        if version >= 13 {
+            assert_eq!(response.responses[0].topic_id, topic_id(&cluster, "t"));
+        } else {
+            assert_eq!(response.responses[0].topic.as_str(), "t");
+        }
         let data = partition(&response, 0);
         assert_eq!(response.error_code, error_code::NONE, "v{version}");
         assert_eq!(data.error_code, error_code::NONE, "v{version}");
@@ -100,6 +126,49 @@ async fn fetch_outside_the_log_is_offset_out_of_range() {
     assert_eq!(data.error_code, error_code::OFFSET_OUT_OF_RANGE);
     assert_eq!(data.high_watermark, -1);
     assert_eq!(data.records.as_deref(), Some(&[][..]));
+}
+
+#[tokio::test]
+async fn fetch_by_topic_id_refuses_an_unknown_id_and_names_the_leader_from_v16() {
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(THIS_BROKER), Some(2)]);
+    for version in 13..=17 {
+        let mut request = at_version(&cluster, version, fetch("t", &[(0, 0), (1, 0)], 0));
+        request.topics.push(
+            FetchTopic::default()
+                .with_topic_id(uuid::Uuid::from_u128(0xdead))
+                .with_partitions(request.topics[0].partitions.clone()),
+        );
+        let response: FetchResponse = answered(&cluster, ApiKey::Fetch, version, &request).await;
+        assert_eq!(partition(&response, 0).error_code, error_code::NONE);
+        let follower = partition(&response, 1);
+        assert_eq!(follower.error_code, error_code::NOT_LEADER_OR_FOLLOWER);
+        let unknown = &response.responses[1];
+        assert_eq!(unknown.topic_id.as_u128(), 0xdead);
+        assert!(unknown
+            .partitions
+            .iter()
+            .all(|p| p.error_code == error_code::UNKNOWN_TOPIC_ID));
+        let endpoints: Vec<i32> = response
+            .node_endpoints
+            .iter()
+            .map(|e| e.node_id.0)
+            .collect();
+        if version >= 16 {
+            assert_eq!(
+                (
+                    follower.current_leader.leader_id.0,
+                    follower.current_leader.leader_epoch
+                ),
+                (2, 1),
+                "v{version}"
+            );
+            assert_eq!(endpoints, vec![2], "v{version}");
+        } else {
+            assert_eq!(follower.current_leader.leader_id.0, -1, "v{version}");
+            assert!(endpoints.is_empty(), "v{version}");
+        }
+    }
 }
 
 #[tokio::test]
