@@ -62,7 +62,7 @@ fn kafka_listener_answers_and_survives_bad_input() {
         .iter()
         .find(|k| k.api_key == ApiKey::Metadata as i16)
         .expect("Metadata listed");
-    assert_eq!((metadata.min_version, metadata.max_version), (0, 12));
+    assert_eq!((metadata.min_version, metadata.max_version), (0, 13));
     let (cid, _): (i32, ApiVersionsResponse) =
         response(read_frame(&mut s).unwrap(), ApiKey::ApiVersions, 0);
     assert_eq!(cid, 11);
@@ -134,7 +134,7 @@ fn kafka_listener_answers_and_survives_bad_input() {
     assert!(r
         .api_keys
         .iter()
-        .any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 3));
+        .any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 4));
 
     // Bad input: each closes its connection; the broker keeps serving.
     let bad: Vec<(&str, Vec<u8>)> = vec![

@@ -155,6 +155,7 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::DescribeProducers => 0,
         ApiKey::DescribeAcls | ApiKey::CreateAcls | ApiKey::DeleteAcls => 2,
         ApiKey::DescribeLogDirs => 2,
+        ApiKey::DescribeTopicPartitions => 0,
         _ => 0,
     }
 }
@@ -566,6 +567,19 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.skip(2)?; // operation, permission type
                 w.tagged()
             })?;
+        }
+        ApiKey::DescribeTopicPartitions => {
+            w.array(|w| {
+                w.string()?;
+                w.tagged()
+            })?;
+            w.skip(4)?; // response partition limit
+            if w.int(1)? >= 0 {
+                // A cursor: topic name, partition index.
+                w.string()?;
+                w.skip(4)?;
+                w.tagged()?;
+            }
         }
         ApiKey::DescribeLogDirs => {
             w.array(|w| {

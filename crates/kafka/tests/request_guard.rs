@@ -230,6 +230,26 @@ fn every_supported_request_passes_the_bounds_check() {
                 CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)])
             ]))]),
     );
+    for cursor in [
+        None,
+        Some(
+            kafka_protocol::messages::describe_topic_partitions_request::Cursor::default()
+                .with_topic_name(name("a"))
+                .with_partition_index(7),
+        ),
+    ] {
+        accepted(
+            ApiKey::DescribeTopicPartitions,
+            0..=0,
+            &DescribeTopicPartitionsRequest::default()
+                .with_topics(vec![
+                    kafka_protocol::messages::describe_topic_partitions_request::TopicRequest::default()
+                        .with_name(name("a")),
+                ])
+                .with_response_partition_limit(0x0500_0000)
+                .with_cursor(cursor),
+        );
+    }
     accepted(
         ApiKey::DescribeCluster,
         0..=0,

@@ -23,6 +23,7 @@ pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_producers;
+pub mod describe_topic_partitions;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod groups;
@@ -119,6 +120,9 @@ fn route(
         ApiKey::CreateTopics => create_topics::handle_create_topics(header, body, cluster),
         ApiKey::DeleteTopics => delete_topics::handle_delete_topics(header, body, cluster),
         ApiKey::DescribeConfigs => describe_configs::handle_describe_configs(header, body, cluster),
+        ApiKey::DescribeTopicPartitions => {
+            describe_topic_partitions::handle_describe_topic_partitions(header, body, cluster)
+        }
         ApiKey::DescribeCluster => describe_cluster::handle_describe_cluster(header, body, cluster),
         ApiKey::CreatePartitions => {
             create_partitions::handle_create_partitions(header, body, cluster)
