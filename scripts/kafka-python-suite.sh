@@ -9,8 +9,8 @@
 # The sdist lacks test/__init__.py and test/service.py; this script writes a
 # stand-in for them that points the fixtures at the running cluster
 # (KAFKA_URI) instead of spawning Kafka. KAFKA_VERSION tells the suite which
-# broker release to expect (default 3.9, the release whose API versions
-# Cairn's are closest to). The cluster uses `cairn dev`'s fixed ports
+# broker release to expect (default 4.0, the release whose API version
+# maxima Cairn serves). The cluster uses `cairn dev`'s fixed ports
 # (9092-9094), so nothing else may listen there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +55,7 @@ class SpawnedService(ExternalService):
     def __init__(self, args=None, env=None):
         raise RuntimeError("only an external cluster is supported: set KAFKA_URI")
 PY
-export KAFKA_VERSION="${KAFKA_VERSION:-3.9}"
+export KAFKA_VERSION="${KAFKA_VERSION:-4.0}"
 # The fixtures look for a Kafka install; an empty one will do.
 mkdir -p "$src/servers/$KAFKA_VERSION/kafka-bin" "$src/servers/$KAFKA_VERSION/resources"
 

@@ -15,10 +15,13 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.TopicPartitionReplica;
+import org.apache.kafka.common.errors.LogDirNotFoundException;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.QuorumInfo;
 import org.apache.kafka.clients.admin.LogDirDescription;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -72,6 +75,14 @@ public class AdminProbe {
             int brokers = admin.describeCluster().nodes().get().size();
             check(brokers == 3, "describeCluster: " + brokers + " brokers");
             say("java admin: cluster of " + brokers + " brokers");
+            // DescribeQuorum: the metadata group, answered by its leader.
+            QuorumInfo quorum = admin.describeMetadataQuorum().quorumInfo().get();
+            check(quorum.leaderId() >= 1 && quorum.leaderId() <= 3 && quorum.leaderEpoch() >= 1
+                    && quorum.highWatermark() > 0 && quorum.voters().size() == 3
+                    && quorum.voters().stream().anyMatch(v -> v.replicaId() == quorum.leaderId()
+                        && v.logEndOffset() >= quorum.highWatermark()),
+                "describeMetadataQuorum: " + quorum);
+            say("java admin: metadata quorum led by broker " + quorum.leaderId());
 
             admin.createTopics(List.of(
                 new NewTopic("java-admin", 3, (short) 3).configs(Map.of("retention.ms", "86400000", "min.insync.replicas", "2")),
@@ -148,6 +159,17 @@ public class AdminProbe {
                 .anyMatch(d -> d.replicaInfos().containsKey(auto0) && d.totalBytes().isPresent());
             check(found, "no broker reports java-auto-0: " + dirs);
             say("java admin: describeLogDirs of 3 brokers");
+
+            // One log dir per broker: naming it is already satisfied, any other is not found.
+            String dir1 = dirs.get(1).keySet().iterator().next();
+            admin.alterReplicaLogDirs(Map.of(new TopicPartitionReplica("java-auto", 0, 1), dir1)).all().get();
+            try {
+                admin.alterReplicaLogDirs(Map.of(new TopicPartitionReplica("java-auto", 0, 1), dir1 + "-elsewhere")).all().get();
+                fail("alterReplicaLogDirs to a directory the broker lacks succeeded");
+            } catch (ExecutionException e) {
+                check(e.getCause() instanceof LogDirNotFoundException, "alterReplicaLogDirs: " + e.getCause());
+            }
+            say("java admin: alterReplicaLogDirs to the data dir; another dir -> LogDirNotFoundException");
 
             try {
                 admin.describeAcls(AclBindingFilter.ANY).values().get();

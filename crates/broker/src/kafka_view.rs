@@ -15,8 +15,8 @@ use cairn_kafka::error_code::{
 };
 use cairn_kafka::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
-    CreatedTopic, KafkaCluster, KafkaError, LogDir, LogDirReplica, NewTopic, PartitionMetadata,
-    PartitionRead, TopicMetadata,
+    CreatedTopic, KafkaCluster, KafkaError, LogDir, LogDirReplica, MetadataQuorum, NewTopic,
+    PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
 };
 use cairn_meta::topic_config::{effective_configs, validate_topic_name};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode, MetaResponse};
@@ -212,6 +212,38 @@ impl KafkaCluster for KafkaView {
                 }),
                 Ok(_) => Ok(planned),
                 Err(e) => Err(meta_error_to_kafka(e)),
+            }
+        })
+    }
+
+    fn describe_quorum(&self) -> BoxFuture<Result<MetadataQuorum, KafkaError>> {
+        let core = self.0.clone();
+        Box::pin(async move {
+            let offset = |end: Option<u64>| end.map_or(-1, |e| e as i64);
+            let members = |list: Vec<(u64, Option<u64>)>| {
+                list.into_iter()
+                    .map(|(id, end)| QuorumMember {
+                        id: id as i32,
+                        log_end_offset: offset(end),
+                    })
+                    .collect()
+            };
+            match core
+                .submit(ControllerRequest::DescribeQuorum, ADMIN_TIMEOUT)
+                .await
+                .map_err(meta_error_to_kafka)?
+            {
+                MetaResponse::Quorum(q) => Ok(MetadataQuorum {
+                    leader: q.leader as i32,
+                    epoch: i32::try_from(q.term).unwrap_or(i32::MAX),
+                    high_watermark: q.high_watermark as i64,
+                    voters: members(q.voters),
+                    observers: members(q.observers),
+                }),
+                other => Err(KafkaError::new(
+                    UNKNOWN_SERVER_ERROR,
+                    format!("unexpected controller answer to DescribeQuorum: {other:?}"),
+                )),
             }
         })
     }

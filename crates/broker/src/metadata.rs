@@ -18,7 +18,7 @@ use cairn_meta::controller::{
 };
 use cairn_meta::{
     ControllerRequest, MetaCommand, MetaError, MetaErrorCode, MetaResponse, MetaState,
-    MetaTypeConfig,
+    MetaTypeConfig, QuorumDescription,
 };
 use cairn_raft::{GroupNetworkFactory, RaftTiming, Transport};
 use cairn_storage::state_machine::MachineReader;
@@ -225,6 +225,42 @@ impl MetaNode {
         bincode::serialize(&result).map_err(|e| e.to_string())
     }
 
+    /// The metadata group as this broker, its leader, sees it.
+    fn describe_quorum(&self) -> Result<QuorumDescription, MetaError> {
+        let m = self.raft.metrics().borrow().clone();
+        let Some(replication) = m
+            .replication
+            .as_ref()
+            .filter(|_| m.current_leader == Some(self.id))
+        else {
+            return Err(MetaError::new(
+                MetaErrorCode::NotController,
+                format!("broker {} is no longer the controller", self.id),
+            ));
+        };
+        let progress = |id: u64| {
+            if id == self.id {
+                m.last_log_index.map(|i| i + 1)
+            } else {
+                replication.get(&id).cloned().flatten().map(|l| l.index + 1)
+            }
+        };
+        let membership = m.membership_config.membership();
+        Ok(QuorumDescription {
+            leader: self.id,
+            term: m.current_term,
+            high_watermark: m.last_applied.map_or(0, |l| l.index + 1),
+            voters: membership
+                .voter_ids()
+                .map(|id| (id, progress(id)))
+                .collect(),
+            observers: membership
+                .learner_ids()
+                .map(|id| (id, progress(id)))
+                .collect(),
+        })
+    }
+
     /// Carries out `request` on this broker, which must be the controller:
     /// plans the metadata command from the current catalogue and proposes it.
     async fn carry_out(&self, request: ControllerRequest) -> Result<MetaResponse, MetaError> {
@@ -295,6 +331,9 @@ impl MetaNode {
             }
             ControllerRequest::AllocateProducerIds { broker } => {
                 MetaCommand::AllocateProducerIds { broker }
+            }
+            ControllerRequest::DescribeQuorum => {
+                return Ok(MetaResponse::Quorum(self.describe_quorum()?));
             }
             ControllerRequest::CreateTopicAssigned {
                 name,

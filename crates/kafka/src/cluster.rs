@@ -326,6 +326,15 @@ pub trait KafkaCluster: Send + Sync + 'static {
     /// (or would be) created.
     fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<CreatedTopic, KafkaError>>;
 
+    /// The metadata group as the controller sees it, asked of the controller
+    /// wherever it is. Errors: NOT_CONTROLLER / REQUEST_TIMED_OUT while none
+    /// answers.
+    fn describe_quorum(&self) -> BoxFuture<Result<MetadataQuorum, KafkaError>> {
+        Box::pin(std::future::ready(Err(KafkaError::from_code(
+            crate::error_code::NOT_CONTROLLER,
+        ))))
+    }
+
     /// This broker's log directory and the replicas it holds (DescribeLogDirs).
     fn log_dir(&self) -> LogDir {
         LogDir {
@@ -384,6 +393,30 @@ pub trait KafkaCluster: Send + Sync + 'static {
 
     /// This broker's configs.
     fn broker_configs(&self) -> Vec<ConfigEntry>;
+}
+
+/// One member of the metadata group and how far its log reaches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuorumMember {
+    /// Its broker id.
+    pub id: i32,
+    /// The offset after its last entry as the leader knows it (-1: unknown).
+    pub log_end_offset: i64,
+}
+
+/// The metadata group as its leader, the controller, sees it (DescribeQuorum).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataQuorum {
+    /// The controller.
+    pub leader: i32,
+    /// Its Raft term.
+    pub epoch: i32,
+    /// The offset after the last entry the controller applied.
+    pub high_watermark: i64,
+    /// The voting members.
+    pub voters: Vec<QuorumMember>,
+    /// The members that replicate without voting.
+    pub observers: Vec<QuorumMember>,
 }
 
 /// A topic as CreateTopics created it (v5+ report it back).

@@ -156,6 +156,8 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::DescribeAcls | ApiKey::CreateAcls | ApiKey::DeleteAcls => 2,
         ApiKey::DescribeLogDirs => 2,
         ApiKey::DescribeTopicPartitions => 0,
+        ApiKey::DescribeQuorum => 0,
+        ApiKey::AlterReplicaLogDirs => 2,
         _ => 0,
     }
 }
@@ -565,6 +567,27 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.string()?; // principal
                 w.string()?; // host
                 w.skip(2)?; // operation, permission type
+                w.tagged()
+            })?;
+        }
+        ApiKey::AlterReplicaLogDirs => {
+            w.array(|w| {
+                w.string()?; // path
+                w.array(|w| {
+                    w.string()?;
+                    w.array(|w| w.skip(4))?;
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::DescribeQuorum => {
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| {
+                    w.skip(4)?; // partition index
+                    w.tagged()
+                })?;
                 w.tagged()
             })?;
         }

@@ -18,7 +18,7 @@ pub use client::Client;
 pub use cluster::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
     ConfigSource, ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, LogDir, LogDirReplica,
-    NewTopic, PartitionMetadata, PartitionRead, TopicMetadata,
+    MetadataQuorum, NewTopic, PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
 };
 pub use error::KafkaError;
 pub use server::{serve, KafkaConfig, DEFAULT_MAX_FRAME_BYTES};

@@ -230,6 +230,30 @@ fn every_supported_request_passes_the_bounds_check() {
                 CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)])
             ]))]),
     );
+    accepted(
+        ApiKey::AlterReplicaLogDirs,
+        1..=2,
+        &AlterReplicaLogDirsRequest::default().with_dirs(vec![
+            kafka_protocol::messages::alter_replica_log_dirs_request::AlterReplicaLogDir::default()
+                .with_path(StrBytes::from_static_str("/data"))
+                .with_topics(vec![
+                    kafka_protocol::messages::alter_replica_log_dirs_request::AlterReplicaLogDirTopic::default()
+                        .with_name(name("a"))
+                        .with_partitions(vec![0, 1]),
+                ]),
+        ]),
+    );
+    accepted(
+        ApiKey::DescribeQuorum,
+        0..=2,
+        &DescribeQuorumRequest::default().with_topics(vec![
+            kafka_protocol::messages::describe_quorum_request::TopicData::default()
+                .with_topic_name(name("__cluster_metadata"))
+                .with_partitions(vec![
+                    kafka_protocol::messages::describe_quorum_request::PartitionData::default(),
+                ]),
+        ]),
+    );
     for cursor in [
         None,
         Some(

@@ -61,6 +61,26 @@ pub enum ControllerRequest {
         /// Only check that the partitions could be added.
         validate_only: bool,
     },
+    /// The metadata group's leader, term and each member's progress, as the
+    /// controller (its leader) sees them (Kafka's DescribeQuorum). Changes
+    /// nothing.
+    DescribeQuorum,
+}
+
+/// The metadata group as its leader sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumDescription {
+    /// The leader (the controller).
+    pub leader: u64,
+    /// Its term.
+    pub term: u64,
+    /// The index after the last entry the leader applied.
+    pub high_watermark: u64,
+    /// The voters, each with the index after the last entry it holds as far
+    /// as the leader knows (`None`: nothing replicated to it yet).
+    pub voters: Vec<(u64, Option<u64>)>,
+    /// The members that replicate without voting (learners), likewise.
+    pub observers: Vec<(u64, Option<u64>)>,
 }
 
 /// What every topic creation checks first: a valid name not yet taken, and

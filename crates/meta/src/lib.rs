@@ -8,7 +8,7 @@ pub mod placement;
 pub mod state;
 pub mod topic_config;
 
-pub use controller::ControllerRequest;
+pub use controller::{ControllerRequest, QuorumDescription};
 pub use state::{
     producer_id_block, BrokerRecord, BrokerRegistration, ConfigChange, MetaCommand, MetaError,
     MetaErrorCode, MetaResponse, MetaState, PartitionAssignment, ProducerIdBlock, Topic,

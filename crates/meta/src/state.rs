@@ -239,6 +239,8 @@ pub enum MetaResponse {
     Rejected(MetaError),
     /// A block of producer ids for the broker that asked.
     ProducerIds(ProducerIdBlock),
+    /// The metadata group's state (for [`crate::ControllerRequest::DescribeQuorum`]).
+    Quorum(crate::controller::QuorumDescription),
 }
 
 /// The catalogue.

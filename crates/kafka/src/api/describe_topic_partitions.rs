@@ -145,8 +145,12 @@ fn entry(e: PageEntry<'_>) -> DescribeTopicPartitionsResponseTopic {
                             .with_leader_epoch(p.leader_epoch.unwrap_or(-1))
                             .with_replica_nodes(ids(&p.replicas))
                             .with_isr_nodes(ids(&p.isr))
-                            .with_eligible_leader_replicas(None)
-                            .with_last_known_elr(None)
+                            // No eligible leader replicas (KIP-966's ELR is
+                            // for ISR-based election; Raft elects among the
+                            // voters): empty, as Kafka answers with ELR off.
+                            // The Java client reads them as lists.
+                            .with_eligible_leader_replicas(Some(Vec::new()))
+                            .with_last_known_elr(Some(Vec::new()))
                             .with_offline_replicas(ids(&p.offline))
                     })
                     .collect(),

@@ -9,6 +9,7 @@
 
 pub mod acls;
 pub mod alter_configs;
+pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod config_resources;
 pub mod consumer_group_describe;
@@ -23,6 +24,7 @@ pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_producers;
+pub mod describe_quorum;
 pub mod describe_topic_partitions;
 pub mod fetch;
 pub mod find_coordinator;
@@ -120,6 +122,10 @@ fn route(
         ApiKey::CreateTopics => create_topics::handle_create_topics(header, body, cluster),
         ApiKey::DeleteTopics => delete_topics::handle_delete_topics(header, body, cluster),
         ApiKey::DescribeConfigs => describe_configs::handle_describe_configs(header, body, cluster),
+        ApiKey::DescribeQuorum => describe_quorum::handle_describe_quorum(header, body, cluster),
+        ApiKey::AlterReplicaLogDirs => {
+            alter_replica_log_dirs::handle_alter_replica_log_dirs(header, body, cluster)
+        }
         ApiKey::DescribeTopicPartitions => {
             describe_topic_partitions::handle_describe_topic_partitions(header, body, cluster)
         }

@@ -16,8 +16,8 @@ use cairn_kafka::error_code::{
 };
 use cairn_kafka::{
     AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry, ConfigSource,
-    ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, KafkaError, NewTopic, PartitionMetadata,
-    PartitionRead, TopicMetadata,
+    ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, KafkaError, MetadataQuorum, NewTopic,
+    PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
 };
 use tokio::sync::watch;
 
@@ -370,6 +370,17 @@ impl KafkaCluster for MemoryCluster {
             })
         };
         ready(result)
+    }
+
+    fn describe_quorum(&self) -> BoxFuture<Result<MetadataQuorum, KafkaError>> {
+        let member = |id, log_end_offset| QuorumMember { id, log_end_offset };
+        ready(Ok(MetadataQuorum {
+            leader: THIS_BROKER,
+            epoch: 4,
+            high_watermark: 10,
+            voters: vec![member(1, 10), member(2, 9), member(3, -1)],
+            observers: Vec::new(),
+        }))
     }
 
     fn create_partitions(

@@ -177,3 +177,59 @@ async fn describe_cluster_lists_fenced_brokers_only_when_asked_and_refuses_contr
     assert_eq!(controllers.endpoint_type, 2);
     assert!(controllers.brokers.is_empty());
 }
+
+#[tokio::test]
+async fn describe_quorum_describes_the_metadata_log_only() {
+    use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+    use kafka_protocol::messages::{DescribeQuorumRequest, DescribeQuorumResponse};
+    let cluster = cluster();
+    let ask = |topic: &'static str, partition: i32| {
+        DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+            .with_topic_name(TopicName(StrBytes::from_static_str(topic)))
+            .with_partitions(vec![
+                PartitionData::default().with_partition_index(partition)
+            ])])
+    };
+    for version in 0..=2 {
+        let response: DescribeQuorumResponse = answered(
+            &cluster,
+            ApiKey::DescribeQuorum,
+            version,
+            &ask("__cluster_metadata", 0),
+        )
+        .await;
+        assert_eq!(response.error_code, error_code::NONE);
+        let p = &response.topics[0].partitions[0];
+        assert_eq!(p.error_code, error_code::NONE);
+        assert_eq!(
+            (p.leader_id, p.leader_epoch, p.high_watermark),
+            (BrokerId(THIS_BROKER), 4, 10)
+        );
+        let voters: Vec<(i32, i64)> = p
+            .current_voters
+            .iter()
+            .map(|v| (v.replica_id.0, v.log_end_offset))
+            .collect();
+        assert_eq!(voters, vec![(1, 10), (2, 9), (3, -1)]);
+        // v2 lists the voters' listeners.
+        let nodes: Vec<i32> = response.nodes.iter().map(|n| n.node_id.0).collect();
+        assert_eq!(
+            nodes,
+            if version >= 2 {
+                BROKERS.to_vec()
+            } else {
+                vec![]
+            }
+        );
+        for (topic, partition) in [("orders", 0), ("__cluster_metadata", 1)] {
+            let refused: DescribeQuorumResponse = answered(
+                &cluster,
+                ApiKey::DescribeQuorum,
+                version,
+                &ask(topic, partition),
+            )
+            .await;
+            assert_eq!(refused.error_code, error_code::UNKNOWN_TOPIC_OR_PARTITION);
+        }
+    }
+}
