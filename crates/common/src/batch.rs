@@ -234,6 +234,13 @@ pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
     batch[..8].copy_from_slice(&base_offset.to_be_bytes());
 }
 
+/// Writes `epoch` as the batch's partitionLeaderEpoch (bytes 12..16, outside
+/// the CRC, which covers attributes onwards), as a Kafka leader stamps the
+/// epoch it appended the batch in.
+pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
+    batch[12..16].copy_from_slice(&epoch.to_be_bytes());
+}
+
 /// Whether any of `batches` was written by an idempotent producer.
 pub fn any_with_producer<B: AsRef<[u8]>>(batches: &[B]) -> bool {
     batches

@@ -26,7 +26,26 @@ async fn start(
     Raft<PartitionTest>,
     cairn_storage::PartitionReader<PartitionTest>,
 ) {
+    start_after_vote(dir, None).await
+}
+
+/// [`start`], having first recorded a vote for this node in `term` (as if it
+/// had stood for election then): it leads in a later term than before.
+async fn start_after_vote(
+    dir: &std::path::Path,
+    term: Option<u64>,
+) -> (
+    Raft<PartitionTest>,
+    cairn_storage::PartitionReader<PartitionTest>,
+) {
     let engine = Engine::open(dir, &EngineOptions::default()).unwrap();
+    if let Some(term) = term {
+        use openraft::storage::RaftLogStorage;
+        LogStore::<PartitionTest>::new(engine.clone(), 7)
+            .save_vote(&openraft::Vote::new(term, 1))
+            .await
+            .unwrap();
+    }
     let config = Arc::new(
         openraft::Config {
             snapshot_policy: openraft::SnapshotPolicy::Never,
@@ -106,8 +125,12 @@ async fn appended_batches_read_back_with_assigned_offsets() {
 
     let all = reader.read(0, 1 << 20).unwrap();
     assert_eq!(offsets_in(&all.bytes), vec![(0, 2), (2, 1), (3, 3)]);
-    // Bytes are as produced, except the base offset.
-    assert_eq!(&all.bytes[8..a.len()], &a[8..]);
+    // Bytes are as produced, except the base offset and the leader epoch
+    // (the entry's term, as a Kafka leader stamps it).
+    assert_eq!(&all.bytes[8..12], &a[8..12]);
+    assert_eq!(&all.bytes[16..a.len()], &a[16..]);
+    let first_term = raft.metrics().borrow().current_term;
+    assert_eq!(epochs_in(&all.bytes), vec![first_term as i32; 3]);
     // From the middle of a batch: that whole batch and what follows.
     assert_eq!(
         offsets_in(&reader.read(4, 1 << 20).unwrap().bytes),
@@ -128,8 +151,8 @@ async fn appended_batches_read_back_with_assigned_offsets() {
     raft.shutdown().await.unwrap();
     drop(raft);
     drop(reader);
-    // Restart: same offsets, and new appends continue from 6.
-    let (raft, reader) = start(dir.path()).await;
+    // Restart: same offsets, and new appends continue from 6, in a new term.
+    let (raft, reader) = start_after_vote(dir.path(), Some(first_term + 1)).await;
     assert_eq!(reader.high_watermark(), 6);
     assert_eq!(
         offsets_in(&reader.read(0, 1 << 20).unwrap().bytes),
@@ -148,7 +171,32 @@ async fn appended_batches_read_back_with_assigned_offsets() {
             rejected: vec![]
         }
     );
+    // The new term's batch carries it, and each
+    // epoch ends where the next term's records begin.
+    let term = raft.metrics().borrow().current_term;
+    assert!(term > first_term);
+    let all = reader.read(0, 1 << 20).unwrap();
+    let t = |term: u64| term as i32;
+    assert_eq!(
+        epochs_in(&all.bytes),
+        vec![t(first_term), t(first_term), t(first_term), t(term)]
+    );
+    assert_eq!(reader.epoch_end(first_term, term).unwrap(), Some((first_term, 6)));
+    assert_eq!(reader.epoch_end(term, term).unwrap(), Some((term, 7)));
+    assert_eq!(reader.epoch_end(term + 1, term).unwrap(), None);
     raft.shutdown().await.unwrap();
+}
+
+/// The partitionLeaderEpoch of each batch in `bytes`.
+fn epochs_in(bytes: &[u8]) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let header = batch::parse_header(rest).unwrap();
+        out.push(i32::from_be_bytes(rest[12..16].try_into().unwrap()));
+        rest = &rest[header.size..];
+    }
+    out
 }
 
 /// Appends one batch; returns its base offset and log index.

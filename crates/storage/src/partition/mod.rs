@@ -40,7 +40,7 @@ pub mod state;
 pub use apply::{assign_offsets, ApplyPlan, Assignment, IndexWrite};
 pub use command::{PartitionRequest, PartitionResponse};
 pub use producers::{CachedBatch, ProducerState, Producers, Verdict};
-pub use reader::{PartitionReader, ReadBatches};
+pub use reader::{epoch_end, PartitionReader, ReadBatches};
 pub use retention::{retention_point, RetentionLimits};
 pub use snapshot::{snapshot_point, PartitionSnapshotBuilder, SnapshotPoint};
 pub use state::{IndexEntry, PartitionState};

@@ -22,7 +22,9 @@ use crate::{Engine, GroupId, GroupTypeConfig, StorageError};
 use super::command::{PartitionRequest, PartitionResponse};
 use super::producers::Producers;
 use super::retention::{retention_point, RetentionLimits};
-use super::state::{index_rows, index_rows_skipping, log_entry, read_producers, IndexEntry};
+use super::state::{
+    index_rows, index_rows_skipping, log_entry, log_entry_term, read_producers, IndexEntry,
+};
 use super::Shared;
 
 /// Index rows read per seek.
@@ -117,14 +119,45 @@ where
         )
     }
 
-    /// The record batches of the log entry at `log_index`; none if it is gone
-    /// or holds no records.
-    fn entry_batches(&self, log_index: u64) -> Result<Vec<ByteBuf>, StorageError> {
-        let entry = log_entry::<C>(&self.engine, self.group, log_index)?;
-        Ok(match entry.map(|e| e.payload) {
-            Some(EntryPayload::Normal(PartitionRequest::Append { batches })) => batches,
-            _ => Vec::new(),
+    /// The Raft term and record batches of the log entry at `log_index`; no
+    /// batches if it is gone or holds no records.
+    fn entry_batches(&self, log_index: u64) -> Result<(u64, Vec<ByteBuf>), StorageError> {
+        let Some(entry) = log_entry::<C>(&self.engine, self.group, log_index)? else {
+            return Ok((0, Vec::new()));
+        };
+        let term = entry.log_id.leader_id.term;
+        Ok(match entry.payload {
+            EntryPayload::Normal(PartitionRequest::Append { batches }) => (term, batches),
+            _ => (term, Vec::new()),
         })
+    }
+
+    /// The Raft term of the entry holding `offset`; `None` if no kept entry does.
+    fn term_at(&self, offset: u64) -> Result<Option<u64>, StorageError> {
+        let Some(row) = index_rows(&self.engine, self.group, offset)
+            .next()
+            .transpose()?
+            .filter(|row| row.base_offset <= offset)
+        else {
+            return Ok(None);
+        };
+        log_entry_term(&self.engine, self.group, row.log_index)
+    }
+
+    /// Kafka's OffsetForLeaderEpoch on this replica, a leader epoch being a
+    /// Raft term: see [`epoch_end`]. `current_term` is the leader's.
+    pub fn epoch_end(
+        &self,
+        epoch: u64,
+        current_term: u64,
+    ) -> Result<Option<(u64, u64)>, StorageError> {
+        let (log_start, high_watermark) = self.shared.read(|s| (s.log_start_offset, s.next_offset));
+        epoch_end(
+            epoch,
+            current_term,
+            log_start..high_watermark,
+            |offset| self.term_at(offset),
+        )
     }
 
     /// Reads whole batches holding offsets from `offset` up to the high
@@ -152,7 +185,11 @@ where
                 // Walk the entry's batches with the offsets apply gave them,
                 // passing over those it did not write.
                 let mut base = entry.base_offset;
-                for (position, b) in self.entry_batches(entry.log_index)?.into_iter().enumerate() {
+                let (term, batches) = self.entry_batches(entry.log_index)?;
+                // The epoch a Kafka leader stamps on what it appends: the
+                // term of the Raft entry (what OffsetForLeaderEpoch answers by).
+                let epoch = i32::try_from(term).unwrap_or(i32::MAX);
+                for (position, b) in batches.into_iter().enumerate() {
                     if skipped.contains(&(position as u32)) {
                         continue;
                     }
@@ -167,6 +204,7 @@ where
                         let start = out.bytes.len();
                         out.bytes.extend_from_slice(&b);
                         batch::set_base_offset(&mut out.bytes[start..], base as i64);
+                        batch::set_partition_leader_epoch(&mut out.bytes[start..], epoch);
                     }
                     base += span.offsets;
                 }
@@ -197,5 +235,95 @@ where
             }
             next = last.last_offset + 1;
         }
+    }
+}
+
+/// Kafka's OffsetForLeaderEpoch over a Raft log, where a leader epoch is a
+/// term and terms never decrease along the log. For `epoch`, answers the
+/// largest term at most `epoch` that wrote records, and the offset after
+/// its last record (the first offset of a later term, else the high
+/// watermark) — as (epoch, end offset). `None` for an epoch newer than
+/// `current_term` (Kafka's undefined epoch and offset). The current term
+/// ends at the high watermark. If no kept record is as old as `epoch` (say,
+/// retention removed them), `epoch` itself is answered with the first kept
+/// offset of a later term, as Kafka clamps its epoch cache to the log
+/// start. `term_at(offset)` reads the term of the entry holding a kept
+/// offset (`None` if it is gone by now: taken as old).
+pub fn epoch_end<E>(
+    epoch: u64,
+    current_term: u64,
+    kept: std::ops::Range<u64>,
+    mut term_at: impl FnMut(u64) -> Result<Option<u64>, E>,
+) -> Result<Option<(u64, u64)>, E> {
+    if epoch > current_term {
+        return Ok(None);
+    }
+    if epoch == current_term {
+        return Ok(Some((epoch, kept.end)));
+    }
+    // The first kept offset of a term later than `epoch`.
+    let (mut lo, mut hi) = (kept.start, kept.end);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if term_at(mid)?.is_some_and(|t| t > epoch) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let end = lo;
+    let found = if end > kept.start {
+        term_at(end - 1)?.map_or(epoch, |t| t.min(epoch))
+    } else {
+        epoch
+    };
+    Ok(Some((found, end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epoch_end;
+
+    /// Offsets 0..10 in term 2, 10..15 in term 5, 15..20 in term 6; term 8 now.
+    fn term_at(offset: u64) -> Result<Option<u64>, ()> {
+        Ok(Some(match offset {
+            0..10 => 2,
+            10..15 => 5,
+            _ => 6,
+        }))
+    }
+
+    #[test]
+    fn each_epoch_ends_where_the_next_term_begins() {
+        let end = |epoch| epoch_end(epoch, 8, 0..20, term_at).unwrap();
+        assert_eq!(end(2), Some((2, 10)));
+        // A term that wrote nothing ends where the next one that did begins,
+        // answered as the last term before it that wrote records.
+        assert_eq!(end(3), Some((2, 10)));
+        assert_eq!(end(4), Some((2, 10)));
+        assert_eq!(end(5), Some((5, 15)));
+        assert_eq!(end(6), Some((6, 20)));
+        assert_eq!(end(7), Some((6, 20)));
+        // The current term ends at the high watermark; a newer one is unknown.
+        assert_eq!(end(8), Some((8, 20)));
+        assert_eq!(end(9), None);
+        // Older than every kept record.
+        assert_eq!(end(1), Some((1, 0)));
+        assert_eq!(epoch_end(1, 8, 10..20, term_at).unwrap(), Some((1, 10)));
+        assert_eq!(epoch_end(2, 8, 10..20, term_at).unwrap(), Some((2, 10)));
+        // Nothing kept at all.
+        assert_eq!(epoch_end(3, 8, 20..20, term_at).unwrap(), Some((3, 20)));
+    }
+
+    #[test]
+    fn the_search_reads_a_logarithmic_number_of_entries() {
+        let mut reads = 0;
+        let got = epoch_end(5, 9, 0..1_000_000, |o| {
+            reads += 1;
+            Ok::<_, ()>(Some(if o < 700_000 { 5 } else { 7 }))
+        })
+        .unwrap();
+        assert_eq!(got, Some((5, 700_000)));
+        assert!(reads <= 22, "{reads} reads");
     }
 }

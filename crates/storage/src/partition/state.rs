@@ -261,6 +261,40 @@ where
         .transpose()
 }
 
+/// The Raft term of the log entry at `index`, read without decoding its
+/// payload; `None` if the entry is gone.
+pub(super) fn log_entry_term(
+    engine: &Engine,
+    group: GroupId,
+    index: u64,
+) -> Result<Option<u64>, StorageError> {
+    /// An entry's leading field: bincode writes fields in order, and
+    /// `bincode::deserialize` allows the bytes after it.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        log_id: openraft::LogId<u64>,
+    }
+    let bytes = engine
+        .db()
+        .get_cf(engine.cf_log(), keys::log_key(group, index))
+        .map_err(|source| StorageError::Io {
+            op: "read log entry",
+            group,
+            source,
+        })?;
+    bytes
+        .map(|b| {
+            bincode::deserialize::<Head>(&b)
+                .map(|h| h.log_id.leader_id.term)
+                .map_err(|source| StorageError::Corrupt {
+                    what: "log entry",
+                    group,
+                    source,
+                })
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
