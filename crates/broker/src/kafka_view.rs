@@ -45,6 +45,16 @@ pub(crate) fn split_host_port(addr: &str) -> Option<(String, i32)> {
 impl KafkaView {
     /// The local replica of `topic`/`partition`, if this broker leads it.
     fn leader_replica(&self, topic: &str, partition: i32) -> Result<PartitionHandle, KafkaError> {
+        self.leader_replica_in_term(topic, partition)
+            .map(|(handle, _)| handle)
+    }
+
+    /// [`KafkaView::leader_replica`] with the term it leads in.
+    fn leader_replica_in_term(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(PartitionHandle, u64), KafkaError> {
         let core = &self.0;
         let group = core
             .meta()
@@ -61,12 +71,21 @@ impl KafkaView {
             .registry
             .get(group)
             .ok_or(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER))?;
-        let metrics = raft.metrics().borrow().clone();
-        if metrics.current_leader != Some(core.id()) || !metrics.state.is_leader() {
+        let (leader, leading, term) = {
+            let m = raft.metrics();
+            let m = m.borrow();
+            (m.current_leader, m.state.is_leader(), m.current_term)
+        };
+        if leader != Some(core.id()) || !leading {
             return Err(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER));
         }
-        Ok(handle)
+        Ok((handle, term))
     }
+}
+
+/// A Raft term as a Kafka leader epoch.
+fn epoch(term: u64) -> i32 {
+    i32::try_from(term).unwrap_or(i32::MAX)
 }
 
 /// The replication factor of a topic created without one: the broker's
@@ -579,6 +598,31 @@ impl KafkaCluster for KafkaView {
         self.0.config().id as i32
     }
 
+    fn leader_epoch(&self, topic: &str, partition: i32) -> Result<i32, KafkaError> {
+        self.leader_replica_in_term(topic, partition)
+            .map(|(_, term)| epoch(term))
+    }
+
+    fn end_offset_for_epoch(
+        &self,
+        topic: &str,
+        partition: i32,
+        requested: i32,
+    ) -> Result<(i32, i64), KafkaError> {
+        let (handle, term) = self.leader_replica_in_term(topic, partition)?;
+        let Ok(requested) = u64::try_from(requested) else {
+            return Ok((-1, -1));
+        };
+        match handle.reader.epoch_end(requested, term) {
+            Ok(Some((found, end))) => Ok((epoch(found), end as i64)),
+            Ok(None) => Ok((-1, -1)),
+            Err(e) => {
+                tracing::error!(topic, partition, error = %e, "leader epoch lookup failed");
+                Err(KafkaError::new(UNKNOWN_SERVER_ERROR, e.to_string()))
+            }
+        }
+    }
+
     fn topic_name(&self, id: u128) -> Option<String> {
         self.0.meta().reader.read(|state| {
             state
@@ -626,7 +670,7 @@ impl KafkaCluster for KafkaView {
                             PartitionMetadata {
                                 index: p.partition as i32,
                                 leader: leader.as_ref().map(|l| l.leader as i32),
-                                leader_epoch: leader.as_ref().map(|l| l.term as i32),
+                                leader_epoch: leader.as_ref().map(|l| epoch(l.term)),
                                 replicas: p.replicas.iter().map(|&r| r as i32).collect(),
                                 isr: leader
                                     .map(|l| l.isr.iter().map(|&r| r as i32).collect())

@@ -100,6 +100,12 @@ pub const UNSUPPORTED_ASSIGNOR: i16 = 112;
 /// An offset commit or fetch carried a member epoch that is not the member's
 /// current one; retry with the epoch of the next heartbeat (KIP-848).
 pub const STALE_MEMBER_EPOCH: i16 = 113;
+/// The request's current leader epoch is older than the leader's: the
+/// client's metadata is stale (KIP-320).
+pub const FENCED_LEADER_EPOCH: i16 = 74;
+/// The request's current leader epoch is newer than this leader's: this
+/// broker has not learned of a later leader yet, or the client is ahead.
+pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
 /// DescribeCluster asked a broker for the controllers' endpoints (KIP-919);
 /// Cairn's brokers answer only for brokers.
 pub const UNSUPPORTED_ENDPOINT_TYPE: i16 = 115;

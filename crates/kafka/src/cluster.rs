@@ -196,6 +196,21 @@ pub trait KafkaCluster: Send + Sync + 'static {
     /// This broker's id.
     fn broker_id(&self) -> i32;
 
+    /// The leader epoch (the Raft term) of a partition this broker leads.
+    /// Errors: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER.
+    fn leader_epoch(&self, topic: &str, partition: i32) -> Result<i32, KafkaError>;
+
+    /// OffsetForLeaderEpoch on a partition this broker leads: the largest
+    /// epoch at most `epoch` that wrote records, and the offset after them
+    /// (see `cairn_storage::partition::epoch_end`); (-1, -1) for an epoch
+    /// newer than the leader's. Errors as [`KafkaCluster::leader_epoch`].
+    fn end_offset_for_epoch(
+        &self,
+        topic: &str,
+        partition: i32,
+        epoch: i32,
+    ) -> Result<(i32, i64), KafkaError>;
+
     /// The name of the topic with id `id`, if there is one.
     fn topic_name(&self, id: u128) -> Option<String> {
         self.metadata()

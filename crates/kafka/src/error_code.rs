@@ -266,6 +266,16 @@ mod tests {
                 "STALE_MEMBER_EPOCH",
             ),
             (
+                FENCED_LEADER_EPOCH,
+                ResponseError::FencedLeaderEpoch.code(),
+                "FENCED_LEADER_EPOCH",
+            ),
+            (
+                UNKNOWN_LEADER_EPOCH,
+                ResponseError::UnknownLeaderEpoch.code(),
+                "UNKNOWN_LEADER_EPOCH",
+            ),
+            (
                 UNSUPPORTED_ENDPOINT_TYPE,
                 ResponseError::UnsupportedEndpointType.code(),
                 "UNSUPPORTED_ENDPOINT_TYPE",

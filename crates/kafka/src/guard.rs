@@ -158,6 +158,7 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::DescribeTopicPartitions => 0,
         ApiKey::DescribeQuorum => 0,
         ApiKey::AlterReplicaLogDirs => 2,
+        ApiKey::OffsetForLeaderEpoch => 4,
         _ => 0,
     }
 }
@@ -567,6 +568,19 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.string()?; // principal
                 w.string()?; // host
                 w.skip(2)?; // operation, permission type
+                w.tagged()
+            })?;
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            if v >= 3 {
+                w.skip(4)?; // replica id
+            }
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| {
+                    w.skip(4 + 4 + 4)?; // partition, current leader epoch, leader epoch
+                    w.tagged()
+                })?;
                 w.tagged()
             })?;
         }

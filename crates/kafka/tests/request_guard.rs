@@ -231,6 +231,20 @@ fn every_supported_request_passes_the_bounds_check() {
             ]))]),
     );
     accepted(
+        ApiKey::OffsetForLeaderEpoch,
+        2..=4,
+        &OffsetForLeaderEpochRequest::default().with_topics(vec![
+            kafka_protocol::messages::offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+                .with_topic(name("a"))
+                .with_partitions(vec![
+                    kafka_protocol::messages::offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                        .with_partition(1)
+                        .with_current_leader_epoch(0x0500_0000)
+                        .with_leader_epoch(3),
+                ]),
+        ]),
+    );
+    accepted(
         ApiKey::AlterReplicaLogDirs,
         1..=2,
         &AlterReplicaLogDirsRequest::default().with_dirs(vec![

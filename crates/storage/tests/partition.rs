@@ -181,7 +181,10 @@ async fn appended_batches_read_back_with_assigned_offsets() {
         epochs_in(&all.bytes),
         vec![t(first_term), t(first_term), t(first_term), t(term)]
     );
-    assert_eq!(reader.epoch_end(first_term, term).unwrap(), Some((first_term, 6)));
+    assert_eq!(
+        reader.epoch_end(first_term, term).unwrap(),
+        Some((first_term, 6))
+    );
     assert_eq!(reader.epoch_end(term, term).unwrap(), Some((term, 7)));
     assert_eq!(reader.epoch_end(term + 1, term).unwrap(), None);
     raft.shutdown().await.unwrap();

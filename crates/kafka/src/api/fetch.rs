@@ -4,7 +4,9 @@
 //! long-polls: it wakes as soon as any requested partition's high watermark
 //! moves, or at `max_wait_ms`.
 //!
-//! From v13 topics are named by id (KIP-516); an id no topic has answers
+//! From v9 a partition's `current_leader_epoch` is checked (KIP-320, see
+//! [`super::leader_epoch`]); each batch carries the leader epoch (Raft term)
+//! it was written in. From v13 topics are named by id (KIP-516); an id no topic has answers
 //! UNKNOWN_TOPIC_ID. From v16 a partition answered NOT_LEADER_OR_FOLLOWER
 //! names the leader this broker knows (KIP-951). v15's replica state and
 //! v17's replica directory concern brokers fetching from each other, which
@@ -22,6 +24,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
+use super::leader_epoch;
 use super::leader_hint::LeaderHints;
 use super::respond::{answer_later, Pending};
 use crate::cluster::KafkaCluster;
@@ -35,7 +38,8 @@ struct Wanted {
     id: uuid::Uuid,
     /// Its name, if a topic has that id.
     name: Option<String>,
-    partitions: Vec<(i32, i64, usize)>,
+    /// (partition, fetch offset, max bytes, current leader epoch).
+    partitions: Vec<(i32, i64, usize, i32)>,
 }
 
 /// The first version that names topics by id.
@@ -54,11 +58,12 @@ fn read_all(
     let mut topics = Vec::new();
     for w in wanted {
         let mut partitions = Vec::new();
-        for &(index, offset, partition_max) in &w.partitions {
+        for &(index, offset, partition_max, epoch) in &w.partitions {
             let budget = partition_max.min(max_bytes.saturating_sub(total));
             let data = PartitionData::default().with_partition_index(index);
             let read = match &w.name {
-                Some(name) => cluster.read(name, index, offset, budget.max(1)),
+                Some(name) => leader_epoch::check(cluster, name, index, epoch)
+                    .and_then(|()| cluster.read(name, index, offset, budget.max(1))),
                 None => Err(KafkaError::new(
                     error_code::UNKNOWN_TOPIC_ID,
                     format!("no topic has id {}", w.id),
@@ -153,6 +158,7 @@ async fn fetch(
                         p.partition,
                         p.fetch_offset,
                         p.partition_max_bytes.max(0) as usize,
+                        p.current_leader_epoch,
                     )
                 })
                 .collect(),

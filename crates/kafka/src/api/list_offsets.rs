@@ -4,6 +4,7 @@
 //! is the earliest offset, and v9's latest-tiered (-5) has no offset (-1),
 //! as Kafka answers for a topic without tiered storage; Cairn has none. v10
 //! adds a timeout for offsets in remote storage, which Cairn never waits on.
+//! From v4 a partition's `current_leader_epoch` is checked (KIP-320).
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse, RequestHeader};
 
+use super::leader_epoch;
 use super::respond::{answer_now, Pending};
 use crate::cluster::KafkaCluster;
 use crate::error_code;
@@ -52,7 +54,14 @@ fn list_offsets(cluster: &dyn KafkaCluster, request: ListOffsetsRequest) -> List
                         EARLIEST_LOCAL => EARLIEST,
                         other => other,
                     };
-                    let found = if timestamp == LATEST_TIERED {
+                    let found = if let Err(e) = leader_epoch::check(
+                        cluster,
+                        &name,
+                        p.partition_index,
+                        p.current_leader_epoch,
+                    ) {
+                        Err(e)
+                    } else if timestamp == LATEST_TIERED {
                         // Only a leader answers, even when there is nothing to find.
                         cluster
                             .list_offset(&name, p.partition_index, EARLIEST)

@@ -8,8 +8,9 @@
 //! Kafka does, until it is there. Otherwise unknown topics get
 //! UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID when asked for by id);
 //! partitions without a known leader get LEADER_NOT_AVAILABLE and leader -1.
-//! The leader epoch is reported as -1 until OffsetForLeaderEpoch is served, so
-//! clients skip epoch validation.
+//! The leader epoch is the partition's Raft term as this broker last heard it
+//! from the leader; clients use it to notice a new leader and then check
+//! their position with OffsetForLeaderEpoch (KIP-320).
 
 use std::sync::Arc;
 
@@ -43,7 +44,7 @@ fn topic_response(topic: &TopicMetadata) -> MetadataResponseTopic {
                 })
                 .with_partition_index(p.index)
                 .with_leader_id(BrokerId(p.leader.unwrap_or(-1)))
-                .with_leader_epoch(-1)
+                .with_leader_epoch(p.leader_epoch.unwrap_or(-1))
                 .with_replica_nodes(ids(&p.replicas))
                 .with_isr_nodes(ids(&p.isr))
                 .with_offline_replicas(ids(&p.offline))

@@ -33,6 +33,7 @@ pub mod heartbeat;
 pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod join_group;
+pub mod leader_epoch;
 pub mod leader_hint;
 pub mod leave_group;
 pub mod list_groups;
@@ -42,6 +43,7 @@ pub mod offset_commit;
 pub mod offset_commit_legacy;
 pub mod offset_delete;
 pub mod offset_fetch;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod respond;
 pub mod sync_group;
@@ -123,6 +125,9 @@ fn route(
         ApiKey::DeleteTopics => delete_topics::handle_delete_topics(header, body, cluster),
         ApiKey::DescribeConfigs => describe_configs::handle_describe_configs(header, body, cluster),
         ApiKey::DescribeQuorum => describe_quorum::handle_describe_quorum(header, body, cluster),
+        ApiKey::OffsetForLeaderEpoch => {
+            offset_for_leader_epoch::handle_offset_for_leader_epoch(header, body, cluster)
+        }
         ApiKey::AlterReplicaLogDirs => {
             alter_replica_log_dirs::handle_alter_replica_log_dirs(header, body, cluster)
         }

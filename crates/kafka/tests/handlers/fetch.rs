@@ -14,7 +14,7 @@ use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::RecordBatchDecoder;
 
-use crate::memory_cluster::{MemoryCluster, THIS_BROKER};
+use crate::memory_cluster::{MemoryCluster, LEADER_EPOCH, THIS_BROKER};
 use crate::wire::{answered, cluster};
 
 /// Appends a batch of `values` through the cluster (as Produce would).
@@ -160,7 +160,7 @@ async fn fetch_by_topic_id_refuses_an_unknown_id_and_names_the_leader_from_v16()
                     follower.current_leader.leader_id.0,
                     follower.current_leader.leader_epoch
                 ),
-                (2, 1),
+                (2, 4),
                 "v{version}"
             );
             assert_eq!(endpoints, vec![2], "v{version}");
@@ -273,6 +273,108 @@ async fn list_offsets_answers_every_special_timestamp_at_every_version() {
                 response.topics[0].partitions[0].error_code,
                 error_code::NOT_LEADER_OR_FOLLOWER,
                 "v{version} {timestamp}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stale_or_future_leader_epoch_is_fenced_or_unknown_and_minus_one_is_not_checked() {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(THIS_BROKER)]);
+    append(&cluster, "t", 0, &[b"a"]).await;
+    for (epoch, code) in [
+        (-1, error_code::NONE),
+        (LEADER_EPOCH, error_code::NONE),
+        (LEADER_EPOCH - 1, error_code::FENCED_LEADER_EPOCH),
+        (LEADER_EPOCH + 1, error_code::UNKNOWN_LEADER_EPOCH),
+    ] {
+        let mut request = fetch("t", &[(0, 0)], 0);
+        request.topics[0].partitions[0].current_leader_epoch = epoch;
+        for version in [9, 12, 17] {
+            let request = at_version(&cluster, version, request.clone());
+            let response: FetchResponse =
+                answered(&cluster, ApiKey::Fetch, version, &request).await;
+            let data = partition(&response, 0);
+            assert_eq!(data.error_code, code, "Fetch v{version} epoch {epoch}");
+            assert_eq!(records(data).len(), usize::from(code == error_code::NONE));
+        }
+        let request = ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("t")))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_current_leader_epoch(epoch)
+                .with_timestamp(-1)])]);
+        for version in [4, 10] {
+            let response: ListOffsetsResponse =
+                answered(&cluster, ApiKey::ListOffsets, version, &request).await;
+            assert_eq!(
+                response.topics[0].partitions[0].error_code, code,
+                "ListOffsets v{version} epoch {epoch}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn offset_for_leader_epoch_answers_each_epochs_end_from_the_leader() {
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(THIS_BROKER), Some(2)]);
+    append(
+        &cluster,
+        "t",
+        0,
+        &[b"a", b"b", b"c", b"d", b"e", b"f", b"g"],
+    )
+    .await;
+    let ask = |partition: i32, current: i32, epoch: i32| {
+        OffsetForLeaderEpochRequest::default().with_topics(vec![OffsetForLeaderTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("t")))
+            .with_partitions(vec![OffsetForLeaderPartition::default()
+                .with_partition(partition)
+                .with_current_leader_epoch(current)
+                .with_leader_epoch(epoch)])])
+    };
+    for version in 2..=4 {
+        let cases = [
+            // (partition, current epoch, epoch) -> (code, epoch, end offset)
+            ((0, -1, 1), (error_code::NONE, 1, 5)),
+            ((0, LEADER_EPOCH, 2), (error_code::NONE, 1, 5)),
+            ((0, LEADER_EPOCH, 3), (error_code::NONE, 3, 7)),
+            (
+                (0, LEADER_EPOCH, LEADER_EPOCH),
+                (error_code::NONE, LEADER_EPOCH, 7),
+            ),
+            ((0, -1, LEADER_EPOCH + 1), (error_code::NONE, -1, -1)),
+            (
+                (0, LEADER_EPOCH - 1, 1),
+                (error_code::FENCED_LEADER_EPOCH, -1, -1),
+            ),
+            (
+                (0, LEADER_EPOCH + 1, 1),
+                (error_code::UNKNOWN_LEADER_EPOCH, -1, -1),
+            ),
+            ((1, -1, 1), (error_code::NOT_LEADER_OR_FOLLOWER, -1, -1)),
+        ];
+        for ((partition, current, epoch), expected) in cases {
+            let response: OffsetForLeaderEpochResponse = answered(
+                &cluster,
+                ApiKey::OffsetForLeaderEpoch,
+                version,
+                &ask(partition, current, epoch),
+            )
+            .await;
+            let p = &response.topics[0].partitions[0];
+            assert_eq!(
+                (p.error_code, p.leader_epoch, p.end_offset),
+                expected,
+                "v{version} partition {partition} current {current} epoch {epoch}"
             );
         }
     }

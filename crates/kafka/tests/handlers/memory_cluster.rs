@@ -25,6 +25,8 @@ use crate::memory_groups::MemoryGroups;
 
 /// The broker the handlers run on.
 pub const THIS_BROKER: i32 = 1;
+/// The leader epoch of every partition this broker leads.
+pub const LEADER_EPOCH: i32 = 4;
 /// The id CreateTopics reports for every topic it creates.
 pub const CREATED_TOPIC_ID: u128 = 0xC0FFEE;
 /// A registered broker that is fenced (not in the live brokers).
@@ -166,6 +168,28 @@ impl KafkaCluster for MemoryCluster {
         THIS_BROKER
     }
 
+    fn leader_epoch(&self, topic: &str, partition: i32) -> Result<i32, KafkaError> {
+        self.led_here(topic, partition, |_| Ok(LEADER_EPOCH))
+    }
+
+    /// Epochs 1 (offsets 0..5) and 3 (offsets 5..) wrote records; the leader
+    /// is in epoch 4 ([`LEADER_EPOCH`]).
+    fn end_offset_for_epoch(
+        &self,
+        topic: &str,
+        partition: i32,
+        epoch: i32,
+    ) -> Result<(i32, i64), KafkaError> {
+        self.led_here(topic, partition, |p| {
+            Ok(match epoch {
+                e if e > LEADER_EPOCH || e < 0 => (-1, -1),
+                LEADER_EPOCH => (LEADER_EPOCH, p.high_watermark),
+                0..=2 => (epoch.min(1), 5),
+                _ => (3, p.high_watermark),
+            })
+        })
+    }
+
     fn metadata(&self) -> ClusterMetadata {
         let topics = self.topics.lock().unwrap();
         ClusterMetadata {
@@ -198,7 +222,7 @@ impl KafkaCluster for MemoryCluster {
                         .map(|(index, p)| PartitionMetadata {
                             index: index as i32,
                             leader: p.leader,
-                            leader_epoch: p.leader.map(|_| 1),
+                            leader_epoch: p.leader.map(|_| LEADER_EPOCH),
                             replicas: BROKERS.to_vec(),
                             isr: p.leader.map(|_| BROKERS.to_vec()).unwrap_or_default(),
                             offline: Vec::new(),

@@ -8,7 +8,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use cairn_kafka::error_code;
 
-use crate::memory_cluster::{BROKERS, FENCED_BROKER, THIS_BROKER};
+use crate::memory_cluster::{BROKERS, FENCED_BROKER, LEADER_EPOCH, THIS_BROKER};
 use crate::wire::{answered, cluster};
 
 fn named(names: &[&str]) -> MetadataRequest {
@@ -77,8 +77,8 @@ async fn metadata_lists_brokers_topics_and_leaders() {
     for p in &a.partitions {
         assert_eq!(p.replica_nodes, ids(&BROKERS));
         assert_eq!(p.isr_nodes, ids(&BROKERS));
-        // Reported as unknown until OffsetForLeaderEpoch is served.
-        assert_eq!(p.leader_epoch, -1);
+        // The leader's epoch (its Raft term), for KIP-320 fencing.
+        assert_eq!(p.leader_epoch, LEADER_EPOCH);
     }
     assert_eq!(response.topics[1].partitions[0].leader_id, BrokerId(3));
 }

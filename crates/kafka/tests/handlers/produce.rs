@@ -114,7 +114,7 @@ async fn produce_to_a_partition_led_elsewhere_is_not_leader_or_follower() {
             partition.current_leader.leader_id.0,
             partition.current_leader.leader_epoch
         ),
-        (2, 1)
+        (2, 4)
     );
     let endpoints: Vec<(i32, i32)> = response
         .node_endpoints

@@ -152,12 +152,9 @@ where
         current_term: u64,
     ) -> Result<Option<(u64, u64)>, StorageError> {
         let (log_start, high_watermark) = self.shared.read(|s| (s.log_start_offset, s.next_offset));
-        epoch_end(
-            epoch,
-            current_term,
-            log_start..high_watermark,
-            |offset| self.term_at(offset),
-        )
+        epoch_end(epoch, current_term, log_start..high_watermark, |offset| {
+            self.term_at(offset)
+        })
     }
 
     /// Reads whole batches holding offsets from `offset` up to the high
