@@ -159,6 +159,7 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::DescribeQuorum => 0,
         ApiKey::AlterReplicaLogDirs => 2,
         ApiKey::OffsetForLeaderEpoch => 4,
+        ApiKey::ListPartitionReassignments => 0,
         _ => 0,
     }
 }
@@ -568,6 +569,14 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.string()?; // principal
                 w.string()?; // host
                 w.skip(2)?; // operation, permission type
+                w.tagged()
+            })?;
+        }
+        ApiKey::ListPartitionReassignments => {
+            w.skip(4)?; // timeout
+            w.array(|w| {
+                w.string()?;
+                w.array(|w| w.skip(4))?;
                 w.tagged()
             })?;
         }

@@ -230,6 +230,22 @@ fn every_supported_request_passes_the_bounds_check() {
                 CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)])
             ]))]),
     );
+    for topics in [
+        None,
+        Some(vec![
+            kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics::default()
+                .with_name(name("a"))
+                .with_partition_indexes(vec![0, 1]),
+        ]),
+    ] {
+        accepted(
+            ApiKey::ListPartitionReassignments,
+            0..=0,
+            &ListPartitionReassignmentsRequest::default()
+                .with_timeout_ms(0x0500_0000)
+                .with_topics(topics),
+        );
+    }
     accepted(
         ApiKey::OffsetForLeaderEpoch,
         2..=4,

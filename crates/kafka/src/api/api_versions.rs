@@ -57,6 +57,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::AlterReplicaLogDirs, 1, 2),
     (ApiKey::DescribeQuorum, 0, 2),
+    (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 

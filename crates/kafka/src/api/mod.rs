@@ -38,6 +38,7 @@ pub mod leader_hint;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_commit_legacy;
@@ -125,6 +126,9 @@ fn route(
         ApiKey::DeleteTopics => delete_topics::handle_delete_topics(header, body, cluster),
         ApiKey::DescribeConfigs => describe_configs::handle_describe_configs(header, body, cluster),
         ApiKey::DescribeQuorum => describe_quorum::handle_describe_quorum(header, body, cluster),
+        ApiKey::ListPartitionReassignments => {
+            list_partition_reassignments::handle_list_partition_reassignments(header, body)
+        }
         ApiKey::OffsetForLeaderEpoch => {
             offset_for_leader_epoch::handle_offset_for_leader_epoch(header, body, cluster)
         }

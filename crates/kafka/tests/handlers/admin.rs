@@ -305,3 +305,29 @@ async fn delete_topics_v6_deletes_by_name_or_id_and_refuses_an_unknown_id() {
     );
     assert!(!cluster.has_topic("a") && !cluster.has_topic("b"));
 }
+
+#[tokio::test]
+async fn list_partition_reassignments_lists_none_because_nothing_moves() {
+    use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+    use kafka_protocol::messages::{
+        ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
+    };
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(1)]);
+    for topics in [
+        None,
+        Some(vec![ListPartitionReassignmentsTopics::default()
+            .with_name(TopicName(StrBytes::from_static_str("t")))
+            .with_partition_indexes(vec![0])]),
+    ] {
+        let response: ListPartitionReassignmentsResponse = answered(
+            &cluster,
+            ApiKey::ListPartitionReassignments,
+            0,
+            &ListPartitionReassignmentsRequest::default().with_topics(topics),
+        )
+        .await;
+        assert_eq!(response.error_code, error_code::NONE);
+        assert!(response.topics.is_empty());
+    }
+}
