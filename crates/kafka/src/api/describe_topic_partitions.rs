@@ -53,16 +53,23 @@ pub enum PageEntry<'a> {
     Unknown(String),
 }
 
-/// One page of topics: the entries and where the next page starts, as
-/// (topic name, partition index). `Err` if the cursor names a topic that
-/// was not asked for.
-#[allow(clippy::type_complexity)]
+/// One page of topics.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Page<'a> {
+    /// The topics on it.
+    pub entries: Vec<PageEntry<'a>>,
+    /// Where the next page starts, as (topic name, partition index).
+    pub next: Option<(String, i32)>,
+}
+
+/// One page of topics. `Err` if the cursor names a topic that was not
+/// asked for.
 pub fn page<'a>(
     topics: &'a [TopicMetadata],
     asked: &[String],
     limit: usize,
     cursor: Option<(&str, i32)>,
-) -> Result<(Vec<PageEntry<'a>>, Option<(String, i32)>), String> {
+) -> Result<Page<'a>, String> {
     let mut names: Vec<&str> = if asked.is_empty() {
         topics.iter().map(|t| t.name.as_str()).collect()
     } else {
@@ -92,7 +99,10 @@ pub fn page<'a>(
             continue;
         };
         if left == 0 {
-            return Ok((entries, Some((name.to_string(), 0))));
+            return Ok(Page {
+                entries,
+                next: Some((name.to_string(), 0)),
+            });
         }
         let first = if start_topic == Some(name) {
             start_partition.min(topic.partitions.len())
@@ -104,10 +114,16 @@ pub fn page<'a>(
         entries.push(PageEntry::Known { topic, first, take });
         if first + take < topic.partitions.len() {
             let next = topic.partitions[first + take].index;
-            return Ok((entries, Some((name.to_string(), next))));
+            return Ok(Page {
+                entries,
+                next: Some((name.to_string(), next)),
+            });
         }
     }
-    Ok((entries, None))
+    Ok(Page {
+        entries,
+        next: None,
+    })
 }
 
 fn ids(ids: &[i32]) -> Vec<BrokerId> {
@@ -177,7 +193,7 @@ pub fn handle_describe_topic_partitions(
                 .map(|c| (c.topic_name.as_str(), c.partition_index));
             let limit = usize::try_from(request.response_partition_limit).unwrap_or(1);
             match page(&metadata.topics, &asked, limit, cursor) {
-                Ok((entries, next)) => DescribeTopicPartitionsResponse::default()
+                Ok(Page { entries, next }) => DescribeTopicPartitionsResponse::default()
                     .with_topics(entries.into_iter().map(entry).collect())
                     .with_next_cursor(next.map(|(topic, partition)| {
                         Cursor::default()
@@ -224,11 +240,11 @@ mod tests {
         }
     }
 
-    /// (topic, first, take) or (topic, unknown) of each entry, and the cursor.
-    fn shape(
-        result: Result<(Vec<PageEntry<'_>>, Option<(String, i32)>), String>,
-    ) -> (Vec<(String, i64, usize)>, Option<(String, i32)>) {
-        let (entries, next) = result.unwrap();
+    /// (topic, first, take) of each entry (first -1: unknown), and the cursor.
+    type Shape = (Vec<(String, i64, usize)>, Option<(String, i32)>);
+
+    fn shape(result: Result<Page<'_>, String>) -> Shape {
+        let Page { entries, next } = result.unwrap();
         let entries = entries
             .into_iter()
             .map(|e| match e {

@@ -182,7 +182,7 @@ impl KafkaCluster for MemoryCluster {
     ) -> Result<(i32, i64), KafkaError> {
         self.led_here(topic, partition, |p| {
             Ok(match epoch {
-                e if e > LEADER_EPOCH || e < 0 => (-1, -1),
+                e if !(0..=LEADER_EPOCH).contains(&e) => (-1, -1),
                 LEADER_EPOCH => (LEADER_EPOCH, p.high_watermark),
                 0..=2 => (epoch.min(1), 5),
                 _ => (3, p.high_watermark),
