@@ -233,15 +233,13 @@ pub(super) fn read_consistent(
     Ok((state, producers, first_kept))
 }
 
-/// The log entry of `group` at `index`, if it is still stored.
-pub(super) fn log_entry<C>(
+/// The log entry of `group` at `index` decoded as `T` (the whole entry, or
+/// only its leading fields), if it is still stored.
+fn decode_log_entry<T: serde::de::DeserializeOwned>(
     engine: &Engine,
     group: GroupId,
     index: u64,
-) -> Result<Option<openraft::Entry<C>>, StorageError>
-where
-    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
-{
+) -> Result<Option<T>, StorageError> {
     let bytes = engine
         .db()
         .get_cf(engine.cf_log(), keys::log_key(group, index))
@@ -252,6 +250,7 @@ where
         })?;
     bytes
         .map(|b| {
+            // `bincode::deserialize` allows bytes after what `T` reads.
             bincode::deserialize(&b).map_err(|source| StorageError::Corrupt {
                 what: "log entry",
                 group,
@@ -261,6 +260,18 @@ where
         .transpose()
 }
 
+/// The log entry of `group` at `index`, if it is still stored.
+pub(super) fn log_entry<C>(
+    engine: &Engine,
+    group: GroupId,
+    index: u64,
+) -> Result<Option<openraft::Entry<C>>, StorageError>
+where
+    C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
+{
+    decode_log_entry(engine, group, index)
+}
+
 /// The Raft term of the log entry at `index`, read without decoding its
 /// payload; `None` if the entry is gone.
 pub(super) fn log_entry_term(
@@ -268,31 +279,12 @@ pub(super) fn log_entry_term(
     group: GroupId,
     index: u64,
 ) -> Result<Option<u64>, StorageError> {
-    /// An entry's leading field: bincode writes fields in order, and
-    /// `bincode::deserialize` allows the bytes after it.
+    /// An entry's leading field (bincode writes fields in order).
     #[derive(serde::Deserialize)]
     struct Head {
         log_id: openraft::LogId<u64>,
     }
-    let bytes = engine
-        .db()
-        .get_cf(engine.cf_log(), keys::log_key(group, index))
-        .map_err(|source| StorageError::Io {
-            op: "read log entry",
-            group,
-            source,
-        })?;
-    bytes
-        .map(|b| {
-            bincode::deserialize::<Head>(&b)
-                .map(|h| h.log_id.leader_id.term)
-                .map_err(|source| StorageError::Corrupt {
-                    what: "log entry",
-                    group,
-                    source,
-                })
-        })
-        .transpose()
+    Ok(decode_log_entry::<Head>(engine, group, index)?.map(|h| h.log_id.leader_id.term))
 }
 
 #[cfg(test)]
