@@ -81,6 +81,40 @@ impl KafkaView {
         }
         Ok((handle, term))
     }
+
+    /// [`KafkaView::leader_replica_in_term`] once the leader has applied an
+    /// entry of its own term: only then has it applied everything its
+    /// predecessors committed, so its high watermark is at least every
+    /// offset a client can have read. A leader elected a moment ago may lag;
+    /// a read answered from it then (OFFSET_OUT_OF_RANGE for a consumer's
+    /// position above it, or an epoch ending below that position) would make
+    /// the consumer reset. It answers NOT_LEADER_OR_FOLLOWER instead, which
+    /// clients retry.
+    fn caught_up_replica(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(PartitionHandle, u64), KafkaError> {
+        let (handle, term) = self.leader_replica_in_term(topic, partition)?;
+        let applied_term = self
+            .0
+            .partitions()
+            .registry
+            .get(handle.reader.group())
+            .and_then(|(raft, _)| {
+                raft.metrics()
+                    .borrow()
+                    .last_applied
+                    .map(|l| l.leader_id.term)
+            });
+        if applied_term != Some(term) {
+            return Err(KafkaError::new(
+                NOT_LEADER_OR_FOLLOWER,
+                format!("{topic}-{partition}: the new leader is still applying its predecessors' entries"),
+            ));
+        }
+        Ok((handle, term))
+    }
 }
 
 /// A Raft term as a Kafka leader epoch.
@@ -364,16 +398,18 @@ impl KafkaCluster for KafkaView {
         partition: i32,
         offset: i64,
     ) -> BoxFuture<Result<i64, KafkaError>> {
-        let found = self.leader_replica(topic, partition).and_then(|handle| {
-            let group = handle.reader.group();
-            let (raft, _) = self
-                .0
-                .partitions()
-                .registry
-                .get(group)
-                .ok_or(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER))?;
-            Ok((raft, handle))
-        });
+        let found = self
+            .caught_up_replica(topic, partition)
+            .and_then(|(handle, _)| {
+                let group = handle.reader.group();
+                let (raft, _) = self
+                    .0
+                    .partitions()
+                    .registry
+                    .get(group)
+                    .ok_or(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER))?;
+                Ok((raft, handle))
+            });
         let core = self.0.clone();
         Box::pin(async move {
             let (raft, handle) = found?;
@@ -478,7 +514,7 @@ impl KafkaCluster for KafkaView {
         topic: &str,
         partition: i32,
     ) -> Result<Vec<ActiveProducer>, KafkaError> {
-        let handle = self.leader_replica(topic, partition)?;
+        let (handle, _) = self.caught_up_replica(topic, partition)?;
         let producers = handle
             .reader
             .producers()
@@ -545,7 +581,7 @@ impl KafkaCluster for KafkaView {
         offset: i64,
         max_bytes: usize,
     ) -> Result<PartitionRead, KafkaError> {
-        let handle = self.leader_replica(topic, partition)?;
+        let (handle, _) = self.caught_up_replica(topic, partition)?;
         let reader = &handle.reader;
         let (start, hw) = (
             reader.log_start_offset() as i64,
@@ -577,7 +613,7 @@ impl KafkaCluster for KafkaView {
         partition: i32,
         timestamp: i64,
     ) -> Result<(i64, i64), KafkaError> {
-        let handle = self.leader_replica(topic, partition)?;
+        let (handle, _) = self.caught_up_replica(topic, partition)?;
         let reader = &handle.reader;
         match timestamp {
             -2 => Ok((-1, reader.log_start_offset() as i64)),
@@ -609,7 +645,7 @@ impl KafkaCluster for KafkaView {
         partition: i32,
         requested: i32,
     ) -> Result<(i32, i64), KafkaError> {
-        let (handle, term) = self.leader_replica_in_term(topic, partition)?;
+        let (handle, term) = self.caught_up_replica(topic, partition)?;
         let Ok(requested) = u64::try_from(requested) else {
             return Ok((-1, -1));
         };
