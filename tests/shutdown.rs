@@ -14,8 +14,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::{ok, partitions, TestCluster};
 
 const WAIT: Duration = Duration::from_secs(30);
-/// The bound this test states for a clean stop under load: the broker's own
-/// task-join deadlines (10 s for its loops, 10 s for helper tasks) plus
+/// The bound this test states for a clean stop under load: handing its led
+/// groups over (at most 5 s, `shutdown_transfer_timeout_ms`), the broker's
+/// own task-join deadlines (10 s for its loops, 10 s for helper tasks), then
 /// closing the groups and syncing storage.
 const STOP_BOUND: Duration = Duration::from_secs(30);
 /// Every long-running loop the broker starts (see `crates/broker/src/node.rs`).

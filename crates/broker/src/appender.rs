@@ -28,7 +28,7 @@ use bytes::Bytes;
 use openraft::error::ClientWriteError;
 use openraft::Raft;
 use serde_bytes::ByteBuf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use cairn_common::batch;
@@ -190,10 +190,11 @@ pub fn spawn(
     group: GroupId,
     raft: Raft<PartitionTypeConfig>,
     reader: PartitionReader<PartitionTypeConfig>,
+    hold: watch::Receiver<bool>,
     tasks: &Tasks,
 ) -> mpsc::UnboundedSender<Append> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tasks.spawn("appender", run(group, raft, reader, rx));
+    tasks.spawn("appender", run(group, raft, reader, hold, rx));
     tx
 }
 
@@ -201,6 +202,7 @@ async fn run(
     group: GroupId,
     raft: Raft<PartitionTypeConfig>,
     reader: PartitionReader<PartitionTypeConfig>,
+    mut hold: watch::Receiver<bool>,
     mut rx: mpsc::UnboundedReceiver<Append>,
 ) {
     let in_flight = Arc::new(AtomicUsize::new(0));
@@ -209,6 +211,10 @@ async fn run(
     // One task per submitted entry, answering its requests; owned here.
     let mut waiting = JoinSet::new();
     while let Some(first) = rx.recv().await {
+        // Leadership is being handed over: propose nothing until that is
+        // settled (requests queue meanwhile; if leadership moved, proposing
+        // them then answers NOT_LEADER_OR_FOLLOWER).
+        let _ = hold.wait_for(|held| !*held).await;
         while waiting.try_join_next().is_some() {}
         let mut size: usize = first.batches.iter().map(Bytes::len).sum();
         let mut appends = vec![first];

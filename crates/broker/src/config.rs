@@ -85,6 +85,10 @@ pub const DEFAULT_LOG_RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
 /// `producer.id.expiration.ms`.
 pub const DEFAULT_PRODUCER_ID_EXPIRATION_MS: u64 = 86_400_000;
 
+/// `shutdown_transfer_timeout_ms`: long enough for every group's replica to
+/// catch up and win, short enough for a service manager's stop timeout.
+pub const DEFAULT_SHUTDOWN_TRANSFER_TIMEOUT_MS: u64 = 5_000;
+
 /// Everything a broker needs to start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -125,6 +129,10 @@ pub struct BrokerConfig {
     /// A partition forgets an idempotent producer whose last batch is older
     /// than this (Kafka's `producer.id.expiration.ms`); checked with retention.
     pub producer_id_expiration_ms: u64,
+    /// On SIGTERM, how long the broker may spend handing the groups it leads
+    /// to caught-up replicas before it stops (0: no hand-off; the groups then
+    /// elect after an election timeout).
+    pub shutdown_transfer_timeout_ms: u64,
     /// Whether a Metadata request for a topic that does not exist creates it
     /// (Kafka's `auto.create.topics.enable`), when the client allows it.
     pub auto_create_topics_enable: bool,
@@ -191,6 +199,7 @@ impl Default for BrokerConfig {
             num_partitions: 1,
             default_replication_factor: None,
             log_fsync: true,
+            shutdown_transfer_timeout_ms: DEFAULT_SHUTDOWN_TRANSFER_TIMEOUT_MS,
             quiesce_partitions: true,
             // Kafka's default is 50; 16 keeps a small cluster's Raft group count low.
             offsets_topic_num_partitions: 16,

@@ -34,6 +34,7 @@ pub mod rpc;
 pub mod services;
 pub mod shared;
 pub mod tasks;
+pub mod transfer;
 pub mod view;
 
 pub use crate::shared::Core;

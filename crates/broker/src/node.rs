@@ -140,6 +140,19 @@ impl Broker {
     pub async fn shutdown(self) -> usize {
         let core = &self.core;
         tracing::info!(id = core.id(), "broker shutting down");
+        // Leaders first hand their groups over, while everything still runs,
+        // so that no group waits out an election timeout.
+        let timeout = Duration::from_millis(core.config().shutdown_transfer_timeout_ms);
+        if !timeout.is_zero() {
+            let started = std::time::Instant::now();
+            let (moved, kept) = crate::transfer::hand_off_all(core, timeout).await;
+            tracing::info!(
+                moved,
+                kept,
+                took_ms = started.elapsed().as_millis() as u64,
+                "leadership handed over before stopping"
+            );
+        }
         self.stop.send_replace(true);
         core.transport().shutdown();
         let mut aborted = self.loops.join(TASK_JOIN_TIMEOUT).await;

@@ -41,6 +41,9 @@ pub struct PartitionHandle {
     pub reader: PartitionReader<PartitionTypeConfig>,
     /// Produce requests for this partition.
     pub appender: tokio::sync::mpsc::UnboundedSender<crate::appender::Append>,
+    /// While true, the appender proposes nothing (it holds what queues up):
+    /// set while leadership is handed to another replica ([`crate::transfer`]).
+    pub hold: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Starts, stops and deletes this broker's partition groups.
@@ -260,9 +263,18 @@ impl PartitionManager {
             })
             .await?;
         tracing::info!(group, partition = label, fresh, "partition group started");
-        let appender = crate::appender::spawn(group, raft.clone(), reader.clone(), &self.tasks);
-        self.registry
-            .insert(group, raft, PartitionHandle { reader, appender });
+        let (hold, held) = tokio::sync::watch::channel(false);
+        let appender =
+            crate::appender::spawn(group, raft.clone(), reader.clone(), held, &self.tasks);
+        self.registry.insert(
+            group,
+            raft,
+            PartitionHandle {
+                reader,
+                appender,
+                hold: Arc::new(hold),
+            },
+        );
         Ok(())
     }
 

@@ -9,3 +9,6 @@ pub const HEARTBEAT: u8 = FIRST_BROKER_SERVICE;
 pub const CONTROLLER: u8 = FIRST_BROKER_SERVICE + 1;
 /// A group list or description for the admin API (see [`crate::group_views`]).
 pub const GROUPS: u8 = FIRST_BROKER_SERVICE + 2;
+/// "Stand for election now" for one partition group: the leader hands its
+/// leadership over (see [`crate::transfer`]).
+pub const ELECT: u8 = FIRST_BROKER_SERVICE + 3;

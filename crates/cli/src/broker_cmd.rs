@@ -79,6 +79,10 @@ pub struct BrokerArgs {
     /// acknowledge once written to the OS (false: Kafka's default durability).
     #[arg(long, env = "CAIRN_LOG_FSYNC")]
     log_fsync: Option<bool>,
+    /// On SIGTERM, how long to spend handing led groups to caught-up
+    /// replicas before stopping (0: none).
+    #[arg(long, env = "CAIRN_SHUTDOWN_TRANSFER_TIMEOUT_MS")]
+    shutdown_transfer_timeout_ms: Option<u64>,
     /// Let idle partitions stop their Raft heartbeats and election timers.
     #[arg(long, env = "CAIRN_QUIESCE_PARTITIONS")]
     quiesce_partitions: Option<bool>,
@@ -185,6 +189,9 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.log_fsync {
         config.log_fsync = v;
+    }
+    if let Some(v) = args.shutdown_transfer_timeout_ms {
+        config.shutdown_transfer_timeout_ms = v;
     }
     if let Some(v) = args.quiesce_partitions {
         config.quiesce_partitions = v;
