@@ -48,7 +48,15 @@ fn a_rolling_sigterm_restart_hands_leadership_over_and_fails_no_send() {
             .rev()
             .find(|l| l.contains("leadership handed over before stopping"))
             .unwrap_or_else(|| panic!("broker {id} logged no hand-off:\n{log}"));
-        assert!(line.contains("kept=0"), "broker {id}: {line}");
+        let why: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("not handed over"))
+            .collect();
+        assert!(
+            line.contains("kept=0"),
+            "broker {id}: {line}\n{}",
+            why.join("\n")
+        );
         cluster.spawn(id);
         cluster.wait_formed(1 + id % 3, &[1, 2, 3]);
         // Every partition led again before the next broker goes.

@@ -28,7 +28,7 @@ use bytes::Bytes;
 use openraft::error::ClientWriteError;
 use openraft::Raft;
 use serde_bytes::ByteBuf;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use cairn_common::batch;
@@ -46,6 +46,18 @@ const MAX_ENTRY_BYTES: usize = 256 << 10;
 /// How long an acks=1 request waits for the local append before it falls
 /// back to waiting for the commit.
 const LOCAL_APPEND_WAIT: Duration = Duration::from_secs(5);
+
+/// What lets a leadership hand-off stop the appender: each proposal is
+/// submitted under a read lock of `proposing`, so a hand-off that holds the
+/// write lock knows none is being submitted and none will be; `in_flight`
+/// counts the submitted entries not yet answered (committed or failed).
+#[derive(Clone, Default)]
+pub struct Gate {
+    /// Held for reading while a proposal is submitted; the hand-off writes.
+    pub proposing: Arc<tokio::sync::RwLock<()>>,
+    /// Submitted entries not yet answered.
+    pub in_flight: Arc<AtomicUsize>,
+}
 
 /// One produce request's batches for this partition.
 pub struct Append {
@@ -190,11 +202,11 @@ pub fn spawn(
     group: GroupId,
     raft: Raft<PartitionTypeConfig>,
     reader: PartitionReader<PartitionTypeConfig>,
-    hold: watch::Receiver<bool>,
+    gate: Gate,
     tasks: &Tasks,
 ) -> mpsc::UnboundedSender<Append> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tasks.spawn("appender", run(group, raft, reader, hold, rx));
+    tasks.spawn("appender", run(group, raft, reader, gate, rx));
     tx
 }
 
@@ -202,19 +214,19 @@ async fn run(
     group: GroupId,
     raft: Raft<PartitionTypeConfig>,
     reader: PartitionReader<PartitionTypeConfig>,
-    mut hold: watch::Receiver<bool>,
+    gate: Gate,
     mut rx: mpsc::UnboundedReceiver<Append>,
 ) {
-    let in_flight = Arc::new(AtomicUsize::new(0));
+    let in_flight = gate.in_flight.clone();
     let diverged = Arc::new(AtomicBool::new(false));
     let mut predictor = Predictor::default();
     // One task per submitted entry, answering its requests; owned here.
     let mut waiting = JoinSet::new();
     while let Some(first) = rx.recv().await {
-        // Leadership is being handed over: propose nothing until that is
-        // settled (requests queue meanwhile; if leadership moved, proposing
-        // them then answers NOT_LEADER_OR_FOLLOWER).
-        let _ = hold.wait_for(|held| !*held).await;
+        // While leadership is being handed over the gate is shut: requests
+        // queue, and once it opens (if leadership moved) proposing them
+        // answers NOT_LEADER_OR_FOLLOWER.
+        let _proposing = gate.proposing.read().await;
         while waiting.try_join_next().is_some() {}
         let mut size: usize = first.batches.iter().map(Bytes::len).sum();
         let mut appends = vec![first];

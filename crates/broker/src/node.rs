@@ -140,6 +140,7 @@ impl Broker {
     pub async fn shutdown(self) -> usize {
         let core = &self.core;
         tracing::info!(id = core.id(), "broker shutting down");
+        core.set_stopping();
         // Leaders first hand their groups over, while everything still runs,
         // so that no group waits out an election timeout.
         let timeout = Duration::from_millis(core.config().shutdown_transfer_timeout_ms);

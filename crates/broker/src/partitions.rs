@@ -41,9 +41,8 @@ pub struct PartitionHandle {
     pub reader: PartitionReader<PartitionTypeConfig>,
     /// Produce requests for this partition.
     pub appender: tokio::sync::mpsc::UnboundedSender<crate::appender::Append>,
-    /// While true, the appender proposes nothing (it holds what queues up):
-    /// set while leadership is handed to another replica ([`crate::transfer`]).
-    pub hold: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The appender's proposals and leadership hand-off ([`crate::transfer`]).
+    pub gate: crate::appender::Gate,
 }
 
 /// Starts, stops and deletes this broker's partition groups.
@@ -263,16 +262,21 @@ impl PartitionManager {
             })
             .await?;
         tracing::info!(group, partition = label, fresh, "partition group started");
-        let (hold, held) = tokio::sync::watch::channel(false);
-        let appender =
-            crate::appender::spawn(group, raft.clone(), reader.clone(), held, &self.tasks);
+        let gate = crate::appender::Gate::default();
+        let appender = crate::appender::spawn(
+            group,
+            raft.clone(),
+            reader.clone(),
+            gate.clone(),
+            &self.tasks,
+        );
         self.registry.insert(
             group,
             raft,
             PartitionHandle {
                 reader,
                 appender,
-                hold: Arc::new(hold),
+                gate,
             },
         );
         Ok(())

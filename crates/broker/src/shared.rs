@@ -30,6 +30,10 @@ pub struct Core {
     tasks: Tasks,
     producer_ids: ProducerIds,
     started: Instant,
+    /// Set when shutdown begins: the broker takes no leadership handed to it.
+    stopping: std::sync::atomic::AtomicBool,
+    /// Since when it leads each group (for leadership hand-off).
+    leadership: crate::transfer::Leadership,
 }
 
 /// The parts a [`Core`] is assembled from (see [`crate::Broker::start`]).
@@ -59,6 +63,8 @@ impl Core {
             partitions: parts.partitions,
             knowledge: ClusterKnowledge::default(),
             quiet: Quiescence::default(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            leadership: crate::transfer::Leadership::default(),
             tasks: parts.tasks,
             producer_ids: ProducerIds::default(),
             started: Instant::now(),
@@ -132,6 +138,22 @@ impl Core {
                 self.config.log_retention_bytes.to_string(),
             ),
         ])
+    }
+
+    /// Since when this broker leads each group.
+    pub fn leadership(&self) -> &crate::transfer::Leadership {
+        &self.leadership
+    }
+
+    /// Marks the broker as stopping (see [`Core::is_stopping`]).
+    pub fn set_stopping(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether shutdown has begun: peers handing leadership over look elsewhere.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The session timeout as a duration.

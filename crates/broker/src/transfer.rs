@@ -9,10 +9,12 @@
 //! so the leader itself grants its vote to a candidate whose log is as long
 //! as its own. The hand-off therefore is:
 //!
-//! 1. the leader stops proposing (the partition's appender holds what queues);
-//! 2. it waits until a voter's log matches its own ([`transfer_target`]);
-//! 3. it asks that voter to stand for election ([`services::ELECT`]); the
-//!    voter wins with its own vote and the old leader's, a majority of three;
+//! 1. the leader stops proposing (the partition's appender holds what queues)
+//!    and waits until every entry it proposed is answered;
+//! 2. it waits until a voter's log matches its own ([`transfer_targets`]);
+//! 3. it asks that voter to stand for election ([`services::ELECT`]; a broker
+//!    that is stopping too refuses, and the next caught-up voter is asked);
+//!    the voter wins with its own vote and the old leader's, a majority of three;
 //! 4. once leadership moved, the appender resumes, answering what queued
 //!    NOT_LEADER_OR_FOLLOWER so that clients go to the new leader.
 //!
@@ -32,61 +34,133 @@ use cairn_common::{GroupTypeConfig, METADATA_GROUP};
 use crate::services;
 use crate::shared::Core;
 
+/// Since when this broker has led each group, as seen every heartbeat
+/// interval (see `dissemination::observe_groups`): a leader refuses votes for
+/// its own lease (`election_timeout_max`) after it was elected, so a hand-off
+/// must not ask a replica to stand before that.
+#[derive(Default)]
+pub struct Leadership {
+    since: std::sync::Mutex<BTreeMap<u64, (u64, std::time::Instant)>>,
+}
+
+impl Leadership {
+    /// Records the groups led now, as (group, term); forgets the others.
+    pub fn observe(&self, led: impl IntoIterator<Item = (u64, u64)>, now: std::time::Instant) {
+        let mut since = self.since.lock().unwrap_or_else(|e| e.into_inner());
+        let led: BTreeMap<u64, u64> = led.into_iter().collect();
+        since.retain(|group, (term, _)| led.get(group) == Some(term));
+        for (group, term) in led {
+            since.entry(group).or_insert((term, now));
+        }
+    }
+
+    /// When this broker was first seen leading `group` in `term`.
+    pub fn since(&self, group: u64, term: u64) -> Option<std::time::Instant> {
+        let since = self.since.lock().unwrap_or_else(|e| e.into_inner());
+        since
+            .get(&group)
+            .filter(|(t, _)| *t == term)
+            .map(|(_, at)| *at)
+    }
+}
+
+/// When a replica may be asked to stand: once the leader's lease, counted
+/// from when it was first seen leading (`None`: not yet, so from `now`), has
+/// surely run out.
+pub fn may_ask_at(
+    leading_since: Option<std::time::Instant>,
+    lease: Duration,
+    now: std::time::Instant,
+) -> std::time::Instant {
+    /// Beyond the lease: the leader's election preceded our first sight of it.
+    const MARGIN: Duration = Duration::from_millis(50);
+    leading_since.unwrap_or(now) + lease + MARGIN
+}
+
+/// How long the leader's log must stay put, with a voter caught up, before
+/// that voter is asked to stand.
+const SETTLE: Duration = Duration::from_millis(30);
+
 /// How long the target may take to answer the request to stand.
 const ELECT_RPC_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The voter to hand leadership to: one whose log matches the leader's
-/// (`matched` is each replica's last replicated index, as the leader's
-/// replication metrics show it), first in `voters` order (the partition's
-/// replica order, so the preferred replica when it qualifies). `None` if
-/// none has caught up.
-pub fn transfer_target(
+/// The voters leadership may go to, best first: those whose log matches the
+/// leader's (`matched` is each replica's last replicated index, as the
+/// leader's replication metrics show it), in `voters` order (the
+/// partition's replica order, so the preferred replica first when it
+/// qualifies). Empty if none has caught up.
+pub fn transfer_targets(
     me: u64,
     last_log_index: Option<u64>,
     voters: &[u64],
     matched: &BTreeMap<u64, Option<u64>>,
-) -> Option<u64> {
+) -> Vec<u64> {
     voters
         .iter()
         .copied()
         .filter(|v| *v != me)
-        .find(|v| matched.get(v).is_some_and(|m| *m == last_log_index))
+        .filter(|v| matched.get(v).is_some_and(|m| *m == last_log_index))
+        .collect()
 }
 
 /// Hands `raft`'s leadership to a caught-up voter by `deadline`; returns the
-/// new leader. `hold` pauses the group's proposer while it runs (the
-/// appender of a data partition); it is released whatever the outcome.
+/// new leader. `gate` stops the group's proposer while it runs (the
+/// appender of a data partition) and waits for its entries to be answered;
+/// it opens again whatever the outcome.
 pub async fn hand_off<C: GroupTypeConfig>(
     core: &Core,
     group: u64,
     raft: &Raft<C>,
-    hold: Option<&tokio::sync::watch::Sender<bool>>,
+    gate: Option<&crate::appender::Gate>,
     deadline: Instant,
 ) -> Result<u64, String> {
     let me = core.id();
-    let others = {
+    let (others, term) = {
         let m = raft.metrics();
         let m = m.borrow();
         if m.current_leader != Some(me) {
             return Err("not the leader".into());
         }
-        m.membership_config
+        let others = m
+            .membership_config
             .membership()
             .voter_ids()
             .filter(|v| *v != me)
-            .count()
+            .count();
+        (others, m.current_term)
     };
     if others == 0 {
         return Err("no other replica to hand over to".into());
     }
-    if let Some(hold) = hold {
-        hold.send_replace(true);
+    // The leader's own lease must run out first, or it refuses the vote; it
+    // keeps serving meanwhile.
+    let lease = Duration::from_millis(raft.config().election_timeout_max);
+    let now = std::time::Instant::now();
+    let ready = may_ask_at(core.leadership().since(group, term), lease, now);
+    if ready > now {
+        if Instant::now() + (ready - now) > deadline {
+            return Err("elected too recently to hand over in time".into());
+        }
+        tokio::time::sleep(ready - now).await;
     }
-    let result = hand_off_held(core, group, raft, me, deadline).await;
-    if let Some(hold) = hold {
-        hold.send_replace(false);
-    }
-    result
+    let _shut = match gate {
+        Some(gate) => {
+            let shut = tokio::time::timeout_at(deadline, gate.proposing.clone().write_owned())
+                .await
+                .map_err(|_| "the appender did not stop in time".to_string())?;
+            // Every entry it submitted answered: none is still on its way
+            // into the log.
+            while gate.in_flight.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                if Instant::now() >= deadline {
+                    return Err("the appender's entries were not answered in time".into());
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Some(shut)
+        }
+        None => None,
+    };
+    hand_off_held(core, group, raft, me, deadline).await
 }
 
 async fn hand_off_held<C: GroupTypeConfig>(
@@ -105,30 +179,61 @@ async fn hand_off_held<C: GroupTypeConfig>(
             .iter()
             .map(|(id, log)| (*id, log.map(|l| l.index)))
             .collect();
-        transfer_target(me, m.last_log_index, &voters, &matched)
+        Some(transfer_targets(me, m.last_log_index, &voters, &matched)).filter(|t| !t.is_empty())
     };
-    let m = raft
-        .wait(Some(left()))
-        .metrics(
-            |m| m.current_leader != Some(me) || target_now(m).is_some(),
-            "a replica that caught up",
-        )
-        .await
-        .map_err(|e| format!("no replica caught up: {e}"))?;
-    if m.current_leader != Some(me) {
-        return Err("lost leadership before handing it over".into());
+    // A voter has caught up, and the log stays put: a proposal that passed
+    // the hold just before it was set may still be landing, and a candidate
+    // whose log is one entry short loses.
+    let candidates = loop {
+        let m = raft
+            .wait(Some(left()))
+            .metrics(
+                |m| m.current_leader != Some(me) || target_now(m).is_some(),
+                "a replica that caught up",
+            )
+            .await
+            .map_err(|e| format!("no replica caught up: {e}"))?;
+        if m.current_leader != Some(me) {
+            return Err("lost leadership before handing it over".into());
+        }
+        tokio::time::sleep(SETTLE).await;
+        let again = raft.metrics().borrow().clone();
+        if again.current_leader != Some(me) {
+            return Err("lost leadership before handing it over".into());
+        }
+        if again.last_log_index == m.last_log_index {
+            if let Some(candidates) = target_now(&again) {
+                break candidates;
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err("the log kept growing".into());
+        }
+    };
+    // The first that agrees to stand (a broker that is stopping too refuses).
+    let mut refusals = Vec::new();
+    let mut target = None;
+    for candidate in candidates {
+        match core
+            .transport()
+            .call(
+                candidate,
+                services::ELECT,
+                group,
+                Vec::new(),
+                ELECT_RPC_TIMEOUT.min(left()),
+            )
+            .await
+        {
+            Ok(_) => {
+                target = Some(candidate);
+                break;
+            }
+            Err(e) => refusals.push(format!("broker {candidate}: {e}")),
+        }
     }
-    let target = target_now(&m).ok_or("no caught-up replica")?;
-    core.transport()
-        .call(
-            target,
-            services::ELECT,
-            group,
-            Vec::new(),
-            ELECT_RPC_TIMEOUT.min(left()),
-        )
-        .await
-        .map_err(|e| format!("broker {target} did not stand: {e}"))?;
+    let target =
+        target.ok_or_else(|| format!("no replica would stand ({})", refusals.join("; ")))?;
     let m = raft
         .wait(Some(left()))
         .metrics(
@@ -143,6 +248,9 @@ async fn hand_off_held<C: GroupTypeConfig>(
 /// Answers [`services::ELECT`] from broker `from`: this broker's replica of
 /// `group` stands for election now.
 pub async fn serve_elect(core: &Core, from: u64, group: u64) -> Result<Vec<u8>, String> {
+    if core.is_stopping() {
+        return Err(format!("broker {} is stopping", core.id()));
+    }
     let partitions = core.partitions();
     let elected = if group == METADATA_GROUP {
         core.meta()
@@ -182,7 +290,7 @@ pub async fn hand_off_all(core: &Core, timeout: Duration) -> (usize, usize) {
         .into_iter()
         .filter(|(_, raft, _)| raft.metrics().borrow().current_leader == Some(me))
         .map(|(group, raft, handle)| async move {
-            let result = hand_off(core, group, &raft, Some(&*handle.hold), deadline).await;
+            let result = hand_off(core, group, &raft, Some(&handle.gate), deadline).await;
             (group, result)
         });
     let offsets = partitions
@@ -234,23 +342,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_caught_up_voter_in_replica_order_is_chosen() {
-        let matched = BTreeMap::from([(2, Some(9)), (3, Some(10)), (4, Some(10))]);
-        // 2 lags; 3 is first among the caught up (4 is a learner, not a voter).
-        assert_eq!(transfer_target(1, Some(10), &[1, 2, 3], &matched), Some(3));
-        assert_eq!(transfer_target(1, Some(10), &[3, 1, 2], &matched), Some(3));
+    fn a_replica_is_asked_only_after_the_leaders_lease() {
+        let now = std::time::Instant::now();
+        let lease = Duration::from_secs(2);
+        let long_ago = now - Duration::from_secs(10);
+        assert!(may_ask_at(Some(long_ago), lease, now) < now);
+        let just = now - Duration::from_millis(500);
+        assert_eq!(
+            may_ask_at(Some(just), lease, now),
+            just + lease + Duration::from_millis(50)
+        );
+        assert!(may_ask_at(None, lease, now) > now + lease);
+    }
+
+    #[test]
+    fn leadership_is_remembered_per_term_and_forgotten_when_lost() {
+        let leadership = Leadership::default();
+        let t0 = std::time::Instant::now();
+        let t1 = t0 + Duration::from_secs(1);
+        leadership.observe([(7, 3), (8, 1)], t0);
+        leadership.observe([(7, 3), (8, 2)], t1);
+        assert_eq!(leadership.since(7, 3), Some(t0), "still the same term");
+        assert_eq!(leadership.since(8, 2), Some(t1), "a new term starts anew");
+        assert_eq!(leadership.since(8, 1), None);
+        leadership.observe([(8, 2)], t1);
+        assert_eq!(leadership.since(7, 3), None, "no longer led");
+    }
+
+    #[test]
+    fn caught_up_voters_in_replica_order_are_the_candidates() {
+        let matched = BTreeMap::from([(2, Some(9)), (3, Some(10)), (4, Some(10)), (5, Some(10))]);
+        // 2 lags; 3 and 5 caught up (4 is a learner, not a voter).
+        assert_eq!(
+            transfer_targets(1, Some(10), &[1, 2, 3, 5], &matched),
+            vec![3, 5]
+        );
+        assert_eq!(
+            transfer_targets(1, Some(10), &[5, 1, 3], &matched),
+            vec![5, 3]
+        );
         // None caught up, or no other voter.
-        assert_eq!(transfer_target(1, Some(11), &[1, 2, 3], &matched), None);
-        assert_eq!(transfer_target(1, Some(10), &[1], &matched), None);
+        assert!(transfer_targets(1, Some(11), &[1, 2, 3], &matched).is_empty());
+        assert!(transfer_targets(1, Some(10), &[1], &matched).is_empty());
         // An empty log: a replica with nothing replicated matches it.
         assert_eq!(
-            transfer_target(1, None, &[1, 2], &BTreeMap::from([(2, None)])),
-            Some(2)
+            transfer_targets(1, None, &[1, 2], &BTreeMap::from([(2, None)])),
+            vec![2]
         );
         // The leader never picks itself.
-        assert_eq!(
-            transfer_target(1, Some(5), &[1, 2], &BTreeMap::from([(1, Some(5))])),
-            None
-        );
+        assert!(transfer_targets(1, Some(5), &[1, 2], &BTreeMap::from([(1, Some(5))])).is_empty());
     }
 }

@@ -98,6 +98,8 @@ pub fn observe_groups(core: &Core) -> (Vec<LedGroup>, Vec<u64>) {
         }
     }
     led.extend(led_offsets_groups(core, &live));
+    core.leadership()
+        .observe(led.iter().map(|l| (l.group, l.term)), now);
     (led, wake)
 }
 
