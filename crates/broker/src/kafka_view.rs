@@ -46,15 +46,17 @@ impl KafkaView {
     /// The local replica of `topic`/`partition`, if this broker leads it.
     fn leader_replica(&self, topic: &str, partition: i32) -> Result<PartitionHandle, KafkaError> {
         self.leader_replica_in_term(topic, partition)
-            .map(|(handle, _)| handle)
+            .map(|(handle, _, _)| handle)
     }
 
-    /// [`KafkaView::leader_replica`] with the term it leads in.
+    /// [`KafkaView::leader_replica`] with the term it leads in, and whether
+    /// it has applied an entry of that term (see
+    /// [`KafkaView::caught_up_replica`]), from one read of its metrics.
     fn leader_replica_in_term(
         &self,
         topic: &str,
         partition: i32,
-    ) -> Result<(PartitionHandle, u64), KafkaError> {
+    ) -> Result<(PartitionHandle, u64, bool), KafkaError> {
         let core = &self.0;
         let group = core
             .meta()
@@ -71,15 +73,20 @@ impl KafkaView {
             .registry
             .get(group)
             .ok_or(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER))?;
-        let (leader, leading, term) = {
+        let (leader, leading, term, applied_term) = {
             let m = raft.metrics();
             let m = m.borrow();
-            (m.current_leader, m.state.is_leader(), m.current_term)
+            (
+                m.current_leader,
+                m.state.is_leader(),
+                m.current_term,
+                m.last_applied.map(|l| l.leader_id.term),
+            )
         };
         if leader != Some(core.id()) || !leading {
             return Err(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER));
         }
-        Ok((handle, term))
+        Ok((handle, term, applied_term == Some(term)))
     }
 
     /// [`KafkaView::leader_replica_in_term`] once the leader has applied an
@@ -95,25 +102,13 @@ impl KafkaView {
         topic: &str,
         partition: i32,
     ) -> Result<(PartitionHandle, u64), KafkaError> {
-        let (handle, term) = self.leader_replica_in_term(topic, partition)?;
-        let applied_term = self
-            .0
-            .partitions()
-            .registry
-            .get(handle.reader.group())
-            .and_then(|(raft, _)| {
-                raft.metrics()
-                    .borrow()
-                    .last_applied
-                    .map(|l| l.leader_id.term)
-            });
-        if applied_term != Some(term) {
-            return Err(KafkaError::new(
+        match self.leader_replica_in_term(topic, partition)? {
+            (handle, term, true) => Ok((handle, term)),
+            (_, _, false) => Err(KafkaError::new(
                 NOT_LEADER_OR_FOLLOWER,
                 format!("{topic}-{partition}: the new leader is still applying its predecessors' entries"),
-            ));
+            )),
         }
-        Ok((handle, term))
     }
 }
 
@@ -636,7 +631,7 @@ impl KafkaCluster for KafkaView {
 
     fn leader_epoch(&self, topic: &str, partition: i32) -> Result<i32, KafkaError> {
         self.leader_replica_in_term(topic, partition)
-            .map(|(_, term)| epoch(term))
+            .map(|(_, term, _)| epoch(term))
     }
 
     fn end_offset_for_epoch(
