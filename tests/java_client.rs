@@ -95,6 +95,7 @@ fn java_admin_client_and_default_producer_work_against_cairn() {
         "java producer: 10 records to java-auto, which it created",
         "deleteRecords (log start 4)",
         "describeLogDirs of 3 brokers",
+        "electLeaders PREFERRED (one partition, then all)",
         "describeAcls -> SecurityDisabledException",
         "deleted the topics",
     ] {

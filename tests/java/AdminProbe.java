@@ -4,7 +4,7 @@
 //   topics: create (with configs and with a manual assignment), list,
 //     describe, grow, delete; configs: describe (topic and broker),
 //     incrementalAlter; records: listOffsets, deleteRecords; cluster:
-//     describeCluster, describeLogDirs; ACLs: describeAcls fails with
+//     describeCluster, describeLogDirs, electLeaders; ACLs: describeAcls fails with
 //     SecurityDisabledException (no authorizer), as against Kafka without one.
 // Prints one line per check; the first failure exits 1 with FAILED: ...
 // Usage: java -cp <jars> AdminProbe.java BOOTSTRAP
@@ -15,7 +15,11 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.ElectionType;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.TopicPartitionReplica;
+import org.apache.kafka.common.errors.ElectionNotNeededException;
+import org.apache.kafka.common.errors.PreferredLeaderNotAvailableException;
 import org.apache.kafka.common.errors.LogDirNotFoundException;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
@@ -170,6 +174,26 @@ public class AdminProbe {
                 check(e.getCause() instanceof LogDirNotFoundException, "alterReplicaLogDirs: " + e.getCause());
             }
             say("java admin: alterReplicaLogDirs to the data dir; another dir -> LogDirNotFoundException");
+
+            // Preferred leader election: the partition moves to its
+            // preferred replica, or needed nothing; every partition (null)
+            // answers for those that moved only.
+            Map<TopicPartition, java.util.Optional<Throwable>> elected =
+                admin.electLeaders(ElectionType.PREFERRED, Set.of(auto0)).partitions().get();
+            check(elected.containsKey(auto0), "electLeaders answered " + elected);
+            elected.get(auto0).ifPresent(t -> check(t instanceof ElectionNotNeededException, "electLeaders: " + t));
+            Map<TopicPartition, java.util.Optional<Throwable>> all =
+                admin.electLeaders(ElectionType.PREFERRED, null).partitions().get();
+            for (var e : all.entrySet()) {
+                // A replica of a partition created a moment ago may still be catching up.
+                check(e.getValue().isEmpty() || e.getValue().get() instanceof PreferredLeaderNotAvailableException,
+                    "electLeaders(all) " + e.getKey() + ": " + e.getValue());
+            }
+            List<TopicPartitionInfo> parts = admin.describeTopics(List.of("java-auto")).allTopicNames().get()
+                .get("java-auto").partitions();
+            check(parts.get(0).leader() != null && parts.get(0).leader().id() == parts.get(0).replicas().get(0).id(),
+                "java-auto-0 not led by its preferred replica: " + parts.get(0));
+            say("java admin: electLeaders PREFERRED (one partition, then all)");
 
             try {
                 admin.describeAcls(AclBindingFilter.ANY).values().get();

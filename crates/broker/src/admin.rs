@@ -1,4 +1,5 @@
-//! The admin HTTP API: `GET /health`, `GET /v1/cluster`, topic admin under
+//! The admin HTTP API: `GET /health`, `GET /v1/cluster`,
+//! `POST /v1/cluster/rebalance-leaders`, topic admin under
 //! `/v1/topics`, and consumer groups under `/v1/groups` (see
 //! [`crate::group_views`]). Every error is JSON `{"error": {"code", "message"}}` with a
 //! status that matches it (404 unknown topic, 409 exists, 400 invalid input,
@@ -22,7 +23,8 @@ use crate::group_views::{self, GroupLookupError};
 use crate::shared::Core;
 use crate::view::{
     format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
-    ErrorBody, ErrorDetail, GroupDetail, GroupsView, LocalReplica, PartitionView, TopicView,
+    ErrorBody, ErrorDetail, GroupDetail, GroupsView, LeaderElectionView, LocalReplica,
+    PartitionView, RebalanceLeaders, RebalanceLeadersView, TopicView,
 };
 
 /// How long a topic admin request may wait for the controller.
@@ -33,6 +35,7 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
     let app = Router::new()
         .route("/health", get(health))
         .route("/v1/cluster", get(cluster))
+        .route("/v1/cluster/rebalance-leaders", post(rebalance_leaders))
         .route("/v1/topics", get(list_topics).post(create_topic))
         .route(
             "/v1/topics/{name}",
@@ -301,6 +304,79 @@ async fn create_topic(
         )
         .into()),
     }
+}
+
+/// `POST /v1/cluster/rebalance-leaders`: a preferred-leader election for
+/// every partition (or those of the named topics); answers once every
+/// transfer has ended.
+async fn rebalance_leaders(
+    State(core): State<Arc<Core>>,
+    body: Result<Json<RebalanceLeaders>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<RebalanceLeadersView>, ApiError> {
+    use crate::leader_balance::{elect_preferred, ElectionError};
+    let Json(body) = body.map_err(bad_json)?;
+    let partitions = if body.topics.is_empty() {
+        None
+    } else {
+        let state = core.meta().reader.read(Clone::clone);
+        let mut wanted = Vec::new();
+        for name in &body.topics {
+            let topic = state.topics.get(name).ok_or_else(|| {
+                MetaError::new(
+                    MetaErrorCode::UnknownTopic,
+                    format!("topic '{name}' does not exist"),
+                )
+            })?;
+            wanted.extend(
+                topic
+                    .partitions
+                    .iter()
+                    .map(|p| (name.clone(), p.partition as i32)),
+            );
+        }
+        Some(wanted)
+    };
+    let timeout = Duration::from_millis(body.timeout_ms.unwrap_or(10_000).clamp(1, 60_000));
+    let elections = elect_preferred(&core, partitions, timeout).await;
+    let mut view = RebalanceLeadersView {
+        moved: 0,
+        already_preferred: 0,
+        not_moved: 0,
+        partitions: Vec::new(),
+    };
+    for e in elections {
+        let (outcome, message) = match e.result {
+            Ok(_) => {
+                view.moved += 1;
+                ("moved", None)
+            }
+            Err(ElectionError::NotNeeded) => {
+                view.already_preferred += 1;
+                continue;
+            }
+            Err(ElectionError::UnknownPartition) => {
+                view.not_moved += 1;
+                ("unknown_partition", None)
+            }
+            Err(ElectionError::NotAvailable(why)) => {
+                view.not_moved += 1;
+                ("not_available", Some(why))
+            }
+            Err(ElectionError::Failed(why)) => {
+                view.not_moved += 1;
+                ("failed", Some(why))
+            }
+        };
+        view.partitions.push(LeaderElectionView {
+            topic: e.topic,
+            partition: e.partition,
+            preferred: e.preferred,
+            previous_leader: e.from,
+            outcome: outcome.to_string(),
+            message,
+        });
+    }
+    Ok(Json(view))
 }
 
 async fn alter_configs(

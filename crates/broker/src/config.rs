@@ -133,6 +133,16 @@ pub struct BrokerConfig {
     /// to caught-up replicas before it stops (0: no hand-off; the groups then
     /// elect after an election timeout).
     pub shutdown_transfer_timeout_ms: u64,
+    /// Whether the controller moves leaderships back to their preferred
+    /// replicas (Kafka's `auto.leader.rebalance.enable`).
+    pub auto_leader_rebalance_enable: bool,
+    /// How often the controller checks leader balance, in seconds (Kafka's
+    /// `leader.imbalance.check.interval.seconds`).
+    pub leader_imbalance_check_interval_seconds: u64,
+    /// A broker's partitions are moved back once more than this percentage of
+    /// those it is preferred for are led elsewhere (Kafka's
+    /// `leader.imbalance.per.broker.percentage`).
+    pub leader_imbalance_per_broker_percentage: u32,
     /// Whether a Metadata request for a topic that does not exist creates it
     /// (Kafka's `auto.create.topics.enable`), when the client allows it.
     pub auto_create_topics_enable: bool,
@@ -200,6 +210,9 @@ impl Default for BrokerConfig {
             default_replication_factor: None,
             log_fsync: true,
             shutdown_transfer_timeout_ms: DEFAULT_SHUTDOWN_TRANSFER_TIMEOUT_MS,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
+            leader_imbalance_per_broker_percentage: 10,
             quiesce_partitions: true,
             // Kafka's default is 50; 16 keeps a small cluster's Raft group count low.
             offsets_topic_num_partitions: 16,
@@ -315,6 +328,15 @@ impl BrokerConfig {
                 "producer_id_expiration_ms ({}) must be at least 1 and at most {}",
                 self.producer_id_expiration_ms,
                 i64::MAX
+            ));
+        }
+        if self.leader_imbalance_check_interval_seconds == 0 {
+            return Err("leader_imbalance_check_interval_seconds must be at least 1".into());
+        }
+        if self.leader_imbalance_per_broker_percentage > 100 {
+            return Err(format!(
+                "leader_imbalance_per_broker_percentage ({}) must be at most 100",
+                self.leader_imbalance_per_broker_percentage
             ));
         }
         if self.num_partitions == 0 {

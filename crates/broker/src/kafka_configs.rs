@@ -226,7 +226,28 @@ pub fn broker_configs(core: &Core) -> Vec<ConfigEntry> {
             "Where the broker keeps its data: one RocksDB. Cairn: data_dir.",
         ),
     ];
-    let numbers: [(&str, u64, u64, ConfigType, &str); 8] = [
+    configs.push(broker_entry(
+        "auto.leader.rebalance.enable",
+        c.auto_leader_rebalance_enable.to_string(),
+        c.auto_leader_rebalance_enable == d.auto_leader_rebalance_enable,
+        Boolean,
+        "Whether the controller periodically moves leaderships back to preferred replicas. Cairn: auto_leader_rebalance_enable.",
+    ));
+    let numbers: [(&str, u64, u64, ConfigType, &str); 10] = [
+        (
+            "leader.imbalance.check.interval.seconds",
+            c.leader_imbalance_check_interval_seconds,
+            d.leader_imbalance_check_interval_seconds,
+            Long,
+            "How often the controller checks leader balance. Cairn: leader_imbalance_check_interval_seconds.",
+        ),
+        (
+            "leader.imbalance.per.broker.percentage",
+            c.leader_imbalance_per_broker_percentage.into(),
+            d.leader_imbalance_per_broker_percentage.into(),
+            Int,
+            "The share of a broker's preferred partitions led elsewhere above which they are moved back. Cairn: leader_imbalance_per_broker_percentage.",
+        ),
         (
             "offsets.topic.num.partitions",
             c.offsets_topic_num_partitions.into(),

@@ -4,19 +4,20 @@
 //! broker leads.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cairn_kafka::error_code::{
-    COORDINATOR_NOT_AVAILABLE, INVALID_CONFIG, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
-    INVALID_REPLICA_ASSIGNMENT, INVALID_TOPIC_EXCEPTION, LEADER_NOT_AVAILABLE, LOG_DIR_NOT_FOUND,
-    NOT_CONTROLLER, NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE, REQUEST_TIMED_OUT,
-    TOPIC_ALREADY_EXISTS, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
+    COORDINATOR_NOT_AVAILABLE, ELECTION_NOT_NEEDED, INVALID_CONFIG, INVALID_PARTITIONS,
+    INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_TOPIC_EXCEPTION,
+    LEADER_NOT_AVAILABLE, LOG_DIR_NOT_FOUND, NOT_CONTROLLER, NOT_LEADER_OR_FOLLOWER,
+    OFFSET_OUT_OF_RANGE, PREFERRED_LEADER_NOT_AVAILABLE, REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS,
+    UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
-    CreatedTopic, KafkaCluster, KafkaError, LogDir, LogDirReplica, MetadataQuorum, NewTopic,
-    PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
+    CreatedTopic, ElectionResult, KafkaCluster, KafkaError, LogDir, LogDirReplica, MetadataQuorum,
+    NewTopic, PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
 };
 use cairn_meta::topic_config::{effective_configs, validate_topic_name};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode, MetaResponse};
@@ -433,6 +434,38 @@ impl KafkaCluster for KafkaView {
                 crate::retention::purge(&purger, group, &raft).await
             });
             Ok(start as i64)
+        })
+    }
+
+    fn elect_preferred_leaders(
+        &self,
+        partitions: Option<Vec<(String, i32)>>,
+        timeout: Duration,
+    ) -> BoxFuture<Vec<ElectionResult>> {
+        use crate::leader_balance::{elect_preferred, ElectionError};
+        let core = self.0.clone();
+        Box::pin(async move {
+            elect_preferred(&core, partitions, timeout)
+                .await
+                .into_iter()
+                .map(|e| {
+                    let result = e.result.map(|_| ()).map_err(|why| match why {
+                        ElectionError::UnknownPartition => KafkaError::new(
+                            UNKNOWN_TOPIC_OR_PARTITION,
+                            format!("{}-{} does not exist", e.topic, e.partition),
+                        ),
+                        ElectionError::NotNeeded => KafkaError::new(
+                            ELECTION_NOT_NEEDED,
+                            "the preferred replica leads already",
+                        ),
+                        ElectionError::NotAvailable(why) => {
+                            KafkaError::new(PREFERRED_LEADER_NOT_AVAILABLE, why)
+                        }
+                        ElectionError::Failed(why) => KafkaError::new(REQUEST_TIMED_OUT, why),
+                    });
+                    (e.topic, e.partition, result)
+                })
+                .collect()
         })
     }
 

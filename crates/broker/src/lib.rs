@@ -7,7 +7,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | process | [`node`] (start and stop; owns every task) |
-//! | loops and servers | [`admin`], [`kafka_view`], [`group_coordinators`], [`controller`], [`dissemination`], [`retention`], [`rpc`] |
+//! | loops and servers | [`admin`], [`kafka_view`], [`group_coordinators`], [`controller`], [`leader_balance`], [`transfer`], [`dissemination`], [`retention`], [`rpc`] |
 //! | shared state | [`shared`] |
 //! | components | [`metadata`], [`offsets`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
 //! | foundations | [`config`], [`error`], [`tasks`], [`services`], [`clock`], [`view`] |
@@ -23,6 +23,7 @@ pub mod group_coordinators;
 pub mod group_views;
 pub mod kafka_configs;
 pub mod kafka_view;
+pub mod leader_balance;
 pub mod metadata;
 pub mod node;
 pub mod offsets;

@@ -105,6 +105,10 @@ impl Broker {
             controller::run(core.clone(), stop.subscribe()),
         );
         loops.spawn(
+            "leader balance",
+            crate::leader_balance::run(core.clone(), stop.subscribe()),
+        );
+        loops.spawn(
             "kafka listener",
             cairn_kafka::serve(
                 kafka_listener,

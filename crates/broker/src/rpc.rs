@@ -63,6 +63,7 @@ async fn serve_rpc(
         services::CONTROLLER => core.meta().serve_forwarded(&body).await,
         services::GROUPS => crate::group_views::serve(core, &body),
         services::ELECT => crate::transfer::serve_elect(core, from, group).await,
+        services::TRANSFER => crate::transfer::serve_transfer(core, from, group, &body).await,
         service::APPEND | service::VOTE | service::SNAPSHOT if group == METADATA_GROUP => {
             serve_raft_rpc(&core.meta().raft, service_id, &body).await
         }

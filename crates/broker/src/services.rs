@@ -12,3 +12,6 @@ pub const GROUPS: u8 = FIRST_BROKER_SERVICE + 2;
 /// "Stand for election now" for one partition group: the leader hands its
 /// leadership over (see [`crate::transfer`]).
 pub const ELECT: u8 = FIRST_BROKER_SERVICE + 3;
+/// "Hand your leadership of this group to broker N" to a group's leader, for
+/// leader balancing and ElectLeaders (see [`crate::transfer::transfer`]).
+pub const TRANSFER: u8 = FIRST_BROKER_SERVICE + 4;

@@ -18,15 +18,23 @@
 //! 4. once leadership moved, the appender resumes, answering what queued
 //!    NOT_LEADER_OR_FOLLOWER so that clients go to the new leader.
 //!
+//! A transfer may also name its target (the preferred replica, for leader
+//! balancing and ElectLeaders, see [`crate::leader_balance`]): then only that
+//! replica is asked, and only if it is in sync before the proposer stops, so
+//! that a lagging target never holds produces back for long. Any broker asks
+//! a group's leader for such a transfer with [`services::TRANSFER`].
+//!
 //! If the leader's log grows in between (another proposer), or a group has
 //! more than three voters (the others' leases refuse the vote), the
 //! candidate loses and the group elects a leader the ordinary way, after an
 //! election timeout: the time a transfer tries to save, never safety.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use openraft::Raft;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use cairn_common::{GroupTypeConfig, METADATA_GROUP};
@@ -84,6 +92,43 @@ const SETTLE: Duration = Duration::from_millis(30);
 /// How long the target may take to answer the request to stand.
 const ELECT_RPC_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a named target that was in sync may take to match the stopped
+/// leader's log exactly; the partition accepts no produce meanwhile.
+const TARGET_CATCH_UP: Duration = Duration::from_secs(1);
+
+/// Why leadership was not handed over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransferError {
+    /// The broker asked does not lead the group (any more, or yet).
+    NotLeader,
+    /// The named target cannot take over: not a voter, not in sync, or it
+    /// refused to stand.
+    TargetUnavailable(String),
+    /// It did not complete by the deadline, or failed on the way.
+    Failed(String),
+}
+
+impl fmt::Display for TransferError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransferError::NotLeader => f.write_str("not the leader"),
+            TransferError::TargetUnavailable(why) | TransferError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<String> for TransferError {
+    fn from(why: String) -> Self {
+        TransferError::Failed(why)
+    }
+}
+
+impl From<&str> for TransferError {
+    fn from(why: &str) -> Self {
+        TransferError::Failed(why.to_string())
+    }
+}
+
 /// The voters leadership may go to, best first: those whose log matches the
 /// leader's (`matched` is each replica's last replicated index, as the
 /// leader's replication metrics show it), in `voters` order (the
@@ -103,35 +148,39 @@ pub fn transfer_targets(
         .collect()
 }
 
-/// Hands `raft`'s leadership to a caught-up voter by `deadline`; returns the
-/// new leader. `gate` stops the group's proposer while it runs (the
-/// appender of a data partition) and waits for its entries to be answered;
-/// it opens again whatever the outcome.
+/// Hands `raft`'s leadership to a caught-up voter by `deadline` (to `to`
+/// only, when given); returns the new leader. `gate` stops the group's
+/// proposer while it runs (the appender of a data partition) and waits for
+/// its entries to be answered; it opens again whatever the outcome.
 pub async fn hand_off<C: GroupTypeConfig>(
     core: &Core,
     group: u64,
     raft: &Raft<C>,
     gate: Option<&crate::appender::Gate>,
+    to: Option<u64>,
     deadline: Instant,
-) -> Result<u64, String> {
+) -> Result<u64, TransferError> {
     let me = core.id();
-    let (others, term) = {
+    let term = {
         let m = raft.metrics();
         let m = m.borrow();
-        if m.current_leader != Some(me) {
-            return Err("not the leader".into());
+        if m.current_leader != Some(me) || !m.state.is_leader() {
+            return Err(TransferError::NotLeader);
         }
-        let others = m
+        let others: Vec<u64> = m
             .membership_config
             .membership()
             .voter_ids()
             .filter(|v| *v != me)
-            .count();
-        (others, m.current_term)
+            .collect();
+        if others.is_empty() {
+            return Err("no other replica to hand over to".into());
+        }
+        if let Some(to) = to {
+            in_sync_voter(core, &m, to)?;
+        }
+        m.current_term
     };
-    if others == 0 {
-        return Err("no other replica to hand over to".into());
-    }
     // The leader's own lease must run out first, or it refuses the vote; it
     // keeps serving meanwhile.
     let lease = Duration::from_millis(raft.config().election_timeout_max);
@@ -160,7 +209,62 @@ pub async fn hand_off<C: GroupTypeConfig>(
         }
         None => None,
     };
-    hand_off_held(core, group, raft, me, deadline).await
+    // A named target was in sync: it gets a short while to match the log.
+    let catch_up_by = match to {
+        Some(_) => deadline.min(Instant::now() + TARGET_CATCH_UP),
+        None => deadline,
+    };
+    hand_off_held(core, group, raft, me, to, catch_up_by, deadline).await
+}
+
+/// Checks that `to` is a voter of the group `m` describes, live and within
+/// the ISR's lag of the leader's log.
+fn in_sync_voter(
+    core: &Core,
+    m: &openraft::RaftMetrics<u64, openraft::BasicNode>,
+    to: u64,
+) -> Result<(), TransferError> {
+    let me = core.id();
+    if to == me {
+        return Err(TransferError::TargetUnavailable(format!(
+            "broker {to} leads already"
+        )));
+    }
+    let voters: std::collections::BTreeSet<u64> =
+        m.membership_config.membership().voter_ids().collect();
+    if !voters.contains(&to) {
+        return Err(TransferError::TargetUnavailable(format!(
+            "broker {to} is not a voter of the group"
+        )));
+    }
+    let matched: BTreeMap<u64, Option<u64>> = m
+        .replication
+        .as_ref()
+        .map(|r| {
+            r.iter()
+                .map(|(id, log)| (*id, log.map(|l| l.index)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut live = core
+        .knowledge()
+        .heard_within(std::time::Instant::now(), core.session_timeout());
+    live.insert(me);
+    let isr = crate::dissemination::compute_isr(
+        me,
+        &voters,
+        m.last_log_index.unwrap_or(0),
+        &matched,
+        &live,
+        crate::dissemination::ISR_MAX_LAG_ENTRIES,
+    );
+    if isr.contains(&to) {
+        Ok(())
+    } else {
+        Err(TransferError::TargetUnavailable(format!(
+            "broker {to} is not in sync"
+        )))
+    }
 }
 
 async fn hand_off_held<C: GroupTypeConfig>(
@@ -168,8 +272,10 @@ async fn hand_off_held<C: GroupTypeConfig>(
     group: u64,
     raft: &Raft<C>,
     me: u64,
+    to: Option<u64>,
+    catch_up_by: Instant,
     deadline: Instant,
-) -> Result<u64, String> {
+) -> Result<u64, TransferError> {
     let left = || deadline.saturating_duration_since(Instant::now());
     let target_now = |m: &openraft::RaftMetrics<u64, openraft::BasicNode>| {
         let voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
@@ -179,20 +285,28 @@ async fn hand_off_held<C: GroupTypeConfig>(
             .iter()
             .map(|(id, log)| (*id, log.map(|l| l.index)))
             .collect();
-        Some(transfer_targets(me, m.last_log_index, &voters, &matched)).filter(|t| !t.is_empty())
+        let mut targets = transfer_targets(me, m.last_log_index, &voters, &matched);
+        if let Some(to) = to {
+            targets.retain(|t| *t == to);
+        }
+        Some(targets).filter(|t| !t.is_empty())
+    };
+    let not_caught_up = |e: String| match to {
+        Some(to) => TransferError::TargetUnavailable(format!("broker {to} did not catch up: {e}")),
+        None => TransferError::Failed(format!("no replica caught up: {e}")),
     };
     // A voter has caught up, and the log stays put: a proposal that passed
     // the hold just before it was set may still be landing, and a candidate
     // whose log is one entry short loses.
     let candidates = loop {
         let m = raft
-            .wait(Some(left()))
+            .wait(Some(catch_up_by.saturating_duration_since(Instant::now())))
             .metrics(
                 |m| m.current_leader != Some(me) || target_now(m).is_some(),
                 "a replica that caught up",
             )
             .await
-            .map_err(|e| format!("no replica caught up: {e}"))?;
+            .map_err(|e| not_caught_up(e.to_string()))?;
         if m.current_leader != Some(me) {
             return Err("lost leadership before handing it over".into());
         }
@@ -206,7 +320,7 @@ async fn hand_off_held<C: GroupTypeConfig>(
                 break candidates;
             }
         }
-        if Instant::now() >= deadline {
+        if Instant::now() >= catch_up_by {
             return Err("the log kept growing".into());
         }
     };
@@ -232,8 +346,13 @@ async fn hand_off_held<C: GroupTypeConfig>(
             Err(e) => refusals.push(format!("broker {candidate}: {e}")),
         }
     }
-    let target =
-        target.ok_or_else(|| format!("no replica would stand ({})", refusals.join("; ")))?;
+    let target = target.ok_or_else(|| {
+        let why = format!("no replica would stand ({})", refusals.join("; "));
+        match to {
+            Some(_) => TransferError::TargetUnavailable(why),
+            None => TransferError::Failed(why),
+        }
+    })?;
     let m = raft
         .wait(Some(left()))
         .metrics(
@@ -243,6 +362,89 @@ async fn hand_off_held<C: GroupTypeConfig>(
         .await
         .map_err(|e| format!("broker {target} did not take over: {e}"))?;
     Ok(m.current_leader.unwrap_or(target))
+}
+
+/// A request to a group's leader to hand its leadership to `to`
+/// ([`services::TRANSFER`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct TransferRequest {
+    to: u64,
+    timeout_ms: u64,
+}
+
+/// Asks broker `leader`, which should lead `group`, to hand its leadership
+/// to `to` within `timeout` (this broker itself, or over the transport);
+/// returns the new leader.
+pub async fn transfer(
+    core: &Core,
+    group: u64,
+    leader: u64,
+    to: u64,
+    timeout: Duration,
+) -> Result<u64, TransferError> {
+    if leader == core.id() {
+        return transfer_here(core, group, to, Instant::now() + timeout).await;
+    }
+    let request = TransferRequest {
+        to,
+        timeout_ms: timeout.as_millis() as u64,
+    };
+    let body = bincode::serialize(&request).map_err(|e| e.to_string())?;
+    // The leader answers by its own deadline; the margin covers the trip.
+    let answer = core
+        .transport()
+        .call(
+            leader,
+            services::TRANSFER,
+            group,
+            body,
+            timeout + Duration::from_secs(1),
+        )
+        .await
+        .map_err(|e| TransferError::Failed(format!("broker {leader}: {e}")))?;
+    bincode::deserialize::<Result<u64, TransferError>>(&answer)
+        .map_err(|e| TransferError::Failed(format!("broker {leader} answered garbage: {e}")))?
+}
+
+/// Hands the leadership of `group`, led here, to `to` by `deadline`.
+async fn transfer_here(
+    core: &Core,
+    group: u64,
+    to: u64,
+    deadline: Instant,
+) -> Result<u64, TransferError> {
+    let partitions = core.partitions();
+    if group == METADATA_GROUP {
+        hand_off(core, group, &core.meta().raft, None, Some(to), deadline).await
+    } else if let Some((raft, handle)) = partitions.registry.get(group) {
+        hand_off(core, group, &raft, Some(&handle.gate), Some(to), deadline).await
+    } else if let Some(raft) = partitions.offsets.raft(group) {
+        hand_off(core, group, &raft, None, Some(to), deadline).await
+    } else {
+        Err(TransferError::NotLeader)
+    }
+}
+
+/// Answers [`services::TRANSFER`]: hands `group` to the requested broker and
+/// says how that went.
+pub async fn serve_transfer(
+    core: &Core,
+    from: u64,
+    group: u64,
+    body: &[u8],
+) -> Result<Vec<u8>, String> {
+    let request: TransferRequest =
+        bincode::deserialize(body).map_err(|e| format!("malformed transfer request: {e}"))?;
+    let timeout = Duration::from_millis(request.timeout_ms.min(60_000));
+    let outcome = transfer_here(core, group, request.to, Instant::now() + timeout).await;
+    tracing::info!(
+        group,
+        from,
+        to = request.to,
+        ?outcome,
+        "leadership transfer asked by a peer"
+    );
+    bincode::serialize(&outcome).map_err(|e| e.to_string())
 }
 
 /// Answers [`services::ELECT`] from broker `from`: this broker's replica of
@@ -290,7 +492,7 @@ pub async fn hand_off_all(core: &Core, timeout: Duration) -> (usize, usize) {
         .into_iter()
         .filter(|(_, raft, _)| raft.metrics().borrow().current_leader == Some(me))
         .map(|(group, raft, handle)| async move {
-            let result = hand_off(core, group, &raft, Some(&handle.gate), deadline).await;
+            let result = hand_off(core, group, &raft, Some(&handle.gate), None, deadline).await;
             (group, result)
         });
     let offsets = partitions
@@ -300,7 +502,7 @@ pub async fn hand_off_all(core: &Core, timeout: Duration) -> (usize, usize) {
         .filter(|(_, raft, _)| raft.metrics().borrow().current_leader == Some(me))
         .map(|(group, raft, _)| async move {
             // The coordinator proposes rarely; it is not paused.
-            let result = hand_off(core, group, &raft, None, deadline).await;
+            let result = hand_off(core, group, &raft, None, None, deadline).await;
             (group, result)
         });
     // The controller too: its proposals are rare and retried.
@@ -309,7 +511,7 @@ pub async fn hand_off_all(core: &Core, timeout: Duration) -> (usize, usize) {
         if raft.metrics().borrow().current_leader == Some(me) {
             vec![(
                 METADATA_GROUP,
-                hand_off(core, METADATA_GROUP, raft, None, deadline).await,
+                hand_off(core, METADATA_GROUP, raft, None, None, deadline).await,
             )]
         } else {
             Vec::new()

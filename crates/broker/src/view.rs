@@ -231,3 +231,44 @@ pub struct GroupDetail {
     /// Its committed offsets, by topic and partition.
     pub offsets: Vec<GroupOffsetView>,
 }
+
+/// `POST /v1/cluster/rebalance-leaders`: which partitions' leaderships to
+/// move back to their preferred replicas.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RebalanceLeaders {
+    /// Only these topics' partitions; every topic when empty.
+    pub topics: Vec<String>,
+    /// How long each leadership transfer may take, in milliseconds (default 10 s).
+    pub timeout_ms: Option<u64>,
+}
+
+/// One partition in [`RebalanceLeadersView`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderElectionView {
+    /// Topic.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+    /// Its preferred replica.
+    pub preferred: Option<u64>,
+    /// Its leader before.
+    pub previous_leader: Option<u64>,
+    /// `moved`, `already_preferred`, `not_available`, `failed` or `unknown_partition`.
+    pub outcome: String,
+    /// Why it did not move.
+    pub message: Option<String>,
+}
+
+/// The answer to `POST /v1/cluster/rebalance-leaders`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebalanceLeadersView {
+    /// Partitions whose leadership moved to the preferred replica.
+    pub moved: usize,
+    /// Partitions led by their preferred replica already.
+    pub already_preferred: usize,
+    /// Partitions that could not move now.
+    pub not_moved: usize,
+    /// Every partition asked about, except those led by their preferred replica already.
+    pub partitions: Vec<LeaderElectionView>,
+}

@@ -7,7 +7,10 @@ use anyhow::{anyhow, bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::blocking::{Client, Response};
 
-use cairn_broker::view::{AlterTopicConfigs, ClusterView, CreateTopic, ErrorBody, TopicView};
+use cairn_broker::view::{
+    AlterTopicConfigs, ClusterView, CreateTopic, ErrorBody, RebalanceLeaders, RebalanceLeadersView,
+    TopicView,
+};
 
 use crate::output;
 
@@ -110,6 +113,19 @@ pub enum TopicCommand {
 pub enum ClusterCommand {
     /// Brokers, controller, partition leaders and ISR.
     Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Move partition leaderships back to their preferred replicas (the
+    /// first of each partition's replicas) where those are live and in sync:
+    /// Kafka's preferred leader election.
+    RebalanceLeaders {
+        /// Only this topic's partitions (repeatable); every topic by default.
+        #[arg(long = "topic", short = 't')]
+        topics: Vec<String>,
+        /// How long each leadership transfer may take, in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -332,6 +348,35 @@ pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
                 Format::Json => print_json(&view),
                 Format::Table => {
                     print!("{}", output::cluster_status(&view));
+                    Ok(())
+                }
+            }
+        }
+        ClusterCommand::RebalanceLeaders {
+            topics,
+            timeout_ms,
+            admin,
+        } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let body = RebalanceLeaders {
+                topics,
+                timeout_ms: Some(timeout_ms),
+            };
+            let response = client.send(
+                client
+                    .http
+                    .post(format!("{}/v1/cluster/rebalance-leaders", client.base))
+                    // Every transfer, 16 at a time.
+                    .timeout(Duration::from_secs(600))
+                    .json(&body),
+            )?;
+            let view: RebalanceLeadersView = response
+                .json()
+                .context("malformed answer to rebalance-leaders")?;
+            match admin.output {
+                Format::Json => print_json(&view),
+                Format::Table => {
+                    print!("{}", output::rebalance_leaders(&view));
                     Ok(())
                 }
             }

@@ -83,6 +83,17 @@ pub struct BrokerArgs {
     /// replicas before stopping (0: none).
     #[arg(long, env = "CAIRN_SHUTDOWN_TRANSFER_TIMEOUT_MS")]
     shutdown_transfer_timeout_ms: Option<u64>,
+    /// Move leaderships back to their preferred replicas periodically
+    /// (Kafka's auto.leader.rebalance.enable).
+    #[arg(long, env = "CAIRN_AUTO_LEADER_REBALANCE_ENABLE")]
+    auto_leader_rebalance_enable: Option<bool>,
+    /// How often leader balance is checked, in seconds.
+    #[arg(long, env = "CAIRN_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS")]
+    leader_imbalance_check_interval_seconds: Option<u64>,
+    /// Percentage of a broker's preferred partitions led elsewhere above
+    /// which they are moved back.
+    #[arg(long, env = "CAIRN_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE")]
+    leader_imbalance_per_broker_percentage: Option<u32>,
     /// Let idle partitions stop their Raft heartbeats and election timers.
     #[arg(long, env = "CAIRN_QUIESCE_PARTITIONS")]
     quiesce_partitions: Option<bool>,
@@ -192,6 +203,15 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.shutdown_transfer_timeout_ms {
         config.shutdown_transfer_timeout_ms = v;
+    }
+    if let Some(v) = args.auto_leader_rebalance_enable {
+        config.auto_leader_rebalance_enable = v;
+    }
+    if let Some(v) = args.leader_imbalance_check_interval_seconds {
+        config.leader_imbalance_check_interval_seconds = v;
+    }
+    if let Some(v) = args.leader_imbalance_per_broker_percentage {
+        config.leader_imbalance_per_broker_percentage = v;
     }
     if let Some(v) = args.quiesce_partitions {
         config.quiesce_partitions = v;

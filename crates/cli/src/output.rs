@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use cairn_broker::view::{ClusterView, PartitionView, TopicView};
+use cairn_broker::view::{ClusterView, PartitionView, RebalanceLeadersView, TopicView};
 
 /// Left-aligned columns sized to their widest cell.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -68,6 +68,16 @@ pub fn cluster_status(view: &ClusterView) -> String {
         .brokers
         .iter()
         .map(|b| {
+            let leads = view
+                .partitions
+                .iter()
+                .filter(|p| p.leader == Some(b.id))
+                .count();
+            let preferred = view
+                .partitions
+                .iter()
+                .filter(|p| p.replicas.first() == Some(&b.id))
+                .count();
             vec![
                 b.id.to_string(),
                 if b.live { "live" } else { "offline" }.to_string(),
@@ -81,12 +91,20 @@ pub fn cluster_status(view: &ClusterView) -> String {
                 b.raft_addr.clone(),
                 b.admin_addr.clone(),
                 b.rack.clone().unwrap_or_else(|| "-".into()),
+                format!("{leads}/{preferred}"),
             ]
         })
         .collect();
     out.push_str(&table(
         &[
-            "BROKER", "STATUS", "METADATA", "KAFKA", "RAFT", "ADMIN", "RACK",
+            "BROKER",
+            "STATUS",
+            "METADATA",
+            "KAFKA",
+            "RAFT",
+            "ADMIN",
+            "RACK",
+            "LEADS/PREFERRED",
         ],
         &brokers,
     ));
@@ -110,6 +128,38 @@ pub fn cluster_status(view: &ClusterView) -> String {
         view.partitions.len(),
         under,
         leaderless
+    );
+    out
+}
+
+/// `cairn cluster rebalance-leaders`.
+pub fn rebalance_leaders(view: &RebalanceLeadersView) -> String {
+    let mut out = String::new();
+    if !view.partitions.is_empty() {
+        let rows: Vec<Vec<String>> = view
+            .partitions
+            .iter()
+            .map(|p| {
+                vec![
+                    p.topic.clone(),
+                    p.partition.to_string(),
+                    opt(p.previous_leader),
+                    opt(p.preferred),
+                    p.outcome.clone(),
+                    p.message.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["TOPIC", "PARTITION", "FROM", "PREFERRED", "OUTCOME", "WHY"],
+            &rows,
+        ));
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "{} moved to their preferred replica, {} led by it already, {} not moved",
+        view.moved, view.already_preferred, view.not_moved
     );
     out
 }

@@ -78,6 +78,14 @@ pub const NON_EMPTY_GROUP: i16 = 68;
 pub const GROUP_ID_NOT_FOUND: i16 = 69;
 /// The member must rejoin with the member id given in the response (JoinGroup v4+).
 pub const MEMBER_ID_REQUIRED: i16 = 79;
+/// The preferred replica cannot lead now: it is not live or not in sync
+/// (ElectLeaders).
+pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
+/// No replica may lead: an unclean election was asked for a partition
+/// without a leader, which Raft cannot do without losing data (ElectLeaders).
+pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
+/// The partition is led by the replica the election would choose (ElectLeaders).
+pub const ELECTION_NOT_NEEDED: i16 = 84;
 /// The group already holds `group.max.size` members.
 pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
 /// Another member now owns this `group.instance.id`.

@@ -187,6 +187,10 @@ pub struct ConfigEntry {
     pub synonyms: Vec<ConfigSynonym>,
 }
 
+/// One partition's answer to a leader election: topic, partition, and
+/// `Ok` once the chosen replica leads, or the Kafka error.
+pub type ElectionResult = (String, i32, Result<(), KafkaError>);
+
 /// The broker side of the Kafka adapter. Errors carry the Kafka error code
 /// the client gets ([`KafkaError`]).
 pub trait KafkaCluster: Send + Sync + 'static {
@@ -370,6 +374,17 @@ pub trait KafkaCluster: Send + Sync + 'static {
         let _ = name;
         None
     }
+
+    /// Moves the leadership of `partitions` (every partition when `None`)
+    /// back to their preferred replicas, each transfer within `timeout`;
+    /// one answer per partition, in request order: `Ok` once the preferred
+    /// replica leads, or ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+    /// UNKNOWN_TOPIC_OR_PARTITION, REQUEST_TIMED_OUT with a message.
+    fn elect_preferred_leaders(
+        &self,
+        partitions: Option<Vec<(String, i32)>>,
+        timeout: std::time::Duration,
+    ) -> BoxFuture<Vec<ElectionResult>>;
 
     /// Grows a topic to `total` partitions (or only validates the request),
     /// placing the new ones by `assignment` when given (one broker list per

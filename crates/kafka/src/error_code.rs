@@ -231,6 +231,21 @@ mod tests {
                 "GROUP_MAX_SIZE_REACHED",
             ),
             (
+                PREFERRED_LEADER_NOT_AVAILABLE,
+                ResponseError::PreferredLeaderNotAvailable.code(),
+                "PREFERRED_LEADER_NOT_AVAILABLE",
+            ),
+            (
+                ELIGIBLE_LEADERS_NOT_AVAILABLE,
+                ResponseError::EligibleLeadersNotAvailable.code(),
+                "ELIGIBLE_LEADERS_NOT_AVAILABLE",
+            ),
+            (
+                ELECTION_NOT_NEEDED,
+                ResponseError::ElectionNotNeeded.code(),
+                "ELECTION_NOT_NEEDED",
+            ),
+            (
                 FENCED_INSTANCE_ID,
                 ResponseError::FencedInstanceId.code(),
                 "FENCED_INSTANCE_ID",

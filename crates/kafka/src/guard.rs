@@ -160,6 +160,7 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::AlterReplicaLogDirs => 2,
         ApiKey::OffsetForLeaderEpoch => 4,
         ApiKey::ListPartitionReassignments => 0,
+        ApiKey::ElectLeaders => 2,
         _ => 0,
     }
 }
@@ -603,6 +604,17 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 })?;
                 w.tagged()
             })?;
+        }
+        ApiKey::ElectLeaders => {
+            if v >= 1 {
+                w.skip(1)?; // election type
+            }
+            w.array(|w| {
+                w.string()?; // topic
+                w.array(|w| w.skip(4))?; // partitions
+                w.tagged()
+            })?;
+            w.skip(4)?; // timeout
         }
         ApiKey::DescribeQuorum => {
             w.array(|w| {

@@ -246,6 +246,22 @@ fn every_supported_request_passes_the_bounds_check() {
                 .with_topics(topics),
         );
     }
+    for topic_partitions in [
+        None,
+        Some(vec![
+            kafka_protocol::messages::elect_leaders_request::TopicPartitions::default()
+                .with_topic(name("a"))
+                .with_partitions(vec![0, 0x0500_0000]),
+        ]),
+    ] {
+        accepted(
+            ApiKey::ElectLeaders,
+            0..=2,
+            &kafka_protocol::messages::ElectLeadersRequest::default()
+                .with_topic_partitions(topic_partitions)
+                .with_timeout_ms(0x0500_0000),
+        );
+    }
     accepted(
         ApiKey::OffsetForLeaderEpoch,
         2..=4,

@@ -1,8 +1,9 @@
 //! The metadata layer: the catalogue of brokers, topics and assignments that
 //! the metadata Raft group replicates ([`state`]), topic configs and their
-//! defaults ([`topic_config`]), replica placement ([`placement`]) and the
-//! controller's decisions ([`controller`]). Everything here is free of IO.
+//! defaults ([`topic_config`]), replica placement ([`placement`]), leader
+//! balancing ([`balance`]) and the controller's decisions ([`controller`]). Everything here is free of IO.
 
+pub mod balance;
 pub mod controller;
 pub mod placement;
 pub mod state;

@@ -26,6 +26,7 @@ pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod describe_quorum;
 pub mod describe_topic_partitions;
+pub mod elect_leaders;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod groups;
@@ -126,6 +127,7 @@ fn route(
         ApiKey::DeleteTopics => delete_topics::handle_delete_topics(header, body, cluster),
         ApiKey::DescribeConfigs => describe_configs::handle_describe_configs(header, body, cluster),
         ApiKey::DescribeQuorum => describe_quorum::handle_describe_quorum(header, body, cluster),
+        ApiKey::ElectLeaders => elect_leaders::handle_elect_leaders(header, body, cluster),
         ApiKey::ListPartitionReassignments => {
             list_partition_reassignments::handle_list_partition_reassignments(header, body)
         }

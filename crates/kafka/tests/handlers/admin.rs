@@ -331,3 +331,93 @@ async fn list_partition_reassignments_lists_none_because_nothing_moves() {
         assert!(response.topics.is_empty());
     }
 }
+
+#[tokio::test]
+async fn elect_leaders_moves_named_partitions_and_leaves_out_unneeded_ones_for_all() {
+    use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+    use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse};
+    let answers = |r: &ElectLeadersResponse| -> Vec<(String, i32, i16)> {
+        r.replica_election_results
+            .iter()
+            .flat_map(|t| {
+                t.partition_result
+                    .iter()
+                    .map(|p| (t.topic.as_str().to_string(), p.partition_id, p.error_code))
+            })
+            .collect()
+    };
+    let named = |election_type: i8| {
+        ElectLeadersRequest::default()
+            .with_election_type(election_type)
+            .with_topic_partitions(Some(vec![TopicPartitions::default()
+                .with_topic(TopicName(StrBytes::from_static_str("t")))
+                // Twice the same partition: answered once.
+                .with_partitions(vec![0, 1, 2, 1, 9])]))
+            .with_timeout_ms(1000)
+    };
+    for version in 0..=2 {
+        let cluster = cluster();
+        // Preferred is broker 1: partition 0 has it, 1 is led by 2, 2 has no leader.
+        cluster.add_topic("t", &[Some(1), Some(2), None]);
+        let response: ElectLeadersResponse =
+            answered(&cluster, ApiKey::ElectLeaders, version, &named(0)).await;
+        assert_eq!(response.error_code, error_code::NONE);
+        assert_eq!(
+            answers(&response),
+            vec![
+                ("t".to_string(), 0, error_code::ELECTION_NOT_NEEDED),
+                ("t".to_string(), 1, error_code::NONE),
+                (
+                    "t".to_string(),
+                    2,
+                    error_code::PREFERRED_LEADER_NOT_AVAILABLE
+                ),
+                ("t".to_string(), 9, error_code::UNKNOWN_TOPIC_OR_PARTITION),
+            ],
+            "v{version}"
+        );
+    }
+    // Every partition: those needing nothing are left out.
+    let cluster = cluster();
+    cluster.add_topic("t", &[Some(1), Some(2), None]);
+    let response: ElectLeadersResponse = answered(
+        &cluster,
+        ApiKey::ElectLeaders,
+        2,
+        &ElectLeadersRequest::default().with_topic_partitions(None),
+    )
+    .await;
+    assert_eq!(
+        answers(&response),
+        vec![
+            ("t".to_string(), 1, error_code::NONE),
+            (
+                "t".to_string(),
+                2,
+                error_code::PREFERRED_LEADER_NOT_AVAILABLE
+            ),
+        ]
+    );
+    // Unclean: a led partition needs none; a leaderless one cannot have one.
+    let response: ElectLeadersResponse =
+        answered(&cluster, ApiKey::ElectLeaders, 1, &named(1)).await;
+    assert_eq!(
+        answers(&response),
+        vec![
+            ("t".to_string(), 0, error_code::ELECTION_NOT_NEEDED),
+            ("t".to_string(), 1, error_code::ELECTION_NOT_NEEDED),
+            (
+                "t".to_string(),
+                2,
+                error_code::ELIGIBLE_LEADERS_NOT_AVAILABLE
+            ),
+            ("t".to_string(), 9, error_code::UNKNOWN_TOPIC_OR_PARTITION),
+        ]
+    );
+    // An election type Kafka does not have.
+    let response: ElectLeadersResponse =
+        answered(&cluster, ApiKey::ElectLeaders, 2, &named(7)).await;
+    assert!(answers(&response)
+        .iter()
+        .all(|(_, _, code)| *code == error_code::INVALID_REQUEST));
+}

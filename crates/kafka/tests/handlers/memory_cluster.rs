@@ -16,8 +16,8 @@ use cairn_kafka::error_code::{
 };
 use cairn_kafka::{
     AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry, ConfigSource,
-    ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, KafkaError, MetadataQuorum, NewTopic,
-    PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
+    ConfigSynonym, ConfigType, CreatedTopic, ElectionResult, KafkaCluster, KafkaError,
+    MetadataQuorum, NewTopic, PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
 };
 use tokio::sync::watch;
 
@@ -188,6 +188,46 @@ impl KafkaCluster for MemoryCluster {
                 _ => (3, p.high_watermark),
             })
         })
+    }
+
+    /// Every partition's preferred replica is broker 1 ([`BROKERS`] order):
+    /// a partition led elsewhere moves to it; one without a leader cannot.
+    fn elect_preferred_leaders(
+        &self,
+        partitions: Option<Vec<(String, i32)>>,
+        _timeout: std::time::Duration,
+    ) -> BoxFuture<Vec<ElectionResult>> {
+        let mut topics = self.topics.lock().unwrap();
+        let partitions = partitions.unwrap_or_else(|| {
+            topics
+                .iter()
+                .flat_map(|(name, ps)| (0..ps.len()).map(move |i| (name.clone(), i as i32)))
+                .collect()
+        });
+        let results = partitions
+            .into_iter()
+            .map(|(topic, partition)| {
+                let p = topics
+                    .get_mut(&topic)
+                    .and_then(|t| t.get_mut(usize::try_from(partition).ok()?));
+                let result = match p {
+                    None => Err(KafkaError::from_code(UNKNOWN_TOPIC_OR_PARTITION)),
+                    Some(p) if p.leader == Some(BROKERS[0]) => Err(KafkaError::from_code(
+                        cairn_kafka::error_code::ELECTION_NOT_NEEDED,
+                    )),
+                    Some(p) if p.leader.is_none() => Err(KafkaError::new(
+                        cairn_kafka::error_code::PREFERRED_LEADER_NOT_AVAILABLE,
+                        "no leader to hand over",
+                    )),
+                    Some(p) => {
+                        p.leader = Some(BROKERS[0]);
+                        Ok(())
+                    }
+                };
+                (topic, partition, result)
+            })
+            .collect();
+        ready(results)
     }
 
     fn metadata(&self) -> ClusterMetadata {
