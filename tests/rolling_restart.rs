@@ -8,14 +8,9 @@
 
 mod support;
 
-use std::collections::BTreeSet;
-use std::io::{BufRead, Write};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
-
-use support::{ok, TestCluster};
+use support::TestCluster;
 
 const TOPIC: &str = "rolling";
 
@@ -25,17 +20,7 @@ fn a_rolling_sigterm_restart_hands_leadership_over_and_fails_no_send() {
     cluster.wait_formed(1, &[1, 2, 3]);
     cluster.create_topic(TOPIC, 6, 3);
     let bootstrap = cluster.bootstrap();
-    let mut producer = Command::new("python3")
-        .arg(format!(
-            "{}/tests/python/steady_producer.py",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .args([&bootstrap, TOPIC])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
+    let producer = support::SteadyProducer::start(&bootstrap, TOPIC);
     std::thread::sleep(Duration::from_secs(3));
     for id in 1..=3u64 {
         let status = cluster
@@ -67,36 +52,7 @@ fn a_rolling_sigterm_restart_hands_leadership_over_and_fails_no_send() {
         });
         std::thread::sleep(Duration::from_secs(2));
     }
-    writeln!(producer.stdin.take().unwrap(), "stop").unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(producer.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(producer.wait().unwrap().success(), "producer: {line}");
-    let report: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let report = producer.stop_and_check();
     println!("rolling restart under an acks=all producer: {report}");
-    assert_eq!(report["failed"], 0, "{report}");
-    assert_eq!(report["unflushed"], 0, "{report}");
-    let sent = report["sent"].as_u64().unwrap();
-    assert_eq!(report["acked"].as_u64(), Some(sent), "{report}");
-    assert!(sent > 1000, "{report}");
-    // Every message is there, read by a librdkafka consumer. (This producer
-    // is not idempotent: a retried send may be there twice.)
-    let out = Command::new(support::cairn_bin())
-        .args([
-            "consume",
-            TOPIC,
-            "--from-beginning",
-            "--idle-timeout",
-            "10s",
-            "--format",
-            "%v",
-        ])
-        .env("CAIRN_BOOTSTRAP", &bootstrap)
-        .output()
-        .unwrap();
-    let read: BTreeSet<String> = ok(&out).lines().map(str::to_string).collect();
-    let expected: BTreeSet<String> = (0..sent).map(|i| format!("m{i}")).collect();
-    assert_eq!(read.len(), expected.len(), "{report}");
-    assert!(read == expected, "{report}");
+    assert!(report["sent"].as_u64().unwrap() > 1000, "{report}");
 }

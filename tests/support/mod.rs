@@ -383,3 +383,78 @@ pub fn java_classpath() -> String {
     })
     .join(":")
 }
+
+/// `tests/python/steady_producer.py`: a librdkafka acks=all producer sending
+/// every 5 ms to a topic until stopped.
+pub struct SteadyProducer {
+    child: std::process::Child,
+    bootstrap: String,
+    topic: String,
+}
+
+impl SteadyProducer {
+    /// Starts it against `bootstrap`, sending to `topic`.
+    pub fn start(bootstrap: &str, topic: &str) -> Self {
+        let child = Command::new("python3")
+            .arg(format!(
+                "{}/tests/python/steady_producer.py",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .args([bootstrap, topic])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        SteadyProducer {
+            child,
+            bootstrap: bootstrap.to_string(),
+            topic: topic.to_string(),
+        }
+    }
+
+    /// Stops it and returns its report (sent, acked, failed, unflushed,
+    /// longest gap between acknowledgements per partition).
+    pub fn stop(mut self) -> Value {
+        use std::io::{BufRead, Write};
+        writeln!(self.child.stdin.take().unwrap(), "stop").unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(self.child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(self.child.wait().unwrap().success(), "producer: {line}");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    /// Stops it, checks that no send failed, and that a librdkafka consumer
+    /// reads every acknowledged message back (a retried send may be there
+    /// twice: this producer is not idempotent). Returns the report.
+    pub fn stop_and_check(self) -> Value {
+        let (bootstrap, topic) = (self.bootstrap.clone(), self.topic.clone());
+        let report = self.stop();
+        assert_eq!(report["failed"], 0, "{report}");
+        assert_eq!(report["unflushed"], 0, "{report}");
+        let sent = report["sent"].as_u64().unwrap();
+        assert_eq!(report["acked"].as_u64(), Some(sent), "{report}");
+        let out = Command::new(cairn_bin())
+            .args([
+                "consume",
+                &topic,
+                "--from-beginning",
+                "--idle-timeout",
+                "10s",
+                "--format",
+                "%v",
+            ])
+            .env("CAIRN_BOOTSTRAP", &bootstrap)
+            .output()
+            .unwrap();
+        let read: std::collections::BTreeSet<String> =
+            ok(&out).lines().map(str::to_string).collect();
+        let expected: std::collections::BTreeSet<String> =
+            (0..sent).map(|i| format!("m{i}")).collect();
+        assert_eq!(read.len(), expected.len(), "{report}");
+        assert!(read == expected, "{report}");
+        report
+    }
+}

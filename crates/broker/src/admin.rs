@@ -24,7 +24,8 @@ use crate::shared::Core;
 use crate::view::{
     format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
     ErrorBody, ErrorDetail, GroupDetail, GroupsView, LeaderElectionView, LocalReplica,
-    PartitionView, RebalanceLeaders, RebalanceLeadersView, TopicView,
+    PartitionView, Reassign, ReassignmentPlan, ReassignmentView, ReassignmentsView,
+    RebalanceLeaders, RebalanceLeadersView, TopicView,
 };
 
 /// How long a topic admin request may wait for the controller.
@@ -42,6 +43,11 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
             get(describe_topic).delete(delete_topic),
         )
         .route("/v1/topics/{name}/configs", post(alter_configs))
+        .route("/v1/topics/{name}/reassign", post(reassign_partition))
+        .route(
+            "/v1/reassignments",
+            get(list_reassignments).post(apply_plan),
+        )
         .route("/v1/groups", get(list_groups))
         .route("/v1/groups/{id}", get(describe_group))
         .with_state(core);
@@ -129,6 +135,13 @@ async fn health(State(core): State<Arc<Core>>) -> Json<serde_json::Value> {
 }
 
 fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionView> {
+    let moving: std::collections::BTreeMap<u64, Vec<u64>> = core.meta().reader.read(|s| {
+        topic
+            .partitions
+            .iter()
+            .filter_map(|p| Some((p.group, s.reassignments.get(&p.group)?.target.clone())))
+            .collect()
+    });
     topic
         .partitions
         .iter()
@@ -161,6 +174,7 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
                             .get(p.group)
                             .map(|(raft, _)| offsets_replica(&raft.metrics().borrow()))
                     }),
+                reassigning_to: moving.get(&p.group).cloned(),
             }
         })
         .collect()
@@ -304,6 +318,101 @@ async fn create_topic(
         )
         .into()),
     }
+}
+
+/// `POST /v1/topics/{name}/reassign`: starts moving (or cancels the move
+/// of) one partition; answers once the controller recorded it, with the
+/// moves in progress.
+async fn reassign_partition(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+    body: Result<Json<Reassign>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ReassignmentsView>, ApiError> {
+    let Json(body) = body.map_err(bad_json)?;
+    let request = ControllerRequest::Reassign {
+        topic: name,
+        partition: body.partition,
+        replicas: body.replicas,
+        validate_only: false,
+    };
+    core.submit(request, ADMIN_TIMEOUT).await?;
+    Ok(Json(reassignments_view(&core)))
+}
+
+/// `POST /v1/reassignments`: a Kafka reassignment plan. Every partition is
+/// checked first; nothing starts unless all are valid.
+async fn apply_plan(
+    State(core): State<Arc<Core>>,
+    body: Result<Json<ReassignmentPlan>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ReassignmentsView>, ApiError> {
+    let Json(plan) = body.map_err(bad_json)?;
+    if plan.version != 1 {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidReplicaAssignment,
+            format!("plan version {} is not 1", plan.version),
+        )
+        .into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &plan.partitions {
+        if !seen.insert((p.topic.clone(), p.partition)) {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidReplicaAssignment,
+                format!("the plan names {}-{} twice", p.topic, p.partition),
+            )
+            .into());
+        }
+        if let Some(dirs) = &p.log_dirs {
+            if dirs.len() != p.replicas.len() || dirs.iter().any(|d| d != "any") {
+                return Err(MetaError::new(
+                    MetaErrorCode::InvalidReplicaAssignment,
+                    format!(
+                        "{}-{}: log_dirs must be \"any\" for each replica (one data dir per broker)",
+                        p.topic, p.partition
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    for validate_only in [true, false] {
+        for p in &plan.partitions {
+            let request = ControllerRequest::Reassign {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                replicas: Some(p.replicas.clone()),
+                validate_only,
+            };
+            core.submit(request, ADMIN_TIMEOUT).await?;
+        }
+    }
+    Ok(Json(reassignments_view(&core)))
+}
+
+/// `GET /v1/reassignments`: the moves in progress.
+async fn list_reassignments(State(core): State<Arc<Core>>) -> Json<ReassignmentsView> {
+    Json(reassignments_view(&core))
+}
+
+fn reassignments_view(core: &Core) -> ReassignmentsView {
+    core.meta().reader.read(|state| ReassignmentsView {
+        reassignments: state
+            .moves()
+            .into_iter()
+            .map(|((topic, partition), (p, m))| {
+                let view = cairn_meta::reassign::move_view(&p.replicas, &m.target);
+                ReassignmentView {
+                    topic,
+                    partition,
+                    replicas: p.replicas.clone(),
+                    target: m.target.clone(),
+                    adding: view.adding,
+                    removing: view.removing,
+                    started_at_ms: m.started_at_ms,
+                }
+            })
+            .collect(),
+    })
 }
 
 /// `POST /v1/cluster/rebalance-leaders`: a preferred-leader election for

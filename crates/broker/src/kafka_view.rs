@@ -11,13 +11,13 @@ use cairn_kafka::error_code::{
     COORDINATOR_NOT_AVAILABLE, ELECTION_NOT_NEEDED, INVALID_CONFIG, INVALID_PARTITIONS,
     INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_TOPIC_EXCEPTION,
     LEADER_NOT_AVAILABLE, LOG_DIR_NOT_FOUND, NOT_CONTROLLER, NOT_LEADER_OR_FOLLOWER,
-    OFFSET_OUT_OF_RANGE, PREFERRED_LEADER_NOT_AVAILABLE, REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS,
-    UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
+    NO_REASSIGNMENT_IN_PROGRESS, OFFSET_OUT_OF_RANGE, PREFERRED_LEADER_NOT_AVAILABLE,
+    REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
-    CreatedTopic, ElectionResult, KafkaCluster, KafkaError, LogDir, LogDirReplica, MetadataQuorum,
-    NewTopic, PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
+    CreatedTopic, KafkaCluster, KafkaError, LogDir, LogDirReplica, MetadataQuorum, MovingPartition,
+    NewTopic, PartitionMetadata, PartitionOutcome, PartitionRead, QuorumMember, TopicMetadata,
 };
 use cairn_meta::topic_config::{effective_configs, validate_topic_name};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode, MetaResponse};
@@ -175,6 +175,68 @@ fn create_topic_request(core: &Core, request: NewTopic) -> Result<ControllerRequ
     })
 }
 
+/// Starts (or cancels) one partition's move for AlterPartitionReassignments.
+async fn reassign(
+    core: &Core,
+    topic: &str,
+    partition: i32,
+    replicas: Option<Vec<i32>>,
+    allow_replication_factor_change: bool,
+) -> Result<(), KafkaError> {
+    let index = u32::try_from(partition).map_err(|_| {
+        KafkaError::new(
+            UNKNOWN_TOPIC_OR_PARTITION,
+            format!("{topic}-{partition} does not exist"),
+        )
+    })?;
+    let replicas = match replicas {
+        None => None,
+        Some(r) => Some(
+            r.iter()
+                .map(|b| u64::try_from(*b))
+                .collect::<Result<Vec<u64>, _>>()
+                .map_err(|_| {
+                    KafkaError::new(
+                        INVALID_REPLICA_ASSIGNMENT,
+                        format!("{topic}-{partition}: replicas {r:?} name a negative broker id"),
+                    )
+                })?,
+        ),
+    };
+    if let (Some(target), false) = (&replicas, allow_replication_factor_change) {
+        let current = core.meta().reader.read(|state| {
+            state
+                .topics
+                .get(topic)
+                .and_then(|t| t.partitions.get(index as usize))
+                .map(|p| p.replicas.len())
+        });
+        if let Some(current) = current.filter(|c| *c != target.len()) {
+            return Err(KafkaError::new(
+                INVALID_REPLICATION_FACTOR,
+                format!(
+                    "{topic}-{partition} has {current} replicas; moving it to {} changes the replication factor, which the request does not allow",
+                    target.len()
+                ),
+            ));
+        }
+    }
+    let request = ControllerRequest::Reassign {
+        topic: topic.to_string(),
+        partition: index,
+        replicas,
+        validate_only: false,
+    };
+    core.submit(request, ADMIN_TIMEOUT)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e.code {
+            // Kafka names an unregistered broker in a target this way.
+            MetaErrorCode::UnknownBroker => KafkaError::new(INVALID_REPLICA_ASSIGNMENT, e.message),
+            _ => meta_error_to_kafka(e),
+        })
+}
+
 /// The Kafka error a client gets for a refused metadata request: the one
 /// mapping from the metadata group's error categories to Kafka codes.
 fn meta_error_to_kafka(e: MetaError) -> KafkaError {
@@ -191,6 +253,7 @@ fn meta_error_to_kafka(e: MetaError) -> KafkaError {
         MetaErrorCode::NotController => NOT_CONTROLLER,
         MetaErrorCode::Unavailable => COORDINATOR_NOT_AVAILABLE,
         MetaErrorCode::InvalidReplicaAssignment => INVALID_REPLICA_ASSIGNMENT,
+        MetaErrorCode::NoReassignmentInProgress => NO_REASSIGNMENT_IN_PROGRESS,
     };
     KafkaError::new(code, e.message)
 }
@@ -441,7 +504,7 @@ impl KafkaCluster for KafkaView {
         &self,
         partitions: Option<Vec<(String, i32)>>,
         timeout: Duration,
-    ) -> BoxFuture<Vec<ElectionResult>> {
+    ) -> BoxFuture<Vec<PartitionOutcome>> {
         use crate::leader_balance::{elect_preferred, ElectionError};
         let core = self.0.clone();
         Box::pin(async move {
@@ -502,6 +565,49 @@ impl KafkaCluster for KafkaView {
                 .await
                 .map(|_| ())
                 .map_err(meta_error_to_kafka)
+        })
+    }
+
+    fn alter_partition_reassignments(
+        &self,
+        moves: Vec<(String, i32, Option<Vec<i32>>)>,
+        allow_replication_factor_change: bool,
+    ) -> BoxFuture<Vec<PartitionOutcome>> {
+        let core = self.0.clone();
+        Box::pin(async move {
+            let mut outcomes = Vec::with_capacity(moves.len());
+            for (topic, partition, replicas) in moves {
+                let result = reassign(
+                    &core,
+                    &topic,
+                    partition,
+                    replicas,
+                    allow_replication_factor_change,
+                )
+                .await;
+                outcomes.push((topic, partition, result));
+            }
+            outcomes
+        })
+    }
+
+    fn partition_reassignments(&self) -> Vec<MovingPartition> {
+        let ids = |v: Vec<u64>| v.into_iter().map(|b| b as i32).collect();
+        self.0.meta().reader.read(|state| {
+            state
+                .moves()
+                .into_iter()
+                .map(|((topic, partition), (p, m))| {
+                    let view = cairn_meta::reassign::move_view(&p.replicas, &m.target);
+                    MovingPartition {
+                        topic,
+                        partition: partition as i32,
+                        replicas: ids(view.replicas),
+                        adding: ids(view.adding),
+                        removing: ids(view.removing),
+                    }
+                })
+                .collect()
         })
     }
 
@@ -735,7 +841,20 @@ impl KafkaCluster for KafkaView {
                                 index: p.partition as i32,
                                 leader: leader.as_ref().map(|l| l.leader as i32),
                                 leader_epoch: leader.as_ref().map(|l| epoch(l.term)),
-                                replicas: p.replicas.iter().map(|&r| r as i32).collect(),
+                                // While moving: the target, then the replicas leaving.
+                                replicas: state
+                                    .reassignments
+                                    .get(&p.group)
+                                    .map_or_else(
+                                        || p.replicas.clone(),
+                                        |m| {
+                                            cairn_meta::reassign::move_view(&p.replicas, &m.target)
+                                                .replicas
+                                        },
+                                    )
+                                    .iter()
+                                    .map(|&r| r as i32)
+                                    .collect(),
                                 isr: leader
                                     .map(|l| l.isr.iter().map(|&r| r as i32).collect())
                                     .unwrap_or_default(),

@@ -182,10 +182,12 @@ pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         let now = Instant::now();
         let plan = core.meta().reader.read(|state| {
             let live = live_brokers(&core, state, now);
+            // A moving partition's leadership is the move's business.
             let partitions: Vec<Leadership> = state
                 .topics
                 .values()
                 .flat_map(|t| t.partitions.iter())
+                .filter(|p| !state.reassignments.contains_key(&p.group))
                 .map(|p| leadership(&core, p.group, &p.replicas, now))
                 .collect();
             let plan = rebalance_plan(

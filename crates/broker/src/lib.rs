@@ -7,7 +7,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | process | [`node`] (start and stop; owns every task) |
-//! | loops and servers | [`admin`], [`kafka_view`], [`group_coordinators`], [`controller`], [`leader_balance`], [`transfer`], [`dissemination`], [`retention`], [`rpc`] |
+//! | loops and servers | [`admin`], [`kafka_view`], [`group_coordinators`], [`controller`], [`leader_balance`], [`reassign`], [`transfer`], [`dissemination`], [`retention`], [`rpc`] |
 //! | shared state | [`shared`] |
 //! | components | [`metadata`], [`offsets`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
 //! | foundations | [`config`], [`error`], [`tasks`], [`services`], [`clock`], [`view`] |
@@ -30,6 +30,7 @@ pub mod offsets;
 pub mod partitions;
 pub mod producer_ids;
 pub mod quiesce;
+pub mod reassign;
 pub mod retention;
 pub mod rpc;
 pub mod services;

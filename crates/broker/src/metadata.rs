@@ -335,6 +335,20 @@ impl MetaNode {
             ControllerRequest::DescribeQuorum => {
                 return Ok(MetaResponse::Quorum(self.describe_quorum()?));
             }
+            ControllerRequest::Reassign {
+                topic,
+                partition,
+                replicas,
+                validate_only,
+            } => {
+                let command = self.reader.read(|state| {
+                    cairn_meta::controller::plan_reassign(state, &topic, partition, replicas, now)
+                })?;
+                if validate_only {
+                    return Ok(MetaResponse::Ok);
+                }
+                command
+            }
             ControllerRequest::CreateTopicAssigned {
                 name,
                 assignment,

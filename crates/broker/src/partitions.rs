@@ -1,6 +1,7 @@
 //! The partition groups hosted on this broker, kept in line with the metadata
-//! catalogue: a group starts when a topic assigns this broker a replica, and
-//! stops (and its data is deleted) when the topic is deleted. On restart every
+//! catalogue: a group starts when a topic assigns this broker a replica (or
+//! a partition moves here), and stops (and its data is deleted) when the
+//! topic is deleted or the partition has moved away. On restart every
 //! hosted group reopens from RocksDB and rejoins its peers.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +72,10 @@ enum Init {
     /// group and campaigns at once, so the preferred leaders (spread evenly by
     /// placement) become the first leaders and elections do not collide.
     Now(BTreeMap<u64, BasicNode>),
+    /// A new replica of an existing group, moved here: it waits for the
+    /// leader to add it as a learner (see [`crate::reassign`]) and never
+    /// initializes itself.
+    Join,
     /// A new group whose preferred leader is elsewhere: it waits to hear from
     /// that leader and initializes itself only if it has not after a while
     /// (the preferred leader may be down). Initializing with the same
@@ -92,6 +97,8 @@ async fn initialize<C: GroupTypeConfig>(
 /// One partition replica this broker should run.
 struct Wanted {
     replicas: Vec<u64>,
+    /// This broker is not one of `replicas`: a partition is moving here.
+    joining: bool,
     label: String,
     /// A partition of `__consumer_offsets`: a coordinator group.
     offsets: bool,
@@ -140,13 +147,14 @@ impl PartitionManager {
                 .set_address(broker.registration.id, &broker.registration.raft_addr);
         }
         let wanted: BTreeMap<GroupId, Wanted> = state
-            .replicas_on(self.id)
+            .hosted_on(self.id)
             .into_iter()
             .map(|(topic, p)| {
                 (
                     p.group,
                     Wanted {
                         replicas: p.replicas.clone(),
+                        joining: !p.replicas.contains(&self.id),
                         label: format!("{}/{}", topic.name, p.partition),
                         offsets: topic.name == OFFSETS_TOPIC,
                     },
@@ -201,6 +209,7 @@ impl PartitionManager {
             let fresh = !stored.contains(group);
             let init = match (fresh, wanted.replicas.first()) {
                 (false, _) => Init::Stored,
+                (true, _) if wanted.joining => Init::Join,
                 (true, Some(&preferred)) if preferred == self.id => Init::Now(members),
                 (true, _) => Init::Fallback(members),
             };
@@ -319,7 +328,7 @@ impl PartitionManager {
     /// Gives a started group its first membership as `init` says.
     async fn apply_init<C: GroupTypeConfig>(&self, group: GroupId, raft: &Raft<C>, init: Init) {
         match init {
-            Init::Stored => {}
+            Init::Stored | Init::Join => {}
             Init::Now(members) => initialize(raft, group, members).await,
             Init::Fallback(members) => {
                 let raft = raft.clone();

@@ -64,6 +64,7 @@ async fn serve_rpc(
         services::GROUPS => crate::group_views::serve(core, &body),
         services::ELECT => crate::transfer::serve_elect(core, from, group).await,
         services::TRANSFER => crate::transfer::serve_transfer(core, from, group, &body).await,
+        services::MOVE => crate::reassign::serve_move(core, group, &body).await,
         service::APPEND | service::VOTE | service::SNAPSHOT if group == METADATA_GROUP => {
             serve_raft_rpc(&core.meta().raft, service_id, &body).await
         }

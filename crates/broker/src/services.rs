@@ -15,3 +15,6 @@ pub const ELECT: u8 = FIRST_BROKER_SERVICE + 3;
 /// "Hand your leadership of this group to broker N" to a group's leader, for
 /// leader balancing and ElectLeaders (see [`crate::transfer::transfer`]).
 pub const TRANSFER: u8 = FIRST_BROKER_SERVICE + 4;
+/// "Take the next step of moving this group to these replicas" to a group's
+/// leader, from the controller (see [`crate::reassign`]).
+pub const MOVE: u8 = FIRST_BROKER_SERVICE + 5;

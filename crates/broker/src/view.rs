@@ -62,6 +62,9 @@ pub struct PartitionView {
     /// than records, its offsets are Raft log indexes and `size_bytes` is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<LocalReplica>,
+    /// The replicas the partition is moving to, while a move is in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassigning_to: Option<Vec<u64>>,
 }
 
 /// A broker's own replica of a partition.
@@ -271,4 +274,64 @@ pub struct RebalanceLeadersView {
     pub not_moved: usize,
     /// Every partition asked about, except those led by their preferred replica already.
     pub partitions: Vec<LeaderElectionView>,
+}
+
+/// `POST /v1/topics/{name}/reassign`: move a partition to other replicas.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reassign {
+    /// Partition index.
+    pub partition: u32,
+    /// The replicas to move to, the first the preferred leader; `null`
+    /// cancels the move in progress (the partition moves back).
+    pub replicas: Option<Vec<u64>>,
+}
+
+/// One partition of a Kafka reassignment plan (`kafka-reassign-partitions.sh`'s JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPartition {
+    /// Topic.
+    pub topic: String,
+    /// Partition index.
+    pub partition: u32,
+    /// The replicas to move to.
+    pub replicas: Vec<u64>,
+    /// Log directories per replica; Cairn has one per broker, so only `any`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dirs: Option<Vec<String>>,
+}
+
+/// A Kafka reassignment plan: `{"version":1,"partitions":[...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReassignmentPlan {
+    /// Always 1.
+    pub version: u32,
+    /// The partitions to move.
+    pub partitions: Vec<PlanPartition>,
+}
+
+/// A move in progress, in `GET /v1/reassignments`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReassignmentView {
+    /// Topic.
+    pub topic: String,
+    /// Partition index.
+    pub partition: u32,
+    /// Its replicas before the move.
+    pub replicas: Vec<u64>,
+    /// The replicas it moves to.
+    pub target: Vec<u64>,
+    /// Target replicas that are not replicas yet.
+    pub adding: Vec<u64>,
+    /// Replicas that are not in the target.
+    pub removing: Vec<u64>,
+    /// When the move began (ms since the Unix epoch).
+    pub started_at_ms: u64,
+}
+
+/// `GET /v1/reassignments`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReassignmentsView {
+    /// Every move in progress, by topic and partition.
+    pub reassignments: Vec<ReassignmentView>,
 }

@@ -213,6 +213,9 @@ impl Cluster {
         let data = self.dir.join(format!("broker-{id}"));
         let b = self.brokers.get_mut(&id).expect("known broker");
         let child = broker_command(&self.bin, b, &data, &self.seeds, &self.voters)
+            // Leaderships go back to restarted brokers within the run, so
+            // that leadership transfers happen under the faults too.
+            .args(["--leader-imbalance-check-interval-seconds", "5"])
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;

@@ -8,8 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use reqwest::blocking::{Client, Response};
 
 use cairn_broker::view::{
-    AlterTopicConfigs, ClusterView, CreateTopic, ErrorBody, RebalanceLeaders, RebalanceLeadersView,
-    TopicView,
+    AlterTopicConfigs, ClusterView, CreateTopic, ErrorBody, Reassign, ReassignmentPlan,
+    ReassignmentsView, RebalanceLeaders, RebalanceLeadersView, TopicView,
 };
 
 use crate::output;
@@ -107,12 +107,50 @@ pub enum TopicCommand {
         #[command(flatten)]
         bootstrap: crate::clients::Bootstrap,
     },
+    /// Move a partition to other brokers (Raft membership changes: the new
+    /// replicas catch up as learners, then the voters switch), or cancel a
+    /// move in progress.
+    Reassign {
+        /// Topic name.
+        name: String,
+        /// Partition index.
+        #[arg(long, short = 'p')]
+        partition: u32,
+        /// The brokers to move to, e.g. 2,3,4 (the first is the preferred leader).
+        #[arg(long, value_delimiter = ',', required_unless_present = "cancel")]
+        replicas: Vec<u64>,
+        /// Cancel the move in progress: the partition moves back.
+        #[arg(long, conflicts_with = "replicas")]
+        cancel: bool,
+        /// Wait until the move has completed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
     /// Brokers, controller, partition leaders and ISR.
     Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Start the moves of a Kafka reassignment plan
+    /// (`kafka-reassign-partitions.sh`'s JSON: {"version":1,"partitions":[{"topic","partition","replicas"}]}).
+    Reassign {
+        /// The plan file.
+        #[arg(long)]
+        plan: std::path::PathBuf,
+        /// Wait until every move has completed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// The replica moves in progress.
+    Reassignments {
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -317,6 +355,37 @@ pub fn run_topic(command: TopicCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        TopicCommand::Reassign {
+            name,
+            partition,
+            replicas,
+            cancel,
+            wait,
+            admin,
+        } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let body = Reassign {
+                partition,
+                replicas: (!cancel).then_some(replicas),
+            };
+            client.send(
+                client
+                    .http
+                    .post(format!("{}/v1/topics/{name}/reassign", client.base))
+                    .json(&body),
+            )?;
+            let what = if cancel { "moving back" } else { "moving" };
+            if wait {
+                wait_for_moves(&client, &[(name.clone(), partition)])?;
+                println!(
+                    "topic {name} partition {partition}: {} done",
+                    if cancel { "cancel" } else { "move" }
+                );
+            } else {
+                println!("topic {name} partition {partition}: {what}; `cairn cluster reassignments` shows progress");
+            }
+            Ok(())
+        }
         TopicCommand::Trim {
             name,
             partition,
@@ -338,6 +407,22 @@ pub fn run_topic(command: TopicCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Waits until none of `partitions` is moving any more.
+fn wait_for_moves(client: &AdminClient, partitions: &[(String, u32)]) -> anyhow::Result<()> {
+    loop {
+        let view: ReassignmentsView = client.get("/v1/reassignments")?;
+        let moving = view
+            .reassignments
+            .iter()
+            .filter(|r| partitions.contains(&(r.topic.clone(), r.partition)))
+            .count();
+        if moving == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// Runs a `cairn cluster` command.
 pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
     match command {
@@ -348,6 +433,45 @@ pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
                 Format::Json => print_json(&view),
                 Format::Table => {
                     print!("{}", output::cluster_status(&view));
+                    Ok(())
+                }
+            }
+        }
+        ClusterCommand::Reassign { plan, wait, admin } => {
+            let text = std::fs::read_to_string(&plan)
+                .with_context(|| format!("cannot read plan {}", plan.display()))?;
+            let parsed: ReassignmentPlan = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a reassignment plan", plan.display()))?;
+            let client = AdminClient::new(&admin.admin)?;
+            client.send(
+                client
+                    .http
+                    .post(format!("{}/v1/reassignments", client.base))
+                    .json(&parsed),
+            )?;
+            let partitions: Vec<(String, u32)> = parsed
+                .partitions
+                .iter()
+                .map(|p| (p.topic.clone(), p.partition))
+                .collect();
+            if wait {
+                wait_for_moves(&client, &partitions)?;
+                println!("{} partitions moved", partitions.len());
+            } else {
+                println!(
+                    "{} partitions moving; `cairn cluster reassignments` shows progress",
+                    partitions.len()
+                );
+            }
+            Ok(())
+        }
+        ClusterCommand::Reassignments { admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view: ReassignmentsView = client.get("/v1/reassignments")?;
+            match admin.output {
+                Format::Json => print_json(&view),
+                Format::Table => {
+                    print!("{}", output::reassignments(&view));
                     Ok(())
                 }
             }

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use cairn_broker::view::{ClusterView, PartitionView, RebalanceLeadersView, TopicView};
+use cairn_broker::view::{
+    ClusterView, PartitionView, ReassignmentsView, RebalanceLeadersView, TopicView,
+};
 
 /// Left-aligned columns sized to their widest cell.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -162,6 +164,38 @@ pub fn rebalance_leaders(view: &RebalanceLeadersView) -> String {
         view.moved, view.already_preferred, view.not_moved
     );
     out
+}
+
+/// `cairn cluster reassignments`.
+pub fn reassignments(view: &ReassignmentsView) -> String {
+    if view.reassignments.is_empty() {
+        return "no partition is moving\n".to_string();
+    }
+    let rows: Vec<Vec<String>> = view
+        .reassignments
+        .iter()
+        .map(|r| {
+            vec![
+                r.topic.clone(),
+                r.partition.to_string(),
+                ids(&r.replicas),
+                ids(&r.target),
+                ids(&r.adding),
+                ids(&r.removing),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "TOPIC",
+            "PARTITION",
+            "REPLICAS",
+            "TARGET",
+            "ADDING",
+            "REMOVING",
+        ],
+        &rows,
+    )
 }
 
 /// `cairn topic list`.

@@ -86,6 +86,8 @@ pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
 pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
 /// The partition is led by the replica the election would choose (ElectLeaders).
 pub const ELECTION_NOT_NEEDED: i16 = 84;
+/// A reassignment cancel for a partition that is not moving.
+pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 /// The group already holds `group.max.size` members.
 pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
 /// Another member now owns this `group.instance.id`.

@@ -187,9 +187,24 @@ pub struct ConfigEntry {
     pub synonyms: Vec<ConfigSynonym>,
 }
 
-/// One partition's answer to a leader election: topic, partition, and
-/// `Ok` once the chosen replica leads, or the Kafka error.
-pub type ElectionResult = (String, i32, Result<(), KafkaError>);
+/// A partition whose replicas are moving (ListPartitionReassignments).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MovingPartition {
+    /// Topic.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+    /// The target replicas, then those being removed.
+    pub replicas: Vec<i32>,
+    /// Target replicas that are not replicas yet.
+    pub adding: Vec<i32>,
+    /// Replicas not in the target.
+    pub removing: Vec<i32>,
+}
+
+/// One partition's answer to a request about many (a leader election, a
+/// replica move): topic, partition, and `Ok` or the Kafka error.
+pub type PartitionOutcome = (String, i32, Result<(), KafkaError>);
 
 /// The broker side of the Kafka adapter. Errors carry the Kafka error code
 /// the client gets ([`KafkaError`]).
@@ -384,7 +399,19 @@ pub trait KafkaCluster: Send + Sync + 'static {
         &self,
         partitions: Option<Vec<(String, i32)>>,
         timeout: std::time::Duration,
-    ) -> BoxFuture<Vec<ElectionResult>>;
+    ) -> BoxFuture<Vec<PartitionOutcome>>;
+
+    /// Starts, redirects or (with `None`) cancels the replica moves of
+    /// these partitions, in order; with `allow_replication_factor_change`
+    /// false a target of another size is INVALID_REPLICATION_FACTOR.
+    fn alter_partition_reassignments(
+        &self,
+        moves: Vec<(String, i32, Option<Vec<i32>>)>,
+        allow_replication_factor_change: bool,
+    ) -> BoxFuture<Vec<PartitionOutcome>>;
+
+    /// The replica moves in progress.
+    fn partition_reassignments(&self) -> Vec<MovingPartition>;
 
     /// Grows a topic to `total` partitions (or only validates the request),
     /// placing the new ones by `assignment` when given (one broker list per

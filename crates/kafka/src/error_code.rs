@@ -246,6 +246,11 @@ mod tests {
                 "ELECTION_NOT_NEEDED",
             ),
             (
+                NO_REASSIGNMENT_IN_PROGRESS,
+                ResponseError::NoReassignmentInProgress.code(),
+                "NO_REASSIGNMENT_IN_PROGRESS",
+            ),
+            (
                 FENCED_INSTANCE_ID,
                 ResponseError::FencedInstanceId.code(),
                 "FENCED_INSTANCE_ID",

@@ -161,6 +161,7 @@ fn flexible_from(key: ApiKey) -> i16 {
         ApiKey::OffsetForLeaderEpoch => 4,
         ApiKey::ListPartitionReassignments => 0,
         ApiKey::ElectLeaders => 2,
+        ApiKey::AlterPartitionReassignments => 0,
         _ => 0,
     }
 }
@@ -600,6 +601,21 @@ pub fn check(key: ApiKey, v: i16, body: &[u8]) -> Check {
                 w.array(|w| {
                     w.string()?;
                     w.array(|w| w.skip(4))?;
+                    w.tagged()
+                })?;
+                w.tagged()
+            })?;
+        }
+        ApiKey::AlterPartitionReassignments => {
+            w.skip(4)?; // timeout
+            if v >= 1 {
+                w.skip(1)?; // allow replication factor change
+            }
+            w.array(|w| {
+                w.string()?; // topic
+                w.array(|w| {
+                    w.skip(4)?; // partition
+                    w.array(|w| w.skip(4))?; // replicas (nullable)
                     w.tagged()
                 })?;
                 w.tagged()

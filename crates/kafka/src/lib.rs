@@ -17,9 +17,9 @@ pub mod server;
 pub use client::Client;
 pub use cluster::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
-    ConfigSource, ConfigSynonym, ConfigType, CreatedTopic, ElectionResult, KafkaCluster, LogDir,
-    LogDirReplica, MetadataQuorum, NewTopic, PartitionMetadata, PartitionRead, QuorumMember,
-    TopicMetadata,
+    ConfigSource, ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, LogDir, LogDirReplica,
+    MetadataQuorum, MovingPartition, NewTopic, PartitionMetadata, PartitionOutcome, PartitionRead,
+    QuorumMember, TopicMetadata,
 };
 pub use error::KafkaError;
 pub use server::{serve, KafkaConfig, DEFAULT_MAX_FRAME_BYTES};

@@ -246,6 +246,24 @@ fn every_supported_request_passes_the_bounds_check() {
                 .with_topics(topics),
         );
     }
+    accepted(
+        ApiKey::AlterPartitionReassignments,
+        0..=1,
+        &kafka_protocol::messages::AlterPartitionReassignmentsRequest::default()
+            .with_timeout_ms(0x0500_0000)
+            .with_allow_replication_factor_change(true)
+            .with_topics(vec![
+                kafka_protocol::messages::alter_partition_reassignments_request::ReassignableTopic::default()
+                    .with_name(name("a"))
+                    .with_partitions(vec![
+                        kafka_protocol::messages::alter_partition_reassignments_request::ReassignablePartition::default()
+                            .with_partition_index(0x0500_0000)
+                            .with_replicas(Some(vec![BrokerId(2), BrokerId(0x0500_0000)])),
+                        kafka_protocol::messages::alter_partition_reassignments_request::ReassignablePartition::default()
+                            .with_replicas(None),
+                    ]),
+            ]),
+    );
     for topic_partitions in [
         None,
         Some(vec![

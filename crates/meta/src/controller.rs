@@ -65,6 +65,15 @@ pub enum ControllerRequest {
     /// controller (its leader) sees them (Kafka's DescribeQuorum). Changes
     /// nothing.
     DescribeQuorum,
+    /// Move a partition to the replicas `replicas` (the first the
+    /// preferred leader), or cancel its move (`None`).
+    Reassign {
+        topic: String,
+        partition: u32,
+        replicas: Option<Vec<u64>>,
+        /// Only check that the move could start.
+        validate_only: bool,
+    },
 }
 
 /// The metadata group as its leader sees it.
@@ -121,6 +130,46 @@ fn topic_to_grow<'a>(
         ));
     }
     Ok((topic, current))
+}
+
+/// The command that starts (or cancels) moving `topic`'s `partition` to
+/// `replicas`: an unknown topic or partition, a bad target, or a cancel
+/// without a move is refused here, before anything is proposed.
+pub fn plan_reassign(
+    state: &MetaState,
+    topic: &str,
+    partition: u32,
+    replicas: Option<Vec<u64>>,
+    now_ms: u64,
+) -> Result<MetaCommand, MetaError> {
+    let t = state.topics.get(topic).ok_or_else(|| {
+        MetaError::new(
+            MetaErrorCode::UnknownTopic,
+            format!("topic '{topic}' does not exist"),
+        )
+    })?;
+    let p = t.partitions.get(partition as usize).ok_or_else(|| {
+        MetaError::new(
+            MetaErrorCode::UnknownTopic,
+            format!("topic '{topic}' has no partition {partition}"),
+        )
+    })?;
+    match &replicas {
+        Some(target) => crate::reassign::validate_target(state, target)
+            .map_err(|e| MetaError::new(e.code, format!("{topic}-{partition}: {}", e.message)))?,
+        None if !state.reassignments.contains_key(&p.group) => {
+            return Err(MetaError::new(
+                MetaErrorCode::NoReassignmentInProgress,
+                format!("{topic}-{partition} is not being moved"),
+            ))
+        }
+        None => {}
+    }
+    Ok(MetaCommand::Reassign {
+        group: p.group,
+        target: replicas,
+        now_ms,
+    })
 }
 
 /// Checks a manual replica assignment: at least one partition, the same

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use openraft::LogId;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use cairn_common::{GroupId, Machine};
 
@@ -100,6 +100,18 @@ pub enum MetaCommand {
     /// [`producer_id_block`]). New commands go last: the variant index is in
     /// every stored log entry.
     AllocateProducerIds { broker: u64 },
+    /// Starts (or redirects) moving partition `group` to the replicas
+    /// `target`; `None` cancels the move in progress: the partition moves
+    /// back to the replicas it had (see [`crate::reassign`]).
+    Reassign {
+        group: GroupId,
+        target: Option<Vec<u64>>,
+        now_ms: u64,
+    },
+    /// The partition's Raft voters are `target` now: the move is done, the
+    /// replicas become `target`, and the others delete their copy. Ignored
+    /// unless the move in progress still goes to `target`.
+    CompleteReassignment { group: GroupId, target: Vec<u64> },
 }
 
 /// Producer ids handed out per [`MetaCommand::AllocateProducerIds`].
@@ -187,6 +199,8 @@ pub enum MetaErrorCode {
     /// A manual replica assignment that names an unknown broker, a broker
     /// twice in one partition, or replica lists of different lengths.
     InvalidReplicaAssignment,
+    /// A cancel for a partition that is not moving.
+    NoReassignmentInProgress,
 }
 
 impl MetaErrorCode {
@@ -203,6 +217,7 @@ impl MetaErrorCode {
             Self::NotController => "NOT_CONTROLLER",
             Self::Unavailable => "UNAVAILABLE",
             Self::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
+            Self::NoReassignmentInProgress => "NO_REASSIGNMENT_IN_PROGRESS",
         }
     }
 }
@@ -244,7 +259,11 @@ pub enum MetaResponse {
 }
 
 /// The catalogue.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Stored with bincode in metadata snapshots, field after field: a field
+/// added later goes last and is read only if present (see the
+/// `Deserialize` impl), so that a snapshot written before it still opens.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct MetaState {
     /// Registered brokers by id.
     pub brokers: BTreeMap<u64, BrokerRecord>,
@@ -254,6 +273,47 @@ pub struct MetaState {
     /// and are never reused, so a group below it that no topic assigns to a
     /// broker is known to be deleted.
     pub next_group_id: GroupId,
+    /// Replica moves in progress, by partition group (absent from snapshots
+    /// written before moves existed).
+    pub reassignments: BTreeMap<GroupId, crate::reassign::Reassignment>,
+}
+
+impl<'de> Deserialize<'de> for MetaState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, SeqAccess, Visitor};
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = MetaState;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the metadata catalogue")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MetaState, A::Error> {
+                let brokers = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let topics = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                let next_group_id = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(2, &self))?;
+                // A snapshot from before replica moves ends here: reading on
+                // fails at the end of its bytes, and there is no move.
+                let reassignments = seq.next_element().ok().flatten().unwrap_or_default();
+                Ok(MetaState {
+                    brokers,
+                    topics,
+                    next_group_id,
+                    reassignments,
+                })
+            }
+        }
+        deserializer.deserialize_struct(
+            "MetaState",
+            &["brokers", "topics", "next_group_id", "reassignments"],
+            Fields,
+        )
+    }
 }
 
 impl MetaState {
@@ -465,8 +525,25 @@ impl Machine<MetaTypeConfig> for MetaState {
                     Err(e) => MetaResponse::Rejected(e),
                 }
             }
+            MetaCommand::Reassign {
+                group,
+                target,
+                now_ms,
+            } => match self.reassign(*group, target.as_deref(), *now_ms) {
+                Ok(()) => MetaResponse::Ok,
+                Err(e) => MetaResponse::Rejected(e),
+            },
+            MetaCommand::CompleteReassignment { group, target } => {
+                self.complete_reassignment(*group, target);
+                MetaResponse::Ok
+            }
             MetaCommand::DeleteTopic { name } => match self.topics.remove(name) {
-                Some(_) => MetaResponse::Ok,
+                Some(topic) => {
+                    for p in &topic.partitions {
+                        self.reassignments.remove(&p.group);
+                    }
+                    MetaResponse::Ok
+                }
                 None => MetaResponse::Rejected(MetaError::new(
                     MetaErrorCode::UnknownTopic,
                     format!("topic '{name}' does not exist"),

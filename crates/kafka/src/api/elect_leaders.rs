@@ -27,7 +27,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::respond::{answer_later, Pending};
-use crate::cluster::{ElectionResult, KafkaCluster};
+use crate::cluster::{KafkaCluster, PartitionOutcome};
 use crate::error::KafkaError;
 use crate::error_code;
 
@@ -71,7 +71,7 @@ fn named_partitions(request: &ElectLeadersRequest) -> Option<Vec<(String, i32)>>
 fn unclean(
     cluster: &dyn KafkaCluster,
     partitions: Option<Vec<(String, i32)>>,
-) -> Vec<ElectionResult> {
+) -> Vec<PartitionOutcome> {
     let metadata = cluster.metadata();
     let leader_of = |topic: &str, partition: i32| {
         metadata
@@ -114,7 +114,7 @@ fn unclean(
 }
 
 /// Groups results by topic, in order of first appearance.
-fn by_topic(results: Vec<ElectionResult>) -> Vec<ReplicaElectionResult> {
+fn by_topic(results: Vec<PartitionOutcome>) -> Vec<ReplicaElectionResult> {
     let mut topics: Vec<ReplicaElectionResult> = Vec::new();
     for (topic, partition, result) in results {
         let (code, message) = match result {

@@ -9,6 +9,7 @@
 
 pub mod acls;
 pub mod alter_configs;
+pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod config_resources;
@@ -128,8 +129,13 @@ fn route(
         ApiKey::DescribeConfigs => describe_configs::handle_describe_configs(header, body, cluster),
         ApiKey::DescribeQuorum => describe_quorum::handle_describe_quorum(header, body, cluster),
         ApiKey::ElectLeaders => elect_leaders::handle_elect_leaders(header, body, cluster),
+        ApiKey::AlterPartitionReassignments => {
+            alter_partition_reassignments::handle_alter_partition_reassignments(
+                header, body, cluster,
+            )
+        }
         ApiKey::ListPartitionReassignments => {
-            list_partition_reassignments::handle_list_partition_reassignments(header, body)
+            list_partition_reassignments::handle_list_partition_reassignments(header, body, cluster)
         }
         ApiKey::OffsetForLeaderEpoch => {
             offset_for_leader_epoch::handle_offset_for_leader_epoch(header, body, cluster)

@@ -307,29 +307,125 @@ async fn delete_topics_v6_deletes_by_name_or_id_and_refuses_an_unknown_id() {
 }
 
 #[tokio::test]
-async fn list_partition_reassignments_lists_none_because_nothing_moves() {
+async fn partition_reassignments_are_recorded_listed_and_cancelled() {
+    use kafka_protocol::messages::alter_partition_reassignments_request::{
+        ReassignablePartition, ReassignableTopic,
+    };
     use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
     use kafka_protocol::messages::{
+        AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, BrokerId,
         ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
     };
     let cluster = cluster();
-    cluster.add_topic("t", &[Some(1)]);
-    for topics in [
-        None,
-        Some(vec![ListPartitionReassignmentsTopics::default()
-            .with_name(TopicName(StrBytes::from_static_str("t")))
-            .with_partition_indexes(vec![0])]),
-    ] {
-        let response: ListPartitionReassignmentsResponse = answered(
+    cluster.add_topic("t", &[Some(1), Some(1)]);
+    let t = || TopicName(StrBytes::from_static_str("t"));
+    let alter = |parts: Vec<(i32, Option<Vec<i32>>)>, allow: bool| {
+        AlterPartitionReassignmentsRequest::default()
+            .with_allow_replication_factor_change(allow)
+            .with_topics(vec![ReassignableTopic::default()
+                .with_name(t())
+                .with_partitions(
+                    parts
+                        .into_iter()
+                        .map(|(p, r)| {
+                            ReassignablePartition::default()
+                                .with_partition_index(p)
+                                .with_replicas(r.map(|r| r.into_iter().map(BrokerId).collect()))
+                        })
+                        .collect(),
+                )])
+    };
+    let codes = |r: &AlterPartitionReassignmentsResponse| -> Vec<(i32, i16)> {
+        r.responses
+            .iter()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .map(|p| (p.partition_index, p.error_code))
+            })
+            .collect()
+    };
+    let list = |topics| async {
+        let r: ListPartitionReassignmentsResponse = answered(
             &cluster,
             ApiKey::ListPartitionReassignments,
             0,
             &ListPartitionReassignmentsRequest::default().with_topics(topics),
         )
         .await;
-        assert_eq!(response.error_code, error_code::NONE);
-        assert!(response.topics.is_empty());
-    }
+        assert_eq!(r.error_code, error_code::NONE);
+        r.topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions.iter().map(|p| {
+                    (
+                        p.partition_index,
+                        p.replicas.iter().map(|b| b.0).collect::<Vec<_>>(),
+                        p.adding_replicas.iter().map(|b| b.0).collect::<Vec<_>>(),
+                        p.removing_replicas.iter().map(|b| b.0).collect::<Vec<_>>(),
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(list(None).await.is_empty(), "nothing moves yet");
+    // v1 without allowing a factor change: a 2-replica target is refused.
+    let response: AlterPartitionReassignmentsResponse = answered(
+        &cluster,
+        ApiKey::AlterPartitionReassignments,
+        1,
+        &alter(
+            vec![
+                (0, Some(vec![2, 3, 4])),
+                (1, Some(vec![2, 3])),
+                (9, Some(vec![1])),
+            ],
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(response.error_code, error_code::NONE);
+    assert_eq!(
+        codes(&response),
+        vec![
+            (0, error_code::NONE),
+            (1, error_code::INVALID_REPLICATION_FACTOR),
+            (9, error_code::UNKNOWN_TOPIC_OR_PARTITION)
+        ]
+    );
+    assert_eq!(
+        list(None).await,
+        vec![(0, vec![2, 3, 4, 1], vec![4], vec![1])]
+    );
+    let only_1 = Some(vec![ListPartitionReassignmentsTopics::default()
+        .with_name(t())
+        .with_partition_indexes(vec![1])]);
+    assert!(list(only_1).await.is_empty(), "partition 1 is not moving");
+    // v0 allows any size; null replicas cancel, twice is an error.
+    let response: AlterPartitionReassignmentsResponse = answered(
+        &cluster,
+        ApiKey::AlterPartitionReassignments,
+        0,
+        // (v0 cannot carry the flag; its default is true.)
+        &alter(vec![(1, Some(vec![2, 3])), (0, None)], true),
+    )
+    .await;
+    assert_eq!(
+        codes(&response),
+        vec![(1, error_code::NONE), (0, error_code::NONE)]
+    );
+    let response: AlterPartitionReassignmentsResponse = answered(
+        &cluster,
+        ApiKey::AlterPartitionReassignments,
+        1,
+        &alter(vec![(0, None)], true),
+    )
+    .await;
+    assert_eq!(
+        codes(&response),
+        vec![(0, error_code::NO_REASSIGNMENT_IN_PROGRESS)]
+    );
+    assert_eq!(list(None).await, vec![(1, vec![2, 3, 1], vec![], vec![1])]);
 }
 
 #[tokio::test]

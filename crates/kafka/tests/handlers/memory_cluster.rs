@@ -16,8 +16,9 @@ use cairn_kafka::error_code::{
 };
 use cairn_kafka::{
     AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry, ConfigSource,
-    ConfigSynonym, ConfigType, CreatedTopic, ElectionResult, KafkaCluster, KafkaError,
-    MetadataQuorum, NewTopic, PartitionMetadata, PartitionRead, QuorumMember, TopicMetadata,
+    ConfigSynonym, ConfigType, CreatedTopic, KafkaCluster, KafkaError, MetadataQuorum,
+    MovingPartition, NewTopic, PartitionMetadata, PartitionOutcome, PartitionRead, QuorumMember,
+    TopicMetadata,
 };
 use tokio::sync::watch;
 
@@ -95,6 +96,8 @@ pub struct MemoryCluster {
     pub altered: Mutex<Vec<(String, AlterConfigs)>>,
     /// The group coordinator of every group.
     pub groups: MemoryGroups,
+    /// Replica moves in progress: (topic, partition) → target.
+    pub moves: Mutex<BTreeMap<(String, i32), Vec<i32>>>,
 }
 
 /// A group whose coordinator cannot be found: FindCoordinator answers
@@ -196,7 +199,7 @@ impl KafkaCluster for MemoryCluster {
         &self,
         partitions: Option<Vec<(String, i32)>>,
         _timeout: std::time::Duration,
-    ) -> BoxFuture<Vec<ElectionResult>> {
+    ) -> BoxFuture<Vec<PartitionOutcome>> {
         let mut topics = self.topics.lock().unwrap();
         let partitions = partitions.unwrap_or_else(|| {
             topics
@@ -228,6 +231,68 @@ impl KafkaCluster for MemoryCluster {
             })
             .collect();
         ready(results)
+    }
+
+    /// Every partition has replicas [`BROKERS`]; a move is recorded, a
+    /// cancel forgets it.
+    fn alter_partition_reassignments(
+        &self,
+        moves: Vec<(String, i32, Option<Vec<i32>>)>,
+        allow_replication_factor_change: bool,
+    ) -> BoxFuture<Vec<PartitionOutcome>> {
+        let topics = self.topics.lock().unwrap();
+        let mut moving = self.moves.lock().unwrap();
+        let outcomes = moves
+            .into_iter()
+            .map(|(topic, partition, target)| {
+                let exists = topics
+                    .get(&topic)
+                    .is_some_and(|t| usize::try_from(partition).is_ok_and(|i| i < t.len()));
+                let key = (topic.clone(), partition);
+                let result = match target {
+                    _ if !exists => Err(KafkaError::from_code(UNKNOWN_TOPIC_OR_PARTITION)),
+                    None if moving.remove(&key).is_none() => Err(KafkaError::from_code(
+                        cairn_kafka::error_code::NO_REASSIGNMENT_IN_PROGRESS,
+                    )),
+                    None => Ok(()),
+                    Some(t) if !allow_replication_factor_change && t.len() != BROKERS.len() => Err(
+                        KafkaError::from_code(cairn_kafka::error_code::INVALID_REPLICATION_FACTOR),
+                    ),
+                    Some(t) => {
+                        moving.insert(key, t);
+                        Ok(())
+                    }
+                };
+                (topic, partition, result)
+            })
+            .collect();
+        ready(outcomes)
+    }
+
+    fn partition_reassignments(&self) -> Vec<MovingPartition> {
+        self.moves
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|((topic, partition), target)| {
+                let removing: Vec<i32> = BROKERS
+                    .iter()
+                    .copied()
+                    .filter(|b| !target.contains(b))
+                    .collect();
+                MovingPartition {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    replicas: target.iter().copied().chain(removing.clone()).collect(),
+                    adding: target
+                        .iter()
+                        .copied()
+                        .filter(|b| !BROKERS.contains(b))
+                        .collect(),
+                    removing,
+                }
+            })
+            .collect()
     }
 
     fn metadata(&self) -> ClusterMetadata {
