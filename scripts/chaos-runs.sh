@@ -7,6 +7,8 @@
 #
 # Every fault (kill, pause, partition; partition needs root and nft). Each
 # run's history and report stay in $CHAOS_OUT (default ./chaos-runs/seed-N).
+# $CHAOS_ARGS goes to every run, e.g.
+#   CHAOS_ARGS="--nodes 5 --faults kill,pause,partition,membership" scripts/chaos-runs.sh plain 10 120s
 # Exits non-zero if any run failed or found an anomaly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +32,9 @@ for ((i = 0; i < runs; i++)); do
   dir="$out/seed-$seed"
   rm -rf "$dir"
   mkdir -p "$dir"
+  # shellcheck disable=SC2086 # CHAOS_ARGS is a list of arguments.
   if "$cairn" chaos --workload "$workload" --duration "$duration" --seed "$seed" \
-      --out "$dir" > "$dir/stdout.txt" 2>&1; then
+      --out "$dir" ${CHAOS_ARGS:-} > "$dir/stdout.txt" 2>&1; then
     echo "seed $seed: ok"
   else
     echo "seed $seed: FAILED (see $dir/stdout.txt)"

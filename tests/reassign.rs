@@ -249,3 +249,69 @@ fn a_partition_moves_to_other_brokers_under_load_and_back() {
         support::fails(&cluster.cli(via, &["topic", "reassign", TOPIC, "-p", "0", "--cancel"]));
     assert!(err.contains("NO_REASSIGNMENT_IN_PROGRESS"), "{err}");
 }
+
+/// Broker ids in `/v1/cluster` as broker `via` sees them.
+fn registered(cluster: &TestCluster, via: u64) -> Vec<u64> {
+    let view = cluster.view(via).unwrap();
+    view["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["id"].as_u64())
+        .collect()
+}
+
+#[test]
+fn a_decommissioned_broker_is_drained_under_load_and_leaves_metadata() {
+    const DRAINED: &str = "drained";
+    let cluster = TestCluster::start(4);
+    cluster.wait_formed(1, &[1, 2, 3, 4]);
+    cluster.create_topic(DRAINED, 4, 3);
+    let producer = SteadyProducer::start(&cluster.bootstrap(), DRAINED);
+    std::thread::sleep(Duration::from_secs(2));
+
+    // A controller voter cannot go; neither can an unknown broker.
+    let err = support::fails(&cluster.cli(1, &["broker", "decommission", "1"]));
+    assert!(err.contains("controller voter"), "{err}");
+    let err = support::fails(&cluster.cli(1, &["broker", "decommission", "9"]));
+    assert!(err.contains("broker 9 is not registered"), "{err}");
+
+    // Start, stop, start again.
+    ok(&cluster.cli(1, &["broker", "decommission", "4"]));
+    let out = ok(&cluster.cli(1, &["broker", "recommission", "4"]));
+    assert!(out.contains("not decommissioning"), "{out}");
+    assert!(registered(&cluster, 1).contains(&4));
+    let out = ok(&cluster.cli(1, &["broker", "decommission", "4", "--wait"]));
+    assert!(out.contains("broker 4: decommissioned"), "{out}");
+    // New topics avoid a draining broker (there is none now, but 4 is gone).
+    cluster.wait_for(
+        "broker 4 gone from the cluster view",
+        Duration::from_secs(10),
+        || (!registered(&cluster, 2).contains(&4)).then_some(()),
+    );
+    let view = cluster.view(2).unwrap();
+    for p in partitions(&view, DRAINED) {
+        let replicas = support::ids(&p["replicas"]);
+        assert_eq!(replicas, vec![1, 2, 3], "{p}");
+    }
+    // Its copies are deleted.
+    cluster.wait_for("broker 4's copies deleted", Duration::from_secs(20), || {
+        let topic = cluster.get(4, &format!("/v1/topics/{DRAINED}"))?;
+        topic["partitions"]
+            .as_array()?
+            .iter()
+            .all(|p| p.get("local").is_none_or(Value::is_null))
+            .then_some(())
+    });
+    // Kafka's Metadata no longer lists it.
+    let metadata: kafka_protocol::messages::MetadataResponse = support::wire::call(
+        &mut support::wire::connect(cluster.brokers[&1].kafka),
+        kafka_protocol::messages::ApiKey::Metadata,
+        12,
+        &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+    );
+    let ids: Vec<i32> = metadata.brokers.iter().map(|b| b.node_id.0).collect();
+    assert!(!ids.contains(&4), "{ids:?}");
+    let report = producer.stop_and_check();
+    println!("decommission under an acks=all producer: {report}");
+}

@@ -23,8 +23,8 @@ use crate::group_views::{self, GroupLookupError};
 use crate::shared::Core;
 use crate::view::{
     format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
-    ErrorBody, ErrorDetail, GroupDetail, GroupsView, LeaderElectionView, LocalReplica,
-    PartitionView, Reassign, ReassignmentPlan, ReassignmentView, ReassignmentsView,
+    DecommissionView, ErrorBody, ErrorDetail, GroupDetail, GroupsView, LeaderElectionView,
+    LocalReplica, PartitionView, Reassign, ReassignmentPlan, ReassignmentView, ReassignmentsView,
     RebalanceLeaders, RebalanceLeadersView, TopicView,
 };
 
@@ -48,6 +48,11 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
             "/v1/reassignments",
             get(list_reassignments).post(apply_plan),
         )
+        .route(
+            "/v1/brokers/{id}/decommission",
+            get(decommission_status).post(decommission),
+        )
+        .route("/v1/brokers/{id}/recommission", post(recommission))
         .route("/v1/groups", get(list_groups))
         .route("/v1/groups/{id}", get(describe_group))
         .with_state(core);
@@ -387,6 +392,60 @@ async fn apply_plan(
         }
     }
     Ok(Json(reassignments_view(&core)))
+}
+
+/// `POST /v1/brokers/{id}/decommission`: starts draining broker `id`.
+async fn decommission(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<u64>,
+) -> Result<Json<DecommissionView>, ApiError> {
+    core.submit(
+        ControllerRequest::Decommission { broker: id },
+        ADMIN_TIMEOUT,
+    )
+    .await?;
+    Ok(Json(decommission_view(&core, id)))
+}
+
+/// `POST /v1/brokers/{id}/recommission`: stops draining broker `id`.
+async fn recommission(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<u64>,
+) -> Result<Json<DecommissionView>, ApiError> {
+    core.submit(
+        ControllerRequest::Recommission { broker: id },
+        ADMIN_TIMEOUT,
+    )
+    .await?;
+    Ok(Json(decommission_view(&core, id)))
+}
+
+/// `GET /v1/brokers/{id}/decommission`.
+async fn decommission_status(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<u64>,
+) -> Json<DecommissionView> {
+    Json(decommission_view(&core, id))
+}
+
+fn decommission_view(core: &Core, id: u64) -> DecommissionView {
+    core.meta().reader.read(|state| {
+        let held = state.hosted_on(id);
+        DecommissionView {
+            broker: id,
+            registered: state.brokers.contains_key(&id),
+            decommissioning: state.decommissioning.contains(&id),
+            replicas_left: held.len(),
+            moving: held
+                .iter()
+                .filter(|(_, p)| state.reassignments.contains_key(&p.group))
+                .count(),
+            partitions: held
+                .iter()
+                .map(|(t, p)| format!("{}-{}", t.name, p.partition))
+                .collect(),
+        }
+    })
 }
 
 /// `GET /v1/reassignments`: the moves in progress.

@@ -335,6 +335,31 @@ impl MetaNode {
             ControllerRequest::DescribeQuorum => {
                 return Ok(MetaResponse::Quorum(self.describe_quorum()?));
             }
+            ControllerRequest::Decommission { broker } => {
+                let voters: std::collections::BTreeSet<u64> = self
+                    .raft
+                    .metrics()
+                    .borrow()
+                    .membership_config
+                    .membership()
+                    .voter_ids()
+                    .collect();
+                self.reader.read(|state| {
+                    cairn_meta::controller::plan_decommission(state, broker, &voters)
+                })?
+            }
+            ControllerRequest::Recommission { broker } => {
+                let known = self
+                    .reader
+                    .read(|state| state.brokers.contains_key(&broker));
+                if !known {
+                    return Err(MetaError::new(
+                        MetaErrorCode::UnknownBroker,
+                        format!("broker {broker} is not registered"),
+                    ));
+                }
+                MetaCommand::Recommission { broker }
+            }
             ControllerRequest::Reassign {
                 topic,
                 partition,

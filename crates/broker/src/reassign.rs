@@ -20,6 +20,11 @@
 //!    the removed voters dropped from the membership. A leader that removed
 //!    itself steps down once that is committed.
 //!
+//! The same loop drains decommissioning brokers: it starts moves of their
+//! replicas to other brokers ([`cairn_meta::reassign::drain_moves`], at
+//! most [`MAX_DRAIN_MOVES`] moves in progress), and unregisters a broker
+//! once it holds nothing.
+//!
 //! Not built: a replication throttle for the catch-up (Kafka's
 //! `leader.replication.throttled.rate`); a learner catches up as fast as
 //! the leader sends.
@@ -47,6 +52,10 @@ pub const MOVE_MAX_LAG: u64 = 100;
 
 /// How often the controller looks at the moves in progress.
 const DRIVE_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The most moves in progress at once that draining brokers start (moves
+/// asked for by hand are not bounded).
+pub const MAX_DRAIN_MOVES: usize = 8;
 
 /// How long one step may take at the leader.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -291,6 +300,7 @@ pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
                 .map(|(g, m)| (*g, m.target.clone()))
                 .collect()
         });
+        drain(&core).await;
         for (group, target) in moves {
             if !busy.lock().unwrap_or_else(|e| e.into_inner()).insert(group) {
                 continue;
@@ -303,6 +313,43 @@ pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&group);
             });
+        }
+    }
+}
+
+/// Decommissioning: starts the next moves off draining brokers, and
+/// unregisters those that hold nothing any more.
+async fn drain(core: &Core) {
+    let (moves, drained) = core.meta().reader.read(|state| {
+        (
+            cairn_meta::reassign::drain_moves(state, MAX_DRAIN_MOVES),
+            cairn_meta::reassign::drained(state),
+        )
+    });
+    let now = crate::clock::now_ms();
+    for (group, target) in moves {
+        tracing::info!(
+            group,
+            ?target,
+            "moving a replica off a decommissioning broker"
+        );
+        let command = MetaCommand::Reassign {
+            group,
+            target: Some(target),
+            now_ms: now,
+        };
+        if let Err(e) = core.meta().propose(command).await {
+            tracing::warn!(group, error = %e, "decommission move not started");
+        }
+    }
+    for broker in drained {
+        match core
+            .meta()
+            .propose(MetaCommand::UnregisterBroker { broker })
+            .await
+        {
+            Ok(_) => tracing::info!(broker, "decommissioned broker unregistered"),
+            Err(e) => tracing::warn!(broker, error = %e, "decommissioned broker not unregistered"),
         }
     }
 }

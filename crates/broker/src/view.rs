@@ -335,3 +335,21 @@ pub struct ReassignmentsView {
     /// Every move in progress, by topic and partition.
     pub reassignments: Vec<ReassignmentView>,
 }
+
+/// `GET /v1/brokers/{id}/decommission` (and the answer to decommission and
+/// recommission requests).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecommissionView {
+    /// The broker.
+    pub broker: u64,
+    /// Whether it is still registered (a drained broker is unregistered).
+    pub registered: bool,
+    /// Whether it is being drained.
+    pub decommissioning: bool,
+    /// Replicas it still holds or is involved in moving.
+    pub replicas_left: usize,
+    /// Of those, how many are moving now.
+    pub moving: usize,
+    /// The partitions it still holds, as TOPIC-PARTITION.
+    pub partitions: Vec<String>,
+}

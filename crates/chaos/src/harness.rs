@@ -313,6 +313,30 @@ impl Cluster {
             })
     }
 
+    /// `POST path` with a JSON body on the admin API of the first running,
+    /// unpaused broker that answers; its JSON answer (`null` if none), or
+    /// the error it answered.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let mut last = String::from("no broker answered");
+        for b in self
+            .brokers
+            .values()
+            .filter(|b| b.child.is_some() && !b.paused)
+        {
+            match self
+                .http
+                .post(format!("http://{}:{}{path}", b.ip, b.admin))
+                .json(body)
+                .send()
+            {
+                Ok(r) if r.status().is_success() => return Ok(r.json().unwrap_or(Value::Null)),
+                Ok(r) => return Err(r.text().unwrap_or_default()),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(last)
+    }
+
     /// Creates a topic through the admin API of any broker.
     pub fn create_topic(&self, name: &str, partitions: u32, rf: u32) -> Result<(), String> {
         let body =

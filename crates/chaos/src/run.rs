@@ -43,6 +43,12 @@ pub enum Fault {
     /// partition's leader from everyone, or two halves joined by one bridge
     /// broker); heal it at the next step. Needs root and `nft`.
     Partition,
+    /// Change membership while the other faults go on: at every nemesis
+    /// step, beside that step's fault or healing, move a random partition of
+    /// the workload topic to a random set of brokers (a replica move: Raft
+    /// membership changes), cancel a move in progress, or move leaderships
+    /// back to preferred replicas (leadership transfers). Never undone.
+    Membership,
 }
 
 impl std::str::FromStr for Fault {
@@ -52,8 +58,9 @@ impl std::str::FromStr for Fault {
             "kill" => Ok(Fault::Kill),
             "pause" => Ok(Fault::Pause),
             "partition" => Ok(Fault::Partition),
+            "membership" => Ok(Fault::Membership),
             other => Err(format!(
-                "unknown fault '{other}' (known: kill, pause, partition)"
+                "unknown fault '{other}' (known: kill, pause, partition, membership)"
             )),
         }
     }
@@ -385,12 +392,20 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
             .push(Event::Nemesis { at_ns, action });
     };
     let mut current: Option<Action> = None;
+    // Membership changes go beside the other faults, not in turn with them.
+    let membership = faults.contains(&Fault::Membership);
+    faults.retain(|f| *f != Fault::Membership);
     let faults_until = Instant::now() + config.duration;
     let mut next_step = Instant::now();
     let mut next_status = Instant::now() + Duration::from_secs(10);
     while Instant::now() < faults_until {
         if Instant::now() >= next_step {
             next_step += config.interval;
+            if membership {
+                let cluster = cluster.as_mut().expect("faults need a cluster");
+                let line = change_membership(&mut rng, cluster, &topic, config);
+                record(&mut progress, line);
+            }
             if let Some(action) = current.take() {
                 let line = heal(cluster.as_mut().expect("faults need a cluster"), &action);
                 record(&mut progress, line);
@@ -535,6 +550,9 @@ fn choose(
             ]),
             format!("leader of partition {partition} isolated"),
         ),
+        (Fault::Membership, _) => {
+            unreachable!("membership changes run beside the faults, see change_membership")
+        }
         (Fault::Partition, _) => {
             // ids[0] is the bridge: it keeps its links to both halves.
             let rest = &ids[1..];
@@ -547,6 +565,44 @@ fn choose(
     };
     let line = format!("{} ({why})", describe(&action));
     (action, line)
+}
+
+/// One membership change (see [`Fault::Membership`]); returns the line to
+/// report. The admin API answers once a move is recorded, not done.
+fn change_membership(
+    rng: &mut StdRng,
+    cluster: &Cluster,
+    topic: &str,
+    config: &ChaosConfig,
+) -> String {
+    let partition = rng.gen_range(0..config.partitions);
+    let (line, result) = match rng.gen_range(0..6) {
+        0..=2 => {
+            let mut ids: Vec<u64> = cluster.brokers.keys().copied().collect();
+            ids.shuffle(rng);
+            ids.truncate(config.replication_factor as usize);
+            let body = serde_json::json!({"partition": partition, "replicas": ids});
+            (
+                format!("move partition {partition} to {ids:?}"),
+                cluster.post(&format!("/v1/topics/{topic}/reassign"), &body),
+            )
+        }
+        3 => {
+            let body = serde_json::json!({"partition": partition, "replicas": null});
+            (
+                format!("cancel the move of partition {partition}"),
+                cluster.post(&format!("/v1/topics/{topic}/reassign"), &body),
+            )
+        }
+        _ => (
+            "move leaderships back to preferred replicas".to_string(),
+            cluster.post("/v1/cluster/rebalance-leaders", &serde_json::json!({})),
+        ),
+    };
+    match result {
+        Ok(_) => line,
+        Err(e) => format!("{line}: {e}"),
+    }
 }
 
 fn apply(cluster: &mut Cluster, action: &Action) -> Result<(), String> {

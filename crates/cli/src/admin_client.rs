@@ -8,8 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use reqwest::blocking::{Client, Response};
 
 use cairn_broker::view::{
-    AlterTopicConfigs, ClusterView, CreateTopic, ErrorBody, Reassign, ReassignmentPlan,
-    ReassignmentsView, RebalanceLeaders, RebalanceLeadersView, TopicView,
+    AlterTopicConfigs, ClusterView, CreateTopic, DecommissionView, ErrorBody, Reassign,
+    ReassignmentPlan, ReassignmentsView, RebalanceLeaders, RebalanceLeadersView, TopicView,
 };
 
 use crate::output;
@@ -125,6 +125,37 @@ pub enum TopicCommand {
         /// Wait until the move has completed.
         #[arg(long)]
         wait: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// `cairn broker decommission|recommission|decommission-status ID`.
+#[derive(Subcommand, Debug)]
+pub enum BrokerAction {
+    /// Move every replica off broker ID (placement picks the targets,
+    /// racks respected; a few moves at a time), then unregister it. New
+    /// topics avoid it meanwhile.
+    Decommission {
+        /// Broker id.
+        id: u64,
+        /// Wait until it is drained and unregistered, showing progress.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Stop decommissioning broker ID; moves of its replicas in progress move back.
+    Recommission {
+        /// Broker id.
+        id: u64,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// How far decommissioning broker ID has got.
+    DecommissionStatus {
+        /// Broker id.
+        id: u64,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -403,6 +434,73 @@ pub fn run_topic(command: TopicCommand) -> anyhow::Result<()> {
             let start = crate::clients::delete_records(&bootstrap, &name, partition, offset)?;
             println!("topic {name} partition {partition}: log start offset is now {start}");
             Ok(())
+        }
+    }
+}
+
+/// Runs a `cairn broker` admin action.
+pub fn run_broker_action(action: BrokerAction) -> anyhow::Result<()> {
+    match action {
+        BrokerAction::Decommission { id, wait, admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view: DecommissionView = client
+                .send(
+                    client
+                        .http
+                        .post(format!("{}/v1/brokers/{id}/decommission", client.base)),
+                )?
+                .json()
+                .context("malformed answer to decommission")?;
+            if admin.output == Format::Json && !wait {
+                return print_json(&view);
+            }
+            println!("{}", output::decommission(&view));
+            if wait {
+                let mut last = String::new();
+                loop {
+                    let view: DecommissionView =
+                        client.get(&format!("/v1/brokers/{id}/decommission"))?;
+                    let line = output::decommission(&view);
+                    if line != last {
+                        println!("{line}");
+                        last = line;
+                    }
+                    if !view.registered {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+            Ok(())
+        }
+        BrokerAction::Recommission { id, admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view: DecommissionView = client
+                .send(
+                    client
+                        .http
+                        .post(format!("{}/v1/brokers/{id}/recommission", client.base)),
+                )?
+                .json()
+                .context("malformed answer to recommission")?;
+            match admin.output {
+                Format::Json => print_json(&view),
+                Format::Table => {
+                    println!("{}", output::decommission(&view));
+                    Ok(())
+                }
+            }
+        }
+        BrokerAction::DecommissionStatus { id, admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view: DecommissionView = client.get(&format!("/v1/brokers/{id}/decommission"))?;
+            match admin.output {
+                Format::Json => print_json(&view),
+                Format::Table => {
+                    println!("{}", output::decommission(&view));
+                    Ok(())
+                }
+            }
         }
     }
 }

@@ -13,6 +13,10 @@ use cairn_broker::{Broker, BrokerConfig};
 /// Flags of `cairn broker`; each also reads a `CAIRN_*` environment variable.
 #[derive(Args, Debug, Default)]
 pub struct BrokerArgs {
+    /// Decommission, recommission or inspect a running cluster's broker
+    /// instead of running one.
+    #[command(subcommand)]
+    action: Option<crate::admin_client::BrokerAction>,
     /// TOML config file; flags and environment variables override it.
     #[arg(long, env = "CAIRN_CONFIG")]
     config: Option<PathBuf>,
@@ -267,7 +271,10 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
 }
 
 /// Runs `cairn broker`.
-pub fn run(args: BrokerArgs) -> anyhow::Result<()> {
+pub fn run(mut args: BrokerArgs) -> anyhow::Result<()> {
+    if let Some(action) = args.action.take() {
+        return crate::admin_client::run_broker_action(action);
+    }
     let config = load_config(&args)?;
     init_logging(&args.log_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -30,7 +30,9 @@ pub struct ChaosArgs {
     replication_factor: u32,
     /// Faults to mix, comma-separated: kill, pause, partition (partition
     /// needs root and nft; without them the run says so and goes on without
-    /// it). Default: all three; none with --bootstrap-server.
+    /// it), membership (partition moves and leadership transfers beside the
+    /// other faults; wants more brokers than the replication factor).
+    /// Default: kill, pause, partition; none with --bootstrap-server.
     #[arg(long)]
     faults: Option<String>,
     /// Run only the workload and the checker (no faults) against this

@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use cairn_broker::view::{
-    ClusterView, PartitionView, ReassignmentsView, RebalanceLeadersView, TopicView,
+    ClusterView, DecommissionView, PartitionView, ReassignmentsView, RebalanceLeadersView,
+    TopicView,
 };
 
 /// Left-aligned columns sized to their widest cell.
@@ -164,6 +165,22 @@ pub fn rebalance_leaders(view: &RebalanceLeadersView) -> String {
         view.moved, view.already_preferred, view.not_moved
     );
     out
+}
+
+/// `cairn broker decommission` and its status: one line.
+pub fn decommission(view: &DecommissionView) -> String {
+    let id = view.broker;
+    match (view.registered, view.decommissioning) {
+        (false, _) => format!("broker {id}: decommissioned (holds no replica, unregistered)"),
+        (true, true) => format!(
+            "broker {id}: decommissioning, {} replicas left ({} moving)",
+            view.replicas_left, view.moving
+        ),
+        (true, false) => format!(
+            "broker {id}: not decommissioning; holds {} replicas",
+            view.replicas_left
+        ),
+    }
 }
 
 /// `cairn cluster reassignments`.

@@ -65,6 +65,10 @@ pub enum ControllerRequest {
     /// controller (its leader) sees them (Kafka's DescribeQuorum). Changes
     /// nothing.
     DescribeQuorum,
+    /// Drain a broker of its replicas, then unregister it.
+    Decommission { broker: u64 },
+    /// Stop draining a broker.
+    Recommission { broker: u64 },
     /// Move a partition to the replicas `replicas` (the first the
     /// preferred leader), or cancel its move (`None`).
     Reassign {
@@ -170,6 +174,45 @@ pub fn plan_reassign(
         target: replicas,
         now_ms,
     })
+}
+
+/// The command that starts decommissioning `broker`: it must be registered,
+/// not a voter of the metadata group (`voters`), and every partition on it
+/// must have another broker to move to.
+pub fn plan_decommission(
+    state: &MetaState,
+    broker: u64,
+    voters: &BTreeSet<u64>,
+) -> Result<MetaCommand, MetaError> {
+    if !state.brokers.contains_key(&broker) {
+        return Err(MetaError::new(
+            MetaErrorCode::UnknownBroker,
+            format!("broker {broker} is not registered"),
+        ));
+    }
+    if voters.contains(&broker) {
+        return Err(MetaError::new(
+            MetaErrorCode::InvalidReplicaAssignment,
+            format!("broker {broker} is a controller voter; it cannot be decommissioned"),
+        ));
+    }
+    let candidates: Vec<Candidate> = placement_candidates(state)
+        .into_iter()
+        .filter(|c| c.id != broker)
+        .collect();
+    let load = std::collections::BTreeMap::new();
+    for (topic, p) in state.replicas_on(broker) {
+        if crate::spread::replacement(&candidates, &p.replicas, broker, &load).is_none() {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidReplicationFactor,
+                format!(
+                    "broker {broker} cannot be decommissioned: {}-{} (replicas {:?}) has no other live broker to move to",
+                    topic.name, p.partition, p.replicas
+                ),
+            ));
+        }
+    }
+    Ok(MetaCommand::Decommission { broker })
 }
 
 /// Checks a manual replica assignment: at least one partition, the same
@@ -280,7 +323,7 @@ pub fn plan_add_partitions(
     start: usize,
 ) -> Result<MetaCommand, MetaError> {
     let (topic, current) = topic_to_grow(state, name, total)?;
-    let candidates = live_candidates(state);
+    let candidates = placement_candidates(state);
     let assignment = assign_replicas(
         &candidates,
         total - current,
@@ -299,10 +342,12 @@ pub fn plan_add_partitions(
     })
 }
 
-/// Live (unfenced) brokers as placement candidates.
-fn live_candidates(state: &MetaState) -> Vec<Candidate> {
+/// Live (unfenced) brokers that are not being decommissioned, as
+/// placement candidates.
+pub fn placement_candidates(state: &MetaState) -> Vec<Candidate> {
     state
         .live_brokers()
+        .filter(|b| !state.decommissioning.contains(&b.registration.id))
         .map(|b| Candidate {
             id: b.registration.id,
             rack: b.registration.rack.clone(),
@@ -322,7 +367,7 @@ pub fn plan_create_topic(
     now_ms: u64,
 ) -> Result<MetaCommand, MetaError> {
     check_new_topic(state, name, configs)?;
-    let candidates = live_candidates(state);
+    let candidates = placement_candidates(state);
     let assignment = assign_replicas(&candidates, partitions, replication_factor, start).map_err(
         |e| match e {
             PlacementError::ZeroPartitions => MetaError::new(

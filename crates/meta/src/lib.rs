@@ -1,13 +1,14 @@
 //! The metadata layer: the catalogue of brokers, topics and assignments that
 //! the metadata Raft group replicates ([`state`]), topic configs and their
 //! defaults ([`topic_config`]), replica placement ([`placement`]), leader
-//! balancing ([`balance`]), replica moves ([`reassign`]) and the controller's
+//! balancing ([`balance`]), replica moves ([`reassign`], [`spread`]) and the controller's
 //! decisions ([`controller`]). Everything here is free of IO.
 
 pub mod balance;
 pub mod controller;
 pub mod placement;
 pub mod reassign;
+pub mod spread;
 pub mod state;
 pub mod topic_config;
 

@@ -193,6 +193,40 @@ impl MetaState {
             .collect()
     }
 
+    /// Applies [`crate::MetaCommand::Recommission`]: `broker` no longer
+    /// drains, and each move taking one of its replicas away moves back.
+    pub(crate) fn recommission(&mut self, broker: u64) {
+        self.decommissioning.remove(&broker);
+        let replicas: BTreeMap<GroupId, Vec<u64>> = self
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.iter())
+            .map(|p| (p.group, p.replicas.clone()))
+            .collect();
+        for (group, moving) in self.reassignments.iter_mut() {
+            let Some(replicas) = replicas.get(group) else {
+                continue;
+            };
+            if replicas.contains(&broker) && !moving.target.contains(&broker) {
+                moving.target = replicas.clone();
+            }
+        }
+    }
+
+    /// Applies [`crate::MetaCommand::UnregisterBroker`].
+    pub(crate) fn unregister(&mut self, broker: u64) -> Result<(), MetaError> {
+        let held = self.hosted_on(broker).len();
+        if held > 0 {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidReplicaAssignment,
+                format!("broker {broker} still holds {held} replicas"),
+            ));
+        }
+        self.decommissioning.remove(&broker);
+        self.brokers.remove(&broker);
+        Ok(())
+    }
+
     /// Moves in progress with their topic and partition, by topic and partition.
     pub fn moves(&self) -> BTreeMap<(String, u32), (&PartitionAssignment, &Reassignment)> {
         self.topics
@@ -204,6 +238,53 @@ impl MetaState {
             })
             .collect()
     }
+}
+
+/// The next moves that drain decommissioning brokers, so that no more
+/// than `limit` moves are in progress in all: for each replica on a
+/// draining broker whose partition is not moving, the partition with that
+/// replica replaced (see [`crate::spread::replacement`]). Replicas with no
+/// replacement stay (the decommission waits for a broker to join).
+pub fn drain_moves(state: &MetaState, limit: usize) -> Vec<(GroupId, Vec<u64>)> {
+    let room = limit.saturating_sub(state.reassignments.len());
+    if room == 0 || state.decommissioning.is_empty() {
+        return Vec::new();
+    }
+    let candidates = crate::controller::placement_candidates(state);
+    let partitions: Vec<(GroupId, Vec<u64>)> = state
+        .topics
+        .values()
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| (p.group, p.replicas.clone()))
+        .collect();
+    let mut load = crate::spread::load(&partitions, &candidates);
+    let mut moves = Vec::new();
+    for (group, replicas) in &partitions {
+        if moves.len() >= room {
+            break;
+        }
+        if state.reassignments.contains_key(group) {
+            continue;
+        }
+        let Some(&leaving) = replicas.iter().find(|r| state.decommissioning.contains(r)) else {
+            continue;
+        };
+        if let Some(by) = crate::spread::replacement(&candidates, replicas, leaving, &load) {
+            *load.entry(by).or_default() += 1;
+            moves.push((*group, crate::spread::replaced(replicas, leaving, by)));
+        }
+    }
+    moves
+}
+
+/// Decommissioning brokers that hold nothing any more, ready to unregister.
+pub fn drained(state: &MetaState) -> Vec<u64> {
+    state
+        .decommissioning
+        .iter()
+        .copied()
+        .filter(|b| state.hosted_on(*b).is_empty())
+        .collect()
 }
 
 fn same_set(a: &[u64], b: &[u64]) -> bool {
@@ -358,6 +439,56 @@ mod tests {
         s.reassign(2, Some(&[2, 3]), 1).unwrap();
         s.complete_reassignment(2, &[2, 3]);
         assert_eq!(s.topics["t"].replication_factor, 2);
+    }
+
+    #[test]
+    fn a_draining_broker_gets_its_replicas_moved_a_few_at_a_time_then_leaves() {
+        let mut s = state();
+        s.apply(&log_id(60), &MetaCommand::Decommission { broker: 1 });
+        // Both partitions have broker 1; brokers 4 and 5 are free.
+        let moves = drain_moves(&s, 1);
+        assert_eq!(moves.len(), 1, "bounded by the limit");
+        let moves = drain_moves(&s, 8);
+        assert_eq!(moves.len(), 2);
+        for (group, target) in &moves {
+            assert!(!target.contains(&1), "{target:?}");
+            s.reassign(*group, Some(target), 1).unwrap();
+        }
+        assert!(drain_moves(&s, 8).is_empty(), "both are moving already");
+        assert!(drained(&s).is_empty());
+        // New topics avoid the draining broker.
+        assert!(!crate::controller::placement_candidates(&s)
+            .iter()
+            .any(|c| c.id == 1));
+        for (group, target) in &moves {
+            s.complete_reassignment(*group, target);
+        }
+        assert_eq!(drained(&s), vec![1]);
+        assert_eq!(
+            s.apply(&log_id(61), &MetaCommand::UnregisterBroker { broker: 1 }),
+            MetaResponse::Ok
+        );
+        assert!(!s.brokers.contains_key(&1) && s.decommissioning.is_empty());
+        // A broker that holds replicas cannot be unregistered.
+        assert!(matches!(
+            s.apply(&log_id(62), &MetaCommand::UnregisterBroker { broker: 2 }),
+            MetaResponse::Rejected(_)
+        ));
+    }
+
+    #[test]
+    fn recommissioning_moves_its_replicas_back() {
+        let mut s = state();
+        s.apply(&log_id(60), &MetaCommand::Decommission { broker: 1 });
+        for (group, target) in drain_moves(&s, 8) {
+            s.reassign(group, Some(&target), 1).unwrap();
+        }
+        s.apply(&log_id(61), &MetaCommand::Recommission { broker: 1 });
+        assert!(s.decommissioning.is_empty());
+        for (group, m) in &s.reassignments {
+            let (_, p) = s.partition_of_group(*group).unwrap();
+            assert_eq!(m.target, p.replicas, "moves back");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! (time comes in the command, ids come from the log), so every broker that
 //! applies the same log holds the same catalogue.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use openraft::LogId;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -112,6 +112,13 @@ pub enum MetaCommand {
     /// replicas become `target`, and the others delete their copy. Ignored
     /// unless the move in progress still goes to `target`.
     CompleteReassignment { group: GroupId, target: Vec<u64> },
+    /// Starts draining `broker`: no new replicas go to it, and the
+    /// controller moves its replicas elsewhere.
+    Decommission { broker: u64 },
+    /// Stops draining `broker`; moves taking replicas off it move back.
+    Recommission { broker: u64 },
+    /// Removes a broker that holds no replica from the catalogue.
+    UnregisterBroker { broker: u64 },
 }
 
 /// Producer ids handed out per [`MetaCommand::AllocateProducerIds`].
@@ -276,6 +283,9 @@ pub struct MetaState {
     /// Replica moves in progress, by partition group (absent from snapshots
     /// written before moves existed).
     pub reassignments: BTreeMap<GroupId, crate::reassign::Reassignment>,
+    /// Brokers being decommissioned (absent from snapshots written before
+    /// decommissioning existed).
+    pub decommissioning: BTreeSet<u64>,
 }
 
 impl<'de> Deserialize<'de> for MetaState {
@@ -300,17 +310,25 @@ impl<'de> Deserialize<'de> for MetaState {
                 // A snapshot from before replica moves ends here: reading on
                 // fails at the end of its bytes, and there is no move.
                 let reassignments = seq.next_element().ok().flatten().unwrap_or_default();
+                let decommissioning = seq.next_element().ok().flatten().unwrap_or_default();
                 Ok(MetaState {
                     brokers,
                     topics,
                     next_group_id,
                     reassignments,
+                    decommissioning,
                 })
             }
         }
         deserializer.deserialize_struct(
             "MetaState",
-            &["brokers", "topics", "next_group_id", "reassignments"],
+            &[
+                "brokers",
+                "topics",
+                "next_group_id",
+                "reassignments",
+                "decommissioning",
+            ],
             Fields,
         )
     }
@@ -537,6 +555,24 @@ impl Machine<MetaTypeConfig> for MetaState {
                 self.complete_reassignment(*group, target);
                 MetaResponse::Ok
             }
+            MetaCommand::Decommission { broker } => match self.brokers.contains_key(broker) {
+                true => {
+                    self.decommissioning.insert(*broker);
+                    MetaResponse::Ok
+                }
+                false => MetaResponse::Rejected(MetaError::new(
+                    MetaErrorCode::UnknownBroker,
+                    format!("broker {broker} is not registered"),
+                )),
+            },
+            MetaCommand::Recommission { broker } => {
+                self.recommission(*broker);
+                MetaResponse::Ok
+            }
+            MetaCommand::UnregisterBroker { broker } => match self.unregister(*broker) {
+                Ok(()) => MetaResponse::Ok,
+                Err(e) => MetaResponse::Rejected(e),
+            },
             MetaCommand::DeleteTopic { name } => match self.topics.remove(name) {
                 Some(topic) => {
                     for p in &topic.partitions {
