@@ -264,7 +264,7 @@ fn registered(cluster: &TestCluster, via: u64) -> Vec<u64> {
 #[test]
 fn a_decommissioned_broker_is_drained_under_load_and_leaves_metadata() {
     const DRAINED: &str = "drained";
-    let cluster = TestCluster::start(4);
+    let mut cluster = TestCluster::start(4);
     cluster.wait_formed(1, &[1, 2, 3, 4]);
     cluster.create_topic(DRAINED, 4, 3);
     let producer = SteadyProducer::start(&cluster.bootstrap(), DRAINED);
@@ -312,6 +312,37 @@ fn a_decommissioned_broker_is_drained_under_load_and_leaves_metadata() {
     );
     let ids: Vec<i32> = metadata.brokers.iter().map(|b| b.node_id.0).collect();
     assert!(!ids.contains(&4), "{ids:?}");
+
+    // Broker 4 comes back as a new, empty broker: the plan spreads
+    // replicas onto it, and --execute carries it out, under the same load.
+    let status = cluster.terminate(4, Duration::from_secs(30)).unwrap();
+    assert!(status.success());
+    cluster.spawn(4);
+    cluster.wait_formed(1, &[1, 2, 3, 4]);
+    let plan = ok(&cluster.cli(1, &["cluster", "rebalance-replicas"]));
+    let plan: Value = serde_json::from_str(&plan).unwrap_or_else(|e| panic!("{e}: {plan}"));
+    assert_eq!(plan["version"], 1, "{plan}");
+    let moves = plan["partitions"].as_array().unwrap();
+    assert!(!moves.is_empty(), "{plan}");
+    assert!(
+        moves
+            .iter()
+            .all(|m| support::ids(&m["replicas"]).contains(&4)),
+        "every move goes to the new broker: {plan}"
+    );
+    let out = ok(&cluster.cli(1, &["cluster", "rebalance-replicas", "--execute", "--wait"]));
+    assert!(out.contains("partitions moved"), "{out}");
+    let view = cluster.view(1).unwrap();
+    let mut held = std::collections::BTreeMap::<u64, usize>::new();
+    for p in view["partitions"].as_array().unwrap() {
+        for r in support::ids(&p["replicas"]) {
+            *held.entry(r).or_default() += 1;
+        }
+    }
+    let (min, max) = (held.values().min().unwrap(), held.values().max().unwrap());
+    assert!(max - min <= 1 && held.len() == 4, "{held:?}");
+    let again = ok(&cluster.cli(1, &["cluster", "rebalance-replicas"]));
+    assert!(again.contains("\"partitions\": []"), "{again}");
     let report = producer.stop_and_check();
-    println!("decommission under an acks=all producer: {report}");
+    println!("decommission and a replica spread under an acks=all producer: {report}, replicas per broker {held:?}");
 }

@@ -24,8 +24,8 @@ use crate::shared::Core;
 use crate::view::{
     format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
     DecommissionView, ErrorBody, ErrorDetail, GroupDetail, GroupsView, LeaderElectionView,
-    LocalReplica, PartitionView, Reassign, ReassignmentPlan, ReassignmentView, ReassignmentsView,
-    RebalanceLeaders, RebalanceLeadersView, TopicView,
+    LocalReplica, PartitionView, PlanPartition, Reassign, ReassignmentPlan, ReassignmentView,
+    ReassignmentsView, RebalanceLeaders, RebalanceLeadersView, TopicView,
 };
 
 /// How long a topic admin request may wait for the controller.
@@ -37,6 +37,7 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
         .route("/health", get(health))
         .route("/v1/cluster", get(cluster))
         .route("/v1/cluster/rebalance-leaders", post(rebalance_leaders))
+        .route("/v1/cluster/replica-plan", get(replica_plan))
         .route("/v1/topics", get(list_topics).post(create_topic))
         .route(
             "/v1/topics/{name}",
@@ -404,7 +405,7 @@ async fn decommission(
         ADMIN_TIMEOUT,
     )
     .await?;
-    Ok(Json(decommission_view(&core, id)))
+    Ok(Json(applied_here(&core, id, true).await))
 }
 
 /// `POST /v1/brokers/{id}/recommission`: stops draining broker `id`.
@@ -417,7 +418,7 @@ async fn recommission(
         ADMIN_TIMEOUT,
     )
     .await?;
-    Ok(Json(decommission_view(&core, id)))
+    Ok(Json(applied_here(&core, id, false).await))
 }
 
 /// `GET /v1/brokers/{id}/decommission`.
@@ -426,6 +427,20 @@ async fn decommission_status(
     Path(id): Path<u64>,
 ) -> Json<DecommissionView> {
     Json(decommission_view(&core, id))
+}
+
+/// The decommission view once this broker's copy of the catalogue shows
+/// the change the controller applied (`draining`), or after a second.
+async fn applied_here(core: &Core, id: u64, draining: bool) -> DecommissionView {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let view = decommission_view(core, id);
+        // A drained broker may be unregistered already.
+        if view.decommissioning == draining || !view.registered || Instant::now() > deadline {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn decommission_view(core: &Core, id: u64) -> DecommissionView {
@@ -446,6 +461,54 @@ fn decommission_view(core: &Core, id: u64) -> DecommissionView {
                 .collect(),
         }
     })
+}
+
+/// `GET /v1/cluster/replica-plan?max_moves=N`: the replica moves that
+/// would spread replicas evenly over the live brokers (onto a new broker,
+/// say), as a Kafka reassignment plan; changes nothing. Partitions moving
+/// now are left out.
+async fn replica_plan(
+    State(core): State<Arc<Core>>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Result<Json<ReassignmentPlan>, ApiError> {
+    let max_moves = match query.get("max_moves") {
+        None => 1000,
+        Some(n) => n.parse::<usize>().map_err(|_| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                ErrorDetail {
+                    code: "INVALID_REQUEST".into(),
+                    message: format!("max_moves '{n}' is not a count"),
+                },
+            )
+        })?,
+    };
+    Ok(Json(core.meta().reader.read(|state| {
+        let partitions: Vec<(u64, Vec<u64>)> = state
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.iter())
+            .filter(|p| !state.reassignments.contains_key(&p.group))
+            .map(|p| (p.group, p.replicas.clone()))
+            .collect();
+        let candidates = cairn_meta::controller::placement_candidates(state);
+        let moves = cairn_meta::spread::spread(&partitions, &candidates, max_moves);
+        ReassignmentPlan {
+            version: 1,
+            partitions: moves
+                .into_iter()
+                .filter_map(|(group, replicas)| {
+                    let (t, p) = state.partition_of_group(group)?;
+                    Some(PlanPartition {
+                        topic: t.name.clone(),
+                        partition: p.partition,
+                        replicas,
+                        log_dirs: None,
+                    })
+                })
+                .collect(),
+        }
+    })))
 }
 
 /// `GET /v1/reassignments`: the moves in progress.

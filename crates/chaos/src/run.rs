@@ -46,8 +46,10 @@ pub enum Fault {
     /// Change membership while the other faults go on: at every nemesis
     /// step, beside that step's fault or healing, move a random partition of
     /// the workload topic to a random set of brokers (a replica move: Raft
-    /// membership changes), cancel a move in progress, or move leaderships
-    /// back to preferred replicas (leadership transfers). Never undone.
+    /// membership changes), cancel a move in progress, move leaderships
+    /// back to preferred replicas (leadership transfers), or decommission
+    /// or recommission a broker that is no metadata voter (a drained broker
+    /// leaves the catalogue until it restarts). Never undone.
     Membership,
 }
 
@@ -576,7 +578,7 @@ fn change_membership(
     config: &ChaosConfig,
 ) -> String {
     let partition = rng.gen_range(0..config.partitions);
-    let (line, result) = match rng.gen_range(0..6) {
+    let (line, result) = match rng.gen_range(0..7) {
         0..=2 => {
             let mut ids: Vec<u64> = cluster.brokers.keys().copied().collect();
             ids.shuffle(rng);
@@ -594,10 +596,35 @@ fn change_membership(
                 cluster.post(&format!("/v1/topics/{topic}/reassign"), &body),
             )
         }
-        _ => (
+        4 => (
             "move leaderships back to preferred replicas".to_string(),
             cluster.post("/v1/cluster/rebalance-leaders", &serde_json::json!({})),
         ),
+        // A broker that is no metadata voter (the first three are).
+        choice => match cluster
+            .brokers
+            .keys()
+            .copied()
+            .filter(|id| *id > 3)
+            .collect::<Vec<_>>()
+        {
+            spare if spare.is_empty() => (
+                "move leaderships back to preferred replicas".to_string(),
+                cluster.post("/v1/cluster/rebalance-leaders", &serde_json::json!({})),
+            ),
+            spare => {
+                let id = spare[rng.gen_range(0..spare.len())];
+                let what = if choice == 5 {
+                    "decommission"
+                } else {
+                    "recommission"
+                };
+                (
+                    format!("{what} broker {id}"),
+                    cluster.post(&format!("/v1/brokers/{id}/{what}"), &serde_json::json!({})),
+                )
+            }
+        },
     };
     match result {
         Ok(_) => line,

@@ -180,6 +180,22 @@ pub enum ClusterCommand {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// Spread replicas evenly over the live brokers (e.g. onto a new one):
+    /// prints the plan (Kafka's reassignment JSON, for `cairn cluster
+    /// reassign --plan`); `--execute` starts it.
+    RebalanceReplicas {
+        /// Start the moves instead of printing them.
+        #[arg(long)]
+        execute: bool,
+        /// With --execute: wait until every move has completed.
+        #[arg(long, requires = "execute")]
+        wait: bool,
+        /// At most this many replica moves.
+        #[arg(long, default_value_t = 1000)]
+        max_moves: usize,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// The replica moves in progress.
     Reassignments {
         #[command(flatten)]
@@ -548,6 +564,52 @@ pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
                     .json(&parsed),
             )?;
             let partitions: Vec<(String, u32)> = parsed
+                .partitions
+                .iter()
+                .map(|p| (p.topic.clone(), p.partition))
+                .collect();
+            if wait {
+                wait_for_moves(&client, &partitions)?;
+                println!("{} partitions moved", partitions.len());
+            } else {
+                println!(
+                    "{} partitions moving; `cairn cluster reassignments` shows progress",
+                    partitions.len()
+                );
+            }
+            Ok(())
+        }
+        ClusterCommand::RebalanceReplicas {
+            execute,
+            wait,
+            max_moves,
+            admin,
+        } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let plan: ReassignmentPlan =
+                client.get(&format!("/v1/cluster/replica-plan?max_moves={max_moves}"))?;
+            if !execute {
+                if plan.partitions.is_empty() {
+                    eprintln!("replicas are spread evenly already: nothing to move");
+                } else {
+                    eprintln!(
+                        "{} partitions would move; run again with --execute to start (or save this plan for `cairn cluster reassign --plan`)",
+                        plan.partitions.len()
+                    );
+                }
+                return print_json(&plan);
+            }
+            if plan.partitions.is_empty() {
+                println!("replicas are spread evenly already: nothing to move");
+                return Ok(());
+            }
+            client.send(
+                client
+                    .http
+                    .post(format!("{}/v1/reassignments", client.base))
+                    .json(&plan),
+            )?;
+            let partitions: Vec<(String, u32)> = plan
                 .partitions
                 .iter()
                 .map(|p| (p.topic.clone(), p.partition))
