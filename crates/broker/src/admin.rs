@@ -22,10 +22,11 @@ use cairn_meta::{ControllerRequest, MetaError, MetaErrorCode, MetaResponse, Meta
 use crate::group_views::{self, GroupLookupError};
 use crate::shared::Core;
 use crate::view::{
-    format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, CreateTopic,
-    DecommissionView, ErrorBody, ErrorDetail, GroupDetail, GroupsView, LeaderElectionView,
-    LocalReplica, PartitionView, PlanPartition, Reassign, ReassignmentPlan, ReassignmentView,
-    ReassignmentsView, RebalanceLeaders, RebalanceLeadersView, TopicView,
+    format_topic_id, AlterTopicConfigs, BrokerView, ClusterView, ConfigValue, ControllerView,
+    CreateTopic, DecommissionView, ErrorBody, ErrorDetail, GroupDetail, GroupsView,
+    LeaderElectionView, LocalReplica, PartitionView, PlanPartition, QuorumMemberView, Reassign,
+    ReassignmentPlan, ReassignmentView, ReassignmentsView, RebalanceLeaders, RebalanceLeadersView,
+    TopicView,
 };
 
 /// How long a topic admin request may wait for the controller.
@@ -54,6 +55,11 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
             get(decommission_status).post(decommission),
         )
         .route("/v1/brokers/{id}/recommission", post(recommission))
+        .route("/v1/controller", get(controller_status))
+        .route(
+            "/v1/controller/voters/{id}",
+            post(add_voter).delete(remove_voter),
+        )
         .route("/v1/groups", get(list_groups))
         .route("/v1/groups/{id}", get(describe_group))
         .with_state(core);
@@ -393,6 +399,52 @@ async fn apply_plan(
         }
     }
     Ok(Json(reassignments_view(&core)))
+}
+
+/// `GET /v1/controller`: the metadata group, from the controller.
+async fn controller_status(
+    State(core): State<Arc<Core>>,
+) -> Result<Json<ControllerView>, ApiError> {
+    match core
+        .submit(ControllerRequest::DescribeQuorum, ADMIN_TIMEOUT)
+        .await?
+    {
+        MetaResponse::Quorum(q) => {
+            let member = |(id, log_end): (u64, Option<u64>)| QuorumMemberView { id, log_end };
+            Ok(Json(ControllerView {
+                controller: q.leader,
+                term: q.term,
+                high_watermark: q.high_watermark,
+                voters: q.voters.into_iter().map(member).collect(),
+                learners: q.observers.into_iter().map(member).collect(),
+            }))
+        }
+        other => Err(MetaError::new(
+            MetaErrorCode::Unavailable,
+            format!("unexpected controller answer {other:?}"),
+        )
+        .into()),
+    }
+}
+
+/// `POST /v1/controller/voters/{id}`: broker `id` becomes a metadata voter.
+async fn add_voter(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<u64>,
+) -> Result<Json<ControllerView>, ApiError> {
+    core.submit(ControllerRequest::AddVoter { broker: id }, ADMIN_TIMEOUT)
+        .await?;
+    controller_status(State(core)).await
+}
+
+/// `DELETE /v1/controller/voters/{id}`: broker `id` becomes a metadata learner.
+async fn remove_voter(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<u64>,
+) -> Result<Json<ControllerView>, ApiError> {
+    core.submit(ControllerRequest::RemoveVoter { broker: id }, ADMIN_TIMEOUT)
+        .await?;
+    controller_status(State(core)).await
 }
 
 /// `POST /v1/brokers/{id}/decommission`: starts draining broker `id`.

@@ -254,6 +254,7 @@ fn meta_error_to_kafka(e: MetaError) -> KafkaError {
         MetaErrorCode::Unavailable => COORDINATOR_NOT_AVAILABLE,
         MetaErrorCode::InvalidReplicaAssignment => INVALID_REPLICA_ASSIGNMENT,
         MetaErrorCode::NoReassignmentInProgress => NO_REASSIGNMENT_IN_PROGRESS,
+        MetaErrorCode::InvalidRequest => cairn_kafka::error_code::INVALID_REQUEST,
     };
     KafkaError::new(code, e.message)
 }

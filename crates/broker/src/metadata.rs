@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, InitializeError, RaftError};
-use openraft::{BasicNode, Raft};
+use openraft::{BasicNode, ChangeMembers, Raft};
 use rand::Rng;
 
 use cairn_meta::controller::{
@@ -261,6 +261,85 @@ impl MetaNode {
         })
     }
 
+    /// Makes `broker`, a caught-up learner of the metadata group, a voter
+    /// (joint consensus: openraft's `change_membership`).
+    async fn add_voter(&self, broker: u64) -> Result<(), MetaError> {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        if membership.voter_ids().any(|v| v == broker) {
+            return Ok(());
+        }
+        if !membership.learner_ids().any(|l| l == broker) {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidRequest,
+                format!("broker {broker} is not a metadata learner: a registered broker becomes one within a second of registering"),
+            ));
+        }
+        let matched = m
+            .replication
+            .as_ref()
+            .and_then(|r| r.get(&broker).cloned().flatten())
+            .map(|l| l.index);
+        let last = m.last_log_index.unwrap_or(0);
+        if matched.is_none_or(|i| i.saturating_add(VOTER_MAX_LAG) < last) {
+            return Err(MetaError::new(
+                MetaErrorCode::Unavailable,
+                format!(
+                    "broker {broker} is still catching up with the metadata log ({} of {last} entries); try again",
+                    matched.unwrap_or(0)
+                ),
+            ));
+        }
+        tracing::info!(broker, "adding a metadata voter");
+        self.raft
+            .change_membership(ChangeMembers::AddVoterIds([broker].into()), false)
+            .await
+            .map_err(|e| {
+                MetaError::new(
+                    MetaErrorCode::Unavailable,
+                    format!("voters not changed: {e}"),
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Makes `broker`, a voter of the metadata group, a learner; at least
+    /// one voter stays. A controller that removes itself steps down once the
+    /// change is committed, and the others elect.
+    async fn remove_voter(&self, broker: u64) -> Result<(), MetaError> {
+        let voters: Vec<u64> = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect();
+        if !voters.contains(&broker) {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidRequest,
+                format!("broker {broker} is not a metadata voter (voters: {voters:?})"),
+            ));
+        }
+        if voters.len() == 1 {
+            return Err(MetaError::new(
+                MetaErrorCode::InvalidRequest,
+                format!("broker {broker} is the only metadata voter; add another first"),
+            ));
+        }
+        tracing::info!(broker, "removing a metadata voter");
+        self.raft
+            .change_membership(ChangeMembers::RemoveVoters([broker].into()), true)
+            .await
+            .map_err(|e| {
+                MetaError::new(
+                    MetaErrorCode::Unavailable,
+                    format!("voters not changed: {e}"),
+                )
+            })?;
+        Ok(())
+    }
+
     /// Carries out `request` on this broker, which must be the controller:
     /// plans the metadata command from the current catalogue and proposes it.
     async fn carry_out(&self, request: ControllerRequest) -> Result<MetaResponse, MetaError> {
@@ -334,6 +413,14 @@ impl MetaNode {
             }
             ControllerRequest::DescribeQuorum => {
                 return Ok(MetaResponse::Quorum(self.describe_quorum()?));
+            }
+            ControllerRequest::AddVoter { broker } => {
+                self.add_voter(broker).await?;
+                return Ok(MetaResponse::Ok);
+            }
+            ControllerRequest::RemoveVoter { broker } => {
+                self.remove_voter(broker).await?;
+                return Ok(MetaResponse::Ok);
             }
             ControllerRequest::Decommission { broker } => {
                 let voters: std::collections::BTreeSet<u64> = self
@@ -416,6 +503,10 @@ fn encode_forward(request: &ControllerRequest, hops: u8) -> Vec<u8> {
 fn decode_forward(body: &[u8]) -> Result<(ControllerRequest, u8), String> {
     bincode::deserialize(body).map_err(|e| format!("malformed controller request: {e}"))
 }
+
+/// A metadata learner within this many entries of the controller's log may
+/// become a voter.
+const VOTER_MAX_LAG: u64 = 100;
 
 /// Retry interval while no controller is known or it just changed.
 const SUBMIT_RETRY: Duration = Duration::from_millis(100);

@@ -353,3 +353,28 @@ pub struct DecommissionView {
     /// The partitions it still holds, as TOPIC-PARTITION.
     pub partitions: Vec<String>,
 }
+
+/// A member of the metadata group in [`ControllerView`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumMemberView {
+    /// Broker id.
+    pub id: u64,
+    /// The index after the last metadata entry it holds, as the controller
+    /// knows it (`None`: nothing replicated to it yet).
+    pub log_end: Option<u64>,
+}
+
+/// `GET /v1/controller`: the metadata group as the controller sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerView {
+    /// The controller (the metadata group's leader).
+    pub controller: u64,
+    /// Its Raft term.
+    pub term: u64,
+    /// The index after the last entry the controller applied.
+    pub high_watermark: u64,
+    /// The voters.
+    pub voters: Vec<QuorumMemberView>,
+    /// The learners (every other registered broker).
+    pub learners: Vec<QuorumMemberView>,
+}

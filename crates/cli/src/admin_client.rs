@@ -8,8 +8,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use reqwest::blocking::{Client, Response};
 
 use cairn_broker::view::{
-    AlterTopicConfigs, ClusterView, CreateTopic, DecommissionView, ErrorBody, Reassign,
-    ReassignmentPlan, ReassignmentsView, RebalanceLeaders, RebalanceLeadersView, TopicView,
+    AlterTopicConfigs, ClusterView, ControllerView, CreateTopic, DecommissionView, ErrorBody,
+    Reassign, ReassignmentPlan, ReassignmentsView, RebalanceLeaders, RebalanceLeadersView,
+    TopicView,
 };
 
 use crate::output;
@@ -128,6 +129,74 @@ pub enum TopicCommand {
         #[command(flatten)]
         admin: AdminArgs,
     },
+}
+
+/// `cairn controller ...`: the metadata group's voters.
+#[derive(Subcommand, Debug)]
+pub enum ControllerCommand {
+    /// The controller, its term, and each voter's and learner's progress.
+    Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Make broker ID (a caught-up metadata learner) a voter of the metadata
+    /// group, by joint consensus.
+    AddVoter {
+        /// Broker id.
+        id: u64,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Make broker ID a learner of the metadata group (it keeps a copy of
+    /// the metadata); at least one voter stays.
+    RemoveVoter {
+        /// Broker id.
+        id: u64,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// Runs a `cairn controller` command.
+pub fn run_controller(command: ControllerCommand) -> anyhow::Result<()> {
+    let (admin, view): (AdminArgs, ControllerView) = match command {
+        ControllerCommand::Status { admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view = client.get("/v1/controller")?;
+            (admin, view)
+        }
+        ControllerCommand::AddVoter { id, admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view = client
+                .send(
+                    client
+                        .http
+                        .post(format!("{}/v1/controller/voters/{id}", client.base)),
+                )?
+                .json()
+                .context("malformed answer to add-voter")?;
+            (admin, view)
+        }
+        ControllerCommand::RemoveVoter { id, admin } => {
+            let client = AdminClient::new(&admin.admin)?;
+            let view = client
+                .send(
+                    client
+                        .http
+                        .delete(format!("{}/v1/controller/voters/{id}", client.base)),
+                )?
+                .json()
+                .context("malformed answer to remove-voter")?;
+            (admin, view)
+        }
+    };
+    match admin.output {
+        Format::Json => print_json(&view),
+        Format::Table => {
+            print!("{}", output::controller(&view));
+            Ok(())
+        }
+    }
 }
 
 /// `cairn broker decommission|recommission|decommission-status ID`.

@@ -35,6 +35,9 @@ enum Command {
     /// Cluster status.
     #[command(subcommand)]
     Cluster(admin_client::ClusterCommand),
+    /// The metadata group: its controller, voters and learners.
+    #[command(subcommand)]
+    Controller(admin_client::ControllerCommand),
     /// Consumer groups: list them, describe one with its lag.
     #[command(subcommand)]
     Group(group_cmd::GroupCommand),
@@ -58,6 +61,7 @@ pub fn main() {
         Command::Broker(args) => broker_cmd::run(*args),
         Command::Topic(cmd) => admin_client::run_topic(cmd),
         Command::Cluster(cmd) => admin_client::run_cluster(cmd),
+        Command::Controller(cmd) => admin_client::run_controller(cmd),
         Command::Group(cmd) => group_cmd::run(cmd),
         Command::Dev(args) => dev::run(args),
         Command::Chaos(args) => chaos_cmd::run(args),

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use cairn_broker::view::{
-    ClusterView, DecommissionView, PartitionView, ReassignmentsView, RebalanceLeadersView,
-    TopicView,
+    ClusterView, ControllerView, DecommissionView, PartitionView, ReassignmentsView,
+    RebalanceLeadersView, TopicView,
 };
 
 /// Left-aligned columns sized to their widest cell.
@@ -164,6 +164,29 @@ pub fn rebalance_leaders(view: &RebalanceLeadersView) -> String {
         "{} moved to their preferred replica, {} led by it already, {} not moved",
         view.moved, view.already_preferred, view.not_moved
     );
+    out
+}
+
+/// `cairn controller status` (and the answer to add-voter and remove-voter).
+pub fn controller(view: &ControllerView) -> String {
+    let mut out = format!(
+        "controller: {} (term {}), metadata applied up to {}\n\n",
+        view.controller, view.term, view.high_watermark
+    );
+    let rows: Vec<Vec<String>> = view
+        .voters
+        .iter()
+        .map(|m| (m, "voter"))
+        .chain(view.learners.iter().map(|m| (m, "learner")))
+        .map(|(m, role)| {
+            vec![
+                m.id.to_string(),
+                role.to_string(),
+                m.log_end.map_or_else(|| "-".into(), |e| e.to_string()),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["BROKER", "ROLE", "LOG END"], &rows));
     out
 }
 

@@ -67,6 +67,10 @@ pub enum ControllerRequest {
     DescribeQuorum,
     /// Drain a broker of its replicas, then unregister it.
     Decommission { broker: u64 },
+    /// Make a caught-up metadata learner a voter of the metadata group.
+    AddVoter { broker: u64 },
+    /// Make a metadata voter a learner.
+    RemoveVoter { broker: u64 },
     /// Stop draining a broker.
     Recommission { broker: u64 },
     /// Move a partition to the replicas `replicas` (the first the
@@ -192,8 +196,8 @@ pub fn plan_decommission(
     }
     if voters.contains(&broker) {
         return Err(MetaError::new(
-            MetaErrorCode::InvalidReplicaAssignment,
-            format!("broker {broker} is a controller voter; it cannot be decommissioned"),
+            MetaErrorCode::InvalidRequest,
+            format!("broker {broker} is a controller voter; remove it first (cairn controller remove-voter {broker})"),
         ));
     }
     let candidates: Vec<Candidate> = placement_candidates(state)

@@ -208,6 +208,8 @@ pub enum MetaErrorCode {
     InvalidReplicaAssignment,
     /// A cancel for a partition that is not moving.
     NoReassignmentInProgress,
+    /// A request that cannot be carried out as asked (it says why).
+    InvalidRequest,
 }
 
 impl MetaErrorCode {
@@ -225,6 +227,7 @@ impl MetaErrorCode {
             Self::Unavailable => "UNAVAILABLE",
             Self::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
             Self::NoReassignmentInProgress => "NO_REASSIGNMENT_IN_PROGRESS",
+            Self::InvalidRequest => "INVALID_REQUEST",
         }
     }
 }
