@@ -346,3 +346,122 @@ fn a_decommissioned_broker_is_drained_under_load_and_leaves_metadata() {
     let report = producer.stop_and_check();
     println!("decommission and a replica spread under an acks=all producer: {report}, replicas per broker {held:?}");
 }
+
+/// Produces `count` values of about 1 KiB to partition 0 of `topic`.
+fn produce_kib(bootstrap: &str, topic: &str, count: usize) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(support::cairn_bin())
+        .args(["produce", topic, "--acks", "all", "--partition", "0"])
+        .env("CAIRN_BOOTSTRAP", bootstrap)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let filler = "x".repeat(1000);
+    let input: String = (0..count).map(|i| format!("{i}-{filler}\n")).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    ok(&child.wait_with_output().unwrap());
+}
+
+/// A move whose new replica is still catching up (throttled) is cancelled:
+/// the learner leaves the group before the move counts as done and deletes
+/// its copy only then; moved there again, it joins afresh. (Chaos found a
+/// leader that had kept such a learner crash when it came back empty.)
+#[test]
+fn a_move_cancelled_while_its_replica_catches_up_leaves_no_member_behind() {
+    const SLOW: &str = "slow";
+    let cluster = TestCluster::start_with_env(4, &[("CAIRN_REPLICA_MOVE_THROTTLE_BYTES", "50000")]);
+    cluster.wait_formed(1, &[1, 2, 3, 4]);
+    cluster.create_topic(SLOW, 1, 3);
+    produce_kib(&cluster.bootstrap(), SLOW, 300);
+    let view = cluster.view(1).unwrap();
+    let p = partitions(&view, SLOW)[0];
+    let before: Vec<u64> = p["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    let outsider = (1..=4).find(|b| !before.contains(b)).unwrap();
+    let target: Vec<u64> = before[1..].iter().copied().chain([outsider]).collect();
+    let replicas = target
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    ok(&cluster.cli(
+        1,
+        &[
+            "topic",
+            "reassign",
+            SLOW,
+            "-p",
+            "0",
+            "--replicas",
+            &replicas,
+        ],
+    ));
+    // Cancelled at once: the new replica may have joined as a learner or
+    // not yet; either way it must leave before the move counts as done.
+    std::thread::sleep(Duration::from_millis(300));
+    ok(&cluster.cli(
+        1,
+        &["topic", "reassign", SLOW, "-p", "0", "--cancel", "--wait"],
+    ));
+    cluster.wait_for(
+        "the cancelled learner's copy deleted",
+        Duration::from_secs(20),
+        || {
+            local_copy_of(&cluster, outsider, SLOW)
+                .is_none()
+                .then_some(())
+        },
+    );
+    // Again, all the way: it joins afresh and catches up at the throttled rate.
+    let started = Instant::now();
+    ok(&cluster.cli(
+        1,
+        &[
+            "topic",
+            "reassign",
+            SLOW,
+            "-p",
+            "0",
+            "--replicas",
+            &replicas,
+            "--wait",
+        ],
+    ));
+    println!(
+        "moved ~300 KB at a 50 KB/s throttle in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    cluster.wait_for(
+        "the partition led, ISR the target",
+        Duration::from_secs(20),
+        || {
+            let view = cluster.view(1)?;
+            let p = partitions(&view, SLOW).into_iter().next()?;
+            let mut sorted = target.clone();
+            sorted.sort_unstable();
+            (p["leader"].as_u64().is_some() && support::ids(&p["isr"]) == sorted).then_some(())
+        },
+    );
+    for id in 1..=4 {
+        let log = std::fs::read_to_string(cluster.log_path(id)).unwrap();
+        assert!(!log.contains("panicked"), "broker {id} panicked:\n{log}");
+    }
+}
+
+/// Broker `id`'s own copy of partition 0 of `topic`, if it runs one.
+fn local_copy_of(cluster: &TestCluster, id: u64, topic: &str) -> Option<Value> {
+    let t = cluster.get(id, &format!("/v1/topics/{topic}"))?;
+    let local = t["partitions"][0].get("local")?.clone();
+    (!local.is_null()).then_some(local)
+}

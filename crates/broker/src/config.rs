@@ -133,6 +133,10 @@ pub struct BrokerConfig {
     /// to caught-up replicas before it stops (0: no hand-off; the groups then
     /// elect after an election timeout).
     pub shutdown_transfer_timeout_ms: u64,
+    /// While a partition this broker leads is moving, the most bytes per
+    /// second it sends each replica catching up (0: no limit; Kafka's
+    /// `leader.replication.throttled.rate`).
+    pub replica_move_throttle_bytes: u64,
     /// Whether the controller moves leaderships back to their preferred
     /// replicas (Kafka's `auto.leader.rebalance.enable`).
     pub auto_leader_rebalance_enable: bool,
@@ -210,6 +214,7 @@ impl Default for BrokerConfig {
             default_replication_factor: None,
             log_fsync: true,
             shutdown_transfer_timeout_ms: DEFAULT_SHUTDOWN_TRANSFER_TIMEOUT_MS,
+            replica_move_throttle_bytes: 0,
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval_seconds: 300,
             leader_imbalance_per_broker_percentage: 10,

@@ -25,9 +25,10 @@
 //! most [`MAX_DRAIN_MOVES`] moves in progress), and unregisters a broker
 //! once it holds nothing.
 //!
-//! Not built: a replication throttle for the catch-up (Kafka's
-//! `leader.replication.throttled.rate`); a learner catches up as fast as
-//! the leader sends.
+//! The catch-up can be throttled: with `replica_move_throttle_bytes` the
+//! leader sends each learner at most that many bytes per second
+//! ([`cairn_raft::throttle`]), renewed at every step and lifted before the
+//! switch.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -71,7 +72,10 @@ pub enum MoveStep {
     /// The leader, not in the target, handed its leadership to this broker;
     /// ask it next.
     HandedOver(u64),
-    /// The group's voters are the target: the move is done.
+    /// The voters switched to the target; the next step checks that
+    /// nothing else is left in the membership.
+    Switched,
+    /// The group's committed membership is the target: the move is done.
     Done,
     /// The step failed; it is tried again.
     Failed(String),
@@ -83,6 +87,8 @@ struct Seen {
     voters: BTreeSet<u64>,
     learners: BTreeSet<u64>,
     joint: bool,
+    /// The membership above is committed (applied), not only appended.
+    committed: bool,
     last_log_index: Option<u64>,
     matched: BTreeMap<u64, Option<u64>>,
 }
@@ -96,6 +102,7 @@ fn seen<C: GroupTypeConfig>(raft: &Raft<C>, me: u64) -> Seen {
         voters: membership.voter_ids().collect(),
         learners: membership.learner_ids().collect(),
         joint: membership.get_joint_config().len() > 1,
+        committed: m.membership_config.log_id().as_ref() <= m.last_applied.as_ref(),
         last_log_index: m.last_log_index,
         matched: m
             .replication
@@ -144,7 +151,10 @@ where
     if !s.leading {
         return MoveStep::NotLeader;
     }
-    if s.voters == wanted && !s.joint && s.learners.is_empty() {
+    // Done only once the group's committed membership is exactly the
+    // target: the catalogue then drops the move, and every broker left out
+    // deletes its copy, which a member (even a learner) must never do.
+    if s.voters == wanted && !s.joint && s.learners.is_empty() && s.committed {
         return MoveStep::Done;
     }
     let failed = |what: &str, e: &dyn std::fmt::Display| MoveStep::Failed(format!("{what}: {e}"));
@@ -186,6 +196,18 @@ where
     if !s.leading {
         return MoveStep::NotLeader;
     }
+    if s.voters == wanted && !s.joint {
+        // Switched already; waiting for stray learners to go and the
+        // membership to commit.
+        return MoveStep::Switched;
+    }
+    // Replicas catching up get at most the configured rate, renewed at
+    // every step; voters never.
+    let rate = core.config().replica_move_throttle_bytes;
+    for t in target {
+        let rate = if s.voters.contains(t) { 0 } else { rate };
+        core.transport().throttle().limit(group, *t, rate);
+    }
     let behind = lagging(
         target,
         &s.voters,
@@ -220,13 +242,17 @@ where
             };
         }
     }
+    // Catching up is over: the new voters replicate at full speed.
+    core.transport().throttle().lift(group);
     tracing::info!(
         group,
         ?target,
         "switching the voters to the moved-to replicas"
     );
     match raft.change_membership(wanted, false).await {
-        Ok(_) => MoveStep::Done,
+        // Learners left out (of a redirected move) go at the next step,
+        // which also sees the switch committed before calling it done.
+        Ok(_) => MoveStep::Switched,
         Err(e) => failed("changing the voters", &e),
     }
 }
@@ -385,7 +411,7 @@ async fn drive(core: &Core, group: u64, target: &[u64]) {
                 "leadership left a replica being removed"
             )
         }
-        MoveStep::NotLeader => {}
+        MoveStep::NotLeader | MoveStep::Switched => {}
         MoveStep::Failed(why) => tracing::warn!(group, why, "partition move step failed; retrying"),
     }
 }

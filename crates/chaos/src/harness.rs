@@ -317,18 +317,28 @@ impl Cluster {
     /// unpaused broker that answers; its JSON answer (`null` if none), or
     /// the error it answered.
     pub fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        self.send(reqwest::Method::POST, path, body)
+    }
+
+    /// `DELETE path`, as [`Cluster::post`].
+    pub fn delete(&self, path: &str) -> Result<Value, String> {
+        self.send(reqwest::Method::DELETE, path, &Value::Null)
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> Result<Value, String> {
         let mut last = String::from("no broker answered");
         for b in self
             .brokers
             .values()
             .filter(|b| b.child.is_some() && !b.paused)
         {
-            match self
+            let mut request = self
                 .http
-                .post(format!("http://{}:{}{path}", b.ip, b.admin))
-                .json(body)
-                .send()
-            {
+                .request(method.clone(), format!("http://{}:{}{path}", b.ip, b.admin));
+            if !body.is_null() {
+                request = request.json(body);
+            }
+            match request.send() {
                 Ok(r) if r.status().is_success() => return Ok(r.json().unwrap_or(Value::Null)),
                 Ok(r) => return Err(r.text().unwrap_or_default()),
                 Err(e) => last = e.to_string(),

@@ -47,9 +47,10 @@ pub enum Fault {
     /// step, beside that step's fault or healing, move a random partition of
     /// the workload topic to a random set of brokers (a replica move: Raft
     /// membership changes), cancel a move in progress, move leaderships
-    /// back to preferred replicas (leadership transfers), or decommission
-    /// or recommission a broker that is no metadata voter (a drained broker
-    /// leaves the catalogue until it restarts). Never undone.
+    /// back to preferred replicas (leadership transfers), decommission or
+    /// recommission a broker that is no metadata voter (a drained broker
+    /// leaves the catalogue until it restarts), or make a metadata learner a
+    /// controller voter in place of a voter. Never undone.
     Membership,
 }
 
@@ -578,7 +579,7 @@ fn change_membership(
     config: &ChaosConfig,
 ) -> String {
     let partition = rng.gen_range(0..config.partitions);
-    let (line, result) = match rng.gen_range(0..7) {
+    let (line, result) = match rng.gen_range(0..8) {
         0..=2 => {
             let mut ids: Vec<u64> = cluster.brokers.keys().copied().collect();
             ids.shuffle(rng);
@@ -600,20 +601,44 @@ fn change_membership(
             "move leaderships back to preferred replicas".to_string(),
             cluster.post("/v1/cluster/rebalance-leaders", &serde_json::json!({})),
         ),
-        // A broker that is no metadata voter (the first three are).
-        choice => match cluster
-            .brokers
-            .keys()
-            .copied()
-            .filter(|id| *id > 3)
-            .collect::<Vec<_>>()
-        {
-            spare if spare.is_empty() => (
-                "move leaderships back to preferred replicas".to_string(),
-                cluster.post("/v1/cluster/rebalance-leaders", &serde_json::json!({})),
-            ),
-            spare => {
-                let id = spare[rng.gen_range(0..spare.len())];
+        choice => {
+            let quorum = cluster.get("/v1/controller");
+            let members = |k: &str| -> Vec<u64> {
+                quorum
+                    .as_ref()
+                    .and_then(|q| q[k].as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|m| m["id"].as_u64())
+                    .collect()
+            };
+            let (voters, learners) = (members("voters"), members("learners"));
+            if learners.is_empty() || voters.is_empty() {
+                (
+                    "move leaderships back to preferred replicas".to_string(),
+                    cluster.post("/v1/cluster/rebalance-leaders", &serde_json::json!({})),
+                )
+            } else if choice == 7 {
+                // Swap a controller voter for a learner: add, then remove.
+                let (add, remove) = (
+                    learners[rng.gen_range(0..learners.len())],
+                    voters[rng.gen_range(0..voters.len())],
+                );
+                let added = cluster.post(
+                    &format!("/v1/controller/voters/{add}"),
+                    &serde_json::Value::Null,
+                );
+                let result = match added {
+                    Ok(_) => cluster.delete(&format!("/v1/controller/voters/{remove}")),
+                    Err(e) => Err(e),
+                };
+                (
+                    format!("make broker {add} a controller voter instead of {remove}"),
+                    result,
+                )
+            } else {
+                // Only a broker that is no metadata voter may be drained.
+                let id = learners[rng.gen_range(0..learners.len())];
                 let what = if choice == 5 {
                     "decommission"
                 } else {
@@ -624,7 +649,7 @@ fn change_membership(
                     cluster.post(&format!("/v1/brokers/{id}/{what}"), &serde_json::json!({})),
                 )
             }
-        },
+        }
     };
     match result {
         Ok(_) => line,

@@ -87,6 +87,10 @@ pub struct BrokerArgs {
     /// replicas before stopping (0: none).
     #[arg(long, env = "CAIRN_SHUTDOWN_TRANSFER_TIMEOUT_MS")]
     shutdown_transfer_timeout_ms: Option<u64>,
+    /// While a partition led here moves, the most bytes per second sent to
+    /// each replica catching up (0: no limit).
+    #[arg(long, env = "CAIRN_REPLICA_MOVE_THROTTLE_BYTES")]
+    replica_move_throttle_bytes: Option<u64>,
     /// Move leaderships back to their preferred replicas periodically
     /// (Kafka's auto.leader.rebalance.enable).
     #[arg(long, env = "CAIRN_AUTO_LEADER_REBALANCE_ENABLE")]
@@ -207,6 +211,9 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.shutdown_transfer_timeout_ms {
         config.shutdown_transfer_timeout_ms = v;
+    }
+    if let Some(v) = args.replica_move_throttle_bytes {
+        config.replica_move_throttle_bytes = v;
     }
     if let Some(v) = args.auto_leader_rebalance_enable {
         config.auto_leader_rebalance_enable = v;

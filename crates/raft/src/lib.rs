@@ -1,11 +1,12 @@
 //! Raft plumbing shared by every group a broker runs: the multiplexed
 //! node-to-node [`transport`] (one TCP connection per broker pair for all
 //! groups), openraft's [`network`] traits on top of it, the [`registry`] of
-//! running groups, and the partition groups' type config and timing.
+//! running groups, the replication [`throttle`] of moving partitions, and the partition groups' type config and timing.
 
 pub mod frame;
 pub mod network;
 pub mod registry;
+pub mod throttle;
 pub mod transport;
 
 pub use network::{serve_raft_rpc, service, GroupNetworkFactory};

@@ -94,6 +94,12 @@ impl<C> GroupNetwork<C> {
     {
         let body =
             bincode::serialize(request).map_err(|e| RPCError::Network(NetworkError::new(&*e)))?;
+        if service != service::VOTE {
+            self.transport
+                .throttle()
+                .wait(self.group, self.target, body.len(), ttl / 2)
+                .await;
+        }
         let reply = self
             .transport
             .call(self.target, service, self.group, body, ttl)

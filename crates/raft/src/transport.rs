@@ -98,6 +98,7 @@ struct Inner {
     handler: OnceLock<Arc<dyn RpcHandler>>,
     next_request_id: AtomicU64,
     shutdown: watch::Sender<bool>,
+    throttle: crate::throttle::Throttle,
 }
 
 #[derive(Default)]
@@ -165,6 +166,7 @@ impl Transport {
                 handler: OnceLock::new(),
                 next_request_id: AtomicU64::new(1),
                 shutdown,
+                throttle: crate::throttle::Throttle::default(),
             }),
         }
     }
@@ -177,6 +179,11 @@ impl Transport {
     /// Sets the handler for incoming requests; only the first call has effect.
     pub fn set_handler(&self, handler: Arc<dyn RpcHandler>) {
         let _ = self.inner.handler.set(handler);
+    }
+
+    /// The replication throttle of this broker's groups (see [`crate::throttle`]).
+    pub fn throttle(&self) -> &crate::throttle::Throttle {
+        &self.inner.throttle
     }
 
     /// Records (or changes) the Raft address of broker `peer`.
