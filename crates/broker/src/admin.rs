@@ -442,6 +442,33 @@ async fn remove_voter(
     State(core): State<Arc<Core>>,
     Path(id): Path<u64>,
 ) -> Result<Json<ControllerView>, ApiError> {
+    // The controller first hands its role to another voter.
+    if core.meta().leader() == Some(id) {
+        let others: Vec<u64> = core
+            .meta()
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .filter(|v| *v != id)
+            .collect();
+        for to in others {
+            let moved = crate::transfer::transfer(
+                &core,
+                cairn_storage::METADATA_GROUP,
+                id,
+                to,
+                Duration::from_secs(10),
+            )
+            .await;
+            match moved {
+                Ok(_) => break,
+                Err(e) => tracing::info!(id, to, error = %e, "controller role not handed over"),
+            }
+        }
+    }
     core.submit(ControllerRequest::RemoveVoter { broker: id }, ADMIN_TIMEOUT)
         .await?;
     controller_status(State(core)).await

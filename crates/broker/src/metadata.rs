@@ -304,8 +304,7 @@ impl MetaNode {
     }
 
     /// Makes `broker`, a voter of the metadata group, a learner; at least
-    /// one voter stays. A controller that removes itself steps down once the
-    /// change is committed, and the others elect.
+    /// one voter stays, and the controller does not remove itself.
     async fn remove_voter(&self, broker: u64) -> Result<(), MetaError> {
         let voters: Vec<u64> = self
             .raft
@@ -325,6 +324,15 @@ impl MetaNode {
             return Err(MetaError::new(
                 MetaErrorCode::InvalidRequest,
                 format!("broker {broker} is the only metadata voter; add another first"),
+            ));
+        }
+        // openraft lets a leader that removed itself go on leading as a
+        // learner, with the voters' leases holding off an election; the
+        // controller's role moves first (see `admin::remove_voter`).
+        if broker == self.id {
+            return Err(MetaError::new(
+                MetaErrorCode::Unavailable,
+                format!("broker {broker} is the controller: it hands its role to another voter before it is removed; try again"),
             ));
         }
         tracing::info!(broker, "removing a metadata voter");
