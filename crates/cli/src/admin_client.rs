@@ -590,6 +590,31 @@ pub fn run_broker_action(action: BrokerAction) -> anyhow::Result<()> {
     }
 }
 
+/// Starts the moves of `plan` and, with `wait`, waits until they are done.
+fn start_plan(client: &AdminClient, plan: &ReassignmentPlan, wait: bool) -> anyhow::Result<()> {
+    client.send(
+        client
+            .http
+            .post(format!("{}/v1/reassignments", client.base))
+            .json(plan),
+    )?;
+    let partitions: Vec<(String, u32)> = plan
+        .partitions
+        .iter()
+        .map(|p| (p.topic.clone(), p.partition))
+        .collect();
+    if wait {
+        wait_for_moves(client, &partitions)?;
+        println!("{} partitions moved", partitions.len());
+    } else {
+        println!(
+            "{} partitions moving; `cairn cluster reassignments` shows progress",
+            partitions.len()
+        );
+    }
+    Ok(())
+}
+
 /// Waits until none of `partitions` is moving any more.
 fn wait_for_moves(client: &AdminClient, partitions: &[(String, u32)]) -> anyhow::Result<()> {
     loop {
@@ -626,27 +651,7 @@ pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
             let parsed: ReassignmentPlan = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a reassignment plan", plan.display()))?;
             let client = AdminClient::new(&admin.admin)?;
-            client.send(
-                client
-                    .http
-                    .post(format!("{}/v1/reassignments", client.base))
-                    .json(&parsed),
-            )?;
-            let partitions: Vec<(String, u32)> = parsed
-                .partitions
-                .iter()
-                .map(|p| (p.topic.clone(), p.partition))
-                .collect();
-            if wait {
-                wait_for_moves(&client, &partitions)?;
-                println!("{} partitions moved", partitions.len());
-            } else {
-                println!(
-                    "{} partitions moving; `cairn cluster reassignments` shows progress",
-                    partitions.len()
-                );
-            }
-            Ok(())
+            start_plan(&client, &parsed, wait)
         }
         ClusterCommand::RebalanceReplicas {
             execute,
@@ -672,27 +677,7 @@ pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
                 println!("replicas are spread evenly already: nothing to move");
                 return Ok(());
             }
-            client.send(
-                client
-                    .http
-                    .post(format!("{}/v1/reassignments", client.base))
-                    .json(&plan),
-            )?;
-            let partitions: Vec<(String, u32)> = plan
-                .partitions
-                .iter()
-                .map(|p| (p.topic.clone(), p.partition))
-                .collect();
-            if wait {
-                wait_for_moves(&client, &partitions)?;
-                println!("{} partitions moved", partitions.len());
-            } else {
-                println!(
-                    "{} partitions moving; `cairn cluster reassignments` shows progress",
-                    partitions.len()
-                );
-            }
-            Ok(())
+            start_plan(&client, &plan, wait)
         }
         ClusterCommand::Reassignments { admin } => {
             let client = AdminClient::new(&admin.admin)?;
