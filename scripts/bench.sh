@@ -2,7 +2,7 @@
 # Cairn's benchmarks, on release builds (tests use the dev profile; benchmarks
 # of unoptimized code would say little). What `just bench` runs.
 #
-#   scripts/bench.sh [all|produce|storage|jetstream|scale] [flags for that benchmark]
+#   scripts/bench.sh [all|produce|storage|jetstream|scale|groups|idempotent|failover] [flags for that benchmark]
 #
 #   produce    criterion, end to end (benches/produce.rs): acks=all bursts from
 #              librdkafka to real broker processes, 1 broker RF 1 and 3 brokers RF 3
@@ -15,7 +15,10 @@
 #              (scripts/bench-groups.py)
 #   idempotent idempotent vs plain acks=all producers, alternating rounds
 #              (scripts/bench-idempotent.py)
-#   all        the six, in that order (default)
+#   failover   windows without an acknowledged send per partition when the
+#              broker leading a third of 1000 partitions is SIGKILLed, and
+#              during a rolling restart (scripts/bench-failover.py)
+#   all        the seven, in that order (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -51,6 +54,11 @@ groups() {
   python3 scripts/bench-groups.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
 }
 
+failover() {
+  build
+  python3 scripts/bench-failover.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
+}
+
 idempotent() {
   build
   python3 scripts/bench-idempotent.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
@@ -63,6 +71,7 @@ case "$what" in
   scale) scale "$@" ;;
   groups) groups "$@" ;;
   idempotent) idempotent "$@" ;;
-  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale; groups; idempotent ;;
-  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale, groups, idempotent)" >&2; exit 2 ;;
+  failover) failover "$@" ;;
+  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale; groups; idempotent; failover ;;
+  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale, groups, idempotent, failover)" >&2; exit 2 ;;
 esac

@@ -69,17 +69,23 @@ class Cluster:
     """`n` brokers (all metadata voters), started at once; kill them with stop()."""
 
     def __init__(self, cairn, n=3, extra_args=()):
+        self.cairn, self.extra_args = cairn, list(extra_args)
         self.tmp = tempfile.mkdtemp(prefix="cairn-measure-")
         self.ports = {i: (free_port(), free_port(), free_port()) for i in range(1, n + 1)}
-        seeds = ",".join(f"{i}@127.0.0.1:{p[1]}" for i, p in self.ports.items())
         self.procs = {}
-        for i, (kafka, raft, admin) in self.ports.items():
-            log = open(os.path.join(self.tmp, f"broker-{i}.log"), "w")
-            self.procs[i] = subprocess.Popen(
-                [cairn, "broker", "--id", str(i), "--data-dir", os.path.join(self.tmp, f"b{i}"),
-                 "--raft-addr", f"127.0.0.1:{raft}", "--kafka-addr", f"127.0.0.1:{kafka}",
-                 "--admin-addr", f"127.0.0.1:{admin}", "--seeds", seeds, *extra_args],
-                stdout=log, stderr=log)
+        for i in self.ports:
+            self.start(i)
+
+    def start(self, i):
+        """Starts broker `i` (again: same ports, same data dir)."""
+        kafka, raft, admin = self.ports[i]
+        seeds = ",".join(f"{j}@127.0.0.1:{p[1]}" for j, p in self.ports.items())
+        log = open(os.path.join(self.tmp, f"broker-{i}.log"), "a")
+        self.procs[i] = subprocess.Popen(
+            [self.cairn, "broker", "--id", str(i), "--data-dir", os.path.join(self.tmp, f"b{i}"),
+             "--raft-addr", f"127.0.0.1:{raft}", "--kafka-addr", f"127.0.0.1:{kafka}",
+             "--admin-addr", f"127.0.0.1:{admin}", "--seeds", seeds, *self.extra_args],
+            stdout=log, stderr=log)
 
     def admin(self, i):
         return f"http://127.0.0.1:{self.ports[i][2]}"
@@ -117,6 +123,11 @@ class Cluster:
     def kill(self, i):
         self.procs[i].send_signal(signal.SIGKILL)
         self.procs[i].wait()
+
+    def terminate(self, i, timeout=60):
+        """SIGTERM: the broker hands its leaderships over, then exits."""
+        self.procs[i].send_signal(signal.SIGTERM)
+        self.procs[i].wait(timeout)
 
     def stop(self):
         for p in self.procs.values():

@@ -283,6 +283,13 @@ fn a_decommissioned_broker_is_drained_under_load_and_leaves_metadata() {
     assert!(registered(&cluster, 1).contains(&4));
     let out = ok(&cluster.cli(1, &["broker", "decommission", "4", "--wait"]));
     assert!(out.contains("broker 4: decommissioned"), "{out}");
+    // Progress in bytes, as broker 4 measures what it still holds (asked by
+    // the CLI at broker 4's admin address, since broker 1 answered).
+    assert!(
+        out.lines()
+            .any(|l| l.contains("decommissioning") && l.contains(" held")),
+        "{out}"
+    );
     // New topics avoid a draining broker (there is none now, but 4 is gone).
     cluster.wait_for(
         "broker 4 gone from the cluster view",

@@ -158,9 +158,7 @@ fn partition_views(core: &Core, topic: &Topic, now: Instant) -> Vec<PartitionVie
         .partitions
         .iter()
         .map(|p| {
-            let leader = core
-                .knowledge()
-                .leader(p.group, now, core.session_timeout());
+            let leader = crate::dissemination::leader_of(core, p.group, now);
             PartitionView {
                 topic: topic.name.clone(),
                 partition: p.partition,
@@ -538,6 +536,12 @@ fn decommission_view(core: &Core, id: u64) -> DecommissionView {
                 .iter()
                 .map(|(t, p)| format!("{}-{}", t.name, p.partition))
                 .collect(),
+            bytes_held: (id == core.id()).then(|| {
+                held.iter()
+                    .filter_map(|(_, p)| core.partitions().registry.get(p.group))
+                    .map(|(_, h)| h.reader.size_bytes())
+                    .sum()
+            }),
         }
     })
 }

@@ -40,15 +40,12 @@ pub async fn find_coordinator(core: &Core, group_id: &str) -> Result<BrokerEndpo
             format!("{OFFSETS_TOPIC} is being created"),
         ));
     };
-    let leader = core
-        .knowledge()
-        .leader(group, Instant::now(), core.session_timeout())
-        .ok_or_else(|| {
-            KafkaError::new(
-                COORDINATOR_NOT_AVAILABLE,
-                format!("no leader known for offsets group {group} (group '{group_id}')"),
-            )
-        })?;
+    let leader = crate::dissemination::leader_of(core, group, Instant::now()).ok_or_else(|| {
+        KafkaError::new(
+            COORDINATOR_NOT_AVAILABLE,
+            format!("no leader known for offsets group {group} (group '{group_id}')"),
+        )
+    })?;
     core.meta()
         .reader
         .read(|state| {

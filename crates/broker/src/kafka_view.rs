@@ -31,6 +31,9 @@ use crate::shared::Core;
 
 /// How long a CreateTopics/DeleteTopics may wait for the controller.
 const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// Longest a Metadata answer waits for partitions whose leader was found gone
+/// to have new leaders (see [`crate::dissemination::awaiting_new_leader`]).
+const METADATA_SETTLE_FOR: Duration = Duration::from_secs(1);
 
 /// Answers the Kafka handlers' questions from a running broker.
 pub struct KafkaView(pub Arc<Core>);
@@ -794,6 +797,27 @@ impl KafkaCluster for KafkaView {
         }
     }
 
+    fn leaders_settled(&self, topics: Option<Vec<String>>) -> BoxFuture<()> {
+        let core = self.0.clone();
+        Box::pin(async move {
+            let groups: Vec<u64> = core.meta().reader.read(|s| {
+                s.topics
+                    .values()
+                    .filter(|t| topics.as_ref().is_none_or(|names| names.contains(&t.name)))
+                    .flat_map(|t| t.partitions.iter().map(|p| p.group))
+                    .collect()
+            });
+            let began = Instant::now();
+            while began.elapsed() < METADATA_SETTLE_FOR
+                && groups
+                    .iter()
+                    .any(|&g| crate::dissemination::awaiting_new_leader(&core, g, Instant::now()))
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    }
+
     fn topic_name(&self, id: u128) -> Option<String> {
         self.0.meta().reader.read(|state| {
             state
@@ -835,9 +859,7 @@ impl KafkaCluster for KafkaView {
                         .partitions
                         .iter()
                         .map(|p| {
-                            let leader =
-                                core.knowledge()
-                                    .leader(p.group, now, core.session_timeout());
+                            let leader = crate::dissemination::leader_of(core, p.group, now);
                             PartitionMetadata {
                                 index: p.partition as i32,
                                 leader: leader.as_ref().map(|l| l.leader as i32),

@@ -72,7 +72,7 @@ fn live_brokers(core: &Core, state: &MetaState, now: Instant) -> BTreeSet<u64> {
 
 /// A partition's leadership as this broker knows it.
 fn leadership(core: &Core, group: u64, replicas: &[u64], now: Instant) -> Leadership {
-    let leader = core.knowledge().leader(group, now, core.session_timeout());
+    let leader = crate::dissemination::leader_of(core, group, now);
     Leadership {
         group,
         replicas: replicas.to_vec(),

@@ -7,7 +7,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | process | [`node`] (start and stop; owns every task) |
-//! | loops and servers | [`admin`], [`kafka_view`], [`group_coordinators`], [`controller`], [`leader_balance`], [`reassign`], [`transfer`], [`dissemination`], [`retention`], [`rpc`] |
+//! | loops and servers | [`admin`], [`kafka_view`], [`group_coordinators`], [`controller`], [`leader_balance`], [`reassign`], [`transfer`], [`failover`], [`dissemination`], [`retention`], [`rpc`] |
 //! | shared state | [`shared`] |
 //! | components | [`metadata`], [`offsets`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
 //! | foundations | [`config`], [`error`], [`tasks`], [`services`], [`clock`], [`view`] |
@@ -19,6 +19,7 @@ pub mod config;
 pub mod controller;
 pub mod dissemination;
 pub mod error;
+pub mod failover;
 pub mod group_coordinators;
 pub mod group_views;
 pub mod kafka_configs;

@@ -109,6 +109,10 @@ impl Broker {
             crate::leader_balance::run(core.clone(), stop.subscribe()),
         );
         loops.spawn(
+            "failover",
+            crate::failover::run(core.clone(), stop.subscribe()),
+        );
+        loops.spawn(
             "partition moves",
             crate::reassign::run(core.clone(), stop.subscribe()),
         );

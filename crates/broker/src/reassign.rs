@@ -382,9 +382,7 @@ async fn drain(core: &Core) {
 
 /// One step of one move, from the controller.
 async fn drive(core: &Core, group: u64, target: &[u64]) {
-    let Some(leader) =
-        core.knowledge()
-            .leader(group, std::time::Instant::now(), core.session_timeout())
+    let Some(leader) = crate::dissemination::leader_of(core, group, std::time::Instant::now())
     else {
         return;
     };

@@ -352,6 +352,11 @@ pub struct DecommissionView {
     pub moving: usize,
     /// The partitions it still holds, as TOPIC-PARTITION.
     pub partitions: Vec<String>,
+    /// Log bytes of the replicas it still holds, as the broker itself
+    /// measures them: present only in its own answer (`null` from other
+    /// brokers; `cairn broker decommission-status` asks it directly).
+    #[serde(default)]
+    pub bytes_held: Option<u64>,
 }
 
 /// A member of the metadata group in [`ControllerView`].

@@ -539,12 +539,12 @@ pub fn run_broker_action(action: BrokerAction) -> anyhow::Result<()> {
             if admin.output == Format::Json && !wait {
                 return print_json(&view);
             }
+            let view = with_bytes_held(&client, view);
             println!("{}", output::decommission(&view));
             if wait {
                 let mut last = String::new();
                 loop {
-                    let view: DecommissionView =
-                        client.get(&format!("/v1/brokers/{id}/decommission"))?;
+                    let view = decommission_status(&client, id)?;
                     let line = output::decommission(&view);
                     if line != last {
                         println!("{line}");
@@ -578,7 +578,7 @@ pub fn run_broker_action(action: BrokerAction) -> anyhow::Result<()> {
         }
         BrokerAction::DecommissionStatus { id, admin } => {
             let client = AdminClient::new(&admin.admin)?;
-            let view: DecommissionView = client.get(&format!("/v1/brokers/{id}/decommission"))?;
+            let view = decommission_status(&client, id)?;
             match admin.output {
                 Format::Json => print_json(&view),
                 Format::Table => {
@@ -588,6 +588,32 @@ pub fn run_broker_action(action: BrokerAction) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Broker `id`'s decommission view, with the bytes it holds.
+fn decommission_status(client: &AdminClient, id: u64) -> anyhow::Result<DecommissionView> {
+    let view: DecommissionView = client.get(&format!("/v1/brokers/{id}/decommission"))?;
+    Ok(with_bytes_held(client, view))
+}
+
+/// Only the broker itself knows the bytes it holds: when another broker
+/// answered, asks it at its admin address (best effort: left out if it does
+/// not answer).
+fn with_bytes_held(client: &AdminClient, mut view: DecommissionView) -> DecommissionView {
+    if view.bytes_held.is_some() || !view.registered {
+        return view;
+    }
+    let own = client
+        .get::<ClusterView>("/v1/cluster")
+        .ok()
+        .and_then(|c| c.brokers.into_iter().find(|b| b.id == view.broker))
+        .and_then(|b| AdminClient::new(&b.admin_addr).ok())
+        .and_then(|c| {
+            c.get::<DecommissionView>(&format!("/v1/brokers/{}/decommission", view.broker))
+                .ok()
+        });
+    view.bytes_held = own.and_then(|v| v.bytes_held);
+    view
 }
 
 /// Starts the moves of `plan` and, with `wait`, waits until they are done.

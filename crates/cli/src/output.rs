@@ -196,13 +196,39 @@ pub fn decommission(view: &DecommissionView) -> String {
     match (view.registered, view.decommissioning) {
         (false, _) => format!("broker {id}: decommissioned (holds no replica, unregistered)"),
         (true, true) => format!(
-            "broker {id}: decommissioning, {} replicas left ({} moving)",
-            view.replicas_left, view.moving
+            "broker {id}: decommissioning, {} replicas left ({} moving){}",
+            view.replicas_left,
+            view.moving,
+            held_bytes(view)
         ),
         (true, false) => format!(
-            "broker {id}: not decommissioning; holds {} replicas",
-            view.replicas_left
+            "broker {id}: not decommissioning; holds {} replicas{}",
+            view.replicas_left,
+            held_bytes(view)
         ),
+    }
+}
+
+/// ", 1.5 MiB held" when the broker's own answer said so.
+fn held_bytes(view: &DecommissionView) -> String {
+    view.bytes_held
+        .map(|b| format!(", {} held", size(b)))
+        .unwrap_or_default()
+}
+
+/// Bytes for people: B, KiB, MiB, GiB.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -285,6 +311,15 @@ pub fn topic_describe(topic: &TopicView) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(super::size(0), "0 B");
+        assert_eq!(super::size(1023), "1023 B");
+        assert_eq!(super::size(1536), "1.5 KiB");
+        assert_eq!(super::size(5 << 30), "5.0 GiB");
+        assert_eq!(super::size(3 << 40), "3072.0 GiB");
+    }
+
     use super::*;
 
     #[test]

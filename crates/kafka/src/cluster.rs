@@ -212,6 +212,15 @@ pub trait KafkaCluster: Send + Sync + 'static {
     /// The current view of the cluster.
     fn metadata(&self) -> ClusterMetadata;
 
+    /// Resolves once no partition of `topics` (`None`: of every topic) is
+    /// between a leader found gone and its successor, or after a bound the
+    /// broker chooses; Metadata waits for it so that a client that lost its
+    /// leader's connection learns the new leader in its first refresh.
+    fn leaders_settled(&self, topics: Option<Vec<String>>) -> BoxFuture<()> {
+        let _ = topics;
+        Box::pin(std::future::ready(()))
+    }
+
     /// This broker's id.
     fn broker_id(&self) -> i32;
 

@@ -11,6 +11,13 @@
 //! peer (calls fail fast as `Unreachable` until it expires); every call has a
 //! timeout; a frame with a bad length or header closes that one connection
 //! with a logged error and fails its pending calls — the broker keeps running.
+//!
+//! A peer whose process is gone shows at once: its connection closes, and the
+//! transport dials it again right away; when that connect is refused (nothing
+//! listens at the peer's address any more) it tells [`Transport::subscribe_gone`]
+//! subscribers, so that the groups the peer led need not wait out their
+//! election timeouts (see the broker's `failover`). A peer that is paused or
+//! cut off refuses nothing: its connects time out, and only timers notice.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -99,6 +106,7 @@ struct Inner {
     next_request_id: AtomicU64,
     shutdown: watch::Sender<bool>,
     throttle: crate::throttle::Throttle,
+    gone: tokio::sync::broadcast::Sender<NodeId>,
 }
 
 #[derive(Default)]
@@ -157,6 +165,7 @@ impl Transport {
     /// A transport for broker `id`. Call [`Transport::serve`] to accept peers.
     pub fn new(id: NodeId, config: TransportConfig) -> Self {
         let (shutdown, _) = watch::channel(false);
+        let (gone, _) = tokio::sync::broadcast::channel(64);
         Self {
             inner: Arc::new(Inner {
                 id,
@@ -167,6 +176,7 @@ impl Transport {
                 next_request_id: AtomicU64::new(1),
                 shutdown,
                 throttle: crate::throttle::Throttle::default(),
+                gone,
             }),
         }
     }
@@ -179,6 +189,13 @@ impl Transport {
     /// Sets the handler for incoming requests; only the first call has effect.
     pub fn set_handler(&self, handler: Arc<dyn RpcHandler>) {
         let _ = self.inner.handler.set(handler);
+    }
+
+    /// Peers whose connect was refused: their process is gone (crashed or
+    /// stopped), not merely slow or cut off. Sent on every refused connect, so
+    /// a peer that stays down is reported again at each reconnect attempt.
+    pub fn subscribe_gone(&self) -> tokio::sync::broadcast::Receiver<NodeId> {
+        self.inner.gone.subscribe()
     }
 
     /// The replication throttle of this broker's groups (see [`crate::throttle`]).
@@ -377,13 +394,18 @@ impl Transport {
                 slot.retry_at = None;
                 Ok(conn)
             }
-            Err(reason) => {
-                let mut peers = self.inner.peers.lock().expect("peers lock");
-                let slot = peers.entry(peer).or_default();
-                let config = &self.inner.config;
-                slot.backoff = (slot.backoff * 2).clamp(config.backoff_min, config.backoff_max);
-                slot.retry_at = Some(Instant::now() + slot.backoff);
-                tracing::debug!(peer, %addr, %reason, backoff = ?slot.backoff, "connect failed");
+            Err(DialError { refused, reason }) => {
+                {
+                    let mut peers = self.inner.peers.lock().expect("peers lock");
+                    let slot = peers.entry(peer).or_default();
+                    let config = &self.inner.config;
+                    slot.backoff = (slot.backoff * 2).clamp(config.backoff_min, config.backoff_max);
+                    slot.retry_at = Some(Instant::now() + slot.backoff);
+                    tracing::debug!(peer, %addr, %reason, backoff = ?slot.backoff, "connect failed");
+                }
+                if refused && !*self.inner.shutdown.borrow() {
+                    let _ = self.inner.gone.send(peer);
+                }
                 Err(RpcError::Unreachable {
                     peer,
                     reason: format!("connect to {addr}: {reason}"),
@@ -392,14 +414,17 @@ impl Transport {
         }
     }
 
-    async fn dial(&self, peer: NodeId, addr: &str) -> Result<Arc<Connection>, String> {
+    async fn dial(&self, peer: NodeId, addr: &str) -> Result<Arc<Connection>, DialError> {
         let stream = tokio::time::timeout(
             self.inner.config.connect_timeout,
             connect(addr, self.inner.config.local_ip),
         )
         .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| DialError::other("connect timed out"))?
+        .map_err(|e| DialError {
+            refused: e.kind() == std::io::ErrorKind::ConnectionRefused,
+            reason: e.to_string(),
+        })?;
         stream.set_nodelay(true).ok();
         let (read, mut write) = stream.into_split();
         let mut hello = Vec::new();
@@ -411,7 +436,10 @@ impl Transport {
             body: HELLO_MAGIC.to_vec(),
         }
         .encode(&mut hello);
-        write.write_all(&hello).await.map_err(|e| e.to_string())?;
+        write
+            .write_all(&hello)
+            .await
+            .map_err(|e| DialError::other(e.to_string()))?;
         Ok(self.attach(peer, BufReader::new(read), write))
     }
 
@@ -443,6 +471,11 @@ impl Transport {
             match reason {
                 Ok(()) => tracing::debug!(peer, "raft connection closed"),
                 Err(reason) => tracing::warn!(peer, %reason, "raft connection closed"),
+            }
+            // Dial again at once: a refused connect reports the peer gone
+            // now rather than at the next call.
+            if !*this.inner.shutdown.borrow() {
+                let _ = this.connection(peer).await;
             }
         });
         tracing::debug!(peer, "raft connection open");
@@ -519,6 +552,21 @@ async fn read_frame(read: &mut BufReader<OwnedReadHalf>, max: u32) -> Result<Fra
         .await
         .map_err(|e| format!("read {len}-byte frame: {e}"))?;
     Frame::decode(&buf).map_err(|e| e.to_string())
+}
+
+/// Why a dial failed; `refused` when nothing listens at the address.
+struct DialError {
+    refused: bool,
+    reason: String,
+}
+
+impl DialError {
+    fn other(reason: impl Into<String>) -> Self {
+        Self {
+            refused: false,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// Connects to `addr`, from `local_ip` (any port) when given.

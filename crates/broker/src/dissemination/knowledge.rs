@@ -59,11 +59,18 @@ struct Reported {
 pub struct ClusterKnowledge {
     leaders: RwLock<HashMap<GroupId, Reported>>,
     heard: RwLock<BTreeMap<u64, Instant>>,
+    /// Brokers whose process is gone (the transport's connects are refused),
+    /// until they are heard from again.
+    gone: RwLock<BTreeMap<u64, Instant>>,
 }
 
 impl ClusterKnowledge {
     /// Records a heartbeat (from a peer, or this broker's own report).
     pub fn record(&self, heartbeat: &Heartbeat, now: Instant) {
+        self.gone
+            .write()
+            .expect("gone lock")
+            .remove(&heartbeat.from);
         self.heard
             .write()
             .expect("heard lock")
@@ -86,13 +93,37 @@ impl ClusterKnowledge {
         }
     }
 
-    /// The leader of `group`, if reported within `max_age`.
+    /// The leader of `group`, if reported within `max_age` by a broker that
+    /// is not gone.
     pub fn leader(&self, group: GroupId, now: Instant, max_age: Duration) -> Option<LeaderInfo> {
         let leaders = self.leaders.read().expect("leaders lock");
         leaders
             .get(&group)
             .filter(|r| now.saturating_duration_since(r.at) < max_age)
+            .filter(|r| !self.is_gone(r.info.leader))
             .map(|r| r.info.clone())
+    }
+
+    /// Records that `broker`'s process is gone: the groups it reported
+    /// leading have no known leader until their new leaders report (clients
+    /// asking Metadata meanwhile retry rather than dial a dead broker), or it
+    /// is heard from again.
+    pub fn mark_gone(&self, broker: u64, now: Instant) {
+        self.gone
+            .write()
+            .expect("gone lock")
+            .entry(broker)
+            .or_insert(now);
+    }
+
+    /// Whether `broker` is gone (see [`ClusterKnowledge::mark_gone`]).
+    pub fn is_gone(&self, broker: u64) -> bool {
+        self.gone.read().expect("gone lock").contains_key(&broker)
+    }
+
+    /// Since when `broker` is gone, if it is.
+    pub fn gone_since(&self, broker: u64) -> Option<Instant> {
+        self.gone.read().expect("gone lock").get(&broker).copied()
     }
 
     /// The last report of `group`'s leader and when it arrived, however old.
@@ -167,6 +198,33 @@ mod tests {
             compute_isr(1, &voters, 0, &BTreeMap::new(), &live, 10),
             vec![1]
         );
+    }
+
+    #[test]
+    fn a_gone_broker_leads_nothing_until_it_is_heard_from_again() {
+        let k = ClusterKnowledge::default();
+        let t0 = Instant::now();
+        let hb = Heartbeat {
+            from: 2,
+            led: vec![LedGroup {
+                group: 7,
+                term: 3,
+                isr: vec![2, 1],
+                quiescent: false,
+            }],
+            wake: vec![],
+        };
+        let fresh = Duration::from_secs(4);
+        k.record(&hb, t0);
+        k.mark_gone(2, t0);
+        assert!(k.is_gone(2));
+        assert_eq!(k.gone_since(2), Some(t0));
+        assert!(k.leader(7, t0, fresh).is_none());
+        // Quiescence still sees what the leader last said.
+        assert_eq!(k.report(7).unwrap().0.leader, 2);
+        k.record(&hb, t0);
+        assert!(!k.is_gone(2));
+        assert_eq!(k.leader(7, t0, fresh).unwrap().leader, 2);
     }
 
     #[test]

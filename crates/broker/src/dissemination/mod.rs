@@ -103,6 +103,66 @@ pub fn observe_groups(core: &Core) -> (Vec<LedGroup>, Vec<u64>) {
     (led, wake)
 }
 
+/// The leader of `group` as this broker knows it now: the newer of its
+/// leader's last report and what this broker's own replica of the group
+/// knows (a replica learns of a new leader with its first append, before that
+/// leader's next report), never a broker whose process is gone or that was
+/// not heard from within the session timeout. Metadata, FindCoordinator, the
+/// admin API and the controller's loops all ask this.
+pub fn leader_of(core: &Core, group: u64, now: Instant) -> Option<LeaderInfo> {
+    let knowledge = core.knowledge();
+    let reported = knowledge.leader(group, now, core.session_timeout());
+    let heard = |broker: u64| {
+        broker == core.id()
+            || knowledge
+                .last_heard(broker)
+                .is_some_and(|at| now.saturating_duration_since(at) < core.session_timeout())
+    };
+    let local = local_leader(core, group)
+        .filter(|(leader, _)| !knowledge.is_gone(*leader) && heard(*leader));
+    match (reported, local) {
+        (reported, Some((leader, term))) if reported.as_ref().is_none_or(|r| term > r.term) => {
+            Some(LeaderInfo {
+                leader,
+                term,
+                // Until the new leader reports its ISR: itself.
+                isr: vec![leader],
+                quiescent: false,
+            })
+        }
+        (reported, _) => reported,
+    }
+}
+
+/// Whether `group` has no leader because its leader's broker was found gone
+/// less than [`crate::failover::CAMPAIGN_FOR`] ago: a new leader is being
+/// elected, and Metadata waits a moment for it rather than answer "no leader"
+/// (a client told so retries only after its next periodic refresh, a second
+/// later for librdkafka).
+pub fn awaiting_new_leader(core: &Core, group: u64, now: Instant) -> bool {
+    let knowledge = core.knowledge();
+    leader_of(core, group, now).is_none()
+        && knowledge.report(group).is_some_and(|(report, _)| {
+            knowledge
+                .gone_since(report.leader)
+                .is_some_and(|at| now.saturating_duration_since(at) < crate::failover::CAMPAIGN_FOR)
+        })
+}
+
+/// The leader and term this broker's replica of `group` knows, if it runs one.
+fn local_leader(core: &Core, group: u64) -> Option<(u64, u64)> {
+    fn known<C: cairn_common::GroupTypeConfig>(raft: &openraft::Raft<C>) -> Option<(u64, u64)> {
+        let m = raft.metrics();
+        let m = m.borrow();
+        Some((m.current_leader?, m.current_term))
+    }
+    let partitions = core.partitions();
+    match partitions.registry.raft(group) {
+        Some(raft) => known(&raft),
+        None => known(&partitions.offsets.raft(group)?),
+    }
+}
+
 /// A group's voters and, on its leader, each follower's replicated index.
 fn replication(
     m: &openraft::RaftMetrics<u64, openraft::BasicNode>,

@@ -23,7 +23,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::respond::{answer_now, Pending};
+use super::respond::{answer_later, Pending};
 use crate::cluster::{ClusterMetadata, KafkaCluster, TopicMetadata};
 use crate::error_code;
 
@@ -122,11 +122,12 @@ pub fn handle_metadata(
     cluster: &Arc<dyn KafkaCluster>,
 ) -> Pending {
     let version = header.request_api_version;
-    answer_now(
+    let cluster = cluster.clone();
+    answer_later(
         ApiKey::Metadata,
         header,
         body,
-        |request: MetadataRequest| {
+        move |request: MetadataRequest| {
             let requested = match request.topics {
                 // v0 has no null: an empty list means every topic.
                 Some(topics) if version == 0 && topics.is_empty() => None,
@@ -145,12 +146,24 @@ pub fn handle_metadata(
                 None => None,
             };
             let auto_create = request.allow_auto_topic_creation;
-            build(&cluster.metadata(), requested, |name| {
-                auto_create
-                    .then(|| cluster.auto_create_topic(name))
-                    .flatten()
-                    .unwrap_or(error_code::UNKNOWN_TOPIC_OR_PARTITION)
-            })
+            let names = requested.as_ref().map(|topics: &Vec<RequestedTopic>| {
+                topics
+                    .iter()
+                    .filter_map(|t| match t {
+                        RequestedTopic::Name(name) => Some(name.clone()),
+                        RequestedTopic::Id(id) => cluster.topic_name(*id),
+                    })
+                    .collect()
+            });
+            async move {
+                cluster.leaders_settled(names).await;
+                build(&cluster.metadata(), requested, |name| {
+                    auto_create
+                        .then(|| cluster.auto_create_topic(name))
+                        .flatten()
+                        .unwrap_or(error_code::UNKNOWN_TOPIC_OR_PARTITION)
+                })
+            }
         },
     )
 }
