@@ -18,6 +18,12 @@
 //! - the first survivor in replica order is the **candidate**: it campaigns
 //!   until a leader other than the gone broker is known, waiting while another
 //!   survivor's campaign is under way ([`next`]), for at most [`CAMPAIGN_FOR`].
+//!   Its first campaign is two in a row, so that it asks for a term above
+//!   the one the others just voted for themselves in (openraft would settle
+//!   a tie of terms by node id).
+//!
+//! The metadata group (the controller) fails over the same way, its voters
+//! ordered by id.
 //!
 //! Raft's vote and log rules still decide who leads, so this cannot elect a
 //! stale replica or two leaders of one term; it only decides when campaigns
@@ -33,19 +39,21 @@ use std::time::{Duration, Instant};
 use openraft::Raft;
 use tokio::sync::{broadcast, watch};
 
-use cairn_common::GroupTypeConfig;
+use cairn_common::{GroupTypeConfig, METADATA_GROUP};
 
 use crate::shared::Core;
 
 /// Longest a candidate keeps campaigning; after it, openraft's timers decide.
 pub const CAMPAIGN_FOR: Duration = Duration::from_secs(3);
-/// Pause between two campaigns of a candidate.
-const RETRY: Duration = Duration::from_millis(150);
+/// Pause between two looks at the group while a candidate campaigns.
+const RETRY: Duration = Duration::from_millis(60);
 /// How long a candidate lets another survivor's campaign run before it
-/// campaigns itself again.
-const YIELD_FOR: Duration = Duration::from_millis(600);
-/// A candidate's head start for the others to give up their leases.
-const FIRST_DELAY: Duration = Duration::from_millis(20);
+/// campaigns itself again. A vote for another survivor may also be one the
+/// candidate took over from that survivor's refusal (openraft orders votes of
+/// one term by node id), with no campaign behind it: so not long.
+const YIELD_FOR: Duration = Duration::from_millis(250);
+/// The others' head start to give up their leases.
+const FIRST_DELAY: Duration = Duration::from_millis(30);
 
 /// What a surviving voter does for a group whose leader's broker is gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +153,9 @@ pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         for (group, raft, _) in core.partitions().offsets.all() {
             started += start(&core, &running, peer, group, raft, &replicas) as usize;
         }
+        // The metadata group (the controller): its voters by id.
+        let meta = core.meta().raft.clone();
+        started += start(&core, &running, peer, METADATA_GROUP, meta, &replicas) as usize;
         if started > 0 {
             tracing::info!(
                 peer,
@@ -224,6 +235,7 @@ async fn campaign<C: GroupTypeConfig>(me: u64, gone: u64, leader_term: u64, raft
     tokio::time::sleep(FIRST_DELAY).await;
     let began = Instant::now();
     let mut waiting_since: Option<Instant> = None;
+    let mut first = true;
     while began.elapsed() < CAMPAIGN_FOR {
         let view = {
             let m = raft.metrics();
@@ -242,8 +254,11 @@ async fn campaign<C: GroupTypeConfig>(me: u64, gone: u64, leader_term: u64, raft
             }
             Next::Elect => {
                 waiting_since = None;
-                if raft.trigger().elect().await.is_err() {
-                    return;
+                let campaigns = if std::mem::take(&mut first) { 2 } else { 1 };
+                for _ in 0..campaigns {
+                    if raft.trigger().elect().await.is_err() {
+                        return;
+                    }
                 }
             }
         }

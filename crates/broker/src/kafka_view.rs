@@ -34,6 +34,11 @@ const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// Longest a Metadata answer waits for partitions whose leader was found gone
 /// to have new leaders (see [`crate::dissemination::awaiting_new_leader`]).
 const METADATA_SETTLE_FOR: Duration = Duration::from_secs(1);
+/// A leader whose connection closed this recently may be gone: Metadata
+/// waits for the reconnect that tells (it comes at once when the process
+/// died) rather than name a dead leader, which a client would keep until its
+/// next periodic refresh.
+const LEADER_LOST_WINDOW: Duration = Duration::from_millis(200);
 
 /// Answers the Kafka handlers' questions from a running broker.
 pub struct KafkaView(pub Arc<Core>);
@@ -800,6 +805,16 @@ impl KafkaCluster for KafkaView {
     fn leaders_settled(&self, topics: Option<Vec<String>>) -> BoxFuture<()> {
         let core = self.0.clone();
         Box::pin(async move {
+            let window = crate::failover::CAMPAIGN_FOR;
+            let lost = |b: &cairn_meta::BrokerRecord| {
+                core.transport()
+                    .lost_within(b.registration.id, LEADER_LOST_WINDOW)
+            };
+            if !core.knowledge().any_gone_within(Instant::now(), window)
+                && !core.meta().reader.read(|s| s.brokers.values().any(lost))
+            {
+                return;
+            }
             let groups: Vec<u64> = core.meta().reader.read(|s| {
                 s.topics
                     .values()
@@ -808,11 +823,15 @@ impl KafkaCluster for KafkaView {
                     .collect()
             });
             let began = Instant::now();
-            while began.elapsed() < METADATA_SETTLE_FOR
-                && groups
-                    .iter()
-                    .any(|&g| crate::dissemination::awaiting_new_leader(&core, g, Instant::now()))
-            {
+            let unsettled = |g: u64| {
+                let now = Instant::now();
+                crate::dissemination::awaiting_new_leader(&core, g, now)
+                    || crate::dissemination::leader_of(&core, g, now).is_some_and(|l| {
+                        l.leader != core.id()
+                            && core.transport().lost_within(l.leader, LEADER_LOST_WINDOW)
+                    })
+            };
+            while began.elapsed() < METADATA_SETTLE_FOR && groups.iter().any(|&g| unsettled(g)) {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })

@@ -115,6 +115,8 @@ struct PeerSlot {
     dial_lock: Arc<tokio::sync::Mutex<()>>,
     backoff: Duration,
     retry_at: Option<Instant>,
+    /// When the last connection closed, until a new one opens.
+    lost_at: Option<Instant>,
 }
 
 /// What a caller needs to dial a peer: the per-peer dial lock and when the
@@ -221,6 +223,17 @@ impl Transport {
             .cloned()
     }
 
+    /// Whether this broker's connection to `peer` closed less than `window`
+    /// ago and none has opened since: the peer may be gone, which the
+    /// reconnect that follows tells at once ([`Transport::subscribe_gone`]).
+    pub fn lost_within(&self, peer: NodeId, window: Duration) -> bool {
+        let peers = self.inner.peers.lock().expect("peers lock");
+        peers.get(&peer).is_some_and(|slot| {
+            !slot.connection.as_ref().is_some_and(|c| c.is_open())
+                && slot.lost_at.is_some_and(|at| at.elapsed() < window)
+        })
+    }
+
     /// How many peers this broker has an open connection to.
     pub fn open_connections(&self) -> usize {
         let peers = self.inner.peers.lock().expect("peers lock");
@@ -289,6 +302,7 @@ impl Transport {
             slot.connection = Some(conn);
             slot.retry_at = None;
             slot.backoff = Duration::ZERO;
+            slot.lost_at = None;
         }
         Ok(())
     }
@@ -392,6 +406,7 @@ impl Transport {
                 slot.connection = Some(conn.clone());
                 slot.backoff = Duration::ZERO;
                 slot.retry_at = None;
+                slot.lost_at = None;
                 Ok(conn)
             }
             Err(DialError { refused, reason }) => {
@@ -471,6 +486,13 @@ impl Transport {
             match reason {
                 Ok(()) => tracing::debug!(peer, "raft connection closed"),
                 Err(reason) => tracing::warn!(peer, %reason, "raft connection closed"),
+            }
+            {
+                let mut peers = this.inner.peers.lock().expect("peers lock");
+                let slot = peers.entry(peer).or_default();
+                if !slot.connection.as_ref().is_some_and(|c| c.is_open()) {
+                    slot.lost_at.get_or_insert_with(Instant::now);
+                }
             }
             // Dial again at once: a refused connect reports the peer gone
             // now rather than at the next call.

@@ -121,6 +121,13 @@ impl ClusterKnowledge {
         self.gone.read().expect("gone lock").contains_key(&broker)
     }
 
+    /// Whether some broker was found gone less than `window` ago.
+    pub fn any_gone_within(&self, now: Instant, window: Duration) -> bool {
+        let gone = self.gone.read().expect("gone lock");
+        gone.values()
+            .any(|&at| now.saturating_duration_since(at) < window)
+    }
+
     /// Since when `broker` is gone, if it is.
     pub fn gone_since(&self, broker: u64) -> Option<Instant> {
         self.gone.read().expect("gone lock").get(&broker).copied()
@@ -219,6 +226,8 @@ mod tests {
         k.mark_gone(2, t0);
         assert!(k.is_gone(2));
         assert_eq!(k.gone_since(2), Some(t0));
+        assert!(k.any_gone_within(t0, fresh));
+        assert!(!k.any_gone_within(t0 + fresh, fresh));
         assert!(k.leader(7, t0, fresh).is_none());
         // Quiescence still sees what the leader last said.
         assert_eq!(k.report(7).unwrap().0.leader, 2);
