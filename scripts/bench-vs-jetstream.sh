@@ -105,7 +105,13 @@ start_cairn() {
   BOOTSTRAP="${BOOTSTRAP%,}"
   local admin="127.0.0.1:${ports[6]}" deadline=$((SECONDS + 60))
   until "$CAIRN" cluster status --admin "$admin" --output json 2>/dev/null |
-    python3 -c 'import json,sys; v=json.load(sys.stdin); sys.exit(0 if v["controller"] and sum(b["live"] for b in v["brokers"]) == 3 else 1)'; do
+    python3 -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)  # empty while the admin API is not up yet
+except ValueError:
+    sys.exit(1)
+sys.exit(0 if v["controller"] and sum(b["live"] for b in v["brokers"]) == 3 else 1)'; do
     [ $SECONDS -lt $deadline ] || { echo "bench: Cairn cluster did not form; see $WORK/cairn-*.log" >&2; exit 1; }
     sleep 0.5
   done

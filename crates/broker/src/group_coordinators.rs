@@ -12,7 +12,7 @@ use cairn_kafka::{BrokerEndpoint, KafkaError};
 use cairn_meta::ControllerRequest;
 use cairn_storage::GroupId;
 
-use crate::kafka_view::split_host_port;
+use crate::kafka_metadata::split_host_port;
 use crate::offsets::{OffsetsHandle, OFFSETS_TOPIC};
 use crate::shared::Core;
 

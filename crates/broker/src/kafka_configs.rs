@@ -8,7 +8,7 @@ use cairn_kafka::{ConfigEntry, ConfigSource, ConfigSynonym, ConfigType};
 use cairn_meta::topic_config::{describe_configs, Source, ValueType, TOPIC_CONFIGS};
 
 use crate::config::BrokerConfig;
-use crate::kafka_view::default_replication_factor;
+use crate::kafka_admin::default_replication_factor;
 use crate::shared::Core;
 
 fn source(source: Source) -> ConfigSource {

@@ -4,52 +4,37 @@
 //! broker leads.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use cairn_kafka::error_code::{
-    COORDINATOR_NOT_AVAILABLE, ELECTION_NOT_NEEDED, INVALID_CONFIG, INVALID_PARTITIONS,
-    INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_TOPIC_EXCEPTION,
-    LEADER_NOT_AVAILABLE, LOG_DIR_NOT_FOUND, NOT_CONTROLLER, NOT_LEADER_OR_FOLLOWER,
-    NO_REASSIGNMENT_IN_PROGRESS, OFFSET_OUT_OF_RANGE, PREFERRED_LEADER_NOT_AVAILABLE,
-    REQUEST_TIMED_OUT, TOPIC_ALREADY_EXISTS, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION,
+    COORDINATOR_NOT_AVAILABLE, ELECTION_NOT_NEEDED, INVALID_PARTITIONS, INVALID_TOPIC_EXCEPTION,
+    LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE,
+    PREFERRED_LEADER_NOT_AVAILABLE, REQUEST_TIMED_OUT, UNKNOWN_SERVER_ERROR,
+    UNKNOWN_TOPIC_OR_PARTITION,
 };
 use cairn_kafka::{
     ActiveProducer, AlterConfigs, BoxFuture, BrokerEndpoint, ClusterMetadata, ConfigEntry,
     CreatedTopic, KafkaCluster, KafkaError, LogDir, LogDirReplica, MetadataQuorum, MovingPartition,
-    NewTopic, PartitionMetadata, PartitionOutcome, PartitionRead, QuorumMember, TopicMetadata,
+    NewTopic, PartitionOutcome, PartitionRead, QuorumMember,
 };
 use cairn_meta::topic_config::{effective_configs, validate_topic_name};
-use cairn_meta::{ConfigChange, ControllerRequest, MetaError, MetaErrorCode, MetaResponse};
+use cairn_meta::{ConfigChange, ControllerRequest, MetaResponse};
 use tokio::sync::{oneshot, watch};
 
 use crate::appender::Append;
 use crate::group_coordinators;
+use crate::kafka_admin::{
+    create_topic_request, default_replication_factor, meta_error_to_kafka, reassign,
+};
 use crate::kafka_configs;
 use crate::partitions::PartitionHandle;
 use crate::shared::Core;
 
 /// How long a CreateTopics/DeleteTopics may wait for the controller.
-const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
-/// Longest a Metadata answer waits for partitions whose leader was found gone
-/// to have new leaders (see [`crate::dissemination::awaiting_new_leader`]).
-const METADATA_SETTLE_FOR: Duration = Duration::from_secs(1);
-/// A leader whose connection closed this recently may be gone: Metadata
-/// waits for the reconnect that tells (it comes at once when the process
-/// died) rather than name a dead leader, which a client would keep until its
-/// next periodic refresh.
-const LEADER_LOST_WINDOW: Duration = Duration::from_millis(200);
-
+pub(crate) const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// Answers the Kafka handlers' questions from a running broker.
 pub struct KafkaView(pub Arc<Core>);
-
-pub(crate) fn split_host_port(addr: &str) -> Option<(String, i32)> {
-    let (host, port) = addr.rsplit_once(':')?;
-    Some((
-        host.trim_matches(['[', ']']).to_string(),
-        port.parse().ok()?,
-    ))
-}
 
 impl KafkaView {
     /// The local replica of `topic`/`partition`, if this broker leads it.
@@ -122,149 +107,8 @@ impl KafkaView {
 }
 
 /// A Raft term as a Kafka leader epoch.
-fn epoch(term: u64) -> i32 {
+pub(crate) fn epoch(term: u64) -> i32 {
     i32::try_from(term).unwrap_or(i32::MAX)
-}
-
-/// The replication factor of a topic created without one: the broker's
-/// `default_replication_factor`, or 3 — capped by the live brokers, so that a
-/// one- or two-broker cluster can still create topics.
-pub(crate) fn default_replication_factor(core: &Core) -> u32 {
-    core.config().default_replication_factor.unwrap_or_else(|| {
-        let live = core.meta().reader.read(|s| s.live_brokers().count()) as u32;
-        live.clamp(1, 3)
-    })
-}
-
-/// The controller request for a CreateTopics topic: its replica assignment
-/// as given, or its partition count and replication factor (-1: this
-/// broker's defaults).
-fn create_topic_request(core: &Core, request: NewTopic) -> Result<ControllerRequest, KafkaError> {
-    if let Some(assignment) = request.assignment {
-        return Ok(ControllerRequest::CreateTopicAssigned {
-            name: request.name,
-            assignment,
-            configs: request.configs,
-            validate_only: request.validate_only,
-        });
-    }
-    let partitions = match request.partitions {
-        -1 => core.config().num_partitions,
-        p if p >= 1 => p as u32,
-        p => {
-            return Err(KafkaError::new(
-                INVALID_PARTITIONS,
-                format!(
-                    "topic '{}': partition count {p} must be at least 1",
-                    request.name
-                ),
-            ))
-        }
-    };
-    let replication_factor = match request.replication_factor {
-        -1 => default_replication_factor(core),
-        r if r >= 1 => r as u32,
-        r => {
-            return Err(KafkaError::new(
-                INVALID_REPLICATION_FACTOR,
-                format!(
-                    "topic '{}': replication factor {r} must be at least 1",
-                    request.name
-                ),
-            ))
-        }
-    };
-    Ok(ControllerRequest::CreateTopic {
-        name: request.name,
-        partitions,
-        replication_factor,
-        configs: request.configs,
-        validate_only: request.validate_only,
-    })
-}
-
-/// Starts (or cancels) one partition's move for AlterPartitionReassignments.
-async fn reassign(
-    core: &Core,
-    topic: &str,
-    partition: i32,
-    replicas: Option<Vec<i32>>,
-    allow_replication_factor_change: bool,
-) -> Result<(), KafkaError> {
-    let index = u32::try_from(partition).map_err(|_| {
-        KafkaError::new(
-            UNKNOWN_TOPIC_OR_PARTITION,
-            format!("{topic}-{partition} does not exist"),
-        )
-    })?;
-    let replicas = match replicas {
-        None => None,
-        Some(r) => Some(
-            r.iter()
-                .map(|b| u64::try_from(*b))
-                .collect::<Result<Vec<u64>, _>>()
-                .map_err(|_| {
-                    KafkaError::new(
-                        INVALID_REPLICA_ASSIGNMENT,
-                        format!("{topic}-{partition}: replicas {r:?} name a negative broker id"),
-                    )
-                })?,
-        ),
-    };
-    if let (Some(target), false) = (&replicas, allow_replication_factor_change) {
-        let current = core.meta().reader.read(|state| {
-            state
-                .topics
-                .get(topic)
-                .and_then(|t| t.partitions.get(index as usize))
-                .map(|p| p.replicas.len())
-        });
-        if let Some(current) = current.filter(|c| *c != target.len()) {
-            return Err(KafkaError::new(
-                INVALID_REPLICATION_FACTOR,
-                format!(
-                    "{topic}-{partition} has {current} replicas; moving it to {} changes the replication factor, which the request does not allow",
-                    target.len()
-                ),
-            ));
-        }
-    }
-    let request = ControllerRequest::Reassign {
-        topic: topic.to_string(),
-        partition: index,
-        replicas,
-        validate_only: false,
-    };
-    core.submit(request, ADMIN_TIMEOUT)
-        .await
-        .map(|_| ())
-        .map_err(|e| match e.code {
-            // Kafka names an unregistered broker in a target this way.
-            MetaErrorCode::UnknownBroker => KafkaError::new(INVALID_REPLICA_ASSIGNMENT, e.message),
-            _ => meta_error_to_kafka(e),
-        })
-}
-
-/// The Kafka error a client gets for a refused metadata request: the one
-/// mapping from the metadata group's error categories to Kafka codes.
-fn meta_error_to_kafka(e: MetaError) -> KafkaError {
-    let code = match e.code {
-        MetaErrorCode::TopicAlreadyExists => TOPIC_ALREADY_EXISTS,
-        MetaErrorCode::UnknownTopic => UNKNOWN_TOPIC_OR_PARTITION,
-        MetaErrorCode::InvalidTopicName => INVALID_TOPIC_EXCEPTION,
-        MetaErrorCode::InvalidPartitions => INVALID_PARTITIONS,
-        MetaErrorCode::InvalidReplicationFactor => INVALID_REPLICATION_FACTOR,
-        MetaErrorCode::InvalidConfig => INVALID_CONFIG,
-        // The code Cairn has always sent here; Kafka's BROKER_NOT_AVAILABLE
-        // (8) would name the problem better.
-        MetaErrorCode::UnknownBroker => LOG_DIR_NOT_FOUND,
-        MetaErrorCode::NotController => NOT_CONTROLLER,
-        MetaErrorCode::Unavailable => COORDINATOR_NOT_AVAILABLE,
-        MetaErrorCode::InvalidReplicaAssignment => INVALID_REPLICA_ASSIGNMENT,
-        MetaErrorCode::NoReassignmentInProgress => NO_REASSIGNMENT_IN_PROGRESS,
-        MetaErrorCode::InvalidRequest => cairn_kafka::error_code::INVALID_REQUEST,
-    };
-    KafkaError::new(code, e.message)
 }
 
 impl KafkaCluster for KafkaView {
@@ -803,38 +647,10 @@ impl KafkaCluster for KafkaView {
     }
 
     fn leaders_settled(&self, topics: Option<Vec<String>>) -> BoxFuture<()> {
-        let core = self.0.clone();
-        Box::pin(async move {
-            let window = crate::failover::CAMPAIGN_FOR;
-            let lost = |b: &cairn_meta::BrokerRecord| {
-                core.transport()
-                    .lost_within(b.registration.id, LEADER_LOST_WINDOW)
-            };
-            if !core.knowledge().any_gone_within(Instant::now(), window)
-                && !core.meta().reader.read(|s| s.brokers.values().any(lost))
-            {
-                return;
-            }
-            let groups: Vec<u64> = core.meta().reader.read(|s| {
-                s.topics
-                    .values()
-                    .filter(|t| topics.as_ref().is_none_or(|names| names.contains(&t.name)))
-                    .flat_map(|t| t.partitions.iter().map(|p| p.group))
-                    .collect()
-            });
-            let began = Instant::now();
-            let unsettled = |g: u64| {
-                let now = Instant::now();
-                crate::dissemination::awaiting_new_leader(&core, g, now)
-                    || crate::dissemination::leader_of(&core, g, now).is_some_and(|l| {
-                        l.leader != core.id()
-                            && core.transport().lost_within(l.leader, LEADER_LOST_WINDOW)
-                    })
-            };
-            while began.elapsed() < METADATA_SETTLE_FOR && groups.iter().any(|&g| unsettled(g)) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
+        Box::pin(crate::kafka_metadata::leaders_settled(
+            self.0.clone(),
+            topics,
+        ))
     }
 
     fn topic_name(&self, id: u128) -> Option<String> {
@@ -848,117 +664,6 @@ impl KafkaCluster for KafkaView {
     }
 
     fn metadata(&self) -> ClusterMetadata {
-        let core = &self.0;
-        let now = Instant::now();
-        core.meta().reader.read(|state| {
-            let live = |id: u64| state.brokers.get(&id).is_some_and(|b| !b.fenced);
-            let endpoint = |b: &cairn_meta::BrokerRecord| {
-                let (host, port) = split_host_port(&b.registration.kafka_addr)?;
-                Some(BrokerEndpoint {
-                    id: b.registration.id as i32,
-                    host,
-                    port,
-                    rack: b.registration.rack.clone(),
-                })
-            };
-            let brokers = state.live_brokers().filter_map(endpoint).collect();
-            let fenced = state
-                .brokers
-                .values()
-                .filter(|b| b.fenced)
-                .filter_map(endpoint)
-                .collect();
-            let topics = state
-                .topics
-                .values()
-                .map(|t| TopicMetadata {
-                    name: t.name.clone(),
-                    id: t.id,
-                    partitions: t
-                        .partitions
-                        .iter()
-                        .map(|p| {
-                            let leader = crate::dissemination::leader_of(core, p.group, now);
-                            PartitionMetadata {
-                                index: p.partition as i32,
-                                leader: leader.as_ref().map(|l| l.leader as i32),
-                                leader_epoch: leader.as_ref().map(|l| epoch(l.term)),
-                                // While moving: the target, then the replicas leaving.
-                                replicas: state
-                                    .reassignments
-                                    .get(&p.group)
-                                    .map_or_else(
-                                        || p.replicas.clone(),
-                                        |m| {
-                                            cairn_meta::reassign::move_view(&p.replicas, &m.target)
-                                                .replicas
-                                        },
-                                    )
-                                    .iter()
-                                    .map(|&r| r as i32)
-                                    .collect(),
-                                isr: leader
-                                    .map(|l| l.isr.iter().map(|&r| r as i32).collect())
-                                    .unwrap_or_default(),
-                                offline: p
-                                    .replicas
-                                    .iter()
-                                    .filter(|&&r| !live(r))
-                                    .map(|&r| r as i32)
-                                    .collect(),
-                            }
-                        })
-                        .collect(),
-                })
-                .collect();
-            ClusterMetadata {
-                cluster_id: core.config().cluster_name.clone(),
-                controller: core.meta().leader().map(|c| c as i32),
-                brokers,
-                fenced,
-                topics,
-            }
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{meta_error_to_kafka, split_host_port};
-    use cairn_meta::{MetaError, MetaErrorCode};
-
-    #[test]
-    fn metadata_errors_keep_their_kafka_codes_and_messages() {
-        // The codes clients have always seen for each category.
-        let table = [
-            (MetaErrorCode::TopicAlreadyExists, 36),
-            (MetaErrorCode::UnknownTopic, 3),
-            (MetaErrorCode::InvalidTopicName, 17),
-            (MetaErrorCode::InvalidPartitions, 37),
-            (MetaErrorCode::InvalidReplicationFactor, 38),
-            (MetaErrorCode::InvalidConfig, 40),
-            (MetaErrorCode::UnknownBroker, 57),
-            (MetaErrorCode::NotController, 41),
-            (MetaErrorCode::Unavailable, 15),
-        ];
-        for (category, code) in table {
-            let e = meta_error_to_kafka(MetaError::new(category, format!("{category:?} happened")));
-            assert_eq!(e.code, code, "{category:?}");
-            assert_eq!(e.message, Some(format!("{category:?} happened")));
-        }
-    }
-
-    #[test]
-    fn advertised_addresses_split() {
-        assert_eq!(
-            split_host_port("127.0.0.1:9092"),
-            Some(("127.0.0.1".into(), 9092))
-        );
-        assert_eq!(split_host_port("[::1]:9092"), Some(("::1".into(), 9092)));
-        assert_eq!(
-            split_host_port("kafka-1.example:19092"),
-            Some(("kafka-1.example".into(), 19092))
-        );
-        assert_eq!(split_host_port("nohost"), None);
+        crate::kafka_metadata::cluster_metadata(&self.0)
     }
 }

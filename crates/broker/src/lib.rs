@@ -7,7 +7,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | process | [`node`] (start and stop; owns every task) |
-//! | loops and servers | [`admin`], [`kafka_view`], [`group_coordinators`], [`controller`], [`leader_balance`], [`reassign`], [`transfer`], [`failover`], [`dissemination`], [`retention`], [`rpc`] |
+//! | loops and servers | [`admin`], [`kafka_view`], [`kafka_metadata`], [`kafka_admin`], [`group_coordinators`], [`controller`], [`leader_balance`], [`reassign`], [`transfer`], [`failover`], [`dissemination`], [`retention`], [`rpc`] |
 //! | shared state | [`shared`] |
 //! | components | [`metadata`], [`offsets`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
 //! | foundations | [`config`], [`error`], [`tasks`], [`services`], [`clock`], [`view`] |
@@ -22,7 +22,9 @@ pub mod error;
 pub mod failover;
 pub mod group_coordinators;
 pub mod group_views;
+pub mod kafka_admin;
 pub mod kafka_configs;
+pub mod kafka_metadata;
 pub mod kafka_view;
 pub mod leader_balance;
 pub mod metadata;

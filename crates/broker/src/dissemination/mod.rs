@@ -112,24 +112,14 @@ pub fn observe_groups(core: &Core) -> (Vec<LedGroup>, Vec<u64>) {
 pub fn leader_of(core: &Core, group: u64, now: Instant) -> Option<LeaderInfo> {
     let knowledge = core.knowledge();
     let reported = knowledge.leader(group, now, core.session_timeout());
-    let heard = |broker: u64| {
-        broker == core.id()
-            || knowledge
-                .last_heard(broker)
-                .is_some_and(|at| now.saturating_duration_since(at) < core.session_timeout())
-    };
-    let local = local_leader(core, group)
-        .filter(|(leader, _)| !knowledge.is_gone(*leader) && heard(*leader));
-    match (reported, local) {
-        (reported, Some((leader, term))) if reported.as_ref().is_none_or(|r| term > r.term) => {
-            Some(LeaderInfo {
-                leader,
-                term,
-                // Until the new leader reports its ISR: itself.
-                isr: vec![leader],
-                quiescent: false,
-            })
-        }
+    let mut live = knowledge.heard_within(now, core.session_timeout());
+    live.insert(core.id());
+    live.retain(|&b| !knowledge.is_gone(b));
+    match (reported, local_leader(core, group, &live)) {
+        (Some(reported), Some(local)) if local.term > reported.term => Some(local),
+        // The last leader is gone or silent. (A group that never had a
+        // leader report waits for one: its first ISR comes from its leader.)
+        (None, Some(local)) if knowledge.report(group).is_some() => Some(local),
         (reported, _) => reported,
     }
 }
@@ -149,17 +139,37 @@ pub fn awaiting_new_leader(core: &Core, group: u64, now: Instant) -> bool {
         })
 }
 
-/// The leader and term this broker's replica of `group` knows, if it runs one.
-fn local_leader(core: &Core, group: u64) -> Option<(u64, u64)> {
-    fn known<C: cairn_common::GroupTypeConfig>(raft: &openraft::Raft<C>) -> Option<(u64, u64)> {
+/// The leader this broker's replica of `group` knows, if it runs one and
+/// that leader is `live`. The ISR: as the leader computes it when that is
+/// this broker; else the live voters, until the leader's report comes (a
+/// follower does not see the others' progress).
+fn local_leader(core: &Core, group: u64, live: &BTreeSet<u64>) -> Option<LeaderInfo> {
+    fn known<C: cairn_common::GroupTypeConfig>(
+        raft: &openraft::Raft<C>,
+        me: u64,
+        live: &BTreeSet<u64>,
+    ) -> Option<LeaderInfo> {
         let m = raft.metrics();
         let m = m.borrow();
-        Some((m.current_leader?, m.current_term))
+        let leader = m.current_leader.filter(|l| live.contains(l))?;
+        let (voters, matched) = replication(&m);
+        let isr = if leader == me && m.state.is_leader() {
+            let last = m.last_log_index.unwrap_or(0);
+            compute_isr(me, &voters, last, &matched, live, ISR_MAX_LAG_ENTRIES)
+        } else {
+            voters.into_iter().filter(|v| live.contains(v)).collect()
+        };
+        Some(LeaderInfo {
+            leader,
+            term: m.current_term,
+            isr,
+            quiescent: false,
+        })
     }
     let partitions = core.partitions();
     match partitions.registry.raft(group) {
-        Some(raft) => known(&raft),
-        None => known(&partitions.offsets.raft(group)?),
+        Some(raft) => known(&raft, core.id(), live),
+        None => known(&partitions.offsets.raft(group)?, core.id(), live),
     }
 }
 
