@@ -120,7 +120,12 @@ def main():
 
         load = SteadyLoad(cluster.bootstrap(), topic, args.partitions, args.interval_ms / 1000)
         load.thread.start()
-        time.sleep(10)
+        time.sleep(5)
+        before = cluster.cpu_ticks()
+        time.sleep(5)
+        after = cluster.cpu_ticks()
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = {i: 100.0 * (after[i] - before[i]) / hz / 5 for i in cluster.procs}
         steady_from = time.monotonic() - 5
         baseline = load.windows(steady_from, time.monotonic())
 
@@ -161,6 +166,7 @@ def main():
         print(f"partitions={args.partitions} rf=3 brokers=3, one 100-byte message per partition "
               f"every {args.interval_ms} ms, librdkafka acks=all ({args.cairn})")
         print(f"steady gap between acknowledgements (no event):  {quantiles(baseline.values())}")
+        print("  broker CPU meanwhile: " + ", ".join(f"broker {i} {b:.0f}% of a core" for i, b in busy.items()))
         print(f"SIGKILL broker {victim} (leader of {len(led)} partitions): all led again after "
               f"{all_led:.2f}s (admin API of broker {observer})")
         print(f"  windows without an acknowledged send:          {quantiles(kill_windows.values())}")

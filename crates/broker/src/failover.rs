@@ -11,17 +11,19 @@
 //! for every group that broker led, the surviving voters agree without
 //! talking, from the replica order in the catalogue, who stands ([`role`]):
 //!
-//! - every other survivor **gives up its lease**: it campaigns once itself,
-//!   which leaves its vote uncommitted (a vote it cast for itself), and a
-//!   voter whose vote is not committed grants a later term without a lease
-//!   check;
 //! - the first survivor in replica order is the **candidate**: it campaigns
-//!   until a leader other than the gone broker is known, waiting while another
-//!   survivor's campaign is under way ([`next`]), for at most [`CAMPAIGN_FOR`].
-//!   Its first campaign is two in a row, so that it asks for a term above
-//!   the one the others just voted for themselves in (openraft would settle
-//!   a tie of terms by node id).
-//!
+//!   at once and again, each time [`retry_after`] longer, until a leader
+//!   other than the gone
+//!   broker is known, waiting while another survivor's campaign is under way
+//!   ([`next`]), for at most [`CAMPAIGN_FOR`]. In a group that was idle the
+//!   others' leases have run out and it wins its first campaign;
+//! - every other survivor that still holds the gone leader's lease after
+//!   [`BREAK_AFTER`] (it refused the candidate) **gives up its lease**: it
+//!   campaigns once itself, which leaves its vote uncommitted, and a voter
+//!   whose vote is not committed grants a later term without a lease check,
+//!   so the candidate's next campaign wins. It waits first so that it does not
+//!   unseat a candidate that has just won.
+
 //! The metadata group (the controller) fails over the same way, its voters
 //! ordered by id.
 //!
@@ -45,22 +47,31 @@ use crate::shared::Core;
 
 /// Longest a candidate keeps campaigning; after it, openraft's timers decide.
 pub const CAMPAIGN_FOR: Duration = Duration::from_secs(3);
-/// Pause between two looks at the group while a candidate campaigns.
-const RETRY: Duration = Duration::from_millis(60);
+/// Pause between two looks at the group while a candidate campaigns or waits.
+const LOOK_EVERY: Duration = Duration::from_millis(25);
+
+/// How long after its `n`th campaign (from 0) a candidate campaigns again:
+/// 50 ms, doubling up to 800 ms. A new campaign abandons the one before, whose
+/// answers may still be on their way on a loaded broker: so each waits longer.
+pub fn retry_after(n: u32) -> Duration {
+    Duration::from_millis(50 << n.min(4))
+}
 /// How long a candidate lets another survivor's campaign run before it
 /// campaigns itself again. A vote for another survivor may also be one the
-/// candidate took over from that survivor's refusal (openraft orders votes of
-/// one term by node id), with no campaign behind it: so not long.
+/// candidate took over from that survivor's refusal, with no campaign behind
+/// it: so not long.
 const YIELD_FOR: Duration = Duration::from_millis(250);
-/// The others' head start to give up their leases.
-const FIRST_DELAY: Duration = Duration::from_millis(30);
+/// How long the other survivors give the candidate before they give up
+/// their leases.
+pub const BREAK_AFTER: Duration = Duration::from_millis(100);
 
 /// What a surviving voter does for a group whose leader's broker is gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// Campaigns until the group has a leader.
     Candidate,
-    /// Campaigns once, to give up its lease.
+    /// Campaigns once, to give up its lease, if it still holds it after
+    /// [`BREAK_AFTER`].
     LeaseBreaker,
 }
 
@@ -204,9 +215,12 @@ where
     core.tasks().spawn("failover election", async move {
         match role {
             Role::LeaseBreaker => {
-                // Once per failover: campaigning again could unseat the
-                // candidate that just won.
-                if raft.trigger().elect().await.is_ok() {
+                tokio::time::sleep(BREAK_AFTER).await;
+                // Only while it still follows the gone leader (it refused the
+                // candidate); once: campaigning again could unseat the
+                // candidate that has just won.
+                let holds_lease = raft.metrics().borrow().current_leader == Some(gone);
+                if holds_lease && raft.trigger().elect().await.is_ok() {
                     await_leader(gone, &raft).await;
                 }
             }
@@ -232,10 +246,10 @@ async fn await_leader<C: GroupTypeConfig>(gone: u64, raft: &Raft<C>) {
 
 /// The candidate's campaigns, until the group has a leader or [`CAMPAIGN_FOR`].
 async fn campaign<C: GroupTypeConfig>(me: u64, gone: u64, leader_term: u64, raft: &Raft<C>) {
-    tokio::time::sleep(FIRST_DELAY).await;
     let began = Instant::now();
     let mut waiting_since: Option<Instant> = None;
-    let mut first = true;
+    let mut campaigns = 0;
+    let mut next_campaign = began;
     while began.elapsed() < CAMPAIGN_FOR {
         let view = {
             let m = raft.metrics();
@@ -252,17 +266,17 @@ async fn campaign<C: GroupTypeConfig>(me: u64, gone: u64, leader_term: u64, raft
             Next::Wait => {
                 waiting_since.get_or_insert_with(Instant::now);
             }
-            Next::Elect => {
+            Next::Elect if Instant::now() >= next_campaign => {
                 waiting_since = None;
-                let campaigns = if std::mem::take(&mut first) { 2 } else { 1 };
-                for _ in 0..campaigns {
-                    if raft.trigger().elect().await.is_err() {
-                        return;
-                    }
+                if raft.trigger().elect().await.is_err() {
+                    return;
                 }
+                next_campaign = Instant::now() + retry_after(campaigns);
+                campaigns += 1;
             }
+            Next::Elect => {}
         }
-        tokio::time::sleep(RETRY).await;
+        tokio::time::sleep(LOOK_EVERY).await;
     }
 }
 
@@ -325,6 +339,12 @@ mod tests {
             term,
             voted_for,
         }
+    }
+
+    #[test]
+    fn campaigns_back_off_to_at_most_800_ms() {
+        let waits: Vec<u64> = (0..7).map(|n| retry_after(n).as_millis() as u64).collect();
+        assert_eq!(waits, [50, 100, 200, 400, 800, 800, 800]);
     }
 
     #[test]

@@ -263,8 +263,13 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
 fn init_logging(level: &str) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => tracing_subscriber::EnvFilter::try_new(spec)?,
-        _ => tracing_subscriber::EnvFilter::try_new(format!("{level},openraft=warn"))
-            .map_err(|e| anyhow::anyhow!("--log-level '{level}': {e}"))?,
+        // openraft logs every failed replication RPC (each group retries a
+        // dead peer twice a second: thousands of lines a second on a broker
+        // with many partitions); the transport logs the lost connection once.
+        _ => tracing_subscriber::EnvFilter::try_new(format!(
+            "{level},openraft=warn,openraft::replication=off"
+        ))
+        .map_err(|e| anyhow::anyhow!("--log-level '{level}': {e}"))?,
     };
     use std::io::IsTerminal;
     // Colours only on a terminal, so that log files stay greppable.
