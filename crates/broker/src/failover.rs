@@ -23,7 +23,7 @@
 //!   whose vote is not committed grants a later term without a lease check,
 //!   so the candidate's next campaign wins. It waits first so that it does not
 //!   unseat a candidate that has just won.
-
+//!
 //! The metadata group (the controller) fails over the same way, its voters
 //! ordered by id.
 //!
