@@ -22,7 +22,10 @@ Prints p50/p99/max of the windows, the steady gap before any event (the
 baseline: one send interval plus queueing), and the sends that failed (must
 be 0: librdkafka retries for 300 s by default).
 
-Usage: scripts/bench-failover.py [--partitions 1000] [--interval-ms 250] [--cairn PATH]
+`--no-fast-failover` starts the brokers with `--fast-failover false` (the
+partitions of a dead broker wait for Raft's timers): the baseline.
+
+Usage: scripts/bench-failover.py [--partitions 1000] [--interval-ms 250] [--no-fast-failover] [--cairn PATH]
 Uses the benchmark build (`scripts/bench.sh failover` builds it), else the debug one.
 """
 import argparse
@@ -99,11 +102,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--partitions", type=int, default=1000)
     ap.add_argument("--interval-ms", type=int, default=250)
+    ap.add_argument("--no-fast-failover", action="store_true")
     ap.add_argument("--cairn", default=default_cairn())
     args = ap.parse_args()
     topic = "failover"
 
-    cluster = Cluster(args.cairn)
+    cluster = Cluster(args.cairn, extra_args=["--fast-failover", "false"] if args.no_fast_failover else [])
     admin = cluster.admin
     try:
         cluster.wait_formed()
@@ -164,7 +168,8 @@ def main():
         load.thread.join()
         acked = sum(len(t) for t in load.acks.values())
         print(f"partitions={args.partitions} rf=3 brokers=3, one 100-byte message per partition "
-              f"every {args.interval_ms} ms, librdkafka acks=all ({args.cairn})")
+              f"every {args.interval_ms} ms, librdkafka acks=all, "
+              f"fast failover {'off' if args.no_fast_failover else 'on'} ({args.cairn})")
         print(f"steady gap between acknowledgements (no event):  {quantiles(baseline.values())}")
         print("  broker CPU meanwhile: " + ", ".join(f"broker {i} {b:.0f}% of a core" for i, b in busy.items()))
         print(f"SIGKILL broker {victim} (leader of {len(led)} partitions): all led again after "

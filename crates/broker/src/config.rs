@@ -164,6 +164,10 @@ pub struct BrokerConfig {
     /// Whether idle partitions stop their Raft heartbeats and election timers
     /// (see `crate::quiesce`); `false` keeps every group ticking.
     pub quiesce_partitions: bool,
+    /// Whether the groups a broker that is gone (its connects are refused)
+    /// led elect new leaders at once (see `crate::failover`); `false` leaves
+    /// them to openraft's timers.
+    pub fast_failover: bool,
     /// Partitions of `__consumer_offsets` when it is created (Kafka's
     /// `offsets.topic.num.partitions`). Changing it later does not move groups:
     /// the topic's actual partition count decides where a group lives.
@@ -219,6 +223,7 @@ impl Default for BrokerConfig {
             leader_imbalance_check_interval_seconds: 300,
             leader_imbalance_per_broker_percentage: 10,
             quiesce_partitions: true,
+            fast_failover: true,
             // Kafka's default is 50; 16 keeps a small cluster's Raft group count low.
             offsets_topic_num_partitions: 16,
             offsets_topic_replication_factor: 3,

@@ -146,6 +146,9 @@ pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
                 Err(broadcast::error::RecvError::Closed) => return,
             },
         };
+        if !core.config().fast_failover {
+            continue;
+        }
         core.knowledge().mark_gone(peer, Instant::now());
         if core.is_stopping() {
             continue;

@@ -105,6 +105,9 @@ pub struct BrokerArgs {
     /// Let idle partitions stop their Raft heartbeats and election timers.
     #[arg(long, env = "CAIRN_QUIESCE_PARTITIONS")]
     quiesce_partitions: Option<bool>,
+    /// Let the partitions a dead broker led elect new leaders at once.
+    #[arg(long, env = "CAIRN_FAST_FAILOVER")]
+    fast_failover: Option<bool>,
     /// Partitions of __consumer_offsets when it is created.
     #[arg(long, env = "CAIRN_OFFSETS_TOPIC_NUM_PARTITIONS")]
     offsets_topic_num_partitions: Option<u32>,
@@ -223,6 +226,9 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.leader_imbalance_per_broker_percentage {
         config.leader_imbalance_per_broker_percentage = v;
+    }
+    if let Some(v) = args.fast_failover {
+        config.fast_failover = v;
     }
     if let Some(v) = args.quiesce_partitions {
         config.quiesce_partitions = v;
