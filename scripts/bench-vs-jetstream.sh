@@ -11,13 +11,22 @@
 #               (commit once a quorum wrote it to the OS page cache)
 #
 # Both clusters: 3 nodes on 127.0.0.1 (free ports), file storage in a temp dir,
-# replication factor 3; release builds. Prints one table and one line per level:
-#   ratio cairn/jetstream <level>: throughput X.XX p99 Y.YY
-# (throughput above 1 and p99 below 1 mean Cairn is ahead).
+# replication factor 3; release builds; a fresh cluster for every run. Prints
+# one table (with the servers' CPU-seconds per million acknowledged messages,
+# summed over the 3 server processes from /proc) and one line per level:
+#   ratio cairn/jetstream <level>: throughput X.XX p99 Y.YY p99.9 Z.ZZ cpu/msg W.WW
+# (throughput above 1 and the others below 1 mean Cairn is ahead).
+#
+# `--partitions 3,12,48,192` (a list) runs the workload once per partition
+# count, both systems and both levels, and adds each system's throughput at
+# every count relative to its throughput at the first (partition scaling).
 #
 # Usage: scripts/bench-vs-jetstream.sh [cairn bench flags, e.g. --duration 30s --message-size 1024]
 # Defaults: --duration 20s --warmup 5s --message-size 1024 --producers 4
 #           --in-flight 64 --partitions 3 --consumers 1. OUT=dir keeps the JSON reports.
+# LEVELS="fsync" (or "replicated") runs one level only. PROFILE=1 records the
+# Cairn brokers with `perf` during each measured window (cpu-clock, DWARF call
+# graphs) and keeps each run's top functions in OUT/perf-LEVEL-pN.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -33,6 +42,10 @@ if ! command -v nats-server >/dev/null 2>&1 || ! nats-server --version | grep -q
   hash -r
 fi
 NATS_SERVER="$(command -v nats-server)"
+if [ -n "${PROFILE:-}" ] && ! command -v perf >/dev/null 2>&1; then
+  echo "bench: installing perf (Debian linux-perf) for PROFILE=1"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >/dev/null
+fi
 
 echo "bench: building release binaries"
 cargo build --release --workspace --all-targets --locked >/dev/null
@@ -59,8 +72,26 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
+# `--partitions` may be a list; every other flag goes to `cairn bench` as is.
+PARTITIONS=(3)
+PASS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --partitions) IFS=, read -r -a PARTITIONS <<<"${2:-}"; shift $(($# > 1 ? 2 : 1)) ;;
+    --partitions=*) IFS=, read -r -a PARTITIONS <<<"${1#--partitions=}"; shift ;;
+    *) PASS+=("$1"); shift ;;
+  esac
+done
+[ ${#PARTITIONS[@]} -gt 0 ] || { echo "bench: --partitions needs a number or a list like 3,12,48" >&2; exit 2; }
+for p in "${PARTITIONS[@]}"; do
+  [[ "$p" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --partitions: '$p' is not a positive number" >&2; exit 2; }
+done
+read -r -a LEVELS <<<"${LEVELS:-fsync replicated}"
+for level in "${LEVELS[@]}"; do
+  [ "$level" = fsync ] || [ "$level" = replicated ] || { echo "bench: LEVELS: unknown level '$level' (fsync, replicated)" >&2; exit 2; }
+done
 WORKLOAD=(--duration 20s --warmup 5s --message-size 1024 --producers 4 --in-flight 64
-          --partitions 3 --replication-factor 3 --consumers 1 "$@")
+          --replication-factor 3 --consumers 1 "${PASS[@]}")
 
 # Starts 3 JetStream servers; sets NATS_URLS. $1: "always" or "default" sync.
 start_nats() {
@@ -68,6 +99,7 @@ start_nats() {
   read -r -a ports <<<"$(free_ports 6)"
   for i in 0 1 2; do routes+="nats-route://127.0.0.1:${ports[$((i + 3))]},"; done
   NATS_URLS=""
+  SERVER_PIDS=""
   for i in 0 1 2; do
     local dir="$WORK/data/nats-$i"
     mkdir -p "$dir"
@@ -81,6 +113,7 @@ start_nats() {
     } >"$dir.conf"
     "$NATS_SERVER" -c "$dir.conf" >"$WORK/nats-$i.log" 2>&1 &
     PIDS+=($!)
+    SERVER_PIDS+="$!,"
     NATS_URLS+="nats://127.0.0.1:${ports[$i]},"
   done
   NATS_URLS="${NATS_URLS%,}"
@@ -92,6 +125,7 @@ start_cairn() {
   read -r -a ports <<<"$(free_ports 9)"
   for i in 1 2 3; do seeds+="$i@127.0.0.1:${ports[$((i + 2))]},"; done
   BOOTSTRAP=""
+  SERVER_PIDS=""
   for i in 1 2 3; do
     "$CAIRN" broker --id "$i" --data-dir "$WORK/data/cairn-$i" \
       --kafka-addr "127.0.0.1:${ports[$((i - 1))]}" \
@@ -100,6 +134,7 @@ start_cairn() {
       --seeds "${seeds%,}" --log-fsync "$fsync" --log-level warn \
       >"$WORK/cairn-$i.log" 2>&1 &
     PIDS+=($!)
+    SERVER_PIDS+="$!,"
     BOOTSTRAP+="127.0.0.1:${ports[$((i - 1))]},"
   done
   BOOTSTRAP="${BOOTSTRAP%,}"
@@ -117,46 +152,65 @@ sys.exit(0 if v["controller"] and sum(b["live"] for b in v["brokers"]) == 3 else
   done
 }
 
-for level in fsync replicated; do
-  echo "== $level: NATS JetStream $("$NATS_SERVER" --version)"
-  start_nats "$([ $level = fsync ] && echo always || echo default)"
-  "$CAIRN" bench --system jetstream --nats-url "$NATS_URLS" --label "jetstream-$level" \
-    --output json "${WORKLOAD[@]}" >"$OUT/jetstream-$level.json"
-  stop_all
-  rm -rf "$WORK/data"
-  echo "== $level: Cairn"
-  start_cairn "$([ $level = fsync ] && echo true || echo false)"
-  "$CAIRN" bench --system kafka --bootstrap-server "$BOOTSTRAP" --acks all --label "cairn-$level" \
-    --output json "${WORKLOAD[@]}" >"$OUT/cairn-$level.json"
-  stop_all
-  rm -rf "$WORK/data"
+wait_profile() {
+  [ -z "$PROFILER" ] || wait "$PROFILER" || true
+}
+# perf over the Cairn brokers during the measured window (PROFILE=1).
+profile_window() {
+  local out="$1" warmup duration
+  warmup="$(duration_secs "$(flag_value --warmup)")"
+  duration="$(duration_secs "$(flag_value --duration)")"
+  sleep "$warmup"
+  perf record -q -F 199 --call-graph dwarf,16384 -p "${SERVER_PIDS%,}" -o "$out.data" \
+    -- sleep "$duration" >/dev/null 2>&1 || { echo "bench: perf record failed" >&2; return; }
+  perf report -i "$out.data" --no-children --percent-limit 0.7 --stdio -g none \
+    --sort dso,symbol >"$out.txt" 2>/dev/null
+  perf report -i "$out.data" --children --percent-limit 3 --stdio -g none \
+    --sort symbol >"$out.children.txt" 2>/dev/null
+  rm -f "$out.data"
+}
+# The last value of a flag in WORKLOAD (cairn bench takes the last one too).
+flag_value() {
+  local want="$1" value="" i
+  for ((i = 0; i < ${#WORKLOAD[@]}; i++)); do
+    [ "${WORKLOAD[$i]}" = "$want" ] && value="${WORKLOAD[$((i + 1))]:-}"
+  done
+  echo "$value"
+}
+# "20s", "2m", "500ms" -> seconds for sleep.
+duration_secs() {
+  case "$1" in
+    *ms) awk -v ms="${1%ms}" 'BEGIN { print ms / 1000 }' ;;
+    *s) echo "${1%s}" ;;
+    *m) echo $((${1%m} * 60)) ;;
+    *) echo "$1" ;;
+  esac
+}
+
+for level in "${LEVELS[@]}"; do
+  for p in "${PARTITIONS[@]}"; do
+    echo "== $level, $p partitions: NATS JetStream $("$NATS_SERVER" --version)"
+    start_nats "$([ "$level" = fsync ] && echo always || echo default)"
+    "$CAIRN" bench --system jetstream --nats-url "$NATS_URLS" --label "jetstream-$level-p$p" \
+      --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" --partitions "$p" \
+      >"$OUT/jetstream-$level-p$p.json"
+    stop_all
+    rm -rf "$WORK/data"
+    echo "== $level, $p partitions: Cairn"
+    start_cairn "$([ "$level" = fsync ] && echo true || echo false)"
+    PROFILER=""
+    if [ -n "${PROFILE:-}" ]; then
+      profile_window "$OUT/perf-$level-p$p" &
+      PROFILER=$!
+    fi
+    "$CAIRN" bench --system kafka --bootstrap-server "$BOOTSTRAP" --acks all --label "cairn-$level-p$p" \
+      --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" --partitions "$p" \
+      >"$OUT/cairn-$level-p$p.json"
+    wait_profile
+    stop_all
+    rm -rf "$WORK/data"
+  done
 done
 
-python3 - "$OUT" <<'EOF'
-import json, os, sys
-out = sys.argv[1]
-r = {name[:-5]: json.load(open(os.path.join(out, name))) for name in os.listdir(out) if name.endswith(".json")}
-w = r["cairn-fsync"]
-print()
-print(f"workload: {w['message_size']} B messages, {w['producers']} publishers x {w['in_flight']} in flight, "
-      f"{w['partitions']} partitions (JetStream: R{w['replication_factor']} streams), RF {w['replication_factor']}, "
-      f"{w['consumers']} consumer, {w['duration_secs']:.0f} s measured after {w['warmup_secs']:.0f} s warm-up")
-print(f"{'level':<11} {'system':<10} {'msgs/s':>10} {'MB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8} {'e2e p99':>8} {'errors':>6}")
-for level in ("fsync", "replicated"):
-    for system in ("jetstream", "cairn"):
-        x = r[f"{system}-{level}"]
-        p, c = x["produce"], x.get("consume") or {}
-        print(f"{level:<11} {system:<10} {p['msgs_per_sec']:>10.0f} {p['mb_per_sec']:>8.2f} {p['p50_ms']:>8.2f} "
-              f"{p['p99_ms']:>8.2f} {p['p999_ms']:>9.2f} {p['max_ms']:>8.2f} {c.get('p99_ms', 0):>8.2f} {p['errors']:>6}")
-print()
-for level in ("fsync", "replicated"):
-    for system in ("jetstream", "cairn"):
-        print(f"{level} {system}: {r[f'{system}-{level}']['durability']}")
-print()
-for level in ("fsync", "replicated"):
-    c, j = r[f"cairn-{level}"]["produce"], r[f"jetstream-{level}"]["produce"]
-    tput = c["msgs_per_sec"] / j["msgs_per_sec"] if j["msgs_per_sec"] else float("inf")
-    p99 = c["p99_ms"] / j["p99_ms"] if j["p99_ms"] else float("inf")
-    print(f"ratio cairn/jetstream {level}: throughput {tput:.2f} p99 {p99:.2f}")
-EOF
+python3 scripts/bench-vs-jetstream-report.py "$OUT"
 echo "reports: $OUT"

@@ -16,4 +16,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo test"
-cargo test --workspace --locked "$@"
+# The dev profile, not cargo's test profile: the tests then reuse the RocksDB
+# that clippy's build compiled (see Cargo.toml), 11 minutes less on a fresh machine.
+cargo test --profile dev --workspace --locked "$@"

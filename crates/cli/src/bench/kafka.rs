@@ -14,7 +14,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{
-    due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally,
+    due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Gathered, Report, Run, Sink,
+    Tally,
 };
 use crate::clients::Acks;
 
@@ -54,15 +55,14 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
             .delete_topics(&[topic.as_str()], &AdminOptions::new())
             .await;
     }
-    let (produce, consume) = result?;
+    let measured = result?;
     let durability = durability(&admin, args).await;
     Ok(Report::new(
         args,
         args.bootstrap_server.clone(),
         topic,
         durability,
-        &produce,
-        consume.as_ref(),
+        &measured,
     ))
 }
 
@@ -134,7 +134,7 @@ async fn durability(admin: &AdminClient<DefaultClientContext>, args: &BenchArgs)
     }
 }
 
-async fn measure(args: &BenchArgs, topic: &str) -> anyhow::Result<(Tally, Option<Tally>)> {
+async fn measure(args: &BenchArgs, topic: &str) -> anyhow::Result<Gathered> {
     let run = Run::new(args);
     let consumers: Vec<_> = (0..args.consumers)
         .map(|id| {

@@ -11,6 +11,7 @@
 //! so produce → ack and produce → consume latencies come from one clock. Only
 //! the `--duration` after a `--warmup` counts.
 
+mod cpu;
 mod kafka;
 mod nats;
 mod report;
@@ -103,6 +104,11 @@ pub struct BenchArgs {
     /// A name for this run in the report, e.g. the durability setting.
     #[arg(long, default_value = "")]
     pub label: String,
+    /// Process ids of the servers under test (comma-separated): their CPU
+    /// time during the measured window goes into the report, as
+    /// CPU-seconds per million acknowledged messages (Linux `/proc`).
+    #[arg(long = "server-pid", value_delimiter = ',')]
+    pub server_pids: Vec<u32>,
     /// Output format of the final report (progress goes to stderr).
     #[arg(long, value_enum, default_value = "table")]
     pub output: Output,
@@ -161,6 +167,7 @@ pub const HEADER_BYTES: usize = 16;
 /// Runs `cairn bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     args.validate()?;
+    cpu::check(&args.server_pids)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -456,14 +463,24 @@ async fn produce_loop(run: &Run, args: &BenchArgs, id: u32, mut sink: impl Sink)
 
 type Task = tokio::task::JoinHandle<anyhow::Result<Tally>>;
 
+/// What a run measured, before it becomes a report.
+#[derive(Debug)]
+pub struct Gathered {
+    produce: Tally,
+    /// None without consumers.
+    consume: Option<Tally>,
+    /// CPU-seconds of `--server-pid`s in the window (None without them).
+    server_cpu_secs: Option<f64>,
+}
+
 /// Shows progress until every producer and consumer task is done, then
-/// merges what they measured: (produce, consume if any consumers).
+/// merges what they measured, with the servers' CPU time if asked for.
 async fn gather(
     run: &Arc<Run>,
     args: &BenchArgs,
     producers: Vec<Task>,
     consumers: Vec<Task>,
-) -> anyhow::Result<(Tally, Option<Tally>)> {
+) -> anyhow::Result<Gathered> {
     use anyhow::Context;
 
     let label = if args.label.is_empty() {
@@ -472,6 +489,10 @@ async fn gather(
         format!("{} ", args.label)
     };
     let progress = tokio::spawn(run.clone().progress(label));
+    let sampler = (!args.server_pids.is_empty()).then(|| {
+        let (run, pids) = (run.clone(), args.server_pids.clone());
+        tokio::spawn(async move { cpu::during_window(&run, &pids).await })
+    });
     let mut produced = Vec::new();
     for p in producers {
         produced.push(p.await.context("producer task")??);
@@ -481,8 +502,20 @@ async fn gather(
         consumed.push(c.await.context("consumer task")??);
     }
     progress.abort();
-    let consume = (args.consumers > 0).then(|| Tally::merge(consumed));
-    Ok((Tally::merge(produced), consume))
+    let server_cpu_secs = match sampler {
+        Some(s) => Some(
+            tokio::time::timeout(cpu::GRACE, s)
+                .await
+                .context("the server CPU sampler did not finish")?
+                .context("server CPU sampler task")??,
+        ),
+        None => None,
+    };
+    Ok(Gathered {
+        produce: Tally::merge(produced),
+        consume: (args.consumers > 0).then(|| Tally::merge(consumed)),
+        server_cpu_secs,
+    })
 }
 
 /// Assigns partition `p` to consumer `p % consumers`.

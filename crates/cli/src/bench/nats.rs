@@ -15,7 +15,8 @@ use async_nats::jetstream::{self, consumer, stream};
 use futures::stream::StreamExt;
 
 use super::{
-    due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Report, Run, Sink, Tally,
+    due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Gathered, Report, Run, Sink,
+    Tally,
 };
 
 fn urls(args: &BenchArgs) -> Vec<String> {
@@ -74,7 +75,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
             let _ = js.delete_stream(stream_name(&prefix, p)).await;
         }
     }
-    let (produce, consume) = result?;
+    let measured = result?;
     Ok(Report::new(
         args,
         args.nats_url.clone(),
@@ -83,8 +84,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
             "PubAck after a quorum of the R{} stream stored the message (fsync as the servers' sync_interval sets)",
             args.replication_factor
         ),
-        &produce,
-        consume.as_ref(),
+        &measured,
     ))
 }
 
@@ -143,7 +143,7 @@ async fn measure(
     args: &BenchArgs,
     js: &jetstream::Context,
     prefix: &str,
-) -> anyhow::Result<(Tally, Option<Tally>)> {
+) -> anyhow::Result<Gathered> {
     let run = Run::new(args);
     let mut consumers = Vec::new();
     for id in 0..args.consumers {

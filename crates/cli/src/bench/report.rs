@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{BenchArgs, System, Tally};
+use super::{cpu, BenchArgs, Gathered, System, Tally};
 
 /// Throughput and latency of one direction (produce → ack or produce → consume).
 #[derive(Debug, Serialize)]
@@ -72,6 +72,12 @@ pub struct Report {
     pub produce: Measured,
     /// Produce → consume (absent without consumers).
     pub consume: Option<Measured>,
+    /// CPU-seconds the `--server-pid`s used in the measured window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu_secs: Option<f64>,
+    /// The same per million acknowledged messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_secs_per_million: Option<f64>,
 }
 
 impl Report {
@@ -80,10 +86,13 @@ impl Report {
         target: String,
         topic: String,
         durability: String,
-        produce: &Tally,
-        consume: Option<&Tally>,
+        measured: &Gathered,
     ) -> Self {
         let seconds = args.duration.as_secs_f64();
+        let produce = Measured::from_tally(&measured.produce, seconds);
+        let cpu_secs_per_million = measured
+            .server_cpu_secs
+            .and_then(|secs| cpu::per_million(secs, produce.messages));
         Self {
             system: args.system,
             label: args.label.clone(),
@@ -99,8 +108,13 @@ impl Report {
             consumers: args.consumers,
             warmup_secs: args.warmup.as_secs_f64(),
             duration_secs: seconds,
-            produce: Measured::from_tally(produce, seconds),
-            consume: consume.map(|t| Measured::from_tally(t, seconds)),
+            produce,
+            consume: measured
+                .consume
+                .as_ref()
+                .map(|t| Measured::from_tally(t, seconds)),
+            server_cpu_secs: measured.server_cpu_secs,
+            cpu_secs_per_million,
         }
     }
 
@@ -145,6 +159,12 @@ impl Report {
         row("produce -> ack", &self.produce);
         if let Some(c) = &self.consume {
             row("produce -> consume", c);
+        }
+        if let (Some(secs), Some(per_million)) = (self.server_cpu_secs, self.cpu_secs_per_million) {
+            let _ = writeln!(
+                out,
+                "servers: {secs:.1} CPU-seconds in the window, {per_million:.1} per million acknowledged messages"
+            );
         }
         if let Some(e) = &self.produce.first_error {
             let _ = writeln!(out, "first send error: {e}");

@@ -1,0 +1,85 @@
+//! CPU time of the servers under test, read from `/proc/PID/stat` at the
+//! start and the end of the measured window: CPU-seconds per million
+//! acknowledged messages is a figure that shared, noisy cores distort less
+//! than throughput.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+
+use super::Run;
+
+/// Clock ticks per second of `/proc/PID/stat`'s times: Linux's `USER_HZ`,
+/// which is 100 for user space on every architecture Cairn builds for.
+const TICKS_PER_SEC: f64 = 100.0;
+
+/// User plus system time, in clock ticks, from the text of `/proc/PID/stat`.
+/// The command name (field 2) is in parentheses and may hold spaces, so the
+/// fields are counted from the last `)`: utime and stime are fields 14 and 15.
+pub fn ticks(stat: &str) -> Option<u64> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The summed CPU ticks of `pids` now.
+fn read_ticks(pids: &[u32]) -> anyhow::Result<u64> {
+    pids.iter().try_fold(0, |sum, pid| {
+        let path = format!("/proc/{pid}/stat");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--server-pid {pid}: cannot read {path}"))?;
+        let t = ticks(&text).ok_or_else(|| anyhow!("--server-pid {pid}: cannot parse {path}"))?;
+        Ok(sum + t)
+    })
+}
+
+/// Checks that every pid can be read before the run starts.
+pub fn check(pids: &[u32]) -> anyhow::Result<()> {
+    read_ticks(pids).map(drop)
+}
+
+/// CPU-seconds `pids` used during the run's measured window.
+pub async fn during_window(run: &Run, pids: &[u32]) -> anyhow::Result<f64> {
+    tokio::time::sleep(run.measure_from.saturating_sub(run.now())).await;
+    let start = read_ticks(pids)?;
+    tokio::time::sleep(run.measure_until.saturating_sub(run.now())).await;
+    let end = read_ticks(pids)?;
+    Ok(end.saturating_sub(start) as f64 / TICKS_PER_SEC)
+}
+
+/// CPU-seconds per million messages (None without messages).
+pub fn per_million(cpu_secs: f64, messages: u64) -> Option<f64> {
+    (messages > 0).then(|| cpu_secs * 1e6 / messages as f64)
+}
+
+/// How long to wait for the sampler after the producers are done.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_utime_plus_stime_even_with_spaces_in_the_name() {
+        // Fields 14 and 15 are 250 and 31.
+        let stat = "4242 (tokio (worker) 1) S 1 4242 4242 0 -1 4194560 5000 0 0 0 250 31 0 0 20 0 9 0 100 0 0";
+        assert_eq!(ticks(stat), Some(281));
+        assert_eq!(ticks("4242 (cairn) S 1 2 3"), None);
+        assert_eq!(ticks("no parenthesis"), None);
+    }
+
+    #[test]
+    fn own_process_is_readable_and_unknown_pids_name_the_pid() {
+        check(&[std::process::id()]).unwrap();
+        let err = check(&[u32::MAX]).unwrap_err();
+        assert!(err.to_string().contains(&u32::MAX.to_string()), "{err}");
+    }
+
+    #[test]
+    fn per_million_messages() {
+        assert_eq!(per_million(3.0, 1_500_000), Some(2.0));
+        assert_eq!(per_million(3.0, 0), None);
+    }
+}
