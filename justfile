@@ -29,7 +29,7 @@ chaos *ARGS:
 conformance *ARGS:
     scripts/kafka-python-suite.sh {{ARGS}}
 
-# Benchmarks (release build for this CPU): all, produce, storage, jetstream, scale or groups.
+# Benchmarks (release build for this CPU): all, produce, storage, jetstream, scale, groups, idempotent or failover.
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
 
