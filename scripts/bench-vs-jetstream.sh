@@ -25,8 +25,10 @@
 # Defaults: --duration 20s --warmup 5s --message-size 1024 --producers 4
 #           --in-flight 64 --partitions 3 --consumers 1. OUT=dir keeps the JSON reports.
 # LEVELS="fsync" (or "replicated") runs one level only. PROFILE=1 records the
-# Cairn brokers with `perf` during each measured window (cpu-clock, DWARF call
-# graphs) and keeps each run's top functions in OUT/perf-LEVEL-pN.txt.
+# Cairn brokers with `perf` during each measured window and keeps each run's
+# top functions and threads in OUT/perf-LEVEL-pN.txt; PROFILE=dwarf adds DWARF
+# call graphs and the time including callees (OUT/perf-LEVEL-pN.children.txt),
+# which takes minutes per run to unwind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -161,12 +163,16 @@ profile_window() {
   warmup="$(duration_secs "$(flag_value --warmup)")"
   duration="$(duration_secs "$(flag_value --duration)")"
   sleep "$warmup"
-  perf record -q -F 199 --call-graph dwarf,16384 -p "${SERVER_PIDS%,}" -o "$out.data" \
+  local graph=()
+  [ "$PROFILE" != dwarf ] || graph=(--call-graph dwarf,16384)
+  perf record -q -F 199 "${graph[@]}" -p "${SERVER_PIDS%,}" -o "$out.data" \
     -- sleep "$duration" >/dev/null 2>&1 || { echo "bench: perf record failed" >&2; return; }
   perf report -i "$out.data" --no-children --percent-limit 0.7 --stdio -g none \
     --sort dso,symbol >"$out.txt" 2>/dev/null
-  perf report -i "$out.data" --children --percent-limit 3 --stdio -g none \
-    --sort symbol >"$out.children.txt" 2>/dev/null
+  perf report -i "$out.data" --no-children --stdio -g none --sort comm >>"$out.txt" 2>/dev/null
+  # With call graphs (slow to unwind: minutes per run), time including callees.
+  [ "$PROFILE" != dwarf ] || perf report -i "$out.data" --children --percent-limit 3 --stdio \
+    -g none --sort symbol >"$out.children.txt" 2>/dev/null
   rm -f "$out.data"
 }
 # The last value of a flag in WORKLOAD (cairn bench takes the last one too).
