@@ -193,9 +193,11 @@ impl Transport {
         let _ = self.inner.handler.set(handler);
     }
 
-    /// Peers whose connect was refused: their process is gone (crashed or
-    /// stopped), not merely slow or cut off. Sent on every refused connect, so
-    /// a peer that stays down is reported again at each reconnect attempt.
+    /// Peers whose connect was refused after their connection to this
+    /// process closed: their process is gone (crashed or stopped), not merely
+    /// slow or cut off. Sent on every such refused connect, so a peer that
+    /// stays down is reported again at each reconnect attempt; a peer never
+    /// reached since this process started is not reported.
     pub fn subscribe_gone(&self) -> tokio::sync::broadcast::Receiver<NodeId> {
         self.inner.gone.subscribe()
     }
@@ -410,15 +412,19 @@ impl Transport {
                 Ok(conn)
             }
             Err(DialError { refused, reason }) => {
-                {
+                // Only a peer this process was connected to can be gone: one
+                // never reached (it is still starting, as after a full
+                // restart) may well be about to lead again.
+                let was_connected = {
                     let mut peers = self.inner.peers.lock().expect("peers lock");
                     let slot = peers.entry(peer).or_default();
                     let config = &self.inner.config;
                     slot.backoff = (slot.backoff * 2).clamp(config.backoff_min, config.backoff_max);
                     slot.retry_at = Some(Instant::now() + slot.backoff);
                     tracing::debug!(peer, %addr, %reason, backoff = ?slot.backoff, "connect failed");
-                }
-                if refused && !*self.inner.shutdown.borrow() {
+                    slot.lost_at.is_some()
+                };
+                if refused && was_connected && !*self.inner.shutdown.borrow() {
                     let _ = self.inner.gone.send(peer);
                 }
                 Err(RpcError::Unreachable {

@@ -201,3 +201,32 @@ async fn bad_frames_close_only_their_connection() {
     );
     drop(b);
 }
+
+#[tokio::test]
+async fn only_a_peer_once_reached_is_reported_gone_when_its_connects_are_refused() {
+    let (a, _) = node(1, 1 << 20).await;
+    let mut gone = a.subscribe_gone();
+    // Nothing listens at broker 3's address and A never reached it (it is
+    // still starting, say): refused, but not gone.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    a.set_address(3, &nowhere);
+    assert!(a.call(3, 7, 0, vec![], T).await.is_err());
+    assert!(
+        gone.try_recv().is_err(),
+        "a never-reached peer was reported gone"
+    );
+    // Broker 2 answered once, then its process stops: its connection closes,
+    // A dials again at once, is refused, and reports 2 gone.
+    let (b, b_addr) = node(2, 1 << 20).await;
+    a.set_address(2, &b_addr);
+    a.call(2, 7, 0, b"hi".to_vec(), T).await.unwrap();
+    b.shutdown();
+    drop(b);
+    let peer = tokio::time::timeout(T, gone.recv())
+        .await
+        .expect("broker 2 reported gone in time")
+        .unwrap();
+    assert_eq!(peer, 2);
+}
