@@ -154,9 +154,6 @@ sys.exit(0 if v["controller"] and sum(b["live"] for b in v["brokers"]) == 3 else
   done
 }
 
-wait_profile() {
-  [ -z "$PROFILER" ] || wait "$PROFILER" || true
-}
 # perf over the Cairn brokers during the measured window (PROFILE=1).
 profile_window() {
   local out="$1" warmup duration
@@ -212,7 +209,7 @@ for level in "${LEVELS[@]}"; do
     "$CAIRN" bench --system kafka --bootstrap-server "$BOOTSTRAP" --acks all --label "cairn-$level-p$p" \
       --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" --partitions "$p" \
       >"$OUT/cairn-$level-p$p.json"
-    wait_profile
+    [ -z "$PROFILER" ] || wait "$PROFILER" || true
     stop_all
     rm -rf "$WORK/data"
   done
