@@ -16,9 +16,10 @@ mod kafka;
 mod nats;
 mod report;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
@@ -191,6 +192,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 #[derive(Debug)]
 pub struct Run {
     start: Instant,
+    /// The wall-clock time of `start`, to place stalls in broker logs.
+    started_at: SystemTime,
     measure_from: Duration,
     measure_until: Duration,
     acked: AtomicU64,
@@ -202,6 +205,7 @@ impl Run {
     fn new(args: &BenchArgs) -> Arc<Self> {
         Arc::new(Self {
             start: Instant::now(),
+            started_at: SystemTime::now(),
             measure_from: args.warmup,
             measure_until: args.warmup + args.duration,
             acked: AtomicU64::new(0),
@@ -259,8 +263,14 @@ pub struct Tally {
     errors: u64,
     /// Microseconds.
     latency: Histogram<u64>,
+    /// The highest latency (µs) of the messages due in each window of
+    /// [`STALL_WINDOW`], by window index since the run started.
+    slowest: BTreeMap<u64, u64>,
     first_error: Option<String>,
 }
+
+/// The width of the windows the report's stalls are found in.
+pub const STALL_WINDOW: Duration = Duration::from_millis(100);
 
 impl Tally {
     fn new() -> Self {
@@ -270,6 +280,7 @@ impl Tally {
             errors: 0,
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3)
                 .expect("valid histogram bounds"),
+            slowest: BTreeMap::new(),
             first_error: None,
         }
     }
@@ -281,6 +292,9 @@ impl Tally {
             self.bytes += bytes as u64;
             let micros = now.saturating_sub(due).as_micros() as u64;
             self.latency.saturating_record(micros.max(1));
+            let window = (due.as_micros() / STALL_WINDOW.as_micros()) as u64;
+            let worst = self.slowest.entry(window).or_default();
+            *worst = (*worst).max(micros);
         }
     }
 
@@ -301,6 +315,10 @@ impl Tally {
             all.latency
                 .add(&t.latency)
                 .expect("histograms with the same bounds");
+            for (window, micros) in t.slowest {
+                let worst = all.slowest.entry(window).or_default();
+                *worst = (*worst).max(micros);
+            }
             if all.first_error.is_none() {
                 all.first_error = t.first_error;
             }
@@ -471,6 +489,7 @@ pub struct Gathered {
     consume: Option<Tally>,
     /// CPU-seconds of `--server-pid`s in the window (None without them).
     server_cpu_secs: Option<f64>,
+    clock: report::Clock,
 }
 
 /// Shows progress until every producer and consumer task is done, then
@@ -515,6 +534,10 @@ async fn gather(
         produce: Tally::merge(produced),
         consume: (args.consumers > 0).then(|| Tally::merge(consumed)),
         server_cpu_secs,
+        clock: report::Clock {
+            started_at: run.started_at,
+            measure_from: run.measure_from,
+        },
     })
 }
 
@@ -616,6 +639,44 @@ mod tests {
             "{}",
             t.latency.max()
         );
+    }
+
+    #[test]
+    fn the_report_names_the_slowest_windows_worst_first() {
+        let a = args(&["--warmup", "1s", "--duration", "10s"]);
+        let run = Run::new(&a);
+        let at = Duration::from_millis;
+        let (mut one, mut two) = (Tally::new(), Tally::new());
+        // Due 2.0 s: 300 ms late; 2.05 s (the same window): 10 ms.
+        one.record(&run, at(2000), at(2300), 1);
+        two.record(&run, at(2050), at(2060), 1);
+        // Due 5.01 s: 80 ms; 7.5 s: 120 ms; 1.2 to 1.8 s: 1 ms each.
+        two.record(&run, at(5010), at(5090), 1);
+        one.record(&run, at(7500), at(7620), 1);
+        for ms in (1200..1800).step_by(100) {
+            one.record(&run, at(ms), at(ms + 1), 1);
+        }
+        let all = Tally::merge([one, two]);
+        let clock = report::Clock {
+            started_at: std::time::UNIX_EPOCH + Duration::from_secs(1_000),
+            measure_from: a.warmup,
+        };
+        let m = report::Measured::from_tally(&all, 10.0, &clock);
+        let stalls: Vec<(u64, f64, f64)> = m
+            .stalls
+            .iter()
+            .map(|s| (s.at_unix_ms, s.at_secs, s.max_ms))
+            .collect();
+        assert_eq!(
+            stalls[..3],
+            [
+                (1_002_000, 1.0, 300.0),
+                (1_007_500, 6.5, 120.0),
+                (1_005_000, 4.0, 80.0)
+            ]
+        );
+        assert_eq!(stalls.len(), 5);
+        assert!(stalls[3..].iter().all(|s| s.2 == 1.0), "{stalls:?}");
     }
 
     #[test]

@@ -1,10 +1,45 @@
 //! The final report of `cairn bench`: a table for people, JSON for scripts.
 
 use std::fmt::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::{cpu, BenchArgs, Gathered, System, Tally};
+use super::{cpu, BenchArgs, Gathered, System, Tally, STALL_WINDOW};
+
+/// How many of the slowest windows a report lists.
+const STALLS: usize = 5;
+
+/// A window of [`STALL_WINDOW`] whose messages waited longest for their
+/// acknowledgement: when it was, to find its cause in the brokers' logs.
+#[derive(Debug, Serialize)]
+pub struct Stall {
+    /// When the window's messages were due, in milliseconds since the Unix
+    /// epoch.
+    pub at_unix_ms: u64,
+    /// The same in seconds since the measured window began.
+    pub at_secs: f64,
+    /// The highest latency of a message due in the window.
+    pub max_ms: f64,
+}
+
+/// Where a run's clock stands against the wall clock.
+#[derive(Debug)]
+pub struct Clock {
+    /// The wall-clock time the run started.
+    pub started_at: SystemTime,
+    /// When the measured window began, since the run started.
+    pub measure_from: Duration,
+}
+
+impl Clock {
+    /// Milliseconds since the Unix epoch at `since_start` into the run.
+    fn unix_ms(&self, since_start: Duration) -> u64 {
+        (self.started_at + since_start)
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
 
 /// Throughput and latency of one direction (produce → ack or produce → consume).
 #[derive(Debug, Serialize)]
@@ -22,15 +57,31 @@ pub struct Measured {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// The windows with the highest latency, worst first.
+    pub stalls: Vec<Stall>,
     /// The first error message seen, if any (warm-up included).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
 }
 
 impl Measured {
-    pub(super) fn from_tally(t: &Tally, seconds: f64) -> Self {
+    pub(super) fn from_tally(t: &Tally, seconds: f64, clock: &Clock) -> Self {
         let ms = |q: f64| t.latency.value_at_quantile(q) as f64 / 1000.0;
         let any = !t.latency.is_empty();
+        let mut worst: Vec<(u64, u64)> = t.slowest.iter().map(|(w, m)| (*w, *m)).collect();
+        worst.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let stalls = worst
+            .into_iter()
+            .take(STALLS)
+            .map(|(window, micros)| {
+                let since_start = STALL_WINDOW * window as u32;
+                Stall {
+                    at_unix_ms: clock.unix_ms(since_start),
+                    at_secs: since_start.saturating_sub(clock.measure_from).as_secs_f64(),
+                    max_ms: micros as f64 / 1000.0,
+                }
+            })
+            .collect();
         Self {
             messages: t.messages,
             bytes: t.bytes,
@@ -45,6 +96,7 @@ impl Measured {
             } else {
                 0.0
             },
+            stalls,
             first_error: t.first_error.clone(),
         }
     }
@@ -89,7 +141,7 @@ impl Report {
         measured: &Gathered,
     ) -> Self {
         let seconds = args.duration.as_secs_f64();
-        let produce = Measured::from_tally(&measured.produce, seconds);
+        let produce = Measured::from_tally(&measured.produce, seconds, &measured.clock);
         let cpu_secs_per_million = measured
             .server_cpu_secs
             .and_then(|secs| cpu::per_million(secs, produce.messages));
@@ -112,7 +164,7 @@ impl Report {
             consume: measured
                 .consume
                 .as_ref()
-                .map(|t| Measured::from_tally(t, seconds)),
+                .map(|t| Measured::from_tally(t, seconds, &measured.clock)),
             server_cpu_secs: measured.server_cpu_secs,
             cpu_secs_per_million,
         }
@@ -164,6 +216,20 @@ impl Report {
             let _ = writeln!(
                 out,
                 "servers: {secs:.1} CPU-seconds in the window, {per_million:.1} per million acknowledged messages"
+            );
+        }
+        if !self.produce.stalls.is_empty() {
+            let worst: Vec<String> = self
+                .produce
+                .stalls
+                .iter()
+                .map(|s| format!("{:.0} ms at {:.1} s", s.max_ms, s.at_secs))
+                .collect();
+            let _ = writeln!(
+                out,
+                "slowest {} ms windows (ack latency): {}",
+                STALL_WINDOW.as_millis(),
+                worst.join(", ")
             );
         }
         if let Some(e) = &self.produce.first_error {
