@@ -18,7 +18,7 @@ use cairn_kafka::{
     CreatedTopic, KafkaCluster, KafkaError, LogDir, LogDirReplica, MetadataQuorum, MovingPartition,
     NewTopic, PartitionOutcome, PartitionRead, QuorumMember,
 };
-use cairn_meta::topic_config::{effective_configs, validate_topic_name};
+use cairn_meta::topic_config::{effective_config, validate_topic_name};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaResponse};
 use tokio::sync::{oneshot, watch};
 
@@ -518,14 +518,17 @@ impl KafkaCluster for KafkaView {
     }
 
     fn max_message_bytes(&self, topic: &str) -> Option<usize> {
-        let overrides = self
-            .0
+        // Asked on every produce: one key, not the topic's whole description.
+        let defaults = self.0.topic_defaults();
+        self.0
             .meta()
             .reader
-            .read(|s| s.topics.get(topic).map(|t| t.configs.clone()))?;
-        effective_configs(&overrides, &self.0.topic_defaults())
-            .get("max.message.bytes")
-            .and_then(|(v, _)| v.parse().ok())
+            .read(|s| {
+                let topic = s.topics.get(topic)?;
+                effective_config("max.message.bytes", &topic.configs, &defaults)
+            })?
+            .parse()
+            .ok()
     }
 
     fn produce(

@@ -399,6 +399,21 @@ pub fn effective_configs(
         .collect()
 }
 
+/// The effective value of one config of a topic (as [`effective_configs`]
+/// gives it, without describing every other key); None for an unknown key.
+pub fn effective_config(
+    key: &str,
+    overrides: &BTreeMap<String, String>,
+    broker_defaults: &BTreeMap<String, String>,
+) -> Option<String> {
+    let known = TOPIC_CONFIGS.iter().find(|c| c.name == key)?;
+    let value = overrides
+        .get(key)
+        .or_else(|| broker_defaults.get(key))
+        .map_or(known.default, String::as_str);
+    Some(value.to_string())
+}
+
 /// Kafka's topic name rules: 1 to 249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub fn validate_topic_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
@@ -422,6 +437,29 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_effective_config_is_what_all_of_them_say() {
+        let overrides = BTreeMap::from([("max.message.bytes".to_string(), "2048".to_string())]);
+        let defaults = BTreeMap::from([("retention.ms".to_string(), "1000".to_string())]);
+        let all = effective_configs(&overrides, &defaults);
+        for key in [
+            "max.message.bytes",
+            "retention.ms",
+            "retention.bytes",
+            "cleanup.policy",
+        ] {
+            assert_eq!(
+                effective_config(key, &overrides, &defaults).as_ref(),
+                Some(&all[key].0),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            effective_config("retention.hours", &overrides, &defaults),
+            None
+        );
+    }
 
     #[test]
     fn defaults_match_kafka() {
