@@ -224,15 +224,16 @@ impl PartitionManager {
         }
     }
 
-    /// Registers a fresh group's label, opens its log and the state machine
-    /// `open` returns (with its read side), starts its Raft node and gives it
-    /// its first membership as `init` says.
+    /// Registers a fresh group's label, opens its log (`log` adjusts it) and
+    /// the state machine `open` returns (with its read side), starts its Raft
+    /// node and gives it its first membership as `init` says.
     async fn open_group<C, SM, R>(
         &self,
         group: GroupId,
         label: &str,
         init: Init,
         config: Arc<openraft::Config>,
+        log: impl FnOnce(LogStore<C>) -> LogStore<C>,
         open: impl FnOnce(Engine) -> Result<(SM, R), openraft::StorageError<u64>>,
     ) -> Result<(Raft<C>, R), BrokerError>
     where
@@ -246,7 +247,7 @@ impl PartitionManager {
         if !matches!(init, Init::Stored) {
             self.engine.register_group(group, label.as_bytes()).await?;
         }
-        let log = LogStore::<C>::new(self.engine.clone(), group);
+        let log = log(LogStore::<C>::new(self.engine.clone(), group));
         let (sm, reader) = open(self.engine.clone()).map_err(|e| raft_err(&e))?;
         let network = GroupNetworkFactory::new(self.transport.clone(), group);
         let raft = Raft::new(self.id, config, network, log, sm)
@@ -264,11 +265,19 @@ impl PartitionManager {
     ) -> Result<(), BrokerError> {
         let fresh = !matches!(init, Init::Stored);
         let (raft, reader) = self
-            .open_group(group, label, init, self.raft_config.clone(), |engine| {
-                let sm = PartitionStore::<PartitionTypeConfig>::open(engine, group)?;
-                let reader = sm.reader();
-                Ok((sm, reader))
-            })
+            .open_group(
+                group,
+                label,
+                init,
+                self.raft_config.clone(),
+                // The partition's state stores its applied point itself.
+                LogStore::without_commit_index,
+                |engine| {
+                    let sm = PartitionStore::<PartitionTypeConfig>::open(engine, group)?;
+                    let reader = sm.reader();
+                    Ok((sm, reader))
+                },
+            )
             .await?;
         tracing::info!(group, partition = label, fresh, "partition group started");
         let gate = crate::appender::Gate::default();
@@ -301,12 +310,20 @@ impl PartitionManager {
     ) -> Result<(), BrokerError> {
         let config = self.offsets_raft_config.clone();
         let (raft, reader) = self
-            .open_group(group, label, init, config, |engine| {
-                let sm =
-                    SnapshotStateMachine::<OffsetsTypeConfig, OffsetsMachine>::open(engine, group)?;
-                let reader = sm.reader();
-                Ok((sm, reader))
-            })
+            .open_group(
+                group,
+                label,
+                init,
+                config,
+                |log| log,
+                |engine| {
+                    let sm = SnapshotStateMachine::<OffsetsTypeConfig, OffsetsMachine>::open(
+                        engine, group,
+                    )?;
+                    let reader = sm.reader();
+                    Ok((sm, reader))
+                },
+            )
             .await?;
         let host = Arc::new(CoordinatorHost::new(
             self.id,

@@ -43,6 +43,25 @@ async fn concurrent_durable_writes_of_many_groups_share_fsyncs() {
 }
 
 #[tokio::test]
+async fn a_store_without_the_commit_index_neither_writes_nor_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
+    let committed = Some(openraft::LogId::new(CommittedLeaderId::new(2, 1), 4));
+    let mut kept = LogStore::<EngineTest>::new(engine.clone(), 1);
+    kept.save_committed(committed).await.unwrap();
+    let mut without = LogStore::<EngineTest>::new(engine.clone(), 2).without_commit_index();
+    without.save_committed(committed).await.unwrap();
+    assert_eq!(kept.read_committed().await.unwrap(), committed);
+    assert_eq!(without.read_committed().await.unwrap(), None);
+    // Nothing was written for group 2: a store that keeps the index finds none.
+    let mut same_group = LogStore::<EngineTest>::new(engine.clone(), 2);
+    assert_eq!(same_group.read_committed().await.unwrap(), None);
+    // And one written before is ignored by a store without it.
+    let mut earlier = LogStore::<EngineTest>::new(engine.clone(), 1).without_commit_index();
+    assert_eq!(earlier.read_committed().await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn deleting_a_group_leaves_its_neighbours() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
