@@ -39,6 +39,9 @@ pub struct EngineOptions {
     /// survive a broker process crash but not a machine crash: Kafka's and
     /// JetStream's default). Votes and other metadata are always synced.
     pub fsync_log: bool,
+    /// Bytes of newly appended log entries every group together keeps in
+    /// memory for replication to read (see `tail`).
+    pub log_tail_bytes: usize,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +53,7 @@ impl Default for EngineOptions {
             max_total_wal_size: 64 << 20,
             write_buffer_size: 64 << 20,
             fsync_log: true,
+            log_tail_bytes: 32 << 20,
         }
     }
 }
@@ -76,6 +80,7 @@ struct Inner {
     syncer: Mutex<Option<JoinHandle<()>>>,
     stats: Arc<Counters>,
     fsync_log: bool,
+    tail_budget: Arc<crate::tail::Budget>,
 }
 
 #[derive(Default)]
@@ -165,6 +170,7 @@ impl Engine {
                 syncer: Mutex::new(Some(syncer)),
                 stats,
                 fsync_log: options.fsync_log,
+                tail_budget: crate::tail::Budget::new(options.log_tail_bytes),
             }),
         })
     }
@@ -172,6 +178,11 @@ impl Engine {
     /// The directory the database lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// What the log tails of this engine's groups may hold together.
+    pub(crate) fn tail_budget(&self) -> Arc<crate::tail::Budget> {
+        self.inner.tail_budget.clone()
     }
 
     pub(crate) fn db(&self) -> &DB {

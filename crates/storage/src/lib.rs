@@ -29,6 +29,7 @@ pub mod keys;
 pub mod log_store;
 mod snapshot;
 pub mod state_machine;
+mod tail;
 
 pub use engine::{Engine, EngineOptions, EngineStats};
 pub use error::StorageError;

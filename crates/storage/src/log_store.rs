@@ -4,11 +4,14 @@
 //! range deletes from/up to an index, never punch holes); the last-purged log id
 //! is written in the same batch that deletes the purged entries; a vote is durable
 //! before `save_vote` returns; `append` makes entries readable before it returns
-//! and acknowledges them only after the fsync that covers them.
+//! and acknowledges them only after the fsync that covers them; the newest
+//! entries are also kept in memory (`tail`) for replication to read, cut by
+//! `truncate` and `purge` before the log is.
 
 use std::fmt::Debug;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
+use std::sync::{Arc, Mutex};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{AnyError, ErrorSubject, ErrorVerb, LogId, OptionalSend, StorageIOError, Vote};
@@ -17,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::keys::{self, StateTag};
+use crate::tail::Tail;
 use crate::{Engine, GroupId, GroupTypeConfig};
 
 type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
@@ -35,6 +39,8 @@ pub struct LogStore<C> {
     group: GroupId,
     /// Whether the commit index is written each time it moves.
     commit_index: bool,
+    /// The newest entries, shared by this store and its readers.
+    tail: Arc<Mutex<Tail>>,
     _types: PhantomData<fn() -> C>,
 }
 
@@ -44,6 +50,7 @@ impl<C> Clone for LogStore<C> {
             engine: self.engine.clone(),
             group: self.group,
             commit_index: self.commit_index,
+            tail: self.tail.clone(),
             _types: PhantomData,
         }
     }
@@ -52,10 +59,12 @@ impl<C> Clone for LogStore<C> {
 impl<C> LogStore<C> {
     /// The log store of `group` in `engine`. Opening is free: state is read lazily.
     pub fn new(engine: Engine, group: GroupId) -> Self {
+        let tail = Arc::new(Mutex::new(Tail::new(engine.tail_budget())));
         Self {
             engine,
             group,
             commit_index: true,
+            tail,
             _types: PhantomData,
         }
     }
@@ -121,6 +130,29 @@ impl<C> LogStore<C> {
         opts
     }
 
+    /// Entries `start..end` from the tail, if it holds all of them.
+    fn tail_entries(
+        &self,
+        start: u64,
+        end: Option<u64>,
+    ) -> StorageResult<Option<Vec<openraft::Entry<C>>>>
+    where
+        C: GroupTypeConfig,
+        C::D: DeserializeOwned,
+    {
+        let tail = self.tail.lock().expect("log tail lock");
+        let Some(held) = tail.get(start, end) else {
+            return Ok(None);
+        };
+        held.zip(start..)
+            .map(|(bytes, index)| {
+                bincode::deserialize(bytes)
+                    .map_err(|e| io_err(ErrorSubject::LogIndex(index), ErrorVerb::Read, *e))
+            })
+            .collect::<StorageResult<Vec<_>>>()
+            .map(Some)
+    }
+
     fn last_log_id(&self) -> StorageResult<Option<LogId<u64>>>
     where
         C: GroupTypeConfig,
@@ -164,6 +196,9 @@ where
         };
         if end.is_some_and(|end| end <= start) {
             return Ok(Vec::new());
+        }
+        if let Some(entries) = self.tail_entries(start, end)? {
+            return Ok(entries);
         }
         let opts = self.log_read_options(start, end);
         let from = keys::log_key(self.group, start);
@@ -251,24 +286,37 @@ where
         I::IntoIter: OptionalSend,
     {
         let mut batch = WriteBatch::default();
+        let mut written = Vec::new();
         for entry in entries {
             let bytes = bincode::serialize(&entry)
                 .map_err(|e| io_err(ErrorSubject::Log(entry.log_id), ErrorVerb::Write, *e))?;
             batch.put_cf(
                 self.engine.cf_log(),
                 keys::log_key(self.group, entry.log_id.index),
-                bytes,
+                &bytes,
             );
+            written.push((entry.log_id.index, bytes));
         }
         self.engine
             .write(batch)
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
+        // Only now: a reader that finds an entry in the tail finds it on disk too.
+        let mut tail = self.tail.lock().expect("log tail lock");
+        for (index, bytes) in written {
+            tail.push(index, bytes);
+        }
+        drop(tail);
         self.engine
             .after_log_append(Box::new(move |result| callback.log_io_completed(result)));
         Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
+        // The tail first: a reader must not see entries the log no longer has.
+        self.tail
+            .lock()
+            .expect("log tail lock")
+            .truncate_from(log_id.index);
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(
             self.engine.cf_log(),
@@ -281,6 +329,10 @@ where
     }
 
     async fn purge(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
+        self.tail
+            .lock()
+            .expect("log tail lock")
+            .purge_upto(log_id.index);
         let mut batch = WriteBatch::default();
         self.put_state(
             &mut batch,
