@@ -249,6 +249,20 @@ impl TestCluster {
 
 impl Drop for TestCluster {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The test failed: what each broker logged last goes with it, as
+            // the temp dir holding the logs is deleted next.
+            for id in self.brokers.keys() {
+                let log = std::fs::read_to_string(self.log_path(*id)).unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(40)..];
+                eprintln!(
+                    "--- broker {id}, last {} log lines:\n{}",
+                    tail.len(),
+                    tail.join("\n")
+                );
+            }
+        }
         for b in self.brokers.values_mut() {
             if let Some(mut child) = b.take_child() {
                 let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT);
