@@ -22,6 +22,8 @@ def main(out):
                 runs[(level, int(p[1:]), system)] = json.load(f)
     if not runs:
         sys.exit(f"bench: no reports in {out}")
+    if any("backlog" in x for x in runs.values()):
+        return catch_up(out, runs)
     levels = [lv for lv in ("fsync", "replicated") if any(k[0] == lv for k in runs)]
     counts = sorted({k[1] for k in runs})
     w = next(iter(runs.values()))
@@ -73,6 +75,40 @@ def main(out):
                     x = runs.get((level, p, system))
                     cells.append(f"{p}: {ratio(x['produce']['msgs_per_sec'] if x else None, base['produce']['msgs_per_sec'])}")
                 print(f"scaling {level} {system} (throughput / at {counts[0]} partitions): {'  '.join(cells)}")
+
+
+def catch_up(out, runs):
+    """The table and ratios of a `--backlog` run: catch-up reads."""
+    w = next(iter(runs.values()))
+    print()
+    print(f"catch-up read: a backlog of {w['message_size']} B messages in {w['partitions']} partitions "
+          f"(JetStream R{w['replication_factor']} streams), RF {w['replication_factor']}, read from the "
+          f"beginning by {w['consumers']} consumer")
+    print("cpu s/M: CPU-seconds of the 3 server processes per million messages read")
+    print(f"{'level':<11} {'parts':>5} {'system':<10} {'backlog MB':>10} {'fill MB/s':>9} {'read':<5} "
+          f"{'seconds':>8} {'msgs/s':>10} {'MB/s':>8} {'cpu s/M':>8}")
+    for (level, p, system), x in sorted(runs.items()):
+        b = x["backlog"]
+        for r in x["reads"]:
+            cpu = r.get("cpu_secs_per_million")
+            cpu = f"{cpu:.1f}" if cpu is not None else "-"
+            print(f"{level:<11} {p:>5} {system:<10} {b['bytes'] / 1e6:>10.0f} {b['mb_per_sec']:>9.1f} "
+                  f"{r['cache']:<5} {r['seconds']:>8.2f} {r['msgs_per_sec']:>10.0f} {r['mb_per_sec']:>8.1f} {cpu:>8}")
+    disk = os.path.join(out, "disk-read.txt")
+    if os.path.exists(disk):
+        with open(disk) as f:
+            print(f"disk sequential read (dd, page cache dropped): {f.read().strip()}")
+    print()
+    for (level, p, system), c in sorted(runs.items()):
+        j = runs.get((level, p, "jetstream"))
+        if system != "cairn" or not j:
+            continue
+        for cr in c["reads"]:
+            jr = next((r for r in j["reads"] if r["cache"] == cr["cache"]), None)
+            if jr:
+                print(f"ratio cairn/jetstream catch-up {level} {p} partitions, {cr['cache']} cache: "
+                      f"MB/s {ratio(cr['mb_per_sec'], jr['mb_per_sec'])} "
+                      f"cpu/msg {ratio(cr.get('cpu_secs_per_million'), jr.get('cpu_secs_per_million'))}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,15 @@
 # count, both systems and both levels, and adds each system's throughput at
 # every count relative to its throughput at the first (partition scaling).
 #
+# `--backlog 1GiB` measures catch-up reads instead: each system's topic (its
+# streams) is filled with that many bytes by the same publishers, then one
+# consumer (Kafka: librdkafka with its default fetch sizes; JetStream: one
+# ordered consumer per stream) reads all of it from the beginning, timed; as
+# root a second read follows after the page cache was dropped (from disk), and
+# `dd` measures the disk's sequential read rate of a file of the same size for
+# scale. LEVELS defaults to "replicated" in this mode (the read does not
+# depend on the level; the fill is faster).
+#
 # Usage: scripts/bench-vs-jetstream.sh [cairn bench flags, e.g. --duration 30s --message-size 1024]
 # Defaults: --duration 20s --warmup 5s --message-size 1024 --producers 4
 #           --in-flight 64 --partitions 3 --consumers 1. OUT=dir keeps the JSON reports.
@@ -78,8 +87,11 @@ EOF
 # `--partitions` may be a list; every other flag goes to `cairn bench` as is.
 PARTITIONS=(3)
 PASS=()
+BACKLOG=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --backlog) BACKLOG="${2:-}"; PASS+=("$1" "${2:-}"); shift $(($# > 1 ? 2 : 1)) ;;
+    --backlog=*) BACKLOG="${1#--backlog=}"; PASS+=("$1"); shift ;;
     --partitions) IFS=, read -r -a PARTITIONS <<<"${2:-}"; shift $(($# > 1 ? 2 : 1)) ;;
     --partitions=*) IFS=, read -r -a PARTITIONS <<<"${1#--partitions=}"; shift ;;
     *) PASS+=("$1"); shift ;;
@@ -89,7 +101,14 @@ done
 for p in "${PARTITIONS[@]}"; do
   [[ "$p" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --partitions: '$p' is not a positive number" >&2; exit 2; }
 done
-read -r -a LEVELS <<<"${LEVELS:-fsync replicated}"
+DEFAULT_LEVELS="fsync replicated"
+CATCH_UP=()
+if [ -n "$BACKLOG" ]; then
+  DEFAULT_LEVELS="replicated"
+  # Dropping the page cache needs root.
+  [ "$(id -u)" != 0 ] || CATCH_UP=(--drop-caches)
+fi
+read -r -a LEVELS <<<"${LEVELS:-$DEFAULT_LEVELS}"
 for level in "${LEVELS[@]}"; do
   [ "$level" = fsync ] || [ "$level" = replicated ] || { echo "bench: LEVELS: unknown level '$level' (fsync, replicated)" >&2; exit 2; }
 done
@@ -196,7 +215,7 @@ for level in "${LEVELS[@]}"; do
     echo "== $level, $p partitions: NATS JetStream $("$NATS_SERVER" --version)"
     start_nats "$([ "$level" = fsync ] && echo always || echo default)"
     "$CAIRN" bench --system jetstream --nats-url "$NATS_URLS" --label "jetstream-$level-p$p" \
-      --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" --partitions "$p" \
+      --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" "${CATCH_UP[@]}" --partitions "$p" \
       >"$OUT/jetstream-$level-p$p.json"
     stop_all
     rm -rf "$WORK/data"
@@ -208,13 +227,25 @@ for level in "${LEVELS[@]}"; do
       PROFILER=$!
     fi
     "$CAIRN" bench --system kafka --bootstrap-server "$BOOTSTRAP" --acks all --label "cairn-$level-p$p" \
-      --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" --partitions "$p" \
+      --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" "${CATCH_UP[@]}" --partitions "$p" \
       >"$OUT/cairn-$level-p$p.json"
     [ -z "$PROFILER" ] || wait "$PROFILER" || true
     stop_all
     rm -rf "$WORK/data"
   done
 done
+
+# The disk's sequential read rate, for scale: a file as large as the last
+# backlog, written and synced, read back after the page cache was dropped.
+if [ ${#CATCH_UP[@]} -gt 0 ]; then
+  bytes="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["backlog"]["bytes"])' \
+    "$OUT/cairn-${LEVELS[-1]}-p${PARTITIONS[-1]}.json")"
+  mkdir -p "$WORK/data"
+  dd if=/dev/urandom of="$WORK/data/seq" bs=1M count=$(((bytes + 1048575) / 1048576)) conv=fsync status=none
+  echo 3 >/proc/sys/vm/drop_caches
+  dd if="$WORK/data/seq" of=/dev/null bs=1M 2>&1 | tail -1 >"$OUT/disk-read.txt"
+  rm -f "$WORK/data/seq"
+fi
 
 python3 scripts/bench-vs-jetstream-report.py "$OUT"
 echo "reports: $OUT"

@@ -25,7 +25,7 @@ pub fn ticks(stat: &str) -> Option<u64> {
 }
 
 /// The summed CPU ticks of `pids` now.
-fn read_ticks(pids: &[u32]) -> anyhow::Result<u64> {
+pub fn read_ticks(pids: &[u32]) -> anyhow::Result<u64> {
     pids.iter().try_fold(0, |sum, pid| {
         let path = format!("/proc/{pid}/stat");
         let text = std::fs::read_to_string(&path)
@@ -46,7 +46,12 @@ pub async fn during_window(run: &Run, pids: &[u32]) -> anyhow::Result<f64> {
     let start = read_ticks(pids)?;
     tokio::time::sleep(run.measure_until.saturating_sub(run.now())).await;
     let end = read_ticks(pids)?;
-    Ok(end.saturating_sub(start) as f64 / TICKS_PER_SEC)
+    Ok(secs(start, end))
+}
+
+/// CPU-seconds between two [`read_ticks`].
+pub fn secs(start: u64, end: u64) -> f64 {
+    end.saturating_sub(start) as f64 / TICKS_PER_SEC
 }
 
 /// CPU-seconds per million messages (None without messages).

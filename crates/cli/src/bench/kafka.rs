@@ -13,6 +13,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::catch_up::{self, CatchUpReport, Fill};
 use super::{
     due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Gathered, Report, Run, Sink,
     Tally,
@@ -35,20 +36,8 @@ fn base_config(args: &BenchArgs) -> ClientConfig {
 
 /// Runs the workload against a Kafka cluster.
 pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
-    if args.acks == Acks::Zero {
-        bail!("--acks 0 has no acknowledgement to measure; use 1 or all");
-    }
-    let admin: AdminClient<DefaultClientContext> = base_config(args)
-        .create()
-        .context("cannot create a Kafka admin client")?;
-    let (topic, created) = match &args.topic {
-        Some(t) => (t.clone(), false),
-        None => {
-            let name = format!("cairn-bench-{}", run_id());
-            create_topic(&admin, args, &name).await?;
-            (name, true)
-        }
-    };
+    let admin = admin(args)?;
+    let (topic, created) = topic(&admin, args).await?;
     let result = measure(args, &topic).await;
     if created {
         let _ = admin
@@ -64,6 +53,95 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
         durability,
         &measured,
     ))
+}
+
+/// Fills a topic with `--backlog` bytes and times reading it back.
+pub async fn catch_up(args: &BenchArgs) -> anyhow::Result<CatchUpReport> {
+    let admin = admin(args)?;
+    let (topic, created) = topic(&admin, args).await?;
+    let result = fill_and_read(args, &topic).await;
+    if created {
+        let _ = admin
+            .delete_topics(&[topic.as_str()], &AdminOptions::new())
+            .await;
+    }
+    let (fill, reads) = result?;
+    let durability = durability(&admin, args).await;
+    Ok(CatchUpReport::new(
+        args,
+        args.bootstrap_server.clone(),
+        topic,
+        durability,
+        fill,
+        reads,
+    ))
+}
+
+async fn fill_and_read(
+    args: &BenchArgs,
+    topic: &str,
+) -> anyhow::Result<(Fill, Vec<catch_up::Read>)> {
+    let run = catch_up::fill_run(args);
+    let producers = (0..args.producers)
+        .map(|id| tokio::spawn(produce(run.clone(), args.clone(), topic.to_string(), id)))
+        .collect();
+    let seconds = catch_up::filled(&run, args, producers).await?;
+    let (a, t) = (args.clone(), topic.to_string());
+    let messages = tokio::task::spawn_blocking(move || messages_in(&a, &t)).await??;
+    let fill = Fill::new(args, messages, seconds);
+    let mut reads = Vec::new();
+    for cache in catch_up::caches(args) {
+        let read = catch_up::timed_read(args, &fill, cache, |run| {
+            (0..args.consumers)
+                .map(|id| {
+                    let (run, args, topic) = (run.clone(), args.clone(), topic.to_string());
+                    tokio::task::spawn_blocking(move || {
+                        consume(&run, &args, &topic, id, Offset::Beginning)
+                    })
+                })
+                .collect()
+        })
+        .await?;
+        reads.push(read);
+    }
+    Ok((fill, reads))
+}
+
+/// Messages in every partition of `topic`: high watermark less log start.
+fn messages_in(args: &BenchArgs, topic: &str) -> anyhow::Result<u64> {
+    let consumer: BaseConsumer = base_config(args).create()?;
+    let mut sum = 0;
+    for p in 0..args.partitions as i32 {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .with_context(|| format!("cannot read the offsets of {topic}/{p}"))?;
+        sum += (high - low).max(0) as u64;
+    }
+    Ok(sum)
+}
+
+fn admin(args: &BenchArgs) -> anyhow::Result<AdminClient<DefaultClientContext>> {
+    if args.acks == Acks::Zero {
+        bail!("--acks 0 has no acknowledgement to measure; use 1 or all");
+    }
+    base_config(args)
+        .create()
+        .context("cannot create a Kafka admin client")
+}
+
+/// `--topic`, or a new topic (true: delete it afterwards).
+async fn topic(
+    admin: &AdminClient<DefaultClientContext>,
+    args: &BenchArgs,
+) -> anyhow::Result<(String, bool)> {
+    Ok(match &args.topic {
+        Some(t) => (t.clone(), false),
+        None => {
+            let name = format!("cairn-bench-{}", run_id());
+            create_topic(admin, args, &name).await?;
+            (name, true)
+        }
+    })
 }
 
 async fn create_topic(
@@ -139,7 +217,7 @@ async fn measure(args: &BenchArgs, topic: &str) -> anyhow::Result<Gathered> {
     let consumers: Vec<_> = (0..args.consumers)
         .map(|id| {
             let (run, args, topic) = (run.clone(), args.clone(), topic.to_string());
-            tokio::task::spawn_blocking(move || consume(&run, &args, &topic, id))
+            tokio::task::spawn_blocking(move || consume(&run, &args, &topic, id, Offset::End))
         })
         .collect();
     let producers: Vec<_> = (0..args.producers)
@@ -186,7 +264,14 @@ async fn produce(run: Arc<Run>, args: BenchArgs, topic: String, id: u32) -> anyh
     Ok(produce_loop(&run, &args, id, KafkaSink { producer, topic }).await)
 }
 
-fn consume(run: &Run, args: &BenchArgs, topic: &str, id: u32) -> anyhow::Result<Tally> {
+/// Consumer `id` reads its partitions from `start` until the run is over.
+fn consume(
+    run: &Run,
+    args: &BenchArgs,
+    topic: &str,
+    id: u32,
+    start: Offset,
+) -> anyhow::Result<Tally> {
     let consumer: BaseConsumer = base_config(args)
         .set("group.id", "cairn-bench")
         .set("enable.auto.commit", "false")
@@ -196,7 +281,7 @@ fn consume(run: &Run, args: &BenchArgs, topic: &str, id: u32) -> anyhow::Result<
         .context("cannot create consumer")?;
     let mut assignment = TopicPartitionList::new();
     for p in partitions_of(id, args) {
-        assignment.add_partition_offset(topic, p as i32, Offset::End)?;
+        assignment.add_partition_offset(topic, p as i32, start)?;
     }
     consumer.assign(&assignment)?;
     let mut tally = Tally::new();

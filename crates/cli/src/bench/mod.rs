@@ -10,7 +10,12 @@
 //! partition from its end. Each message carries the time it was due to be sent,
 //! so produce → ack and produce → consume latencies come from one clock. Only
 //! the `--duration` after a `--warmup` counts.
+//!
+//! With `--backlog SIZE` the run is a catch-up read instead (`catch_up.rs`):
+//! the same producers fill the topic with SIZE bytes, then `--consumers`
+//! read it all from the beginning, timed.
 
+mod catch_up;
 mod cpu;
 mod kafka;
 mod nats;
@@ -113,6 +118,42 @@ pub struct BenchArgs {
     /// Output format of the final report (progress goes to stderr).
     #[arg(long, value_enum, default_value = "table")]
     pub output: Output,
+    /// Catch-up read instead of the produce workload: fill the topic with
+    /// this many value bytes (e.g. 1GiB, 500MB), then time `--consumers`
+    /// reading all of it from the beginning.
+    #[arg(long, value_parser = parse_bytes)]
+    pub backlog: Option<u64>,
+    /// With `--backlog`: after the first read, sync and drop the OS page
+    /// cache (needs root) and read it all again, from disk.
+    #[arg(long, requires = "backlog")]
+    pub drop_caches: bool,
+}
+
+/// Parses `1GiB`, `512MiB`, `64KiB`, `500MB`, `2GB`, `1000` (bytes).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (number, unit) = t
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((t, ""), |i| t.split_at(i));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 1GiB, 500MB or 4096"))?;
+    let unit_bytes: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "'{s}' has unknown unit '{other}' (use B, KB, MB, GB, KiB, MiB or GiB)"
+            ))
+        }
+    };
+    n.checked_mul(unit_bytes)
+        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 impl BenchArgs {
@@ -157,6 +198,17 @@ impl BenchArgs {
         if self.idempotent && self.system == System::Jetstream {
             bail!("--idempotent is a Kafka producer setting: it needs --system kafka");
         }
+        if let Some(backlog) = self.backlog {
+            if backlog < self.message_size as u64 {
+                bail!(
+                    "--backlog {backlog} is less than one message of --message-size {}",
+                    self.message_size
+                );
+            }
+            if self.consumers == 0 {
+                bail!("--backlog needs a consumer to read it: --consumers 0 reads nothing");
+            }
+        }
         Ok(())
     }
 }
@@ -172,6 +224,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.backlog.is_some() {
+        let report = runtime.block_on(async {
+            match args.system {
+                System::Kafka => kafka::catch_up(&args).await,
+                System::Jetstream => nats::catch_up(&args).await,
+            }
+        })?;
+        match args.output {
+            Output::Table => print!("{}", report.table()),
+            Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        }
+        return Ok(());
+    }
     let report = runtime.block_on(async {
         match args.system {
             System::Kafka => kafka::run(&args).await,
@@ -199,18 +264,31 @@ pub struct Run {
     acked: AtomicU64,
     errors: AtomicU64,
     consumed: AtomicU64,
+    /// The run is also over once this many messages were acknowledged
+    /// (filling a backlog) ...
+    until_acked: u64,
+    /// ... or consumed (reading it back).
+    until_consumed: u64,
 }
 
 impl Run {
     fn new(args: &BenchArgs) -> Arc<Self> {
+        Self::with_limits(args.warmup, args.duration, u64::MAX, u64::MAX)
+    }
+
+    /// A run measured from its start for at most `limit`, over early once
+    /// `acked` messages were acknowledged or `consumed` consumed.
+    fn with_limits(warmup: Duration, limit: Duration, acked: u64, consumed: u64) -> Arc<Self> {
         Arc::new(Self {
             start: Instant::now(),
             started_at: SystemTime::now(),
-            measure_from: args.warmup,
-            measure_until: args.warmup + args.duration,
+            measure_from: warmup,
+            measure_until: warmup + limit,
             acked: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             consumed: AtomicU64::new(0),
+            until_acked: acked,
+            until_consumed: consumed,
         })
     }
 
@@ -225,6 +303,8 @@ impl Run {
 
     fn over(&self) -> bool {
         self.now() >= self.measure_until
+            || self.acked.load(Ordering::Relaxed) >= self.until_acked
+            || self.consumed.load(Ordering::Relaxed) >= self.until_consumed
     }
 
     /// Prints a progress line to stderr every second until the run is over.

@@ -14,6 +14,7 @@ use anyhow::{anyhow, bail, Context};
 use async_nats::jetstream::{self, consumer, stream};
 use futures::stream::StreamExt;
 
+use super::catch_up::{self, CatchUpReport, Fill};
 use super::{
     due_of, gather, partitions_of, produce_loop, run_id, BenchArgs, Gathered, Report, Run, Sink,
     Tally,
@@ -57,35 +58,118 @@ fn subject(prefix: &str, p: u32) -> String {
 /// Runs the workload against a JetStream cluster.
 pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
     let js = connect(args).await?;
+    let (prefix, created) = streams(&js, args).await?;
+    let result = measure(args, &js, &prefix).await;
+    if created {
+        delete_streams(&js, args, &prefix).await;
+    }
+    let measured = result?;
+    Ok(Report::new(
+        args,
+        args.nats_url.clone(),
+        streams_named(args, &prefix),
+        durability(args),
+        &measured,
+    ))
+}
+
+/// Fills the streams with `--backlog` bytes and times reading them back.
+pub async fn catch_up(args: &BenchArgs) -> anyhow::Result<CatchUpReport> {
+    let js = connect(args).await?;
+    let (prefix, created) = streams(&js, args).await?;
+    let result = fill_and_read(args, &js, &prefix).await;
+    if created {
+        delete_streams(&js, args, &prefix).await;
+    }
+    let (fill, reads) = result?;
+    Ok(CatchUpReport::new(
+        args,
+        args.nats_url.clone(),
+        streams_named(args, &prefix),
+        durability(args),
+        fill,
+        reads,
+    ))
+}
+
+async fn fill_and_read(
+    args: &BenchArgs,
+    js: &jetstream::Context,
+    prefix: &str,
+) -> anyhow::Result<(Fill, Vec<catch_up::Read>)> {
+    let run = catch_up::fill_run(args);
+    let producers = (0..args.producers)
+        .map(|id| tokio::spawn(produce(run.clone(), args.clone(), prefix.to_string(), id)))
+        .collect();
+    let seconds = catch_up::filled(&run, args, producers).await?;
+    let mut messages = 0;
+    for p in 0..args.partitions {
+        let name = stream_name(prefix, p);
+        let mut stream = js
+            .get_stream(&name)
+            .await
+            .map_err(|e| anyhow!("stream '{name}': {e}"))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| anyhow!("stream '{name}': {e}"))?;
+        messages += info.state.messages;
+    }
+    let fill = Fill::new(args, messages, seconds);
+    let mut reads = Vec::new();
+    for cache in catch_up::caches(args) {
+        let read = catch_up::timed_read(args, &fill, cache, |run| {
+            (0..args.consumers)
+                .map(|id| {
+                    let (run, args, js, prefix) =
+                        (run.clone(), args.clone(), js.clone(), prefix.to_string());
+                    tokio::spawn(async move {
+                        let all = consumer::DeliverPolicy::All;
+                        let messages = subscribe(&js, &args, &prefix, id, all).await?;
+                        consume(run, messages).await
+                    })
+                })
+                .collect()
+        })
+        .await?;
+        reads.push(read);
+    }
+    Ok((fill, reads))
+}
+
+/// `--topic` as the streams' prefix, or new streams (true: delete them
+/// afterwards); each has a leader when this returns.
+async fn streams(js: &jetstream::Context, args: &BenchArgs) -> anyhow::Result<(String, bool)> {
     let (prefix, created) = match &args.topic {
         Some(t) => (t.clone(), false),
         None => (format!("cairn-bench-{}", run_id()), true),
     };
     if created {
         for p in 0..args.partitions {
-            create_stream(&js, args, &prefix, p).await?;
+            create_stream(js, args, &prefix, p).await?;
         }
     }
     for p in 0..args.partitions {
-        wait_for_leader(&js, &stream_name(&prefix, p)).await?;
+        wait_for_leader(js, &stream_name(&prefix, p)).await?;
     }
-    let result = measure(args, &js, &prefix).await;
-    if created {
-        for p in 0..args.partitions {
-            let _ = js.delete_stream(stream_name(&prefix, p)).await;
-        }
+    Ok((prefix, created))
+}
+
+async fn delete_streams(js: &jetstream::Context, args: &BenchArgs, prefix: &str) {
+    for p in 0..args.partitions {
+        let _ = js.delete_stream(stream_name(prefix, p)).await;
     }
-    let measured = result?;
-    Ok(Report::new(
-        args,
-        args.nats_url.clone(),
-        format!("streams {}-0..{}", prefix, args.partitions),
-        format!(
-            "PubAck after a quorum of the R{} stream stored the message (fsync as the servers' sync_interval sets)",
-            args.replication_factor
-        ),
-        &measured,
-    ))
+}
+
+fn streams_named(args: &BenchArgs, prefix: &str) -> String {
+    format!("streams {}-0..{}", prefix, args.partitions)
+}
+
+fn durability(args: &BenchArgs) -> String {
+    format!(
+        "PubAck after a quorum of the R{} stream stored the message (fsync as the servers' sync_interval sets)",
+        args.replication_factor
+    )
 }
 
 async fn create_stream(
@@ -147,7 +231,7 @@ async fn measure(
     let run = Run::new(args);
     let mut consumers = Vec::new();
     for id in 0..args.consumers {
-        let messages = subscribe(js, args, prefix, id).await?;
+        let messages = subscribe(js, args, prefix, id, consumer::DeliverPolicy::New).await?;
         consumers.push(tokio::spawn(consume(run.clone(), messages)));
     }
     let producers: Vec<_> = (0..args.producers)
@@ -186,12 +270,14 @@ async fn produce(run: Arc<Run>, args: BenchArgs, prefix: String, id: u32) -> any
 
 type Messages = futures::stream::SelectAll<consumer::pull::Ordered>;
 
-/// One ordered consumer per stream of this bench consumer, from the stream's end.
+/// One ordered consumer per stream of this bench consumer, from where
+/// `deliver` says (`New`: the stream's end; `All`: its first message).
 async fn subscribe(
     js: &jetstream::Context,
     args: &BenchArgs,
     prefix: &str,
     id: u32,
+    deliver: consumer::DeliverPolicy,
 ) -> anyhow::Result<Messages> {
     let mut all = Vec::new();
     for p in partitions_of(id, args) {
@@ -202,7 +288,7 @@ async fn subscribe(
             .map_err(|e| anyhow!("stream '{name}': {e}"))?;
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
-                deliver_policy: consumer::DeliverPolicy::New,
+                deliver_policy: deliver,
                 ..Default::default()
             })
             .await
