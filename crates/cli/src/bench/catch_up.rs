@@ -52,6 +52,14 @@ pub struct Fill {
     pub bytes: u64,
     pub seconds: f64,
     pub mb_per_sec: f64,
+    /// Bytes the `--server-pid`s wrote to storage while filling (WAL,
+    /// log, flushes and compactions that ran meanwhile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_written_bytes: Option<u64>,
+    /// The same per value byte per replica: write amplification, end to
+    /// end, without the compactions still to come.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_per_byte: Option<f64>,
 }
 
 /// One timed read of the whole backlog.
@@ -71,14 +79,26 @@ pub struct Read {
     pub cpu_secs_per_million: Option<f64>,
 }
 
-/// A run for filling: over once the backlog's messages are acknowledged.
-pub fn fill_run(args: &BenchArgs) -> Arc<Run> {
-    Run::with_limits(Duration::ZERO, LIMIT, messages_to_fill(args), u64::MAX)
+/// How the fill went, before the log is counted.
+#[derive(Debug)]
+pub struct Filled {
+    seconds: f64,
+    /// Bytes the `--server-pid`s wrote to storage meanwhile.
+    written: Option<u64>,
 }
 
-/// Waits for the fill's producers; fails if they could not fill the backlog.
-pub async fn filled(run: &Arc<Run>, args: &BenchArgs, producers: Vec<Task>) -> anyhow::Result<f64> {
-    let tally = join(run, args, "fill", producers, "producer task").await?;
+/// Fills the backlog: `spawn` starts the producers on the run it is given,
+/// which is over once the backlog's messages are acknowledged. Fails if
+/// they could not fill it.
+pub async fn fill(
+    args: &BenchArgs,
+    spawn: impl FnOnce(&Arc<Run>) -> Vec<Task>,
+) -> anyhow::Result<Filled> {
+    let pids = &args.server_pids;
+    let written_before = cpu::written_bytes(pids)?;
+    let run = Run::with_limits(Duration::ZERO, LIMIT, messages_to_fill(args), u64::MAX);
+    let producers = spawn(&run);
+    let tally = join(&run, args, "fill", producers, "producer task").await?;
     let want = messages_to_fill(args);
     if tally.messages < want {
         bail!(
@@ -88,18 +108,28 @@ pub async fn filled(run: &Arc<Run>, args: &BenchArgs, producers: Vec<Task>) -> a
             first_error(&tally)
         );
     }
-    Ok(run.now().as_secs_f64())
+    let written = cpu::written_bytes(pids)?.saturating_sub(written_before);
+    Ok(Filled {
+        seconds: run.now().as_secs_f64(),
+        written: (!pids.is_empty()).then_some(written),
+    })
 }
 
 impl Fill {
-    /// `messages` counted in the log after a fill of `seconds`.
-    pub fn new(args: &BenchArgs, messages: u64, seconds: f64) -> Self {
+    /// `messages` counted in the log after the fill.
+    pub fn new(args: &BenchArgs, messages: u64, filled: Filled) -> Self {
         let bytes = messages * args.message_size as u64;
+        let replicas = u64::from(args.replication_factor);
         Self {
             messages,
             bytes,
-            seconds,
-            mb_per_sec: bytes as f64 / seconds.max(1e-9) / 1e6,
+            seconds: filled.seconds,
+            mb_per_sec: bytes as f64 / filled.seconds.max(1e-9) / 1e6,
+            server_written_bytes: filled.written,
+            written_per_byte: filled
+                .written
+                .filter(|_| bytes > 0)
+                .map(|w| w as f64 / (bytes * replicas) as f64),
         }
     }
 }
@@ -257,6 +287,13 @@ impl CatchUpReport {
             b.mb_per_sec,
             self.durability
         );
+        if let Some(w) = b.written_per_byte {
+            let _ = writeln!(
+                out,
+                "servers wrote {:.2} bytes to storage per value byte per replica while filling",
+                w
+            );
+        }
         let _ = writeln!(
             out,
             "{:<12} {:>9} {:>12} {:>9} {:>14} {:>18}",
@@ -345,18 +382,56 @@ mod tests {
     #[tokio::test]
     async fn a_fill_is_over_once_its_messages_are_acknowledged() {
         let a = args(&["--backlog", "10KiB"]);
-        let run = fill_run(&a);
-        assert!(!run.over());
-        run.acked.fetch_add(9, std::sync::atomic::Ordering::Relaxed);
-        assert!(!run.over());
-        run.acked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        assert!(run.over());
+        let filled = fill(&a, |run| {
+            let run = run.clone();
+            vec![tokio::spawn(async move {
+                let mut t = Tally::new();
+                // A producer whose messages are acknowledged one by one.
+                while !run.over() {
+                    run.acked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    t.record(&run, run.now(), run.now(), 1024);
+                }
+                Ok(t)
+            })]
+        })
+        .await
+        .unwrap();
+        assert_eq!(filled.written, None, "no --server-pid");
+        let fill = Fill::new(&a, 10, filled);
+        assert_eq!((fill.messages, fill.bytes), (10, 10240));
+        assert_eq!(fill.written_per_byte, None);
+        // A producer that stops short fails the fill, naming what it did.
+        let err = super::fill(&a, |_| vec![tokio::spawn(async { Ok(Tally::new()) })])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("filled 0 of the backlog's 10"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn write_amplification_is_per_value_byte_per_replica() {
+        let a = args(&["--backlog", "1MiB", "--replication-factor", "3"]);
+        let filled = Filled {
+            seconds: 2.0,
+            written: Some(6 << 20),
+        };
+        let fill = Fill::new(&a, 1024, filled);
+        assert_eq!(fill.written_per_byte, Some(2.0));
     }
 
     #[test]
     fn the_table_shows_each_read() {
         let a = args(&["--backlog", "1MiB", "--server-pid", "1"]);
-        let fill = Fill::new(&a, 1024, 2.0);
+        let fill = Fill::new(
+            &a,
+            1024,
+            Filled {
+                seconds: 2.0,
+                written: Some(3 << 20),
+            },
+        );
         let read = Read {
             cache: Cache::Cold,
             seconds: 0.5,
@@ -381,6 +456,7 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("cold cache"), "{table}");
+        assert!(table.contains("wrote 1.00 bytes"), "{table}");
         assert!(table.contains("292.9"), "{table}");
     }
 }

@@ -49,6 +49,23 @@ pub async fn during_window(run: &Run, pids: &[u32]) -> anyhow::Result<f64> {
     Ok(secs(start, end))
 }
 
+/// Bytes `pids` have caused to be written to storage so far, summed
+/// (`write_bytes` of `/proc/PID/io`: what reached the block layer, so page
+/// cache writes count once written back).
+pub fn written_bytes(pids: &[u32]) -> anyhow::Result<u64> {
+    pids.iter().try_fold(0, |sum, pid| {
+        let path = format!("/proc/{pid}/io");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--server-pid {pid}: cannot read {path}"))?;
+        let bytes = text
+            .lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| anyhow!("--server-pid {pid}: no write_bytes in {path}"))?;
+        Ok(sum + bytes)
+    })
+}
+
 /// CPU-seconds between two [`read_ticks`].
 pub fn secs(start: u64, end: u64) -> f64 {
     end.saturating_sub(start) as f64 / TICKS_PER_SEC
@@ -78,6 +95,9 @@ mod tests {
     #[test]
     fn own_process_is_readable_and_unknown_pids_name_the_pid() {
         check(&[std::process::id()]).unwrap();
+        written_bytes(&[std::process::id()]).unwrap();
+        let err = written_bytes(&[u32::MAX]).unwrap_err();
+        assert!(err.to_string().contains(&u32::MAX.to_string()), "{err}");
         let err = check(&[u32::MAX]).unwrap_err();
         assert!(err.to_string().contains(&u32::MAX.to_string()), "{err}");
     }

@@ -81,14 +81,15 @@ async fn fill_and_read(
     args: &BenchArgs,
     topic: &str,
 ) -> anyhow::Result<(Fill, Vec<catch_up::Read>)> {
-    let run = catch_up::fill_run(args);
-    let producers = (0..args.producers)
-        .map(|id| tokio::spawn(produce(run.clone(), args.clone(), topic.to_string(), id)))
-        .collect();
-    let seconds = catch_up::filled(&run, args, producers).await?;
+    let filled = catch_up::fill(args, |run| {
+        (0..args.producers)
+            .map(|id| tokio::spawn(produce(run.clone(), args.clone(), topic.to_string(), id)))
+            .collect()
+    })
+    .await?;
     let (a, t) = (args.clone(), topic.to_string());
     let messages = tokio::task::spawn_blocking(move || messages_in(&a, &t)).await??;
-    let fill = Fill::new(args, messages, seconds);
+    let fill = Fill::new(args, messages, filled);
     let mut reads = Vec::new();
     for cache in catch_up::caches(args) {
         let read = catch_up::timed_read(args, &fill, cache, |run| {
@@ -272,13 +273,18 @@ fn consume(
     id: u32,
     start: Offset,
 ) -> anyhow::Result<Tally> {
-    let consumer: BaseConsumer = base_config(args)
+    let mut config = base_config(args)
         .set("group.id", "cairn-bench")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("fetch.wait.max.ms", "100")
+        .clone();
+    for (key, value) in &args.consumer_config {
+        config.set(key, value);
+    }
+    let consumer: BaseConsumer = config
         .create()
-        .context("cannot create consumer")?;
+        .with_context(|| format!("cannot create a consumer with {:?}", args.consumer_config))?;
     let mut assignment = TopicPartitionList::new();
     for p in partitions_of(id, args) {
         assignment.add_partition_offset(topic, p as i32, start)?;

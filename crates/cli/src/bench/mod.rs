@@ -123,10 +123,23 @@ pub struct BenchArgs {
     /// reading all of it from the beginning.
     #[arg(long, value_parser = parse_bytes)]
     pub backlog: Option<u64>,
+    /// librdkafka setting for the Kafka consumers, KEY=VALUE (repeatable),
+    /// e.g. fetch.queue.backoff.ms=0; without it they run with librdkafka's
+    /// defaults (and fetch.wait.max.ms=100).
+    #[arg(long = "consumer-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub consumer_config: Vec<(String, String)>,
     /// With `--backlog`: after the first read, sync and drop the OS page
     /// cache (needs root) and read it all again, from disk.
     #[arg(long, requires = "backlog")]
     pub drop_caches: bool,
+}
+
+/// Parses `KEY=VALUE`.
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("'{s}' is not of the form KEY=VALUE")),
+    }
 }
 
 /// Parses `1GiB`, `512MiB`, `64KiB`, `500MB`, `2GB`, `1000` (bytes).
@@ -197,6 +210,9 @@ impl BenchArgs {
         }
         if self.idempotent && self.system == System::Jetstream {
             bail!("--idempotent is a Kafka producer setting: it needs --system kafka");
+        }
+        if let (Some((key, _)), System::Jetstream) = (self.consumer_config.first(), self.system) {
+            bail!("--consumer-config {key}=... is a librdkafka setting: it needs --system kafka");
         }
         if let Some(backlog) = self.backlog {
             if backlog < self.message_size as u64 {
@@ -781,6 +797,19 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("--acks all"), "{err}");
         assert!(args(&["--idempotent"]).validate().is_ok());
+        let err = args(&["--system", "jetstream", "--consumer-config", "a=b"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("--consumer-config a="), "{err}");
+        let a = args(&["--consumer-config", "fetch.queue.backoff.ms=0"]);
+        assert_eq!(
+            a.consumer_config,
+            [("fetch.queue.backoff.ms".to_string(), "0".to_string())]
+        );
+        assert!(parse_key_value("novalue")
+            .unwrap_err()
+            .contains("'novalue'"));
+        assert!(parse_key_value("=1").is_err());
         assert_eq!(
             partitions_of(1, &args(&["--partitions", "5", "--consumers", "2"])),
             [1, 3]

@@ -97,11 +97,12 @@ async fn fill_and_read(
     js: &jetstream::Context,
     prefix: &str,
 ) -> anyhow::Result<(Fill, Vec<catch_up::Read>)> {
-    let run = catch_up::fill_run(args);
-    let producers = (0..args.producers)
-        .map(|id| tokio::spawn(produce(run.clone(), args.clone(), prefix.to_string(), id)))
-        .collect();
-    let seconds = catch_up::filled(&run, args, producers).await?;
+    let filled = catch_up::fill(args, |run| {
+        (0..args.producers)
+            .map(|id| tokio::spawn(produce(run.clone(), args.clone(), prefix.to_string(), id)))
+            .collect()
+    })
+    .await?;
     let mut messages = 0;
     for p in 0..args.partitions {
         let name = stream_name(prefix, p);
@@ -115,7 +116,7 @@ async fn fill_and_read(
             .map_err(|e| anyhow!("stream '{name}': {e}"))?;
         messages += info.state.messages;
     }
-    let fill = Fill::new(args, messages, seconds);
+    let fill = Fill::new(args, messages, filled);
     let mut reads = Vec::new();
     for cache in catch_up::caches(args) {
         let read = catch_up::timed_read(args, &fill, cache, |run| {
