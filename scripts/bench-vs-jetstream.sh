@@ -114,6 +114,15 @@ for level in "${LEVELS[@]}"; do
 done
 WORKLOAD=(--duration 20s --warmup 5s --message-size 1024 --producers 4 --in-flight 64
           --replication-factor 3 --consumers 1 "${PASS[@]}")
+# `--consumer-config KEY=VALUE` tunes the Kafka (librdkafka) consumers only.
+NATS_WORKLOAD=()
+for ((i = 0; i < ${#WORKLOAD[@]}; i++)); do
+  case "${WORKLOAD[$i]}" in
+    --consumer-config) i=$((i + 1)) ;;
+    --consumer-config=*) ;;
+    *) NATS_WORKLOAD+=("${WORKLOAD[$i]}") ;;
+  esac
+done
 
 # Starts 3 JetStream servers; sets NATS_URLS. $1: "always" or "default" sync.
 start_nats() {
@@ -215,7 +224,7 @@ for level in "${LEVELS[@]}"; do
     echo "== $level, $p partitions: NATS JetStream $("$NATS_SERVER" --version)"
     start_nats "$([ "$level" = fsync ] && echo always || echo default)"
     "$CAIRN" bench --system jetstream --nats-url "$NATS_URLS" --label "jetstream-$level-p$p" \
-      --server-pid "${SERVER_PIDS%,}" --output json "${WORKLOAD[@]}" "${CATCH_UP[@]}" --partitions "$p" \
+      --server-pid "${SERVER_PIDS%,}" --output json "${NATS_WORKLOAD[@]}" "${CATCH_UP[@]}" --partitions "$p" \
       >"$OUT/jetstream-$level-p$p.json"
     stop_all
     rm -rf "$WORK/data"
