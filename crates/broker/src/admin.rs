@@ -1,4 +1,5 @@
-//! The admin HTTP API: `GET /health`, `GET /v1/cluster`,
+//! The admin HTTP API: `GET /health`, `GET /metrics` (Prometheus; see
+//! [`crate::exposition`]), `GET /v1/cluster`,
 //! `POST /v1/cluster/rebalance-leaders`, topic admin under
 //! `/v1/topics`, and consumer groups under `/v1/groups` (see
 //! [`crate::group_views`]). Every error is JSON `{"error": {"code", "message"}}` with a
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 use cairn_meta::topic_config::effective_configs;
 use cairn_meta::{ControllerRequest, MetaError, MetaErrorCode, MetaResponse, MetaState, Topic};
 
+use crate::exposition;
 use crate::group_views::{self, GroupLookupError};
 use crate::shared::Core;
 use crate::view::{
@@ -36,6 +38,7 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(15);
 pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/v1/cluster", get(cluster))
         .route("/v1/cluster/rebalance-leaders", post(rebalance_leaders))
         .route("/v1/cluster/replica-plan", get(replica_plan))
@@ -244,6 +247,52 @@ pub fn cluster_view(core: &Core) -> ClusterView {
         controller_term: metrics.current_term,
         brokers,
         partitions,
+    }
+}
+
+/// The media types of the exposition: OpenMetrics (what `prometheus-client`
+/// writes and Prometheus asks for first) and Prometheus' text format for
+/// every other scraper.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `GET /metrics`: OpenMetrics if the `Accept` header names it, else the
+/// Prometheus text format.
+async fn metrics(State(core): State<Arc<Core>>, headers: axum::http::HeaderMap) -> Response {
+    let view = cluster_view(&core);
+    let mut registry = prometheus_client::registry::Registry::default();
+    cairn_common::metrics::metrics().register(&mut registry);
+    exposition::register_cluster(
+        &view,
+        core.id(),
+        core.config().metrics_per_partition,
+        &mut registry,
+    );
+    if let Some(process) = exposition::ProcessStats::read() {
+        process.register(&mut registry);
+    }
+    let mut text = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &registry) {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the metrics: {e}"),
+        )
+            .into_response();
+    }
+    let openmetrics = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let content_type = axum::http::header::CONTENT_TYPE;
+    if openmetrics {
+        ([(content_type, OPENMETRICS)], text).into_response()
+    } else {
+        (
+            [(content_type, PROMETHEUS_TEXT)],
+            exposition::prometheus_text(&text),
+        )
+            .into_response()
     }
 }
 

@@ -168,6 +168,10 @@ pub struct BrokerConfig {
     /// led elect new leaders at once (see `crate::failover`); `false` leaves
     /// them to openraft's timers.
     pub fast_failover: bool,
+    /// Whether `GET /metrics` has a series per partition (topic and
+    /// partition labels); `false` keeps only the per-broker totals, for
+    /// brokers with tens of thousands of partitions.
+    pub metrics_per_partition: bool,
     /// Partitions of `__consumer_offsets` when it is created (Kafka's
     /// `offsets.topic.num.partitions`). Changing it later does not move groups:
     /// the topic's actual partition count decides where a group lives.
@@ -224,6 +228,7 @@ impl Default for BrokerConfig {
             leader_imbalance_per_broker_percentage: 10,
             quiesce_partitions: true,
             fast_failover: true,
+            metrics_per_partition: true,
             // Kafka's default is 50; 16 keeps a small cluster's Raft group count low.
             offsets_topic_num_partitions: 16,
             offsets_topic_replication_factor: 3,

@@ -19,6 +19,7 @@ pub mod config;
 pub mod controller;
 pub mod dissemination;
 pub mod error;
+pub mod exposition;
 pub mod failover;
 pub mod group_coordinators;
 pub mod group_views;

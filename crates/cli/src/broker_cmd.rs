@@ -108,6 +108,9 @@ pub struct BrokerArgs {
     /// Let the partitions a dead broker led elect new leaders at once.
     #[arg(long, env = "CAIRN_FAST_FAILOVER")]
     fast_failover: Option<bool>,
+    /// Give every partition its own series in GET /metrics (false: per-broker totals only).
+    #[arg(long, env = "CAIRN_METRICS_PER_PARTITION")]
+    metrics_per_partition: Option<bool>,
     /// Partitions of __consumer_offsets when it is created.
     #[arg(long, env = "CAIRN_OFFSETS_TOPIC_NUM_PARTITIONS")]
     offsets_topic_num_partitions: Option<u32>,
@@ -229,6 +232,9 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.fast_failover {
         config.fast_failover = v;
+    }
+    if let Some(v) = args.metrics_per_partition {
+        config.metrics_per_partition = v;
     }
     if let Some(v) = args.quiesce_partitions {
         config.quiesce_partitions = v;

@@ -1,10 +1,12 @@
 //! Helpers shared by the layers: Kafka record batch (magic 2) headers
 //! ([`batch`]) and the Raft group vocabulary ([`group`]): group ids, the shape
 //! of a Cairn openraft type config and the [`Machine`] trait; and the one
-//! table of Kafka error codes ([`error_code`]). Nothing here does IO.
+//! table of Kafka error codes ([`error_code`]); and the process's metrics
+//! ([`metrics`]). Nothing here does IO.
 
 pub mod batch;
 pub mod error_code;
 pub mod group;
+pub mod metrics;
 
 pub use group::{GroupId, GroupTypeConfig, Machine, METADATA_GROUP};

@@ -21,9 +21,33 @@ pub fn name(code: i16) -> String {
     }
 }
 
+/// [`name`] as a `&'static str`, for metric labels (computed once per
+/// code; codes outside -1..=255 share one label).
+pub fn static_name(code: i16) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        (-1..=255)
+            .map(|c| &*Box::leak(name(c).into_boxed_str()))
+            .collect()
+    });
+    usize::try_from(i32::from(code) + 1)
+        .ok()
+        .and_then(|i| names.get(i).copied())
+        .unwrap_or("error code out of range")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_names_are_the_protocol_names() {
+        assert_eq!(static_name(NOT_LEADER_OR_FOLLOWER), "NotLeaderOrFollower");
+        assert_eq!(static_name(UNKNOWN_SERVER_ERROR), "UnknownServerError");
+        assert_eq!(static_name(NONE), "None");
+        assert_eq!(static_name(-7), "error code out of range");
+        assert_eq!(static_name(1000), "error code out of range");
+    }
 
     #[test]
     fn codes_are_the_numbers_clients_expect() {

@@ -13,6 +13,8 @@ use tokio::sync::mpsc;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use cairn_common::metrics::metrics;
+
 use crate::api::{self, Outcome};
 use crate::client::Client;
 use crate::cluster::KafkaCluster;
@@ -91,6 +93,7 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     stream.set_nodelay(true).ok();
+    let _open = OpenConnection::count();
     let (mut read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<JoinHandle<Outcome>>(MAX_IN_FLIGHT);
     let (closed_tx, mut closed) = watch::channel(false);
@@ -102,10 +105,21 @@ async fn serve_connection(
                 FrameStatus::Complete { len } => {
                     let _size = buf.split_to(4);
                     let frame = buf.split_to(len).freeze();
+                    let arrived = std::time::Instant::now();
+                    let api = api::api_name(
+                        frame
+                            .get(..2)
+                            .map_or(-1, |k| i16::from_be_bytes([k[0], k[1]])),
+                    );
                     // Order-sensitive work happens here, in arrival order; the
                     // rest runs concurrently and is answered in order.
                     let pending = api::handle_request(frame, &cluster, client);
-                    if tx.send(tokio::spawn(pending)).await.is_err() {
+                    let timed = async move {
+                        let outcome = pending.await;
+                        metrics().kafka.request(api, arrived.elapsed());
+                        outcome
+                    };
+                    if tx.send(tokio::spawn(timed)).await.is_err() {
                         return Ok(());
                     }
                 }
@@ -115,6 +129,7 @@ async fn serve_connection(
                         _ = stopped(&mut closed) => return Ok(()),
                         n = read.read_buf(&mut buf) => n.map_err(|e| format!("read: {e}"))?,
                     };
+                    metrics().kafka.received_bytes.inc_by(n as u64);
                     if n == 0 {
                         return if buf.is_empty() {
                             Ok(())
@@ -160,10 +175,13 @@ async fn write_responses(
                 }
             };
             match outcome.map_err(|e| format!("request handler failed: {e}"))? {
-                Outcome::Respond(bytes) => write
-                    .write_all(&bytes)
-                    .await
-                    .map_err(|e| format!("write: {e}"))?,
+                Outcome::Respond(bytes) => {
+                    write
+                        .write_all(&bytes)
+                        .await
+                        .map_err(|e| format!("write: {e}"))?;
+                    metrics().kafka.sent_bytes.inc_by(bytes.len() as u64);
+                }
                 Outcome::NoResponse => {}
                 Outcome::Close(reason) => return Err(reason),
             }
@@ -174,6 +192,22 @@ async fn write_responses(
     closed.send_replace(true);
     let _ = write.shutdown().await;
     result
+}
+
+/// Counts an open client connection in the metrics while it lives.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn count() -> Self {
+        metrics().kafka.connections.inc();
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics().kafka.connections.dec();
+    }
 }
 
 /// Waits for the stop flag without holding its borrow guard across the await.

@@ -394,7 +394,13 @@ fn run_syncer(db: &DB, rx: &mpsc::Receiver<SyncCompletion>, stats: &Counters) {
     while let Ok(first) = rx.recv() {
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
+        let started = std::time::Instant::now();
         let result = db.flush_wal(true);
+        let storage = &cairn_common::metrics::metrics().storage;
+        storage
+            .fsync_duration
+            .observe(started.elapsed().as_secs_f64());
+        storage.appends_per_fsync.observe(waiting.len() as f64);
         stats.fsyncs.fetch_add(1, Ordering::Relaxed);
         stats
             .durable_writes

@@ -24,6 +24,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
+use cairn_common::metrics::metrics;
+
 use super::leader_epoch;
 use super::leader_hint::LeaderHints;
 use super::respond::{answer_later, Pending};
@@ -194,6 +196,13 @@ async fn fetch(
             || tokio::time::Instant::now() >= deadline
             || watches.is_empty()
         {
+            for p in topics.iter().flat_map(|t| &t.partitions) {
+                if p.error_code != error_code::NONE {
+                    metrics()
+                        .kafka
+                        .error("Fetch", error_code::static_name(p.error_code), 1);
+                }
+            }
             let endpoints = hints.map(LeaderHints::endpoints).unwrap_or_default();
             return FetchResponse::default()
                 .with_error_code(error_code::NONE)

@@ -63,6 +63,26 @@ use crate::cluster::KafkaCluster;
 pub use api_versions::{supported_versions, SUPPORTED};
 pub use respond::{Outcome, Pending};
 
+/// The name of the API with key `raw_key` (`Produce`), for metric labels;
+/// `unknown` for a key the protocol does not define.
+pub fn api_name(raw_key: i16) -> &'static str {
+    /// Above every key Kafka defines today.
+    const KEYS: i16 = 256;
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        (0..KEYS)
+            .map(|k| match ApiKey::try_from(k) {
+                Ok(key) => &*Box::leak(format!("{key:?}").into_boxed_str()),
+                Err(_) => "unknown",
+            })
+            .collect()
+    });
+    usize::try_from(raw_key)
+        .ok()
+        .and_then(|i| names.get(i).copied())
+        .unwrap_or("unknown")
+}
+
 /// Handles one request frame body (without its size prefix) from `client`.
 pub fn handle_request(frame: Bytes, cluster: &Arc<dyn KafkaCluster>, client: &Client) -> Pending {
     match route(frame, cluster, client) {
@@ -188,4 +208,16 @@ fn route(
             )))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_names_are_the_protocol_names() {
+        assert_eq!(super::api_name(0), "Produce");
+        assert_eq!(super::api_name(1), "Fetch");
+        assert_eq!(super::api_name(18), "ApiVersions");
+        assert_eq!(super::api_name(-1), "unknown");
+        assert_eq!(super::api_name(9999), "unknown");
+    }
 }

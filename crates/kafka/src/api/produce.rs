@@ -20,7 +20,7 @@
 //! which Cairn does not.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::messages::produce_response::{
@@ -30,6 +30,7 @@ use kafka_protocol::messages::{ApiKey, BrokerId, ProduceRequest, ProduceResponse
 use kafka_protocol::protocol::StrBytes;
 
 use cairn_common::batch::{self, BatchError};
+use cairn_common::metrics::metrics;
 
 use super::leader_hint::LeaderHints;
 use super::respond::{decode_request, encode_response, ready, Outcome, Pending};
@@ -85,6 +86,7 @@ pub fn handle_produce(
     body: &mut Bytes,
     cluster: &Arc<dyn KafkaCluster>,
 ) -> Pending {
+    let arrived = Instant::now();
     let request: ProduceRequest = match decode_request(ApiKey::Produce, header, body) {
         Ok(request) => request,
         Err(close) => return ready(close),
@@ -100,7 +102,7 @@ pub fn handle_produce(
             (t.name, parts)
         });
         let slots: Vec<_> = topics.collect();
-        return finish(header, cluster, slots, 0);
+        return finish(header, cluster, slots, 0, (acks, arrived));
     }
     let mut slots = Vec::new();
     for topic in request.topic_data {
@@ -148,17 +150,21 @@ pub fn handle_produce(
         // when `produce` was called (its contract), so the futures that would
         // only report their outcome are dropped.
         drop(slots);
+        metrics().kafka.produce(acks, arrived.elapsed());
         return ready(Outcome::NoResponse);
     }
-    finish(header, cluster, slots, request.timeout_ms)
+    finish(header, cluster, slots, request.timeout_ms, (acks, arrived))
 }
 
-/// Waits for every partition's write (each up to `timeout_ms`) and encodes the response.
+/// Waits for every partition's write (each up to `timeout_ms`) and encodes
+/// the response; records its latency by acks (`timed`: acks and arrival)
+/// and every partition's error in the metrics.
 fn finish(
     header: &RequestHeader,
     cluster: &Arc<dyn KafkaCluster>,
     slots: Vec<(kafka_protocol::messages::TopicName, Vec<(i32, Slot)>)>,
     timeout_ms: i32,
+    timed: (i16, Instant),
 ) -> Pending {
     let version = header.request_api_version;
     let cluster = cluster.clone();
@@ -183,6 +189,11 @@ fn finish(
                         ),
                     },
                 };
+                if code != error_code::NONE {
+                    metrics()
+                        .kafka
+                        .error("Produce", error_code::static_name(code), 1);
+                }
                 let mut response = PartitionProduceResponse::default()
                     .with_index(index)
                     .with_error_code(code)
@@ -211,6 +222,8 @@ fn finish(
                     .with_partition_responses(partition_responses),
             );
         }
+        let (acks, arrived) = timed;
+        metrics().kafka.produce(acks, arrived.elapsed());
         encode_response(
             ApiKey::Produce,
             version,

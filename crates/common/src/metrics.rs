@@ -1,0 +1,241 @@
+//! The broker's counters and histograms, recorded where things happen (the
+//! Kafka listener, the storage syncer) and exposed by the admin listener's
+//! `GET /metrics` in the Prometheus text format (`prometheus-client`, the
+//! Prometheus project's Rust client).
+//!
+//! One process is one broker, so the metrics are one per process:
+//! [`metrics()`]. Gauges that describe state (partitions, offsets, ISR) are
+//! not kept here: the exposition computes them from the broker's view at
+//! scrape time. Names follow Prometheus' conventions: a `cairn_` prefix, base
+//! units (seconds, bytes) in the name, `_total` on counters.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+/// Labels of a Kafka request metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiLabel {
+    /// The API's name, e.g. `Produce`, `Fetch`.
+    pub api: &'static str,
+}
+
+/// Labels of a Kafka request answered with an error.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiErrorLabels {
+    /// The API's name.
+    pub api: &'static str,
+    /// The Kafka error's name, e.g. `NOT_LEADER_OR_FOLLOWER`.
+    pub error: &'static str,
+}
+
+/// Labels of a produce request's latency.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AcksLabel {
+    /// `0`, `1` or `all`.
+    pub acks: &'static str,
+}
+
+/// What the Kafka listener counts.
+#[derive(Debug)]
+pub struct KafkaMetrics {
+    /// Requests by API.
+    pub requests: Family<ApiLabel, Counter>,
+    /// Partitions (or requests, for APIs without partitions) answered with
+    /// an error, by API and error.
+    pub errors: Family<ApiErrorLabels, Counter>,
+    /// Time from a request's arrival to its response being ready, by API.
+    pub request_duration: Family<ApiLabel, Histogram, fn() -> Histogram>,
+    /// The same for Produce, by acks.
+    pub produce_duration: Family<AcksLabel, Histogram, fn() -> Histogram>,
+    /// Bytes read from clients.
+    pub received_bytes: Counter,
+    /// Bytes of responses written to clients.
+    pub sent_bytes: Counter,
+    /// Open client connections.
+    pub connections: Gauge,
+}
+
+/// What the storage engine counts.
+#[derive(Debug)]
+pub struct StorageMetrics {
+    /// Time one WAL fsync took.
+    pub fsync_duration: Histogram,
+    /// Raft log appends (of any group) made durable by one fsync: group
+    /// commit at work.
+    pub appends_per_fsync: Histogram,
+}
+
+/// Every metric this process records.
+#[derive(Debug)]
+pub struct Metrics {
+    pub kafka: KafkaMetrics,
+    pub storage: StorageMetrics,
+}
+
+/// Latency buckets: 100 µs to ~52 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 20))
+}
+
+impl Default for KafkaMetrics {
+    fn default() -> Self {
+        Self {
+            requests: Family::default(),
+            errors: Family::default(),
+            request_duration: Family::new_with_constructor(latency_histogram),
+            produce_duration: Family::new_with_constructor(latency_histogram),
+            received_bytes: Counter::default(),
+            sent_bytes: Counter::default(),
+            connections: Gauge::default(),
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            kafka: KafkaMetrics::default(),
+            storage: StorageMetrics {
+                fsync_duration: latency_histogram(),
+                // 1 to 4096 appends.
+                appends_per_fsync: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
+            },
+        }
+    }
+}
+
+/// This process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::default)
+}
+
+impl KafkaMetrics {
+    /// A request of `api` took `elapsed` from arrival to its answer.
+    pub fn request(&self, api: &'static str, elapsed: Duration) {
+        let label = ApiLabel { api };
+        self.requests.get_or_create(&label).inc();
+        self.request_duration
+            .get_or_create(&label)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A produce request with `acks` took `elapsed` until it was answered.
+    pub fn produce(&self, acks: i16, elapsed: Duration) {
+        let acks = match acks {
+            0 => "0",
+            1 => "1",
+            -1 => "all",
+            _ => "invalid",
+        };
+        self.produce_duration
+            .get_or_create(&AcksLabel { acks })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// `count` partitions of a request of `api` were answered with `error`.
+    pub fn error(&self, api: &'static str, error: &'static str, count: u64) {
+        self.errors
+            .get_or_create(&ApiErrorLabels { api, error })
+            .inc_by(count);
+    }
+}
+
+impl Metrics {
+    /// Adds every metric to `registry` (they stay shared: the registry
+    /// holds handles to the same values).
+    pub fn register(&self, registry: &mut Registry) {
+        let k = &self.kafka;
+        registry.register(
+            "cairn_kafka_requests",
+            "Kafka requests received, by API",
+            k.requests.clone(),
+        );
+        registry.register(
+            "cairn_kafka_errors",
+            "Partitions (or whole requests) answered with an error, by API and error",
+            k.errors.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_kafka_request_duration",
+            "Time from a Kafka request's arrival until its response was ready, by API",
+            Unit::Seconds,
+            k.request_duration.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_kafka_produce_duration",
+            "Time from a Produce request's arrival until its response was ready, by acks",
+            Unit::Seconds,
+            k.produce_duration.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_kafka_received",
+            "Bytes read from Kafka clients",
+            Unit::Bytes,
+            k.received_bytes.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_kafka_sent",
+            "Bytes written to Kafka clients",
+            Unit::Bytes,
+            k.sent_bytes.clone(),
+        );
+        registry.register(
+            "cairn_kafka_connections",
+            "Open Kafka client connections",
+            k.connections.clone(),
+        );
+        let s = &self.storage;
+        registry.register_with_unit(
+            "cairn_storage_fsync_duration",
+            "Time one fsync of the write-ahead log took",
+            Unit::Seconds,
+            s.fsync_duration.clone(),
+        );
+        registry.register(
+            "cairn_storage_appends_per_fsync",
+            "Raft log appends made durable by one fsync (group commit)",
+            s.appends_per_fsync.clone(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::encoding::text::encode;
+
+    #[test]
+    fn recorded_values_show_in_the_exposition_with_conventional_names() {
+        let m = Metrics::default();
+        m.kafka.request("Fetch", Duration::from_millis(3));
+        m.kafka.request("Fetch", Duration::from_millis(5));
+        m.kafka.produce(-1, Duration::from_millis(7));
+        m.kafka.error("Produce", "NOT_LEADER_OR_FOLLOWER", 2);
+        m.kafka.received_bytes.inc_by(100);
+        m.kafka.connections.inc();
+        m.storage.appends_per_fsync.observe(12.0);
+        let mut registry = Registry::default();
+        m.register(&mut registry);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        for line in [
+            "cairn_kafka_requests_total{api=\"Fetch\"} 2",
+            "cairn_kafka_errors_total{api=\"Produce\",error=\"NOT_LEADER_OR_FOLLOWER\"} 2",
+            "cairn_kafka_request_duration_seconds_count{api=\"Fetch\"} 2",
+            "cairn_kafka_produce_duration_seconds_count{acks=\"all\"} 1",
+            "cairn_kafka_received_bytes_total 100",
+            "cairn_kafka_connections 1",
+            "cairn_storage_appends_per_fsync_count 1",
+        ] {
+            assert!(text.contains(line), "no `{line}` in:\n{text}");
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! `GET /metrics` of real brokers, read by the Prometheus project's parsers
+//! (`prometheus_client` from PyPI: OpenMetrics, which Prometheus asks for,
+//! and the Prometheus text format every other scraper gets) and checked by
+//! `promtool check metrics`: request counters and latency histograms rise
+//! with a workload, the partitions' offsets match what was produced, the
+//! storage and process metrics are there, and a killed follower shows up
+//! as under-replicated on the leaders within the session timeout.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{cairn_bin, run_client, TestCluster};
+
+const TOPIC: &str = "metered";
+const MESSAGES: usize = 200;
+
+/// One broker's exposition: every sample ("name{label=value,...}" with
+/// labels sorted) and the raw text.
+struct Scrape {
+    content_type: String,
+    samples: BTreeMap<String, f64>,
+    /// The Prometheus text format of the same, and its content type and
+    /// sample count.
+    text_content_type: String,
+    text_samples: usize,
+    text: String,
+}
+
+impl Scrape {
+    fn of(cluster: &TestCluster, id: u64) -> Self {
+        let url = format!("http://{}/metrics", cluster.admin(id));
+        let out = run_client("python3", "python/metrics_scrape.py", &[&url]);
+        let v: Value = serde_json::from_str(&out).expect("the scraper prints JSON");
+        Self {
+            content_type: v["content_type"].as_str().unwrap_or_default().to_string(),
+            samples: v["samples"]
+                .as_object()
+                .expect("samples")
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().expect("numeric sample")))
+                .collect(),
+            text_content_type: v["text_content_type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            text_samples: v["text_samples"].as_u64().unwrap_or_default() as usize,
+            text: v["text"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// The sample `key`, 0 if the broker has none.
+    fn get(&self, key: &str) -> f64 {
+        self.samples.get(key).copied().unwrap_or(0.0)
+    }
+
+    /// The sum of every sample named `name` whose labels include `labels`.
+    fn sum(&self, name: &str, labels: &str) -> f64 {
+        self.samples
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{name}{{")) && k.contains(labels))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+fn scrape_all(cluster: &TestCluster, ids: &[u64]) -> Vec<Scrape> {
+    ids.iter().map(|&id| Scrape::of(cluster, id)).collect()
+}
+
+fn total(scrapes: &[Scrape], name: &str, labels: &str) -> f64 {
+    scrapes.iter().map(|s| s.sum(name, labels)).sum()
+}
+
+/// Sends MESSAGES lines through `cairn produce` (acks=all, round robin).
+fn produce(cluster: &TestCluster) {
+    let mut child = Command::new(cairn_bin())
+        .args(["produce", TOPIC, "--acks", "all"])
+        .args(["--bootstrap-server", &cluster.bootstrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cairn produce");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for i in 0..MESSAGES {
+        writeln!(stdin, "message {i}").expect("write a line");
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("cairn produce");
+    assert!(
+        out.status.success(),
+        "cairn produce failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `promtool check metrics` on `text`: it exits 0 and reports no problem.
+fn promtool_finds_nothing(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package; scripts/setup.sh installs it)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool check metrics: {report}\n--- exposition ---\n{text}"
+    );
+}
+
+#[test]
+fn metrics_follow_a_workload_and_a_lost_follower() {
+    let mut cluster = TestCluster::start(3);
+    cluster.wait_formed(1, &[1, 2, 3]);
+    cluster.create_topic(TOPIC, 3, 3);
+
+    let before = scrape_all(&cluster, &[1, 2, 3]);
+    for s in &before {
+        assert!(
+            s.content_type.starts_with("application/openmetrics-text"),
+            "content type {}",
+            s.content_type
+        );
+        assert!(
+            s.text_content_type.starts_with("text/plain; version=0.0.4"),
+            "content type {}",
+            s.text_content_type
+        );
+    }
+    produce(&cluster);
+
+    // Every replica applies what was produced: each broker's partitions of
+    // the topic add up to MESSAGES.
+    cluster.wait_for(
+        "every broker's high watermarks of the topic summing to the messages sent",
+        Duration::from_secs(30),
+        || {
+            scrape_all(&cluster, &[1, 2, 3])
+                .iter()
+                .all(|s| {
+                    s.sum("cairn_partition_high_watermark", &format!("topic={TOPIC}"))
+                        == MESSAGES as f64
+                })
+                .then_some(())
+        },
+    );
+    let after = scrape_all(&cluster, &[1, 2, 3]);
+    let rose = |name: &str, labels: &str| {
+        let (b, a) = (total(&before, name, labels), total(&after, name, labels));
+        assert!(a > b, "{name}{{{labels}}} did not rise: {b} -> {a}");
+    };
+    rose("cairn_kafka_requests_total", "api=Produce");
+    rose("cairn_kafka_request_duration_seconds_count", "api=Produce");
+    rose("cairn_kafka_produce_duration_seconds_count", "acks=all");
+    rose("cairn_kafka_requests_total", "api=Metadata");
+    rose("cairn_kafka_received_bytes_total", "");
+    rose("cairn_kafka_sent_bytes_total", "");
+    // Every replica fsyncs its appends (log_fsync is on by default).
+    rose("cairn_storage_fsync_duration_seconds_count", "");
+    rose("cairn_storage_appends_per_fsync_count", "");
+    // Each partition has one leader among the three brokers, and each
+    // broker hosts a replica of every partition.
+    let topic = format!("topic={TOPIC}");
+    assert_eq!(total(&after, "cairn_partition_leader", &topic), 3.0);
+    assert!(total(&after, "cairn_broker_partitions_led", "") >= 3.0);
+    for s in &after {
+        assert_eq!(s.sum("cairn_partition_replicas", &topic), 9.0);
+        assert_eq!(s.sum("cairn_partition_in_sync_replicas", &topic), 9.0);
+        assert_eq!(
+            s.sum(
+                "cairn_partition_under_replicated",
+                &format!("topic={TOPIC}")
+            ),
+            0.0
+        );
+        assert!(s.get("process_cpu_seconds_total{}") > 0.0);
+        assert!(s.get("process_resident_memory_bytes{}") > 0.0);
+        assert!(s.get("process_open_fds{}") > 0.0);
+        assert_eq!(s.get("cairn_cluster_live_brokers{}"), 3.0);
+        // The same samples in the Prometheus text format (the gauges of a
+        // second scrape may differ, but not the set of series).
+        assert_eq!(s.text_samples, s.samples.len(), "{}", s.text);
+        promtool_finds_nothing(&s.text);
+    }
+    assert_eq!(
+        total(&after, "cairn_broker_is_controller", ""),
+        1.0,
+        "one controller"
+    );
+
+    // A follower dies: the leaders of the topic's partitions report them
+    // under-replicated once the ISR shrinks (the session timeout).
+    let leaders: Vec<u64> = [1, 2, 3]
+        .into_iter()
+        .filter(|&id| {
+            after[id as usize - 1].sum("cairn_partition_leader", &format!("topic={TOPIC}")) > 0.0
+        })
+        .collect();
+    // A follower of every partition if one broker leads none, else any.
+    let victim = (1..=3u64).find(|id| !leaders.contains(id)).unwrap_or(3);
+    cluster.kill(victim);
+    let survivors: Vec<u64> = (1..=3).filter(|&id| id != victim).collect();
+    cluster.wait_for(
+        "the surviving leaders reporting under-replicated partitions",
+        Duration::from_secs(30),
+        || {
+            let now = scrape_all(&cluster, &survivors);
+            let under = total(&now, "cairn_broker_under_replicated_partitions", "");
+            let flagged = now
+                .iter()
+                .map(|s| {
+                    s.sum(
+                        "cairn_partition_under_replicated",
+                        &format!("topic={TOPIC}"),
+                    )
+                })
+                .fold(0.0, f64::max);
+            (under >= 3.0 && flagged == 3.0).then_some(())
+        },
+    );
+}
