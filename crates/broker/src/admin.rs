@@ -268,6 +268,7 @@ async fn metrics(State(core): State<Arc<Core>>, headers: axum::http::HeaderMap) 
         core.config().metrics_per_partition,
         &mut registry,
     );
+    exposition::register_storage(&core.engine().disk_stats(), &mut registry);
     if let Some(process) = exposition::ProcessStats::read() {
         process.register(&mut registry);
     }

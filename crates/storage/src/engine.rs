@@ -20,6 +20,8 @@ use crate::keys;
 use crate::{GroupId, StorageError};
 
 const CF_LOG: &str = "log";
+/// Every column family, in the order they are opened.
+pub(crate) const COLUMN_FAMILIES: [&str; 4] = [CF_LOG, CF_STATE, CF_GROUPS, CF_INDEX];
 const CF_STATE: &str = "state";
 const CF_GROUPS: &str = "groups";
 const CF_INDEX: &str = "index";
@@ -138,7 +140,7 @@ impl Engine {
             o.set_blob_gc_age_cutoff(0.1);
             o
         };
-        let cfs = [CF_LOG, CF_STATE, CF_GROUPS, CF_INDEX].map(|name| {
+        let cfs = COLUMN_FAMILIES.map(|name| {
             let opts = if name == CF_LOG {
                 log_opts.clone()
             } else {

@@ -23,6 +23,7 @@
 //! then acknowledges them to openraft. This is group commit across groups: many
 //! partitions' appends share one fsync.
 
+mod disk_stats;
 pub mod engine;
 pub mod error;
 pub mod keys;
@@ -31,6 +32,7 @@ mod snapshot;
 pub mod state_machine;
 mod tail;
 
+pub use disk_stats::{ColumnFamilyStats, DiskStats};
 pub use engine::{Engine, EngineOptions, EngineStats};
 pub use error::StorageError;
 pub use log_store::LogStore;
