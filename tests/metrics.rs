@@ -3,8 +3,10 @@
 //! and the Prometheus text format every other scraper gets) and checked by
 //! `promtool check metrics`: request counters and latency histograms rise
 //! with a workload, the partitions' offsets match what was produced, the
-//! storage and process metrics are there, and a killed follower shows up
-//! as under-replicated on the leaders within the session timeout.
+//! storage and process metrics are there, a read past the end is counted
+//! as a Fetch error, the shipped Grafana dashboard's queries parse and read
+//! only metrics that exist, and a killed follower shows up as
+//! under-replicated on the leaders within the session timeout.
 
 mod support;
 
@@ -126,6 +128,76 @@ fn promtool_finds_nothing(text: &str) {
     );
 }
 
+/// Every PromQL expression of the shipped Grafana dashboard.
+fn dashboard_queries() -> Vec<String> {
+    let path = format!("{}/config/grafana/cairn.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let dashboard: Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    let queries: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(String::from))
+        .collect();
+    assert!(queries.len() >= 20, "{} queries", queries.len());
+    queries
+}
+
+/// The metric names a query reads (`cairn_*` and `process_*` words).
+fn metric_names(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("cairn_") || w.starts_with("process_"))
+        .map(String::from)
+        .collect()
+}
+
+/// The dashboard's queries parse (`promtool check rules` on a rule file
+/// that records each) and name only metrics the broker exposes (`text`,
+/// Prometheus' text format); `config/prometheus.yml` is a valid config.
+fn dashboard_matches_the_exposition(text: &str) {
+    let queries = dashboard_queries();
+    for q in &queries {
+        for name in metric_names(q) {
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "the dashboard's `{q}` reads {name}, which /metrics does not have"
+            );
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("dashboard-rules.yml");
+    let mut yaml = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, q) in queries.iter().enumerate() {
+        let quoted = serde_json::to_string(q).expect("a JSON string is a YAML string");
+        yaml.push_str(&format!(
+            "      - record: cairn:dashboard_{i}\n        expr: {quoted}\n"
+        ));
+    }
+    std::fs::write(&rules, yaml).expect("write the rule file");
+    let config = format!("{}/config/prometheus.yml", env!("CARGO_MANIFEST_DIR"));
+    for args in [
+        vec!["check", "rules", rules.to_str().expect("utf-8 path")],
+        vec!["check", "config", config.as_str()],
+    ] {
+        let out = Command::new("promtool")
+            .args(&args)
+            .output()
+            .expect("promtool (Debian's prometheus package)");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn metrics_follow_a_workload_and_a_lost_follower() {
     let mut cluster = TestCluster::start(3);
@@ -162,7 +234,28 @@ fn metrics_follow_a_workload_and_a_lost_follower() {
                 .then_some(())
         },
     );
+    // A read past the end: the leader answers OFFSET_OUT_OF_RANGE, counted
+    // as a Fetch error.
+    let out = Command::new(cairn_bin())
+        .args(["consume", TOPIC, "--partition", "0", "--offset", "1000000"])
+        .args([
+            "--idle-timeout",
+            "2s",
+            "--bootstrap-server",
+            &cluster.bootstrap(),
+        ])
+        .output()
+        .expect("run cairn consume");
+    assert!(
+        out.status.success(),
+        "cairn consume: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after = scrape_all(&cluster, &[1, 2, 3]);
+    assert!(
+        total(&after, "cairn_kafka_errors_total", "error=OffsetOutOfRange") >= 1.0,
+        "no Fetch error counted"
+    );
     let rose = |name: &str, labels: &str| {
         let (b, a) = (total(&before, name, labels), total(&after, name, labels));
         assert!(a > b, "{name}{{{labels}}} did not rise: {b} -> {a}");
@@ -208,6 +301,7 @@ fn metrics_follow_a_workload_and_a_lost_follower() {
         1.0,
         "one controller"
     );
+    dashboard_matches_the_exposition(&after[0].text);
 
     // A follower dies: the leaders of the topic's partitions report them
     // under-replicated once the ISR shrinks (the session timeout).
