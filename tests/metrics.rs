@@ -154,8 +154,8 @@ fn metric_names(query: &str) -> Vec<String> {
 }
 
 /// The dashboard's queries parse (`promtool check rules` on a rule file
-/// that records each) and name only metrics the broker exposes (`text`,
-/// Prometheus' text format); `config/prometheus.yml` is a valid config.
+/// that records each) and name only metrics the brokers expose (`text`,
+/// their Prometheus text format); `config/prometheus.yml` is a valid config.
 fn dashboard_matches_the_exposition(text: &str) {
     let queries = dashboard_queries();
     for q in &queries {
@@ -301,7 +301,10 @@ fn metrics_follow_a_workload_and_a_lost_follower() {
         1.0,
         "one controller"
     );
-    dashboard_matches_the_exposition(&after[0].text);
+    // A family without series (no error yet on that broker) is left out of
+    // its exposition, so the dashboard is matched against all three.
+    let texts: Vec<&str> = after.iter().map(|s| s.text.as_str()).collect();
+    dashboard_matches_the_exposition(&texts.concat());
 
     // A follower dies: the leaders of the topic's partitions report them
     // under-replicated once the ISR shrinks (the session timeout).
