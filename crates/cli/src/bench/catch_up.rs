@@ -319,40 +319,7 @@ impl CatchUpReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::parse_bytes;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        bench: BenchArgs,
-    }
-
-    fn args(extra: &[&str]) -> BenchArgs {
-        let mut argv = vec!["bench"];
-        argv.extend_from_slice(extra);
-        Cli::parse_from(argv).bench
-    }
-
-    #[test]
-    fn sizes_parse_with_decimal_and_binary_units() {
-        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
-        assert_eq!(parse_bytes("64KiB"), Ok(64 << 10));
-        assert_eq!(parse_bytes("500MB"), Ok(500_000_000));
-        assert_eq!(parse_bytes("2GB"), Ok(2_000_000_000));
-        assert_eq!(parse_bytes("4096"), Ok(4096));
-        assert_eq!(parse_bytes("10 MiB"), Ok(10 << 20));
-        let err = parse_bytes("1TB").unwrap_err();
-        assert!(
-            err.contains("'1TB'") && err.contains("unknown unit"),
-            "{err}"
-        );
-        assert!(parse_bytes("GiB").unwrap_err().contains("'GiB'"));
-        assert!(parse_bytes("99999999999999GiB")
-            .unwrap_err()
-            .contains("too large"));
-    }
+    use crate::bench::args::parse as args;
 
     #[test]
     fn the_fill_rounds_the_backlog_up_to_whole_messages() {
@@ -363,20 +330,6 @@ mod tests {
         assert_eq!(caches(&a), [Cache::Warm]);
         let a = args(&["--backlog", "1MiB", "--drop-caches"]);
         assert_eq!(caches(&a), [Cache::Warm, Cache::Cold]);
-    }
-
-    #[test]
-    fn bad_backlogs_are_refused_with_their_value() {
-        let err = args(&["--backlog", "100", "--message-size", "1024"])
-            .validate()
-            .unwrap_err();
-        assert!(err.to_string().contains("--backlog 100"), "{err}");
-        let err = args(&["--backlog", "1GiB", "--consumers", "0"])
-            .validate()
-            .unwrap_err();
-        assert!(err.to_string().contains("--consumers 0"), "{err}");
-        let cli = Cli::try_parse_from(["bench", "--drop-caches"]);
-        assert!(cli.is_err(), "--drop-caches without --backlog");
     }
 
     #[tokio::test]
