@@ -10,6 +10,7 @@
 //! `UnderReplicatedPartitions`), and on the controller the partitions
 //! without a leader (Kafka's `OfflinePartitionsCount`).
 
+use cairn_common::proc_stat;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -269,24 +270,18 @@ pub struct ProcessStats {
     pub open_fds: i64,
 }
 
-/// Clock ticks per second of `/proc/*/stat` (Linux's `USER_HZ`).
-const TICKS_PER_SEC: f64 = 100.0;
-
 impl ProcessStats {
     /// Parses `/proc/self/stat` and `/proc/self/status`; `None` for text
-    /// that is not theirs. The command name in `stat` may hold spaces, so
-    /// fields are counted from its closing parenthesis.
+    /// that is not theirs.
     pub fn parse(stat: &str, status: &str, open_fds: i64) -> Option<Self> {
-        let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-        // After the name: state is field 3, utime 14, stime 15, threads 20.
-        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
         let kib = status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())?;
         Some(Self {
-            cpu_seconds: (field(14)? + field(15)?) as f64 / TICKS_PER_SEC,
-            threads: field(20)? as i64,
+            cpu_seconds: proc_stat::cpu_ticks(stat)? as f64 / proc_stat::TICKS_PER_SEC,
+            // Field 20: the number of threads.
+            threads: proc_stat::field(stat, 20)? as i64,
             resident_bytes: kib * 1024,
             open_fds,
         })

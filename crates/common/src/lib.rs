@@ -2,11 +2,13 @@
 //! ([`batch`]) and the Raft group vocabulary ([`group`]): group ids, the shape
 //! of a Cairn openraft type config and the [`Machine`] trait; and the one
 //! table of Kafka error codes ([`error_code`]); and the process's metrics
-//! ([`metrics`]). Nothing here does IO.
+//! ([`metrics`]); the fields of `/proc/PID/stat` ([`proc_stat`]). Nothing
+//! here does IO.
 
 pub mod batch;
 pub mod error_code;
 pub mod group;
 pub mod metrics;
+pub mod proc_stat;
 
 pub use group::{GroupId, GroupTypeConfig, Machine, METADATA_GROUP};

@@ -6,23 +6,9 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
+use cairn_common::proc_stat;
 
 use super::Run;
-
-/// Clock ticks per second of `/proc/PID/stat`'s times: Linux's `USER_HZ`,
-/// which is 100 for user space on every architecture Cairn builds for.
-const TICKS_PER_SEC: f64 = 100.0;
-
-/// User plus system time, in clock ticks, from the text of `/proc/PID/stat`.
-/// The command name (field 2) is in parentheses and may hold spaces, so the
-/// fields are counted from the last `)`: utime and stime are fields 14 and 15.
-pub fn ticks(stat: &str) -> Option<u64> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
-}
 
 /// The summed CPU ticks of `pids` now.
 pub fn read_ticks(pids: &[u32]) -> anyhow::Result<u64> {
@@ -30,7 +16,8 @@ pub fn read_ticks(pids: &[u32]) -> anyhow::Result<u64> {
         let path = format!("/proc/{pid}/stat");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("--server-pid {pid}: cannot read {path}"))?;
-        let t = ticks(&text).ok_or_else(|| anyhow!("--server-pid {pid}: cannot parse {path}"))?;
+        let t = proc_stat::cpu_ticks(&text)
+            .ok_or_else(|| anyhow!("--server-pid {pid}: cannot parse {path}"))?;
         Ok(sum + t)
     })
 }
@@ -68,7 +55,7 @@ pub fn written_bytes(pids: &[u32]) -> anyhow::Result<u64> {
 
 /// CPU-seconds between two [`read_ticks`].
 pub fn secs(start: u64, end: u64) -> f64 {
-    end.saturating_sub(start) as f64 / TICKS_PER_SEC
+    end.saturating_sub(start) as f64 / proc_stat::TICKS_PER_SEC
 }
 
 /// CPU-seconds per million messages (None without messages).
@@ -82,15 +69,6 @@ pub const GRACE: Duration = Duration::from_secs(5);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ticks_are_utime_plus_stime_even_with_spaces_in_the_name() {
-        // Fields 14 and 15 are 250 and 31.
-        let stat = "4242 (tokio (worker) 1) S 1 4242 4242 0 -1 4194560 5000 0 0 0 250 31 0 0 20 0 9 0 100 0 0";
-        assert_eq!(ticks(stat), Some(281));
-        assert_eq!(ticks("4242 (cairn) S 1 2 3"), None);
-        assert_eq!(ticks("no parenthesis"), None);
-    }
 
     #[test]
     fn own_process_is_readable_and_unknown_pids_name_the_pid() {
