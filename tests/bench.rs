@@ -1,7 +1,7 @@
 //! `cairn bench` end to end: a short run against a real 3-broker cluster and
 //! one against a real nats-server with JetStream (installed by
-//! scripts/setup.sh from PyPI), read back through `--output json`; and its
-//! flag errors.
+//! scripts/setup.sh from PyPI), read back through `--output json`, each
+//! also with a `--backlog` catch-up read; and its flag errors.
 
 mod support;
 
@@ -20,6 +20,20 @@ fn bench(args: &[&str]) -> Value {
         .output()
         .expect("run cairn bench"));
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+/// A `--backlog` report: the fill put at least the backlog in the log, and
+/// the read got every message of it.
+fn check_catch_up(report: &Value, backlog: u64, message_size: u64) {
+    let b = &report["backlog"];
+    let messages = b["messages"].as_u64().unwrap();
+    assert!(messages >= backlog / message_size, "{report}");
+    assert_eq!(b["bytes"].as_u64().unwrap(), messages * message_size);
+    let reads = report["reads"].as_array().unwrap();
+    assert_eq!(reads.len(), 1, "{report}");
+    assert_eq!(reads[0]["cache"], "warm");
+    assert_eq!(reads[0]["messages"].as_u64().unwrap(), messages, "{report}");
+    assert!(reads[0]["mb_per_sec"].as_f64().unwrap() > 0.0, "{report}");
 }
 
 /// The report's figures are those of a run that worked.
@@ -86,6 +100,23 @@ fn bench_against_a_cairn_cluster() {
     let paced = bench(&["--bootstrap-server", &cluster.bootstrap(), "--rate", "200"]);
     let n = paced["produce"]["messages"].as_u64().unwrap();
     assert!((1..=700).contains(&n), "{paced}");
+
+    // A catch-up read of a 2 MiB backlog, with the brokers' CPU and writes.
+    let pids = (1..=3)
+        .map(|id| cluster.pid(id).to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let caught_up = bench(&[
+        "--bootstrap-server",
+        &cluster.bootstrap(),
+        "--backlog",
+        "2MiB",
+        "--server-pid",
+        &pids,
+    ]);
+    check_catch_up(&caught_up, 2 << 20, 1024);
+    assert!(caught_up["reads"][0]["server_cpu_secs"].as_f64().is_some());
+    assert!(caught_up["backlog"]["written_per_byte"].as_f64().unwrap() > 0.0);
 }
 
 fn free_port() -> u16 {
@@ -132,6 +163,17 @@ fn bench_against_nats_jetstream() {
     ]);
     check(&report, 200);
     assert_eq!(report["system"], "jetstream");
+    let caught_up = bench(&[
+        "--system",
+        "jetstream",
+        "--nats-url",
+        &format!("nats://127.0.0.1:{port}"),
+        "--replication-factor",
+        "1",
+        "--backlog",
+        "1MiB",
+    ]);
+    check_catch_up(&caught_up, 1 << 20, 1024);
 }
 
 #[test]
@@ -156,4 +198,6 @@ fn bench_flag_errors_name_the_flag_and_value() {
     assert!(err.contains("--acks 0 has no acknowledgement"), "{err}");
     let err = run(&["--duration", "soon"]);
     assert!(err.contains("'soon' is not a duration"), "{err}");
+    let err = run(&["--backlog", "1TB"]);
+    assert!(err.contains("'1TB' has unknown unit"), "{err}");
 }

@@ -103,7 +103,8 @@ impl TestCluster {
         b.set_child(child);
     }
 
-    fn pid(&self, id: u64) -> Pid {
+    /// The process id of running broker `id`.
+    pub fn pid(&self, id: u64) -> Pid {
         Pid::from_raw(self.brokers[&id].child().expect("broker is running").id() as i32)
     }
 
