@@ -3,6 +3,7 @@
 admin API, and CPU/memory readings from /proc."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,7 +131,13 @@ class Cluster:
         self.procs[i].wait(timeout)
 
     def stop(self):
+        """Kills every broker and deletes the data and logs (a benchmark
+        leaves hundreds of MB per run); CAIRN_BENCH_KEEP=1 keeps them."""
         for p in self.procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGKILL)
                 p.wait()
+        if os.environ.get("CAIRN_BENCH_KEEP") == "1":
+            print(f"bench: cluster data and logs kept in {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
