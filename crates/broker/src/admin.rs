@@ -1,8 +1,9 @@
 //! The admin HTTP API: `GET /health`, `GET /metrics` (Prometheus; see
 //! [`crate::exposition`]), `GET /v1/cluster`,
 //! `POST /v1/cluster/rebalance-leaders`, topic admin under
-//! `/v1/topics`, and consumer groups under `/v1/groups` (see
-//! [`crate::group_views`]). Every error is JSON `{"error": {"code", "message"}}` with a
+//! `/v1/topics` (trims: [`crate::trim`]), consumer groups under
+//! `/v1/groups` (see [`crate::group_views`]), and the web console at `/`
+//! with its `GET /v1/stats` (see [`crate::console`]). Every error is JSON `{"error": {"code", "message"}}` with a
 //! status that matches it (404 unknown topic, 409 exists, 400 invalid input,
 //! 503 no controller).
 
@@ -28,7 +29,7 @@ use crate::view::{
     CreateTopic, DecommissionView, ErrorBody, ErrorDetail, GroupDetail, GroupsView,
     LeaderElectionView, LocalReplica, PartitionView, PlanPartition, QuorumMemberView, Reassign,
     ReassignmentPlan, ReassignmentView, ReassignmentsView, RebalanceLeaders, RebalanceLeadersView,
-    TopicView,
+    TopicView, TrimPartition, TrimmedPartition,
 };
 
 /// How long a topic admin request may wait for the controller.
@@ -38,7 +39,7 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(15);
 pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(exposition::serve_metrics))
         .route("/v1/cluster", get(cluster))
         .route("/v1/cluster/rebalance-leaders", post(rebalance_leaders))
         .route("/v1/cluster/replica-plan", get(replica_plan))
@@ -48,6 +49,7 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
             get(describe_topic).delete(delete_topic),
         )
         .route("/v1/topics/{name}/configs", post(alter_configs))
+        .route("/v1/topics/{name}/trim", post(trim_partition))
         .route("/v1/topics/{name}/reassign", post(reassign_partition))
         .route(
             "/v1/reassignments",
@@ -65,6 +67,7 @@ pub async fn serve(core: Arc<Core>, listener: TcpListener, mut stop: watch::Rece
         )
         .route("/v1/groups", get(list_groups))
         .route("/v1/groups/{id}", get(describe_group))
+        .merge(crate::console::routes())
         .with_state(core);
     let shutdown = async move {
         cairn_raft::until_true(&mut stop).await;
@@ -247,53 +250,6 @@ pub fn cluster_view(core: &Core) -> ClusterView {
         controller_term: metrics.current_term,
         brokers,
         partitions,
-    }
-}
-
-/// The media types of the exposition: OpenMetrics (what `prometheus-client`
-/// writes and Prometheus asks for first) and Prometheus' text format for
-/// every other scraper.
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// `GET /metrics`: OpenMetrics if the `Accept` header names it, else the
-/// Prometheus text format.
-async fn metrics(State(core): State<Arc<Core>>, headers: axum::http::HeaderMap) -> Response {
-    let view = cluster_view(&core);
-    let mut registry = prometheus_client::registry::Registry::default();
-    cairn_common::metrics::metrics().register(&mut registry);
-    exposition::register_cluster(
-        &view,
-        core.id(),
-        core.config().metrics_per_partition,
-        &mut registry,
-    );
-    exposition::register_storage(&core.engine().disk_stats(), &mut registry);
-    if let Some(process) = exposition::ProcessStats::read() {
-        process.register(&mut registry);
-    }
-    let mut text = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &registry) {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot encode the metrics: {e}"),
-        )
-            .into_response();
-    }
-    let openmetrics = headers
-        .get_all(axum::http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/openmetrics-text"));
-    let content_type = axum::http::header::CONTENT_TYPE;
-    if openmetrics {
-        ([(content_type, OPENMETRICS)], text).into_response()
-    } else {
-        (
-            [(content_type, PROMETHEUS_TEXT)],
-            exposition::prometheus_text(&text),
-        )
-            .into_response()
     }
 }
 
@@ -760,6 +716,40 @@ async fn alter_configs(
     };
     core.submit(request, ADMIN_TIMEOUT).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn trim_partition(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+    body: Result<Json<TrimPartition>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<TrimmedPartition>, ApiError> {
+    use crate::trim::TrimRefusal;
+    let Json(body) = body.map_err(bad_json)?;
+    let trimmed = crate::trim::trim_partition(&core, &name, body.partition, body.offset).await;
+    let log_start_offset = trimmed.map_err(|e| {
+        let (status, code) = match &e {
+            TrimRefusal::UnknownPartition(_) => {
+                (StatusCode::NOT_FOUND, "UNKNOWN_TOPIC_OR_PARTITION")
+            }
+            TrimRefusal::OutOfRange { .. } => (StatusCode::BAD_REQUEST, "OFFSET_OUT_OF_RANGE"),
+            TrimRefusal::NotLeader(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "NOT_LEADER_OR_FOLLOWER")
+            }
+            TrimRefusal::Failed(_) => (StatusCode::SERVICE_UNAVAILABLE, "REQUEST_TIMED_OUT"),
+        };
+        ApiError(
+            status,
+            ErrorDetail {
+                code: code.to_string(),
+                message: format!("cannot trim {name}-{}: {e}", body.partition),
+            },
+        )
+    })?;
+    Ok(Json(TrimmedPartition {
+        topic: name,
+        partition: body.partition,
+        log_start_offset,
+    }))
 }
 
 async fn delete_topic(

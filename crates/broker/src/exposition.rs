@@ -10,6 +10,11 @@
 //! `UnderReplicatedPartitions`), and on the controller the partitions
 //! without a leader (Kafka's `OfflinePartitionsCount`).
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use cairn_common::proc_stat;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -17,6 +22,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::shared::Core;
 use crate::view::ClusterView;
 
 /// The Prometheus text format (0.0.4) of an OpenMetrics exposition, for
@@ -322,6 +328,52 @@ impl ProcessStats {
             gauge(self.open_fds),
         );
         registry.register("process_threads", "OS threads", gauge(self.threads));
+    }
+}
+
+/// The media types of the exposition: OpenMetrics (what `prometheus-client`
+/// writes and Prometheus asks for first) and Prometheus' text format for
+/// every other scraper.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `GET /metrics`: OpenMetrics if the `Accept` header names it, else the
+/// Prometheus text format.
+pub async fn serve_metrics(
+    State(core): State<Arc<Core>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let view = crate::admin::cluster_view(&core);
+    let mut registry = Registry::default();
+    cairn_common::metrics::metrics().register(&mut registry);
+    register_cluster(
+        &view,
+        core.id(),
+        core.config().metrics_per_partition,
+        &mut registry,
+    );
+    register_storage(&core.engine().disk_stats(), &mut registry);
+    if let Some(process) = ProcessStats::read() {
+        process.register(&mut registry);
+    }
+    let mut text = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &registry) {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the metrics: {e}"),
+        )
+            .into_response();
+    }
+    let openmetrics = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let content_type = axum::http::header::CONTENT_TYPE;
+    if openmetrics {
+        ([(content_type, OPENMETRICS)], text).into_response()
+    } else {
+        ([(content_type, PROMETHEUS_TEXT)], prometheus_text(&text)).into_response()
     }
 }
 

@@ -310,6 +310,7 @@ impl KafkaCluster for KafkaView {
         partition: i32,
         offset: i64,
     ) -> BoxFuture<Result<i64, KafkaError>> {
+        use crate::trim::TrimRefusal;
         let found = self
             .caught_up_replica(topic, partition)
             .and_then(|(handle, _)| {
@@ -325,31 +326,20 @@ impl KafkaCluster for KafkaView {
         let core = self.0.clone();
         Box::pin(async move {
             let (raft, handle) = found?;
-            let high_watermark = handle.reader.high_watermark() as i64;
-            let offset = match offset {
-                -1 => high_watermark,
-                o if (0..=high_watermark).contains(&o) => o,
-                _ => return Err(KafkaError::from_code(OFFSET_OUT_OF_RANGE)),
-            };
-            let start =
-                crate::retention::trim(&raft, offset as u64)
-                    .await
-                    .map_err(|e| match e {
-                        crate::retention::TrimError::NotLeader => {
-                            KafkaError::from_code(NOT_LEADER_OR_FOLLOWER)
-                        }
-                        crate::retention::TrimError::Failed(e) => {
-                            tracing::warn!(error = %e, "DeleteRecords trim failed");
-                            KafkaError::from_code(REQUEST_TIMED_OUT)
-                        }
-                    })?;
-            // Give the disk space back now rather than at the next retention check.
-            let group = handle.reader.group();
-            let purger = core.clone();
-            core.tasks().spawn("purge after DeleteRecords", async move {
-                crate::retention::purge(&purger, group, &raft).await
-            });
-            Ok(start as i64)
+            crate::trim::trim_led(&core, raft, &handle, offset)
+                .await
+                .map(|start| start as i64)
+                .map_err(|e| match e {
+                    TrimRefusal::OutOfRange { .. } => KafkaError::from_code(OFFSET_OUT_OF_RANGE),
+                    TrimRefusal::UnknownPartition(_) => {
+                        KafkaError::from_code(UNKNOWN_TOPIC_OR_PARTITION)
+                    }
+                    TrimRefusal::NotLeader(_) => KafkaError::from_code(NOT_LEADER_OR_FOLLOWER),
+                    TrimRefusal::Failed(e) => {
+                        tracing::warn!(error = %e, "DeleteRecords trim failed");
+                        KafkaError::from_code(REQUEST_TIMED_OUT)
+                    }
+                })
         })
     }
 

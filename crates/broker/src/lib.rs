@@ -16,6 +16,7 @@ pub mod admin;
 pub mod appender;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod controller;
 pub mod dissemination;
 pub mod error;
@@ -41,6 +42,7 @@ pub mod services;
 pub mod shared;
 pub mod tasks;
 pub mod transfer;
+pub mod trim;
 pub mod view;
 
 pub use crate::shared::Core;

@@ -128,6 +128,10 @@ impl Broker {
             ),
         );
         loops.spawn(
+            "traffic history",
+            crate::console::history::run(core.history().clone(), stop.subscribe()),
+        );
+        loops.spawn(
             "admin listener",
             admin::serve(core.clone(), admin_listener, stop.subscribe()),
         );

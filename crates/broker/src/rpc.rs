@@ -39,7 +39,7 @@ impl RpcHandler for RpcRouter {
 
 /// Serves one request from broker `from`.
 async fn serve_rpc(
-    core: &Core,
+    core: &Arc<Core>,
     from: u64,
     service_id: u8,
     group: u64,
@@ -65,6 +65,8 @@ async fn serve_rpc(
         services::ELECT => crate::transfer::serve_elect(core, from, group).await,
         services::TRANSFER => crate::transfer::serve_transfer(core, from, group, &body).await,
         services::MOVE => crate::reassign::serve_move(core, group, &body).await,
+        services::STATS => crate::console::stats::serve(core),
+        services::TRIM => crate::trim::serve(core, group, &body).await,
         service::APPEND | service::VOTE | service::SNAPSHOT if group == METADATA_GROUP => {
             serve_raft_rpc(&core.meta().raft, service_id, &body).await
         }

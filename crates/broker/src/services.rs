@@ -18,3 +18,9 @@ pub const TRANSFER: u8 = FIRST_BROKER_SERVICE + 4;
 /// "Take the next step of moving this group to these replicas" to a group's
 /// leader, from the controller (see [`crate::reassign`]).
 pub const MOVE: u8 = FIRST_BROKER_SERVICE + 5;
+/// "Send me your traffic history and the partitions you lead" for the
+/// admin API's `GET /v1/stats` and the console (see [`crate::console::stats`]).
+pub const STATS: u8 = FIRST_BROKER_SERVICE + 6;
+/// "Trim this group to the offset in the body" to a partition's leader (see
+/// [`crate::trim`]).
+pub const TRIM: u8 = FIRST_BROKER_SERVICE + 7;

@@ -34,6 +34,8 @@ pub struct Core {
     stopping: std::sync::atomic::AtomicBool,
     /// Since when it leads each group (for leadership hand-off).
     leadership: crate::transfer::Leadership,
+    /// The last minutes of its traffic, for the console.
+    history: std::sync::Arc<crate::console::history::History>,
 }
 
 /// The parts a [`Core`] is assembled from (see [`crate::Broker::start`]).
@@ -65,10 +67,17 @@ impl Core {
             quiet: Quiescence::default(),
             stopping: std::sync::atomic::AtomicBool::new(false),
             leadership: crate::transfer::Leadership::default(),
+            history: Default::default(),
             tasks: parts.tasks,
             producer_ids: ProducerIds::default(),
             started: Instant::now(),
         }
+    }
+
+    /// The last minutes of this broker's traffic (see
+    /// [`crate::console::history`]).
+    pub fn history(&self) -> &std::sync::Arc<crate::console::history::History> {
+        &self.history
     }
 
     /// This broker's id.

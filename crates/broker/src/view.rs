@@ -97,6 +97,26 @@ pub struct AlterTopicConfigs {
     pub delete: Vec<String>,
 }
 
+/// `POST /v1/topics/{name}/trim`: move a partition's log start forward.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrimPartition {
+    /// The partition to trim.
+    pub partition: u32,
+    /// The new log start offset, at most the high watermark; -1 for the
+    /// high watermark (delete everything).
+    pub offset: i64,
+}
+
+/// The answer to a trim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrimmedPartition {
+    pub topic: String,
+    pub partition: u32,
+    /// The log start offset after the trim.
+    pub log_start_offset: u64,
+}
+
 /// A topic config value in [`TopicView`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigValue {

@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod error_code;
 pub mod group;
+pub mod latency_buckets;
 pub mod metrics;
 pub mod proc_stat;
 

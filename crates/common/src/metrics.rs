@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
+
+use crate::latency_buckets::LatencyBuckets;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -60,6 +62,14 @@ pub struct KafkaMetrics {
     pub sent_bytes: Counter,
     /// Open client connections.
     pub connections: Gauge,
+    /// Record-batch bytes that Produce requests appended (counted when the
+    /// write succeeded; with acks=0, when it was handed to the partition).
+    pub produced_bytes: Counter,
+    /// Record-batch bytes that Fetch responses carried to consumers.
+    pub fetched_bytes: Counter,
+    /// Produce latencies (acks 1 and all) in readable buckets, for the
+    /// console's recent quantiles; the Prometheus histogram has the same.
+    pub produce_latency: LatencyBuckets,
 }
 
 /// What the storage engine counts.
@@ -94,6 +104,9 @@ impl Default for KafkaMetrics {
             received_bytes: Counter::default(),
             sent_bytes: Counter::default(),
             connections: Gauge::default(),
+            produced_bytes: Counter::default(),
+            fetched_bytes: Counter::default(),
+            produce_latency: LatencyBuckets::default(),
         }
     }
 }
@@ -138,6 +151,9 @@ impl KafkaMetrics {
         self.produce_duration
             .get_or_create(&AcksLabel { acks })
             .observe(elapsed.as_secs_f64());
+        if matches!(acks, "1" | "all") {
+            self.produce_latency.observe(elapsed);
+        }
     }
 
     /// `count` partitions of a request of `api` were answered with `error`.
@@ -187,6 +203,18 @@ impl Metrics {
             Unit::Bytes,
             k.sent_bytes.clone(),
         );
+        registry.register_with_unit(
+            "cairn_kafka_produced",
+            "Record-batch bytes appended by Produce requests",
+            Unit::Bytes,
+            k.produced_bytes.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_kafka_fetched",
+            "Record-batch bytes returned to consumers by Fetch",
+            Unit::Bytes,
+            k.fetched_bytes.clone(),
+        );
         registry.register(
             "cairn_kafka_connections",
             "Open Kafka client connections",
@@ -220,6 +248,8 @@ mod tests {
         m.kafka.produce(-1, Duration::from_millis(7));
         m.kafka.error("Produce", "NOT_LEADER_OR_FOLLOWER", 2);
         m.kafka.received_bytes.inc_by(100);
+        m.kafka.produced_bytes.inc_by(80);
+        m.kafka.fetched_bytes.inc_by(60);
         m.kafka.connections.inc();
         m.storage.appends_per_fsync.observe(12.0);
         let mut registry = Registry::default();
@@ -232,6 +262,8 @@ mod tests {
             "cairn_kafka_request_duration_seconds_count{api=\"Fetch\"} 2",
             "cairn_kafka_produce_duration_seconds_count{acks=\"all\"} 1",
             "cairn_kafka_received_bytes_total 100",
+            "cairn_kafka_produced_bytes_total 80",
+            "cairn_kafka_fetched_bytes_total 60",
             "cairn_kafka_connections 1",
             "cairn_storage_appends_per_fsync_count 1",
         ] {

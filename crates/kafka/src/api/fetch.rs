@@ -203,6 +203,7 @@ async fn fetch(
                         .error("Fetch", error_code::static_name(p.error_code), 1);
                 }
             }
+            metrics().kafka.fetched_bytes.inc_by(total as u64);
             let endpoints = hints.map(LeaderHints::endpoints).unwrap_or_default();
             return FetchResponse::default()
                 .with_error_code(error_code::NONE)

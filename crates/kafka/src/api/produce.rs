@@ -75,7 +75,8 @@ fn producer_fields_error(header: &batch::BatchHeader) -> Option<String> {
 /// One partition's part of the answer: known now, or once its write completes.
 enum Slot {
     Done(i16, Option<String>),
-    Waiting(BoxFuture<Result<i64, KafkaError>>),
+    /// The write, and its record-batch bytes (counted once it succeeds).
+    Waiting(BoxFuture<Result<i64, KafkaError>>, u64),
 }
 
 /// Validates and hands off every partition's batches; returns the pending
@@ -137,7 +138,8 @@ pub fn handle_produce(
                     Ok(batches) => {
                         let batches: Vec<Bytes> =
                             batches.iter().map(|(b, _)| records.slice_ref(b)).collect();
-                        Slot::Waiting(cluster.produce(&name, p.index, batches, acks == 1))
+                        let bytes = batches.iter().map(|b| b.len() as u64).sum();
+                        Slot::Waiting(cluster.produce(&name, p.index, batches, acks == 1), bytes)
                     }
                 },
             };
@@ -149,6 +151,15 @@ pub fn handle_produce(
         // Nothing is sent back. The writes were handed to their partitions
         // when `produce` was called (its contract), so the futures that would
         // only report their outcome are dropped.
+        let handed: u64 = slots
+            .iter()
+            .flat_map(|(_, parts)| parts)
+            .map(|(_, slot)| match slot {
+                Slot::Waiting(_, bytes) => *bytes,
+                Slot::Done(..) => 0,
+            })
+            .sum();
+        metrics().kafka.produced_bytes.inc_by(handed);
         drop(slots);
         metrics().kafka.produce(acks, arrived.elapsed());
         return ready(Outcome::NoResponse);
@@ -179,8 +190,12 @@ fn finish(
             for (index, slot) in parts {
                 let (code, base_offset, message) = match slot {
                     Slot::Done(code, message) => (code, -1, message),
-                    Slot::Waiting(write) => match tokio::time::timeout(timeout, write).await {
-                        Ok(Ok(base)) => (error_code::NONE, base, None),
+                    Slot::Waiting(write, bytes) => match tokio::time::timeout(timeout, write).await
+                    {
+                        Ok(Ok(base)) => {
+                            metrics().kafka.produced_bytes.inc_by(bytes);
+                            (error_code::NONE, base, None)
+                        }
                         Ok(Err(e)) => (e.code, -1, e.message),
                         Err(_) => (
                             error_code::REQUEST_TIMED_OUT,
