@@ -112,6 +112,30 @@ fn the_console_shows_the_cluster_and_acts_on_it() {
 
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/console");
     let report = drive_the_console(&mut cluster, &shots);
+
+    // `cairn cluster status` prints the same throughput per broker: the
+    // producer still runs, so a live broker's produce column is not zero.
+    let status = ok(&cluster.cli(1, &["cluster", "status"]));
+    let produce_cells: Vec<String> = status
+        .lines()
+        .skip_while(|l| !l.starts_with("BROKER"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| {
+            let cells: Vec<&str> = l
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            (cells.get(1) == Some(&"live")).then(|| cells.get(8).unwrap_or(&"").to_string())
+        })
+        .collect();
+    assert_eq!(produce_cells.len(), 2, "{status}");
+    assert!(
+        produce_cells.iter().all(|c| c.ends_with("/s"))
+            && produce_cells.iter().any(|c| c != "0 B/s"),
+        "{status}"
+    );
     let sent = producer.stop();
     assert!(sent["acked"].as_u64().unwrap_or_default() > 0, "{sent}");
 

@@ -666,7 +666,10 @@ pub fn run_cluster(command: ClusterCommand) -> anyhow::Result<()> {
             match admin.output {
                 Format::Json => print_json(&view),
                 Format::Table => {
-                    print!("{}", output::cluster_status(&view));
+                    // Throughput is extra: a broker that cannot gather it
+                    // still gets its status printed.
+                    let stats = client.get("/v1/stats").ok();
+                    print!("{}", output::cluster_status(&view, stats.as_ref()));
                     Ok(())
                 }
             }

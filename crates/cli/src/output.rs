@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use cairn_broker::console::history::Sample;
+use cairn_broker::console::stats::ClusterStats;
 use cairn_broker::view::{
     ClusterView, ControllerView, DecommissionView, PartitionView, ReassignmentsView,
     RebalanceLeadersView, TopicView,
@@ -57,8 +59,37 @@ fn partition_rows(partitions: &[PartitionView]) -> Vec<Vec<String>> {
 
 const PARTITION_HEADER: [&str; 6] = ["TOPIC", "PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR"];
 
-/// `cairn cluster status`.
-pub fn cluster_status(view: &ClusterView) -> String {
+/// Samples a broker's throughput is averaged over (one a second).
+const THROUGHPUT_SECONDS: usize = 10;
+
+/// The mean of `field` over the last [`THROUGHPUT_SECONDS`] samples; `None`
+/// without samples.
+fn recent_mean(history: &[Sample], field: fn(&Sample) -> f64) -> Option<f64> {
+    let recent = &history[history.len().saturating_sub(THROUGHPUT_SECONDS)..];
+    (!recent.is_empty()).then(|| recent.iter().map(field).sum::<f64>() / recent.len() as f64)
+}
+
+/// A broker's produce and fetch throughput in record bytes per second over
+/// the last seconds, from `stats`; dashes for a broker without them.
+fn throughput(stats: Option<&ClusterStats>, broker: u64) -> [String; 2] {
+    let history = stats
+        .and_then(|s| s.brokers.iter().find(|b| b.broker == broker))
+        .map(|b| b.history.as_slice())
+        .unwrap_or_default();
+    let rate = |field| {
+        recent_mean(history, field)
+            .map_or_else(|| "-".to_string(), |r| format!("{}/s", size(r as u64)))
+    };
+    [
+        rate(|s: &Sample| s.produced_bytes_per_sec),
+        rate(|s: &Sample| s.fetched_bytes_per_sec),
+    ]
+}
+
+/// `cairn cluster status`: the brokers (with their produce and fetch
+/// throughput when `stats` is there), the partitions, and the counts of
+/// under-replicated and leaderless ones.
+pub fn cluster_status(view: &ClusterView, stats: Option<&ClusterStats>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -96,6 +127,9 @@ pub fn cluster_status(view: &ClusterView) -> String {
                 b.rack.clone().unwrap_or_else(|| "-".into()),
                 format!("{leads}/{preferred}"),
             ]
+            .into_iter()
+            .chain(throughput(stats, b.id))
+            .collect()
         })
         .collect();
     out.push_str(&table(
@@ -108,6 +142,8 @@ pub fn cluster_status(view: &ClusterView) -> String {
             "ADMIN",
             "RACK",
             "LEADS/PREFERRED",
+            "PRODUCE",
+            "FETCH",
         ],
         &brokers,
     ));
@@ -326,5 +362,49 @@ mod tests {
     fn tables_align() {
         let t = table(&["A", "LONGER"], &[vec!["wide-cell".into(), "x".into()]]);
         assert_eq!(t, "A          LONGER\nwide-cell  x\n");
+    }
+
+    fn sample(produced: f64, fetched: f64) -> Sample {
+        Sample {
+            at_ms: 0,
+            produced_bytes_per_sec: produced,
+            fetched_bytes_per_sec: fetched,
+            received_bytes_per_sec: 0.0,
+            sent_bytes_per_sec: 0.0,
+            produce_requests_per_sec: 0.0,
+            fetch_requests_per_sec: 0.0,
+            produce_p50_ms: None,
+            produce_p99_ms: None,
+        }
+    }
+
+    #[test]
+    fn throughput_is_the_mean_of_the_last_ten_seconds_of_each_broker() {
+        use cairn_broker::console::stats::BrokerStats;
+        // Twenty seconds: the first ten at 1 MiB/s must not count.
+        let mut history: Vec<Sample> = (0..10).map(|_| sample(1048576.0, 0.0)).collect();
+        history.extend((0..10).map(|i| sample(2048.0 * i as f64, 512.0)));
+        let stats = ClusterStats {
+            served_by: 1,
+            brokers: vec![
+                BrokerStats {
+                    broker: 1,
+                    history,
+                    led: Vec::new(),
+                },
+                BrokerStats {
+                    broker: 2,
+                    history: Vec::new(),
+                    led: Vec::new(),
+                },
+            ],
+            unreachable: vec![3],
+        };
+        // Mean of 0, 2048, ..., 18432 = 9216 B/s.
+        assert_eq!(throughput(Some(&stats), 1), ["9.0 KiB/s", "512 B/s"]);
+        // No samples yet, a broker that did not answer, no stats at all.
+        assert_eq!(throughput(Some(&stats), 2), ["-", "-"]);
+        assert_eq!(throughput(Some(&stats), 3), ["-", "-"]);
+        assert_eq!(throughput(None, 1), ["-", "-"]);
     }
 }
