@@ -19,6 +19,7 @@ use serde_json::Value;
 use support::{cairn_bin, run_client, TestCluster};
 
 const TOPIC: &str = "metered";
+const GROUP: &str = "metered-readers";
 const MESSAGES: usize = 200;
 
 /// One broker's exposition: every sample ("name{label=value,...}" with
@@ -251,6 +252,19 @@ fn metrics_follow_a_workload_and_a_lost_follower() {
         "cairn consume: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A consumer group reads part of the topic and commits: its coordinator
+    // reports its members (none once it left) and its lag.
+    let out = Command::new(cairn_bin())
+        .args(["consume", TOPIC, "--group", GROUP, "--from-beginning"])
+        .args(["--max-messages", "50", "--idle-timeout", "10s"])
+        .args(["--bootstrap-server", &cluster.bootstrap()])
+        .output()
+        .expect("run cairn consume");
+    assert!(
+        out.status.success(),
+        "cairn consume --group: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after = scrape_all(&cluster, &[1, 2, 3]);
     assert!(
         total(&after, "cairn_kafka_errors_total", "error=OffsetOutOfRange") >= 1.0,
@@ -266,6 +280,88 @@ fn metrics_follow_a_workload_and_a_lost_follower() {
     rose("cairn_kafka_requests_total", "api=Metadata");
     rose("cairn_kafka_received_bytes_total", "");
     rose("cairn_kafka_sent_bytes_total", "");
+    rose("cairn_kafka_produced_bytes_total", "");
+    rose("cairn_kafka_fetched_bytes_total", "");
+    // Raft: the topic's partitions elected leaders, entries went to peers,
+    // acks=all writes were committed and appends made durable.
+    assert!(total(&after, "cairn_raft_elections_won_total", "") >= 3.0);
+    assert!(
+        total(&after, "cairn_raft_elections_started_total", "")
+            >= total(&after, "cairn_raft_elections_won_total", ""),
+        "more elections won than stood in"
+    );
+    assert!(total(&after, "cairn_raft_term_changes_total", "") >= 3.0);
+    rose("cairn_raft_sent_entries_total", "peer=");
+    rose("cairn_raft_sent_bytes_total", "peer=");
+    rose("cairn_raft_commit_duration_seconds_count", "");
+    rose("cairn_raft_append_duration_seconds_count", "");
+    // Each partition's leader reports its two followers' lag.
+    assert_eq!(
+        after
+            .iter()
+            .map(|s| s
+                .samples
+                .keys()
+                .filter(|k| k.starts_with("cairn_partition_follower_lag_entries{")
+                    && k.contains(&format!("topic={TOPIC}")))
+                .count())
+            .sum::<usize>(),
+        6
+    );
+    for s in &after {
+        assert!(s
+            .samples
+            .contains_key("cairn_raft_follower_lag_entries_max{}"));
+    }
+    // The group's lag, on its coordinator, is each committed partition's
+    // high watermark (all MESSAGES are in) minus its committed offset.
+    let detail = cluster
+        .get(1, &format!("/v1/groups/{GROUP}"))
+        .expect("the group");
+    let committed: Vec<(i64, i64)> = detail["offsets"]
+        .as_array()
+        .expect("offsets")
+        .iter()
+        .map(|o| {
+            (
+                o["partition"].as_i64().unwrap(),
+                o["committed"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!committed.is_empty(), "{detail}");
+    let high_watermarks = &after[0];
+    let mut expected_total = 0.0;
+    for (partition, offset) in &committed {
+        let hw = high_watermarks.get(&format!(
+            "cairn_partition_high_watermark{{partition={partition},topic={TOPIC}}}"
+        ));
+        let lag = total(
+            &after,
+            "cairn_group_lag",
+            &format!("group={GROUP},partition={partition},topic={TOPIC}"),
+        );
+        assert_eq!(lag, hw - *offset as f64, "partition {partition}");
+        expected_total += lag;
+    }
+    assert_eq!(
+        total(&after, "cairn_group_total_lag", &format!("group={GROUP}")),
+        expected_total
+    );
+    assert_eq!(
+        total(&after, "cairn_group_members", &format!("group={GROUP}")),
+        0.0
+    );
+    assert_eq!(
+        after
+            .iter()
+            .filter(|s| s
+                .samples
+                .contains_key(&format!("cairn_group_members{{group={GROUP}}}")))
+            .count(),
+        1,
+        "one coordinator reports the group"
+    );
     // Every replica fsyncs its appends (log_fsync is on by default).
     rose("cairn_storage_fsync_duration_seconds_count", "");
     rose("cairn_storage_appends_per_fsync_count", "");

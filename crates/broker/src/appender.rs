@@ -266,6 +266,7 @@ async fn run(
             .iter()
             .flat_map(|a| a.batches.iter().map(|b| ByteBuf::from(b.to_vec())))
             .collect();
+        let proposed = std::time::Instant::now();
         match raft
             .client_write_ff(PartitionRequest::Append { batches })
             .await
@@ -280,7 +281,14 @@ async fn run(
                         answer_at_local_append(&raft, p, &mut appends).await;
                     }
                     let mut rejected = Vec::new();
-                    let result = match committed.await {
+                    let outcome = committed.await;
+                    if matches!(outcome, Ok(Ok(_))) {
+                        cairn_common::metrics::metrics()
+                            .raft
+                            .commit_duration
+                            .observe(proposed.elapsed().as_secs_f64());
+                    }
+                    let result = match outcome {
                         Ok(Ok(written)) => match written.data {
                             PartitionResponse::Appended {
                                 base_offsets,

@@ -22,6 +22,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::lag_metrics;
 use crate::shared::Core;
 use crate::view::ClusterView;
 
@@ -350,6 +351,17 @@ pub async fn serve_metrics(
         &view,
         core.id(),
         core.config().metrics_per_partition,
+        &mut registry,
+    );
+    let per_partition = core.config().metrics_per_partition;
+    lag_metrics::register_follower_lags(
+        &lag_metrics::follower_lags(&core),
+        per_partition,
+        &mut registry,
+    );
+    lag_metrics::register_group_lags(
+        &lag_metrics::group_lags(&core),
+        per_partition,
         &mut registry,
     );
     register_storage(&core.engine().disk_stats(), &mut registry);

@@ -28,6 +28,7 @@ pub mod kafka_admin;
 pub mod kafka_configs;
 pub mod kafka_metadata;
 pub mod kafka_view;
+pub mod lag_metrics;
 pub mod leader_balance;
 pub mod metadata;
 pub mod node;

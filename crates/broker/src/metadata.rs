@@ -60,7 +60,8 @@ impl MetaNode {
             group: METADATA_GROUP,
             message: e.to_string(),
         };
-        let log = LogStore::<MetaTypeConfig>::new(engine.clone(), METADATA_GROUP);
+        let log =
+            LogStore::<MetaTypeConfig>::new(engine.clone(), METADATA_GROUP).of_node(config.id);
         let sm =
             SnapshotStateMachine::<MetaTypeConfig, MetaState>::open(engine.clone(), METADATA_GROUP)
                 .map_err(|e| raft_err(&e))?;

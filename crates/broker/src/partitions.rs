@@ -247,7 +247,7 @@ impl PartitionManager {
         if !matches!(init, Init::Stored) {
             self.engine.register_group(group, label.as_bytes()).await?;
         }
-        let log = log(LogStore::<C>::new(self.engine.clone(), group));
+        let log = log(LogStore::<C>::new(self.engine.clone(), group).of_node(self.id));
         let (sm, reader) = open(self.engine.clone()).map_err(|e| raft_err(&e))?;
         let network = GroupNetworkFactory::new(self.transport.clone(), group);
         let raft = Raft::new(self.id, config, network, log, sm)

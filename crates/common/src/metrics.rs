@@ -72,6 +72,121 @@ pub struct KafkaMetrics {
     pub produce_latency: LatencyBuckets,
 }
 
+/// Labels of a metric per peer broker.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabel {
+    /// The peer's broker id.
+    pub peer: u64,
+}
+
+/// What the Raft groups (all of this broker's: metadata, partitions,
+/// `__consumer_offsets`) count.
+#[derive(Debug)]
+pub struct RaftMetrics {
+    /// Elections this broker stood in (it voted for itself in a new term).
+    pub elections_started: Counter,
+    /// Elections this broker won (its vote for itself was committed).
+    pub elections_won: Counter,
+    /// Times a replica here moved to a higher term.
+    pub term_changes: Counter,
+    /// Log entries sent to each peer in AppendEntries.
+    pub sent_entries: Family<PeerLabel, Counter>,
+    /// Bytes of AppendEntries requests sent to each peer.
+    pub sent_bytes: Family<PeerLabel, Counter>,
+    /// Snapshots built by the state machines (before a log purge).
+    pub snapshots_built: Counter,
+    /// Snapshots installed from a leader (a replica too far behind).
+    pub snapshots_installed: Counter,
+    /// Purges of log entries covered by a snapshot.
+    pub log_purges: Counter,
+    /// Time from handing entries to the log store until they were durable.
+    pub append_duration: Histogram,
+    /// Time from proposing a partition's entry until it was applied
+    /// (committed by a majority and applied on the leader).
+    pub commit_duration: Histogram,
+}
+
+impl Default for RaftMetrics {
+    fn default() -> Self {
+        Self {
+            elections_started: Counter::default(),
+            elections_won: Counter::default(),
+            term_changes: Counter::default(),
+            sent_entries: Family::default(),
+            sent_bytes: Family::default(),
+            snapshots_built: Counter::default(),
+            snapshots_installed: Counter::default(),
+            log_purges: Counter::default(),
+            append_duration: latency_histogram(),
+            commit_duration: latency_histogram(),
+        }
+    }
+}
+
+impl RaftMetrics {
+    /// Adds these metrics to `registry`.
+    fn register(&self, registry: &mut Registry) {
+        let counters = [
+            (
+                "cairn_raft_elections_started",
+                "Elections this broker stood in (a vote for itself in a new term)",
+                &self.elections_started,
+            ),
+            (
+                "cairn_raft_elections_won",
+                "Elections this broker won (its vote for itself committed)",
+                &self.elections_won,
+            ),
+            (
+                "cairn_raft_term_changes",
+                "Times a replica on this broker moved to a higher Raft term",
+                &self.term_changes,
+            ),
+            (
+                "cairn_raft_snapshots_built",
+                "Snapshots built by this broker's state machines",
+                &self.snapshots_built,
+            ),
+            (
+                "cairn_raft_snapshots_installed",
+                "Snapshots installed from a leader on this broker",
+                &self.snapshots_installed,
+            ),
+            (
+                "cairn_raft_log_purges",
+                "Purges of Raft log entries covered by a snapshot",
+                &self.log_purges,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "cairn_raft_sent_entries",
+            "Raft log entries sent to each peer in AppendEntries",
+            self.sent_entries.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_raft_sent",
+            "Bytes of AppendEntries requests sent to each peer",
+            Unit::Bytes,
+            self.sent_bytes.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_raft_append_duration",
+            "Time from handing Raft log entries to storage until they were durable",
+            Unit::Seconds,
+            self.append_duration.clone(),
+        );
+        registry.register_with_unit(
+            "cairn_raft_commit_duration",
+            "Time from proposing a partition's Raft entry until it was committed and applied",
+            Unit::Seconds,
+            self.commit_duration.clone(),
+        );
+    }
+}
+
 /// What the storage engine counts.
 #[derive(Debug)]
 pub struct StorageMetrics {
@@ -86,6 +201,7 @@ pub struct StorageMetrics {
 #[derive(Debug)]
 pub struct Metrics {
     pub kafka: KafkaMetrics,
+    pub raft: RaftMetrics,
     pub storage: StorageMetrics,
 }
 
@@ -115,6 +231,7 @@ impl Default for Metrics {
     fn default() -> Self {
         Self {
             kafka: KafkaMetrics::default(),
+            raft: RaftMetrics::default(),
             storage: StorageMetrics {
                 fsync_duration: latency_histogram(),
                 // 1 to 4096 appends.
@@ -220,6 +337,7 @@ impl Metrics {
             "Open Kafka client connections",
             k.connections.clone(),
         );
+        self.raft.register(registry);
         let s = &self.storage;
         registry.register_with_unit(
             "cairn_storage_fsync_duration",
@@ -252,6 +370,16 @@ mod tests {
         m.kafka.fetched_bytes.inc_by(60);
         m.kafka.connections.inc();
         m.storage.appends_per_fsync.observe(12.0);
+        m.raft.elections_won.inc();
+        m.raft
+            .sent_entries
+            .get_or_create(&PeerLabel { peer: 2 })
+            .inc_by(5);
+        m.raft
+            .sent_bytes
+            .get_or_create(&PeerLabel { peer: 2 })
+            .inc_by(500);
+        m.raft.commit_duration.observe(0.002);
         let mut registry = Registry::default();
         m.register(&mut registry);
         let mut text = String::new();
@@ -266,6 +394,11 @@ mod tests {
             "cairn_kafka_fetched_bytes_total 60",
             "cairn_kafka_connections 1",
             "cairn_storage_appends_per_fsync_count 1",
+            "cairn_raft_elections_won_total 1",
+            "cairn_raft_elections_started_total 0",
+            "cairn_raft_sent_entries_total{peer=\"2\"} 5",
+            "cairn_raft_sent_bytes_total{peer=\"2\"} 500",
+            "cairn_raft_commit_duration_seconds_count 1",
         ] {
             assert!(text.contains(line), "no `{line}` in:\n{text}");
         }

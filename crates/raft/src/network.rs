@@ -17,6 +17,7 @@ use openraft::{BasicNode, Raft};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use cairn_common::metrics::{metrics, PeerLabel};
 use cairn_storage::{GroupId, GroupTypeConfig};
 
 use crate::transport::{NodeId, RpcError, Transport};
@@ -94,6 +95,13 @@ impl<C> GroupNetwork<C> {
     {
         let body =
             bincode::serialize(request).map_err(|e| RPCError::Network(NetworkError::new(&*e)))?;
+        if service == service::APPEND {
+            metrics()
+                .raft
+                .sent_bytes
+                .get_or_create(&PeerLabel { peer: self.target })
+                .inc_by(body.len() as u64);
+        }
         if service != service::VOTE {
             self.transport
                 .throttle()
@@ -130,6 +138,13 @@ where
         rpc: AppendEntriesRequest<C>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        if !rpc.entries.is_empty() {
+            metrics()
+                .raft
+                .sent_entries
+                .get_or_create(&PeerLabel { peer: self.target })
+                .inc_by(rpc.entries.len() as u64);
+        }
         self.call(service::APPEND, &rpc, option.hard_ttl()).await
     }
 

@@ -31,6 +31,7 @@ pub mod log_store;
 mod snapshot;
 pub mod state_machine;
 mod tail;
+pub mod vote_events;
 
 pub use disk_stats::{ColumnFamilyStats, DiskStats};
 pub use engine::{Engine, EngineOptions, EngineStats};

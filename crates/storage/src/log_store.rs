@@ -19,8 +19,11 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use cairn_common::metrics::metrics;
+
 use crate::keys::{self, StateTag};
 use crate::tail::Tail;
+use crate::vote_events::classify;
 use crate::{Engine, GroupId, GroupTypeConfig};
 
 type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
@@ -39,6 +42,12 @@ pub struct LogStore<C> {
     group: GroupId,
     /// Whether the commit index is written each time it moves.
     commit_index: bool,
+    /// The node this store belongs to, so that saved votes tell its own
+    /// elections apart (see [`crate::vote_events`]); `None` counts only
+    /// term changes.
+    node: Option<u64>,
+    /// The vote saved (or read) last.
+    last_vote: Option<Vote<u64>>,
     /// The newest entries, shared by this store and its readers.
     tail: Arc<Mutex<Tail>>,
     _types: PhantomData<fn() -> C>,
@@ -50,6 +59,8 @@ impl<C> Clone for LogStore<C> {
             engine: self.engine.clone(),
             group: self.group,
             commit_index: self.commit_index,
+            node: self.node,
+            last_vote: self.last_vote,
             tail: self.tail.clone(),
             _types: PhantomData,
         }
@@ -64,6 +75,8 @@ impl<C> LogStore<C> {
             engine,
             group,
             commit_index: true,
+            node: None,
+            last_vote: None,
             tail,
             _types: PhantomData,
         }
@@ -77,6 +90,13 @@ impl<C> LogStore<C> {
     /// group (7% of a broker's CPU at 192 partitions).
     pub fn without_commit_index(mut self) -> Self {
         self.commit_index = false;
+        self
+    }
+
+    /// This store on node `node`: its own elections are counted in the Raft
+    /// metrics.
+    pub fn of_node(mut self, node: u64) -> Self {
+        self.node = Some(node);
         self
     }
 
@@ -246,11 +266,26 @@ where
         self.engine
             .write_durable(batch)
             .await
-            .map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))
+            .map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        let events = classify(self.node, self.last_vote.as_ref(), vote);
+        let raft = &metrics().raft;
+        for (happened, counter) in [
+            (events.term_changed, &raft.term_changes),
+            (events.election_started, &raft.elections_started),
+            (events.election_won, &raft.elections_won),
+        ] {
+            if happened {
+                counter.inc();
+            }
+        }
+        self.last_vote = Some(*vote);
+        Ok(())
     }
 
     async fn read_vote(&mut self) -> StorageResult<Option<Vote<u64>>> {
-        self.read_state(StateTag::Vote, ErrorSubject::Vote)
+        let vote = self.read_state(StateTag::Vote, ErrorSubject::Vote)?;
+        self.last_vote = vote;
+        Ok(vote)
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<u64>>) -> StorageResult<()> {
@@ -306,8 +341,14 @@ where
             tail.push(index, bytes);
         }
         drop(tail);
-        self.engine
-            .after_log_append(Box::new(move |result| callback.log_io_completed(result)));
+        let handed = std::time::Instant::now();
+        self.engine.after_log_append(Box::new(move |result| {
+            metrics()
+                .raft
+                .append_duration
+                .observe(handed.elapsed().as_secs_f64());
+            callback.log_io_completed(result)
+        }));
         Ok(())
     }
 
@@ -347,6 +388,8 @@ where
         );
         self.engine
             .write(batch)
-            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
+        metrics().raft.log_purges.inc();
+        Ok(())
     }
 }

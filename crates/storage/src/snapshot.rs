@@ -120,6 +120,7 @@ pub(crate) async fn store_new<C: GroupTypeConfig>(
         data,
     };
     write_stored(engine, group, &stored).await?;
+    cairn_common::metrics::metrics().raft.snapshots_built.inc();
     Ok(stored.into_snapshot())
 }
 
@@ -139,5 +140,10 @@ pub(crate) async fn store_received(
             data,
         },
     )
-    .await
+    .await?;
+    cairn_common::metrics::metrics()
+        .raft
+        .snapshots_installed
+        .inc();
+    Ok(())
 }
