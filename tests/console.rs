@@ -7,8 +7,9 @@
 //! under-replicated; then the page creates a topic, is refused a duplicate,
 //! alters a config, trims a partition and deletes the topic, each behind
 //! its confirmation. What the page showed is checked against the admin
-//! API. The screenshots of the overview and the topic page land in
-//! `docs/console/`, linked from the README.
+//! API. `cairn cluster status` and `cairn top`, which read the same
+//! statistics, are run alongside. The screenshots of the overview and the
+//! topic page land in `docs/console/`, linked from the README.
 
 mod support;
 
@@ -135,6 +136,17 @@ fn the_console_shows_the_cluster_and_acts_on_it() {
         produce_cells.iter().all(|c| c.ends_with("/s"))
             && produce_cells.iter().any(|c| c != "0 B/s"),
         "{status}"
+    );
+    // `cairn top` ranks the partitions by their growth over an interval.
+    let top = ok(&cluster.cli(1, &["top", "--once", "--interval", "2s"]));
+    let growing: Vec<u64> = top
+        .lines()
+        .filter(|l| l.starts_with(TOPIC))
+        .filter_map(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .collect();
+    assert!(
+        !growing.is_empty() && growing.iter().any(|&m| m > 0),
+        "{top}"
     );
     let sent = producer.stop();
     assert!(sent["acked"].as_u64().unwrap_or_default() > 0, "{sent}");

@@ -386,6 +386,11 @@ fn metrics_follow_a_workload_and_a_lost_follower() {
         // The data is on disk somewhere: WAL, memtable, SST or blob files.
         assert!(s.get("cairn_storage_wal_bytes{}") > 0.0, "no WAL bytes");
         assert_eq!(s.get("cairn_storage_writes_stopped{}"), 0.0);
+        // Nothing stalls this small workload, and the stall time says so.
+        assert_eq!(
+            s.samples.get("cairn_storage_write_stall_seconds_total{}"),
+            Some(&0.0)
+        );
         assert_eq!(s.get("cairn_cluster_live_brokers{}"), 3.0);
         // The same samples in the Prometheus text format (the gauges of a
         // second scrape may differ, but not the set of series).

@@ -262,6 +262,18 @@ pub fn register_storage(stats: &cairn_storage::DiskStats, registry: &mut Registr
         "The rate RocksDB slows writes to; 0 when it does not",
         gauge(stats.delayed_write_rate),
     );
+    if let Some(seconds) = stats.stall_seconds {
+        registry.register_with_unit(
+            "cairn_storage_write_stall",
+            "Time RocksDB has slowed or stopped writes since the broker started",
+            Unit::Seconds,
+            {
+                let counter: Counter<f64> = Counter::default();
+                counter.inc_by(seconds);
+                counter
+            },
+        );
+    }
 }
 
 /// What `/proc/self` says of this process.
@@ -519,6 +531,7 @@ mod tests {
             wal_bytes: 500,
             writes_stopped: true,
             delayed_write_rate: 0,
+            stall_seconds: Some(1.5),
         };
         let mut registry = Registry::default();
         register_storage(&stats, &mut registry);
@@ -529,6 +542,7 @@ mod tests {
             "cairn_storage_pending_compaction_bytes{cf=\"log\"} 40",
             "cairn_storage_wal_bytes 500",
             "cairn_storage_writes_stopped 1",
+            "cairn_storage_write_stall_seconds_total 1.5",
         ] {
             assert!(text.contains(line), "no `{line}` in:\n{text}");
         }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cairn_storage::METADATA_GROUP;
 
+use crate::fan_out::ask_live_peers;
 use crate::group_coordinators::{find_coordinator, list_groups, local_coordinator};
 use crate::services;
 use crate::shared::Core;
@@ -94,45 +95,18 @@ pub fn local_detail(core: &Core, group_id: &str) -> Result<Option<GroupDetail>, 
     }))
 }
 
-/// Every group of the cluster, by id, with the live brokers that did not answer.
+/// Every group of the cluster, by id, with the live brokers that did not
+/// answer (the peers are asked at once).
 pub async fn all_summaries(core: &Core) -> GroupsView {
+    let answers =
+        ask_live_peers::<Vec<GroupSummary>>(core, services::GROUPS, Vec::new(), PEER_TIMEOUT).await;
     let mut groups = local_summaries(core);
-    let mut unreachable = Vec::new();
-    let peers: Vec<u64> = core.meta().reader.read(|s| {
-        s.brokers
-            .iter()
-            .filter(|(id, b)| **id != core.id() && !b.fenced)
-            .map(|(id, _)| *id)
-            .collect()
-    });
-    for peer in peers {
-        let answer = core
-            .transport()
-            .call(
-                peer,
-                services::GROUPS,
-                METADATA_GROUP,
-                Vec::new(),
-                PEER_TIMEOUT,
-            )
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                bincode::deserialize::<Vec<GroupSummary>>(&bytes).map_err(|e| e.to_string())
-            });
-        match answer {
-            Ok(theirs) => groups.extend(theirs),
-            Err(e) => {
-                tracing::debug!(peer, error = %e, "no group list from peer");
-                unreachable.push(peer);
-            }
-        }
-    }
+    groups.extend(answers.answered.into_iter().flat_map(|(_, theirs)| theirs));
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     groups.dedup_by(|a, b| a.group_id == b.group_id);
     GroupsView {
         groups,
-        unreachable,
+        unreachable: answers.unreachable,
     }
 }
 

@@ -52,15 +52,9 @@ impl KafkaView {
         partition: i32,
     ) -> Result<(PartitionHandle, u64, bool), KafkaError> {
         let core = &self.0;
-        let group = core
-            .meta()
-            .reader
-            .read(|s| {
-                s.topics
-                    .get(topic)
-                    .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
-                    .map(|p| p.group)
-            })
+        let group = u32::try_from(partition)
+            .ok()
+            .and_then(|p| core.partition_group(topic, p))
             .ok_or(KafkaError::from_code(UNKNOWN_TOPIC_OR_PARTITION))?;
         let (raft, handle) = core
             .partitions()

@@ -38,16 +38,7 @@ pub fn lag_entries(last_log_index: Option<u64>, matched: Option<u64>) -> u64 {
 
 /// The followers' lag of every partition this broker leads.
 pub fn follower_lags(core: &Core) -> Vec<FollowerLag> {
-    let names: BTreeMap<u64, (String, u32)> = core.meta().reader.read(|s| {
-        s.topics
-            .values()
-            .flat_map(|t| {
-                t.partitions
-                    .iter()
-                    .map(|p| (p.group, (t.name.clone(), p.partition)))
-            })
-            .collect()
-    });
+    let names = core.partition_names();
     let mut lags = Vec::new();
     for (group, raft, _) in core.partitions().registry.all() {
         let m = raft.metrics().borrow().clone();

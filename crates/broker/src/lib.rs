@@ -22,6 +22,7 @@ pub mod dissemination;
 pub mod error;
 pub mod exposition;
 pub mod failover;
+pub mod fan_out;
 pub mod group_coordinators;
 pub mod group_views;
 pub mod kafka_admin;

@@ -80,6 +80,41 @@ impl Core {
         &self.history
     }
 
+    /// Every topic partition's (topic, partition index), by Raft group,
+    /// from the metadata.
+    pub fn partition_names(&self) -> BTreeMap<u64, (String, u32)> {
+        self.meta.reader.read(|s| {
+            s.topics
+                .values()
+                .flat_map(|t| {
+                    t.partitions
+                        .iter()
+                        .map(|p| (p.group, (t.name.clone(), p.partition)))
+                })
+                .collect()
+        })
+    }
+
+    /// The Raft group of `topic`'s partition `partition`, if there is one.
+    pub fn partition_group(&self, topic: &str, partition: u32) -> Option<u64> {
+        self.meta.reader.read(|s| {
+            s.topics
+                .get(topic)
+                .and_then(|t| t.partitions.get(partition as usize))
+                .map(|p| p.group)
+        })
+    }
+
+    /// The live brokers other than this one, by id.
+    pub fn live_peers(&self) -> Vec<u64> {
+        self.meta.reader.read(|s| {
+            s.live_brokers()
+                .map(|b| b.registration.id)
+                .filter(|id| *id != self.id())
+                .collect()
+        })
+    }
+
     /// This broker's id.
     pub fn id(&self) -> u64 {
         self.config.id

@@ -111,18 +111,9 @@ pub async fn trim_partition(
     partition: u32,
     offset: i64,
 ) -> Result<u64, TrimRefusal> {
-    let group = core
-        .meta()
-        .reader
-        .read(|s| {
-            s.topics
-                .get(topic)
-                .and_then(|t| t.partitions.get(partition as usize))
-                .map(|p| p.group)
-        })
-        .ok_or_else(|| {
-            TrimRefusal::UnknownPartition(format!("topic '{topic}' has no partition {partition}"))
-        })?;
+    let group = core.partition_group(topic, partition).ok_or_else(|| {
+        TrimRefusal::UnknownPartition(format!("topic '{topic}' has no partition {partition}"))
+    })?;
     let leader = crate::dissemination::leader_of(core, group, Instant::now())
         .map(|l| l.leader)
         .ok_or_else(|| {

@@ -25,7 +25,7 @@ pub struct AdminArgs {
         default_value = "127.0.0.1:9644",
         global = true
     )]
-    admin: String,
+    pub(crate) admin: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     output: Format,
@@ -285,13 +285,13 @@ pub enum ClusterCommand {
     },
 }
 
-struct AdminClient {
+pub(crate) struct AdminClient {
     base: String,
     http: Client,
 }
 
 impl AdminClient {
-    fn new(admin: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(admin: &str) -> anyhow::Result<Self> {
         let base = if admin.starts_with("http://") || admin.starts_with("https://") {
             admin.trim_end_matches('/').to_string()
         } else {
@@ -320,7 +320,7 @@ impl AdminClient {
         }
     }
 
-    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+    pub(crate) fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let response = self.send(self.http.get(format!("{}{path}", self.base)))?;
         response
             .json()

@@ -11,6 +11,7 @@ mod group_cmd;
 mod group_reset;
 mod output;
 mod producers_cmd;
+mod top;
 
 use clap::{Parser, Subcommand};
 
@@ -52,6 +53,8 @@ enum Command {
     /// Load generator: produce and consume throughput and latency percentiles
     /// against Cairn (any Kafka cluster) or NATS JetStream.
     Bench(Box<bench::BenchArgs>),
+    /// The busiest partitions and each broker's throughput, refreshed.
+    Top(top::TopArgs),
 }
 
 /// Parses the command line and runs the command; exits non-zero on error.
@@ -68,6 +71,7 @@ pub fn main() {
         Command::Produce(args) => clients::produce(args),
         Command::Consume(args) => clients::consume(args),
         Command::Bench(args) => bench::run(*args),
+        Command::Top(args) => top::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {}", one_line(&e));

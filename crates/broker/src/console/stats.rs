@@ -5,13 +5,12 @@
 //! charts and its topics' sizes, offsets and lag from it; `cairn cluster
 //! status` prints each broker's throughput from it.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cairn_storage::METADATA_GROUP;
 use serde::{Deserialize, Serialize};
 
 use super::history::Sample;
+use crate::fan_out::ask_live_peers;
 use crate::services;
 use crate::shared::Core;
 
@@ -54,16 +53,7 @@ pub struct ClusterStats {
 
 /// This broker's statistics.
 pub fn local(core: &Core) -> BrokerStats {
-    let names: BTreeMap<u64, (String, u32)> = core.meta().reader.read(|s| {
-        s.topics
-            .values()
-            .flat_map(|t| {
-                t.partitions
-                    .iter()
-                    .map(|p| (p.group, (t.name.clone(), p.partition)))
-            })
-            .collect()
-    });
+    let names = core.partition_names();
     let mut led: Vec<LedPartition> = core
         .partitions()
         .registry
@@ -97,45 +87,14 @@ pub fn serve(core: &Core) -> Result<Vec<u8>, String> {
 
 /// Every live broker's statistics, asked of the peers at once.
 pub async fn cluster(core: &Core) -> ClusterStats {
+    let answers =
+        ask_live_peers::<BrokerStats>(core, services::STATS, Vec::new(), PEER_TIMEOUT).await;
     let mut brokers = vec![local(core)];
-    let mut unreachable = Vec::new();
-    let peers: Vec<u64> = core.meta().reader.read(|s| {
-        s.brokers
-            .iter()
-            .filter(|(id, b)| **id != core.id() && !b.fenced)
-            .map(|(id, _)| *id)
-            .collect()
-    });
-    let asks = peers.into_iter().map(|peer| async move {
-        let answer = core
-            .transport()
-            .call(
-                peer,
-                services::STATS,
-                METADATA_GROUP,
-                Vec::new(),
-                PEER_TIMEOUT,
-            )
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                bincode::deserialize::<BrokerStats>(&bytes).map_err(|e| e.to_string())
-            });
-        (peer, answer)
-    });
-    for (peer, answer) in futures::future::join_all(asks).await {
-        match answer {
-            Ok(stats) => brokers.push(stats),
-            Err(e) => {
-                tracing::debug!(peer, error = %e, "no stats from peer");
-                unreachable.push(peer);
-            }
-        }
-    }
+    brokers.extend(answers.answered.into_iter().map(|(_, stats)| stats));
     brokers.sort_by_key(|b| b.broker);
     ClusterStats {
         served_by: core.id(),
         brokers,
-        unreachable,
+        unreachable: answers.unreachable,
     }
 }
