@@ -280,6 +280,16 @@ fn metrics_follow_a_workload_and_a_lost_follower() {
     rose("cairn_kafka_requests_total", "api=Metadata");
     rose("cairn_kafka_received_bytes_total", "");
     rose("cairn_kafka_sent_bytes_total", "");
+    // Errors of every API are counted, not only Produce's and Fetch's: a
+    // group consumer's first JoinGroup is answered MEMBER_ID_REQUIRED (KIP-394).
+    assert!(
+        total(
+            &after,
+            "cairn_kafka_errors_total",
+            "api=JoinGroup,error=MemberIdRequired"
+        ) >= 1.0,
+        "no JoinGroup error counted"
+    );
     rose("cairn_kafka_produced_bytes_total", "");
     rose("cairn_kafka_fetched_bytes_total", "");
     // Raft: the topic's partitions elected leaders, entries went to peers,

@@ -49,6 +49,7 @@ pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod respond;
+pub mod response_errors;
 pub mod sync_group;
 
 use std::sync::Arc;

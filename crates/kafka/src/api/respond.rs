@@ -10,6 +10,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
+use cairn_common::metrics::metrics;
+
+use super::response_errors::ResponseErrors;
 use crate::cluster::BoxFuture;
 use crate::error::KafkaError;
 use crate::error_code;
@@ -51,12 +54,13 @@ pub fn decode_request<R: Decodable>(
 }
 
 /// Encodes a response frame: size, header at the API's response header version, body.
-pub fn encode_response<R: Encodable>(
+pub fn encode_response<R: Encodable + ResponseErrors>(
     api_key: ApiKey,
     version: i16,
     correlation_id: i32,
     body: &R,
 ) -> Outcome {
+    count_errors(api_key, body);
     let mut buf = BytesMut::with_capacity(256);
     buf.put_i32(0); // size, patched below
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
@@ -73,6 +77,16 @@ pub fn encode_response<R: Encodable>(
     Outcome::Respond(buf.freeze())
 }
 
+/// Counts every error code `body` carries in the metrics, by API and error.
+fn count_errors(api_key: ApiKey, body: &impl ResponseErrors) {
+    let mut codes = Vec::new();
+    body.error_codes(&mut codes);
+    let api = super::api_name(api_key as i16);
+    for code in codes.into_iter().filter(|&c| c != error_code::NONE) {
+        metrics().kafka.error(api, error_code::static_name(code), 1);
+    }
+}
+
 /// Decodes the request, answers it at once with `answer`, and encodes the response.
 pub fn answer_now<Req, Resp>(
     api_key: ApiKey,
@@ -82,7 +96,7 @@ pub fn answer_now<Req, Resp>(
 ) -> Pending
 where
     Req: Decodable,
-    Resp: Encodable,
+    Resp: Encodable + ResponseErrors,
 {
     let outcome = match decode_request(api_key, header, body) {
         Ok(request) => encode_response(
@@ -107,7 +121,7 @@ pub fn answer_later<Req, Resp, Answer>(
 ) -> Pending
 where
     Req: Decodable,
-    Resp: Encodable,
+    Resp: Encodable + ResponseErrors,
     Answer: Future<Output = Resp> + Send + 'static,
 {
     let request = match decode_request(api_key, header, body) {
