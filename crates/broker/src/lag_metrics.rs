@@ -4,7 +4,7 @@
 //!   entries each follower is behind its leader's log, from openraft's
 //!   replication progress (`RaftMetrics::replication`). A growing lag is a
 //!   follower that cannot keep up or is unreachable.
-//! - **Consumer groups**, on each group's coordinator: members, and per
+//! - **Consumer groups**, on each group's coordinator: state, members, and per
 //!   committed partition the lag (high watermark minus committed offset).
 //!   The high watermark is the coordinator's own replica's (a follower's may
 //!   trail its leader's by the last moments of traffic); a partition with
@@ -101,6 +101,8 @@ pub fn register_follower_lags(lags: &[FollowerLag], per_partition: bool, registr
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupLag {
     pub group: String,
+    /// Its state (`Stable`, `Empty`, `PreparingRebalance`, ...).
+    pub state: String,
     pub members: usize,
     /// (topic, partition, lag) for each committed partition this broker
     /// has a replica of.
@@ -136,6 +138,7 @@ pub fn group_lags(core: &Core) -> Vec<GroupLag> {
             let detail = crate::group_views::local_detail(core, &g.group_id).ok()??;
             Some(GroupLag {
                 group: g.group_id,
+                state: detail.state.clone(),
                 members: detail.members.len(),
                 partitions: detail
                     .offsets
@@ -161,15 +164,22 @@ struct GroupLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupStateLabels {
+    group: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GroupPartitionLabels {
     group: String,
     topic: String,
     partition: i32,
 }
 
-/// Registers each group's members and total lag, and with `per_partition`
-/// the lag of each committed partition.
+/// Registers each group's state, members and total lag, and with
+/// `per_partition` the lag of each committed partition.
 pub fn register_group_lags(groups: &[GroupLag], per_partition: bool, registry: &mut Registry) {
+    let states = Family::<GroupStateLabels, Gauge>::default();
     let members = Family::<GroupLabel, Gauge>::default();
     let total = Family::<GroupLabel, Gauge>::default();
     let lag = Family::<GroupPartitionLabels, Gauge>::default();
@@ -177,6 +187,12 @@ pub fn register_group_lags(groups: &[GroupLag], per_partition: bool, registry: &
         let label = GroupLabel {
             group: g.group.clone(),
         };
+        states
+            .get_or_create(&GroupStateLabels {
+                group: g.group.clone(),
+                state: g.state.clone(),
+            })
+            .set(1);
         members.get_or_create(&label).set(g.members as i64);
         total
             .get_or_create(&label)
@@ -190,6 +206,11 @@ pub fn register_group_lags(groups: &[GroupLag], per_partition: bool, registry: &
             .set(*l as i64);
         }
     }
+    registry.register(
+        "cairn_group_state",
+        "1 for the state each consumer group this broker coordinates is in",
+        states,
+    );
     registry.register(
         "cairn_group_members",
         "Members of each consumer group this broker coordinates",
@@ -277,6 +298,7 @@ mod tests {
     fn group_series_carry_members_and_lag() {
         let groups = [GroupLag {
             group: "readers".into(),
+            state: "Stable".into(),
             members: 2,
             partitions: vec![("t".into(), 1, 17)],
         }];
