@@ -66,6 +66,20 @@ pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 /// The batch's producer epoch is older than the producer's current one (it
 /// was fenced by a newer instance with the same producer id).
 pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+/// The request is not allowed in the transaction's current state (EndTxn
+/// without a transaction, commit after abort).
+pub const INVALID_TXN_STATE: i16 = 48;
+/// The producer id does not belong to the transactional id, or the
+/// transactional id is unknown.
+pub const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
+/// The transaction timeout is larger than `transaction.max.timeout.ms` (or
+/// not positive).
+pub const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
+/// The transaction is completing; retry (retriable).
+pub const CONCURRENT_TRANSACTIONS: i16 = 51;
+/// A newer producer with the same transactional id has been initialised
+/// (or the transaction was aborted on timeout): this one is a zombie.
+pub const PRODUCER_FENCED: i16 = 90;
 /// The partition has no state for this producer id, and the batch does not
 /// start a new producer (its sequence is not 0).
 pub const UNKNOWN_PRODUCER_ID: i16 = 59;

@@ -94,6 +94,7 @@ pub mod placement;
 mod rebalance;
 pub mod subscription;
 pub mod timer;
+pub mod txn;
 
 #[cfg(test)]
 mod tests;

@@ -155,6 +155,31 @@ mod tests {
                 "UNKNOWN_PRODUCER_ID",
             ),
             (
+                INVALID_TXN_STATE,
+                ResponseError::InvalidTxnState.code(),
+                "INVALID_TXN_STATE",
+            ),
+            (
+                INVALID_PRODUCER_ID_MAPPING,
+                ResponseError::InvalidProducerIdMapping.code(),
+                "INVALID_PRODUCER_ID_MAPPING",
+            ),
+            (
+                INVALID_TRANSACTION_TIMEOUT,
+                ResponseError::InvalidTransactionTimeout.code(),
+                "INVALID_TRANSACTION_TIMEOUT",
+            ),
+            (
+                CONCURRENT_TRANSACTIONS,
+                ResponseError::ConcurrentTransactions.code(),
+                "CONCURRENT_TRANSACTIONS",
+            ),
+            (
+                PRODUCER_FENCED,
+                ResponseError::ProducerFenced.code(),
+                "PRODUCER_FENCED",
+            ),
+            (
                 TOPIC_ALREADY_EXISTS,
                 ResponseError::TopicAlreadyExists.code(),
                 "TOPIC_ALREADY_EXISTS",
