@@ -11,5 +11,6 @@ pub mod group;
 pub mod latency_buckets;
 pub mod metrics;
 pub mod proc_stat;
+pub mod txn_marker;
 
 pub use group::{GroupId, GroupTypeConfig, Machine, METADATA_GROUP};

@@ -36,6 +36,7 @@ pub mod reader;
 pub mod retention;
 pub mod snapshot;
 pub mod state;
+pub mod txn_index;
 
 pub use apply::{assign_offsets, ApplyPlan, Assignment, IndexWrite};
 pub use command::{PartitionRequest, PartitionResponse};
