@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::error_code;
 
+pub mod pending_offsets;
 #[cfg(test)]
 mod tests;
 
