@@ -305,22 +305,13 @@ impl KafkaCluster for KafkaView {
         offset: i64,
     ) -> BoxFuture<Result<i64, KafkaError>> {
         use crate::trim::TrimRefusal;
-        let found = self
-            .caught_up_replica(topic, partition)
-            .and_then(|(handle, _)| {
-                let group = handle.reader.group();
-                let (raft, _) = self
-                    .0
-                    .partitions()
-                    .registry
-                    .get(group)
-                    .ok_or(KafkaError::from_code(NOT_LEADER_OR_FOLLOWER))?;
-                Ok((raft, handle))
-            });
         let core = self.0.clone();
+        let group = u32::try_from(partition)
+            .ok()
+            .and_then(|p| core.partition_group(topic, p));
         Box::pin(async move {
-            let (raft, handle) = found?;
-            crate::trim::trim_led(&core, raft, &handle, offset)
+            let group = group.ok_or(KafkaError::from_code(UNKNOWN_TOPIC_OR_PARTITION))?;
+            crate::trim::trim_local(&core, group, offset)
                 .await
                 .map(|start| start as i64)
                 .map_err(|e| match e {

@@ -41,12 +41,15 @@ pub fn follower_lags(core: &Core) -> Vec<FollowerLag> {
     let names = core.partition_names();
     let mut lags = Vec::new();
     for (group, raft, _) in core.partitions().registry.all() {
-        let m = raft.metrics().borrow().clone();
-        let (Some(replication), Some((topic, partition))) = (m.replication, names.get(&group))
-        else {
+        let Some((topic, partition)) = names.get(&group) else {
             continue;
         };
-        for (follower, matched) in replication {
+        let metrics = raft.metrics();
+        let m = metrics.borrow();
+        let Some(replication) = &m.replication else {
+            continue;
+        };
+        for (&follower, matched) in replication {
             if follower == core.id() {
                 continue;
             }

@@ -41,7 +41,7 @@ pub enum TrimRefusal {
 
 /// The local replica of `group` if this broker leads it and has applied an
 /// entry of its own term (so its high watermark covers everything committed).
-pub fn caught_up_leader(
+fn caught_up_leader(
     core: &Core,
     group: u64,
 ) -> Result<(Raft<PartitionTypeConfig>, PartitionHandle), TrimRefusal> {
@@ -65,16 +65,12 @@ pub fn caught_up_leader(
     Ok((raft, handle))
 }
 
-/// Trims the partition that `raft`/`handle` lead to `offset` (-1: the high
-/// watermark); returns the log start after the trim. The disk space is
-/// given back now (a snapshot and purge) rather than at the next retention
-/// check.
-pub async fn trim_led(
-    core: &Arc<Core>,
-    raft: Raft<PartitionTypeConfig>,
-    handle: &PartitionHandle,
-    offset: i64,
-) -> Result<u64, TrimRefusal> {
+/// Trims `group`, which this broker must lead (caught up with its term), to
+/// `offset` (-1: the high watermark); returns the log start after the trim.
+/// The disk space is given back now (a snapshot and purge) rather than at
+/// the next retention check.
+pub async fn trim_local(core: &Arc<Core>, group: u64, offset: i64) -> Result<u64, TrimRefusal> {
+    let (raft, handle) = caught_up_leader(core, group)?;
     let high_watermark = handle.reader.high_watermark();
     let offset = match offset {
         -1 => high_watermark,
@@ -95,7 +91,6 @@ pub async fn trim_led(
             )),
             TrimError::Failed(e) => TrimRefusal::Failed(e),
         })?;
-    let group = handle.reader.group();
     let purger = core.clone();
     core.tasks().spawn("purge after a trim", async move {
         crate::retention::purge(&purger, group, &raft).await
@@ -120,8 +115,7 @@ pub async fn trim_partition(
             TrimRefusal::NotLeader(format!("{topic}-{partition} has no leader at the moment"))
         })?;
     if leader == core.id() {
-        let (raft, handle) = caught_up_leader(core, group)?;
-        return trim_led(core, raft, &handle, offset).await;
+        return trim_local(core, group, offset).await;
     }
     let body = bincode::serialize(&offset).map_err(|e| TrimRefusal::Failed(e.to_string()))?;
     let answer = core
@@ -143,9 +137,5 @@ pub async fn trim_partition(
 pub async fn serve(core: &Arc<Core>, group: u64, body: &[u8]) -> Result<Vec<u8>, String> {
     let offset: i64 =
         bincode::deserialize(body).map_err(|e| format!("malformed trim request: {e}"))?;
-    let outcome = match caught_up_leader(core, group) {
-        Ok((raft, handle)) => trim_led(core, raft, &handle, offset).await,
-        Err(e) => Err(e),
-    };
-    bincode::serialize(&outcome).map_err(|e| e.to_string())
+    bincode::serialize(&trim_local(core, group, offset).await).map_err(|e| e.to_string())
 }

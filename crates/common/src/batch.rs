@@ -264,19 +264,35 @@ pub fn with_producer(
     batch
 }
 
-/// Builds an uncompressed batch of `values` (no keys, no headers): used by tests and tools.
-pub fn build(values: &[&[u8]], timestamp: i64) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, v: i64) {
-        let mut z = ((v << 1) ^ (v >> 63)) as u64;
-        loop {
-            if z < 0x80 {
-                out.push(z as u8);
-                return;
-            }
-            out.push((z as u8 & 0x7f) | 0x80);
-            z >>= 7;
+/// Appends `v` as a record field's zigzag varint.
+pub(crate) fn varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    loop {
+        if z < 0x80 {
+            out.push(z as u8);
+            return;
+        }
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+}
+
+/// Reads a record field's zigzag varint at `*at`, moving `*at` past it.
+pub(crate) fn read_varint(bytes: &[u8], at: &mut usize) -> Option<i64> {
+    let mut z: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        z |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some((z >> 1) as i64 ^ -((z & 1) as i64));
         }
     }
+    None
+}
+
+/// Builds an uncompressed batch of `values` (no keys, no headers): used by tests and tools.
+pub fn build(values: &[&[u8]], timestamp: i64) -> Vec<u8> {
     let mut records = Vec::new();
     for (i, value) in values.iter().enumerate() {
         let mut r = vec![0u8]; // attributes

@@ -11,7 +11,7 @@
 //! Consumers skip control batches; a `read_committed` consumer uses them,
 //! with the aborted-transaction list of a Fetch, to drop aborted records.
 
-use crate::batch::{parse_header, HEADER_LEN, LOG_OVERHEAD};
+use crate::batch::{parse_header, read_varint, varint, HEADER_LEN, LOG_OVERHEAD};
 
 /// Attribute bits of a marker batch: transactional (0x10) and control (0x20).
 const MARKER_ATTRIBUTES: i16 = 0x30;
@@ -25,33 +25,6 @@ pub struct TxnMarker {
     pub commit: bool,
     /// The epoch of the coordinator that decided it.
     pub coordinator_epoch: i32,
-}
-
-/// A record's varint (zigzag) encoding.
-fn varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    loop {
-        if z < 0x80 {
-            out.push(z as u8);
-            return;
-        }
-        out.push((z as u8 & 0x7f) | 0x80);
-        z >>= 7;
-    }
-}
-
-/// Reads a zigzag varint at `*at`, moving `*at` past it.
-fn read_varint(bytes: &[u8], at: &mut usize) -> Option<i64> {
-    let mut z: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        z |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some((z >> 1) as i64 ^ -((z & 1) as i64));
-        }
-    }
-    None
 }
 
 /// The marker batch for `marker`, stamped `timestamp` (ms), base offset 0
