@@ -15,6 +15,12 @@
 //! refuse it, so where their offsets (and every later entry's) land is known
 //! only once applied.
 //!
+//! Transaction markers go through the appender too ([`Write::Marker`]), each
+//! as an entry of its own: a marker takes an offset (or none, for a late
+//! duplicate), which only apply decides, so like an idempotent batch it
+//! suspends the prediction until the pipeline drains — and being proposed
+//! here keeps the appender the only proposer of entries that take offsets.
+//!
 //! The prediction is decided by pure code (`Predictor`, `Prediction`,
 //! `local_append_offsets`, `diverges`, `replies`) and counts offsets with the
 //! same rule apply assigns them by (`batch::offsets_in`); `run` feeds it Raft
@@ -67,6 +73,24 @@ pub struct Append {
     pub leader_only: bool,
     /// Gets the base offset of the first batch, or a Kafka error code.
     pub reply: oneshot::Sender<Result<i64, i16>>,
+}
+
+/// A transaction marker for this partition ([`crate::txn::markers`]).
+pub struct MarkerAppend {
+    /// The marker's control batch.
+    pub batch: Vec<u8>,
+    /// The coordinator's number of the transaction it ends.
+    pub txn_seq: u64,
+    /// Gets what applying it answered, or why it was not written.
+    pub reply: oneshot::Sender<Result<PartitionResponse, String>>,
+}
+
+/// What the appender proposes, in the order it receives them.
+pub enum Write {
+    /// A produce request's batches.
+    Append(Append),
+    /// A transaction marker.
+    Marker(MarkerAppend),
 }
 
 /// Where the appender's next entry will land, while it can tell.
@@ -204,7 +228,7 @@ pub fn spawn(
     reader: PartitionReader<PartitionTypeConfig>,
     gate: Gate,
     tasks: &Tasks,
-) -> mpsc::UnboundedSender<Append> {
+) -> mpsc::UnboundedSender<Write> {
     let (tx, rx) = mpsc::unbounded_channel();
     tasks.spawn("appender", run(group, raft, reader, gate, rx));
     tx
@@ -215,26 +239,72 @@ async fn run(
     raft: Raft<PartitionTypeConfig>,
     reader: PartitionReader<PartitionTypeConfig>,
     gate: Gate,
-    mut rx: mpsc::UnboundedReceiver<Append>,
+    mut rx: mpsc::UnboundedReceiver<Write>,
 ) {
     let in_flight = gate.in_flight.clone();
     let diverged = Arc::new(AtomicBool::new(false));
     let mut predictor = Predictor::default();
     // One task per submitted entry, answering its requests; owned here.
     let mut waiting = JoinSet::new();
-    while let Some(first) = rx.recv().await {
+    // A marker that ended the gathering of an entry: proposed next.
+    let mut held: Option<Write> = None;
+    loop {
+        let write = match held.take() {
+            Some(write) => write,
+            None => match rx.recv().await {
+                Some(write) => write,
+                None => break,
+            },
+        };
         // While leadership is being handed over the gate is shut: requests
         // queue, and once it opens (if leadership moved) proposing them
         // answers NOT_LEADER_OR_FOLLOWER.
         let _proposing = gate.proposing.read().await;
         while waiting.try_join_next().is_some() {}
+        let first = match write {
+            Write::Append(append) => append,
+            Write::Marker(marker) => {
+                // Apply decides whether it takes an offset: no prediction
+                // for any entry after it until the pipeline drains.
+                diverged.store(true, Ordering::Release);
+                predictor.next_entry(Pipeline::InFlight { diverged: true }, 0);
+                let request = PartitionRequest::TxnMarker {
+                    batch: ByteBuf::from(marker.batch),
+                    txn_seq: marker.txn_seq,
+                };
+                match raft.client_write_ff(request).await {
+                    Ok(committed) => {
+                        in_flight.fetch_add(1, Ordering::AcqRel);
+                        let in_flight = in_flight.clone();
+                        let reply = marker.reply;
+                        waiting.spawn(async move {
+                            let answer = match committed.await {
+                                Ok(Ok(written)) => Ok(written.data),
+                                Ok(Err(e)) => Err(e.to_string()),
+                                Err(e) => Err(format!("outcome unknown: {e}")),
+                            };
+                            let _ = reply.send(answer);
+                            in_flight.fetch_sub(1, Ordering::AcqRel);
+                        });
+                    }
+                    Err(fatal) => {
+                        let _ = marker.reply.send(Err(fatal.to_string()));
+                    }
+                }
+                continue;
+            }
+        };
         let mut size: usize = first.batches.iter().map(Bytes::len).sum();
         let mut appends = vec![first];
         while size < MAX_ENTRY_BYTES {
             match rx.try_recv() {
-                Ok(next) => {
+                Ok(Write::Append(next)) => {
                     size += next.batches.iter().map(Bytes::len).sum::<usize>();
                     appends.push(next);
+                }
+                Ok(marker) => {
+                    held = Some(marker);
+                    break;
                 }
                 Err(_) => break,
             }
@@ -299,9 +369,8 @@ async fn run(
                             }
                             PartitionResponse::None
                             | PartitionResponse::Trimmed { .. }
-                            | PartitionResponse::ProducersExpired { .. } => {
-                                Err(UNKNOWN_SERVER_ERROR)
-                            }
+                            | PartitionResponse::ProducersExpired { .. }
+                            | PartitionResponse::Marker { .. } => Err(UNKNOWN_SERVER_ERROR),
                         },
                         Ok(Err(ClientWriteError::ForwardToLeader(_))) => {
                             Err(NOT_LEADER_OR_FOLLOWER)

@@ -194,6 +194,19 @@ pub struct BrokerConfig {
     pub offsets_retention_minutes: u32,
     /// `offsets.retention.check.interval.ms`: how often expired offsets are removed.
     pub offsets_retention_check_interval_ms: u32,
+    /// Partitions of `__transaction_state` when it is created (Kafka's
+    /// `transaction.state.log.num.partitions`).
+    pub transaction_state_num_partitions: u32,
+    /// Replication factor of `__transaction_state` when it is created
+    /// (Kafka's `transaction.state.log.replication.factor`), capped by the
+    /// live brokers then.
+    pub transaction_state_replication_factor: u32,
+    /// `transaction.max.timeout.ms`: the longest transaction timeout a
+    /// producer may ask for.
+    pub transaction_max_timeout_ms: u32,
+    /// `transactional.id.expiration.ms`: a transactional id unused this
+    /// long is forgotten.
+    pub transactional_id_expiration_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -239,6 +252,10 @@ impl Default for BrokerConfig {
             offset_metadata_max_bytes: groups.offset_metadata_max_bytes,
             offsets_retention_minutes: groups.offsets_retention_minutes,
             offsets_retention_check_interval_ms: groups.offsets_retention_check_interval_ms,
+            transaction_state_num_partitions: 16,
+            transaction_state_replication_factor: 3,
+            transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration_ms: 7 * 24 * 3600 * 1000,
         }
     }
 }
@@ -271,6 +288,15 @@ impl BrokerConfig {
             offsets_retention_minutes: self.offsets_retention_minutes,
             offsets_retention_check_interval_ms: self.offsets_retention_check_interval_ms,
             ..GroupCoordinatorConfig::default()
+        }
+    }
+
+    /// The transaction coordinator's settings (the leader of each
+    /// `__transaction_state` partition makes them the partition's).
+    pub fn txn_coordinator(&self) -> cairn_coordinator::txn::TxnConfig {
+        cairn_coordinator::txn::TxnConfig {
+            max_timeout_ms: i32::try_from(self.transaction_max_timeout_ms).unwrap_or(i32::MAX),
+            id_expiration_ms: self.transactional_id_expiration_ms,
         }
     }
 
@@ -392,6 +418,23 @@ impl BrokerConfig {
         }
         if self.offsets_topic_replication_factor == 0 {
             return Err("offsets_topic_replication_factor must be at least 1".into());
+        }
+        if self.transaction_state_num_partitions == 0 {
+            return Err("transaction_state_num_partitions must be at least 1".into());
+        }
+        if self.transaction_state_replication_factor == 0 {
+            return Err("transaction_state_replication_factor must be at least 1".into());
+        }
+        if self.transaction_max_timeout_ms == 0 || self.transaction_max_timeout_ms > i32::MAX as u32
+        {
+            return Err(format!(
+                "transaction_max_timeout_ms ({}) must be between 1 and {}",
+                self.transaction_max_timeout_ms,
+                i32::MAX
+            ));
+        }
+        if self.transactional_id_expiration_ms == 0 {
+            return Err("transactional_id_expiration_ms must be at least 1".into());
         }
         // The coordinator names Kafka's dotted keys (its reasons hold keys and
         // integers only); the broker's keys are snake_case.

@@ -233,7 +233,7 @@ pub fn broker_configs(core: &Core) -> Vec<ConfigEntry> {
         Boolean,
         "Whether the controller periodically moves leaderships back to preferred replicas. Cairn: auto_leader_rebalance_enable.",
     ));
-    let numbers: [(&str, u64, u64, ConfigType, &str); 10] = [
+    let numbers: [(&str, u64, u64, ConfigType, &str); 14] = [
         (
             "leader.imbalance.check.interval.seconds",
             c.leader_imbalance_check_interval_seconds,
@@ -261,6 +261,34 @@ pub fn broker_configs(core: &Core) -> Vec<ConfigEntry> {
             d.offsets_topic_replication_factor.into(),
             Short,
             "Replication factor of __consumer_offsets. Cairn: offsets_topic_replication_factor.",
+        ),
+        (
+            "transaction.state.log.num.partitions",
+            c.transaction_state_num_partitions.into(),
+            d.transaction_state_num_partitions.into(),
+            Int,
+            "Partitions of __transaction_state. Cairn: transaction_state_num_partitions.",
+        ),
+        (
+            "transaction.state.log.replication.factor",
+            c.transaction_state_replication_factor.into(),
+            d.transaction_state_replication_factor.into(),
+            Short,
+            "Replication factor of __transaction_state. Cairn: transaction_state_replication_factor.",
+        ),
+        (
+            "transaction.max.timeout.ms",
+            c.transaction_max_timeout_ms.into(),
+            d.transaction_max_timeout_ms.into(),
+            Int,
+            "The longest transaction timeout a producer may ask for. Cairn: transaction_max_timeout_ms.",
+        ),
+        (
+            "transactional.id.expiration.ms",
+            c.transactional_id_expiration_ms,
+            d.transactional_id_expiration_ms,
+            Int,
+            "How long an unused transactional id is kept. Cairn: transactional_id_expiration_ms.",
         ),
         (
             "group.min.session.timeout.ms",

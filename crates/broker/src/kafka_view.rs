@@ -22,7 +22,7 @@ use cairn_meta::topic_config::{effective_config, validate_topic_name};
 use cairn_meta::{ConfigChange, ControllerRequest, MetaResponse};
 use tokio::sync::{oneshot, watch};
 
-use crate::appender::Append;
+use crate::appender::{Append, Write};
 use crate::group_coordinators;
 use crate::kafka_admin::{
     create_topic_request, default_replication_factor, meta_error_to_kafka, reassign,
@@ -138,6 +138,48 @@ impl KafkaCluster for KafkaView {
         group_coordinators::list_groups(&self.0, states)
     }
 
+    fn find_txn_coordinator(
+        &self,
+        transactional_id: &str,
+    ) -> BoxFuture<Result<BrokerEndpoint, KafkaError>> {
+        let (core, id) = (self.0.clone(), transactional_id.to_string());
+        Box::pin(async move {
+            group_coordinators::find_coordinator_of(
+                &core,
+                group_coordinators::CoordinatorKind::Txn,
+                &id,
+            )
+            .await
+        })
+    }
+
+    fn txn_request(
+        &self,
+        transactional_id: &str,
+        event: cairn_coordinator::txn::TxnEvent,
+    ) -> BoxFuture<Result<cairn_coordinator::txn::TxnAnswer, KafkaError>> {
+        let (core, id) = (self.0.clone(), transactional_id.to_string());
+        Box::pin(async move { crate::txn::request(&core, &id, event).await })
+    }
+
+    fn describe_txn(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Option<cairn_coordinator::txn::TxnMetadata>, KafkaError> {
+        crate::txn::describe(&self.0, transactional_id)
+    }
+
+    fn list_txns(&self) -> Vec<(String, cairn_coordinator::txn::TxnMetadata)> {
+        crate::txn::list(&self.0)
+    }
+
+    fn partition_count(&self, topic: &str) -> Option<i32> {
+        self.0
+            .meta()
+            .reader
+            .read(|s| s.topics.get(topic).map(|t| t.partitions.len() as i32))
+    }
+
     fn create_topic(&self, request: NewTopic) -> BoxFuture<Result<CreatedTopic, KafkaError>> {
         let core = self.0.clone();
         let configs = kafka_configs::configs_with(&core, &request.configs);
@@ -247,7 +289,10 @@ impl KafkaCluster for KafkaView {
         let core = &self.0;
         // Internal topics are made by whoever needs them (the group
         // coordinator), never by a client's Metadata request.
-        let internal = [crate::offsets::OFFSETS_TOPIC, "__transaction_state"];
+        let internal = [
+            crate::offsets::OFFSETS_TOPIC,
+            crate::offsets::TXN_STATE_TOPIC,
+        ];
         if !core.config().auto_create_topics_enable || internal.contains(&name) {
             return None;
         }
@@ -481,6 +526,7 @@ impl KafkaCluster for KafkaView {
             .reader
             .producers()
             .map_err(|e| KafkaError::new(UNKNOWN_SERVER_ERROR, e.to_string()))?;
+        let open = handle.reader.open_transactions();
         Ok(producers
             .iter()
             .map(|(id, p)| ActiveProducer {
@@ -488,6 +534,10 @@ impl KafkaCluster for KafkaView {
                 epoch: p.epoch,
                 last_sequence: p.last_sequence().unwrap_or(-1),
                 last_timestamp: p.last_timestamp,
+                current_txn_start_offset: open
+                    .iter()
+                    .find(|(pid, _)| *pid == id)
+                    .map_or(-1, |(_, first)| *first as i64),
             })
             .collect())
     }
@@ -520,11 +570,11 @@ impl KafkaCluster for KafkaView {
         let (reply, rx) = oneshot::channel();
         if handle
             .appender
-            .send(Append {
+            .send(Write::Append(Append {
                 batches,
                 leader_only,
                 reply,
-            })
+            }))
             .is_err()
         {
             return Box::pin(std::future::ready(Err(KafkaError::from_code(
@@ -546,6 +596,17 @@ impl KafkaCluster for KafkaView {
         offset: i64,
         max_bytes: usize,
     ) -> Result<PartitionRead, KafkaError> {
+        self.read_isolated(topic, partition, offset, max_bytes, false)
+    }
+
+    fn read_isolated(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+        committed: bool,
+    ) -> Result<PartitionRead, KafkaError> {
         let (handle, _) = self.caught_up_replica(topic, partition)?;
         let reader = &handle.reader;
         let (start, hw) = (
@@ -555,14 +616,22 @@ impl KafkaCluster for KafkaView {
         if offset < start || offset > hw {
             return Err(KafkaError::from_code(OFFSET_OUT_OF_RANGE));
         }
-        let read = reader.read(offset as u64, max_bytes).map_err(|e| {
-            tracing::error!(topic, partition, offset, error = %e, "fetch read failed");
-            KafkaError::from_code(UNKNOWN_SERVER_ERROR)
-        })?;
+        let read = reader
+            .read_isolated(offset as u64, max_bytes, committed)
+            .map_err(|e| {
+                tracing::error!(topic, partition, offset, error = %e, "fetch read failed");
+                KafkaError::from_code(UNKNOWN_SERVER_ERROR)
+            })?;
         Ok(PartitionRead {
             records: Bytes::from(read.bytes),
             high_watermark: read.high_watermark as i64,
             log_start_offset: start,
+            last_stable_offset: read.last_stable_offset as i64,
+            aborted: read
+                .aborted
+                .iter()
+                .map(|a| (a.producer_id, a.first_offset as i64))
+                .collect(),
         })
     }
 
@@ -578,11 +647,23 @@ impl KafkaCluster for KafkaView {
         partition: i32,
         timestamp: i64,
     ) -> Result<(i64, i64), KafkaError> {
+        self.list_offset_isolated(topic, partition, timestamp, false)
+    }
+
+    fn list_offset_isolated(
+        &self,
+        topic: &str,
+        partition: i32,
+        timestamp: i64,
+        committed: bool,
+    ) -> Result<(i64, i64), KafkaError> {
         let (handle, _) = self.caught_up_replica(topic, partition)?;
         let reader = &handle.reader;
         match timestamp {
             -2 => Ok((-1, reader.log_start_offset() as i64)),
-            // -1 latest; -3 (max timestamp) is answered as latest too.
+            // -1 latest (the last stable offset for read_committed); -3
+            // (max timestamp) is answered as latest too.
+            -1 | -3 if committed => Ok((-1, reader.last_stable_offset() as i64)),
             -1 | -3 => Ok((-1, reader.high_watermark() as i64)),
             ts => match reader.offset_for_timestamp(ts) {
                 Ok(Some((offset, found_ts))) => Ok((found_ts, offset as i64)),

@@ -7,7 +7,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | process | [`node`] (start and stop; owns every task) |
-//! | loops and servers | [`admin`], [`kafka_view`], [`kafka_metadata`], [`kafka_admin`], [`group_coordinators`], [`controller`], [`leader_balance`], [`reassign`], [`transfer`], [`failover`], [`dissemination`], [`retention`], [`rpc`] |
+//! | loops and servers | [`admin`], [`kafka_view`], [`kafka_metadata`], [`kafka_admin`], [`group_coordinators`], [`txn`], [`controller`], [`leader_balance`], [`reassign`], [`transfer`], [`failover`], [`dissemination`], [`retention`], [`rpc`] |
 //! | shared state | [`shared`] |
 //! | components | [`metadata`], [`offsets`], [`partitions`], [`appender`], [`quiesce`], [`dissemination::knowledge`] |
 //! | foundations | [`config`], [`error`], [`tasks`], [`services`], [`clock`], [`view`] |
@@ -45,6 +45,7 @@ pub mod shared;
 pub mod tasks;
 pub mod transfer;
 pub mod trim;
+pub mod txn;
 pub mod view;
 
 pub use crate::shared::Core;

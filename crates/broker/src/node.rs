@@ -73,7 +73,7 @@ impl Broker {
         let partitions = PartitionManager::new(
             config.id,
             &config.cluster_name,
-            config.group_coordinator(),
+            (config.group_coordinator(), config.txn_coordinator()),
             engine.clone(),
             transport.clone(),
             tasks.clone(),
@@ -111,6 +111,10 @@ impl Broker {
         loops.spawn(
             "failover",
             crate::failover::run(core.clone(), stop.subscribe()),
+        );
+        loops.spawn(
+            "transaction markers",
+            crate::txn::markers::run(core.clone(), stop.subscribe()),
         );
         loops.spawn(
             "partition moves",

@@ -11,6 +11,7 @@ use std::time::Duration;
 use openraft::error::{InitializeError, RaftError};
 use openraft::{BasicNode, Raft};
 
+use cairn_coordinator::txn::TxnConfig;
 use cairn_coordinator::GroupCoordinatorConfig;
 use cairn_meta::MetaState;
 use cairn_raft::{GroupNetworkFactory, GroupRegistry, PartitionTypeConfig, RaftTiming, Transport};
@@ -28,7 +29,8 @@ use crate::BrokerError;
 
 /// Running partition groups with their read side and write queue.
 pub type PartitionRegistry = GroupRegistry<PartitionTypeConfig, PartitionHandle>;
-/// Running `__consumer_offsets` groups with their coordinator state and host.
+/// Running coordinator groups (`__consumer_offsets` and `__transaction_state`
+/// partitions) with their coordinator state and host.
 pub type OffsetsRegistry = GroupRegistry<OffsetsTypeConfig, OffsetsHandle>;
 
 /// Snapshot a coordinator every this many applied entries (heartbeats are
@@ -40,8 +42,8 @@ const OFFSETS_SNAPSHOT_EVERY: u64 = 1000;
 pub struct PartitionHandle {
     /// Offsets and records.
     pub reader: PartitionReader<PartitionTypeConfig>,
-    /// Produce requests for this partition.
-    pub appender: tokio::sync::mpsc::UnboundedSender<crate::appender::Append>,
+    /// Produce requests and transaction markers for this partition.
+    pub appender: tokio::sync::mpsc::UnboundedSender<crate::appender::Write>,
     /// The appender's proposals and leadership hand-off ([`crate::transfer`]).
     pub gate: crate::appender::Gate,
 }
@@ -56,8 +58,9 @@ pub struct PartitionManager {
     tasks: Tasks,
     /// Timing of offsets groups: partition timing, snapshots on a schedule.
     offsets_raft_config: Arc<openraft::Config>,
-    /// The group coordinator settings of the offsets groups this broker leads.
-    group_settings: GroupCoordinatorConfig,
+    /// The group and transaction coordinator settings of the coordinator
+    /// groups this broker leads.
+    group_settings: (GroupCoordinatorConfig, TxnConfig),
     /// The running groups.
     pub registry: PartitionRegistry,
     /// The running `__consumer_offsets` groups.
@@ -100,7 +103,8 @@ struct Wanted {
     /// This broker is not one of `replicas`: a partition is moving here.
     joining: bool,
     label: String,
-    /// A partition of `__consumer_offsets`: a coordinator group.
+    /// A partition of `__consumer_offsets` or `__transaction_state`: a
+    /// coordinator group.
     offsets: bool,
 }
 
@@ -109,7 +113,7 @@ impl PartitionManager {
     pub fn new(
         id: u64,
         cluster_name: &str,
-        group_settings: GroupCoordinatorConfig,
+        group_settings: (GroupCoordinatorConfig, TxnConfig),
         engine: Engine,
         transport: Transport,
         tasks: Tasks,
@@ -156,7 +160,8 @@ impl PartitionManager {
                         replicas: p.replicas.clone(),
                         joining: !p.replicas.contains(&self.id),
                         label: format!("{}/{}", topic.name, p.partition),
-                        offsets: topic.name == OFFSETS_TOPIC,
+                        offsets: topic.name == OFFSETS_TOPIC
+                            || topic.name == crate::offsets::TXN_STATE_TOPIC,
                     },
                 )
             })

@@ -67,6 +67,7 @@ async fn serve_rpc(
         services::MOVE => crate::reassign::serve_move(core, group, &body).await,
         services::STATS => crate::console::stats::serve(core),
         services::TRIM => crate::trim::serve(core, group, &body).await,
+        services::TXN_MARKER => crate::txn::markers::serve(core, group, &body).await,
         service::APPEND | service::VOTE | service::SNAPSHOT if group == METADATA_GROUP => {
             serve_raft_rpc(&core.meta().raft, service_id, &body).await
         }

@@ -24,3 +24,6 @@ pub const STATS: u8 = FIRST_BROKER_SERVICE + 6;
 /// "Trim this group to the offset in the body" to a partition's leader (see
 /// [`crate::trim`]).
 pub const TRIM: u8 = FIRST_BROKER_SERVICE + 7;
+/// "Write this transaction marker to this group" to a partition's leader,
+/// from a transaction coordinator (see [`crate::txn::markers`]).
+pub const TXN_MARKER: u8 = FIRST_BROKER_SERVICE + 8;

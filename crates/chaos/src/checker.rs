@@ -25,6 +25,18 @@
 //!   member read (a member commits only what it has read, so a hole means
 //!   a member started past the committed offset).
 //!
+//! And over the transactional workload's transactions:
+//! - `G1a` (aborted read): a value of a transaction that was definitely
+//!   aborted was read (by the `read_committed` consumer or the final read).
+//! - `non-atomic`: the final read holds some of a transaction's values but
+//!   not all (a committed one must show all, an aborted one none, one of
+//!   unknown outcome all or none).
+//!
+//! A committed transaction's values are acknowledged sends, so `lost-write`,
+//! `duplicate`, `wrong-offset` and `realtime-order` apply to them as to
+//! plain sends; an aborted one's are failed sends (reported as `G1a`, not
+//! `unexpected`, when read).
+//!
 //! Plus counts of ok/fail/info sends and the longest window per partition with
 //! no acknowledged send (from the run's first invoke to its last completion).
 
@@ -32,7 +44,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::{History, Outcome};
+use crate::history::{History, Outcome, TxnOutcome};
 
 /// One anomaly, with enough detail to find it in the history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +82,10 @@ pub struct Report {
     /// Assignments the members received (each rebalance gives every member one).
     #[serde(default)]
     pub assignments: u64,
+    /// Transactions committed, aborted and of unknown outcome
+    /// (transactional workload).
+    #[serde(default)]
+    pub txns: [u64; 3],
 }
 
 /// Every anomaly category the checker knows, for reports that list zeros too.
@@ -85,6 +101,8 @@ pub const CATEGORIES: &[&str] = &[
     "lost-commit",
     "duplicate-assignment",
     "commit-skip",
+    "G1a",
+    "non-atomic",
 ];
 
 impl Report {
@@ -157,8 +175,22 @@ pub fn check(h: &History) -> Report {
     }
     let sent: BTreeMap<&str, &crate::history::Send> =
         h.sends.iter().map(|s| (s.value.as_str(), s)).collect();
+    let aborted: BTreeSet<&str> = h
+        .txns
+        .iter()
+        .filter(|t| t.outcome == TxnOutcome::Aborted)
+        .flat_map(|t| t.values.iter().map(String::as_str))
+        .collect();
     for (value, places) in &where_read {
         let partition = places.iter().next().map_or(-1, |p| p.0);
+        if aborted.contains(value) {
+            report.anomalies.push(anomaly(
+                "G1a",
+                partition,
+                format!("{value} of an aborted transaction was read at {places:?}"),
+            ));
+            continue;
+        }
         match sent.get(value) {
             None => report.anomalies.push(anomaly(
                 "unexpected",
@@ -199,8 +231,43 @@ pub fn check(h: &History) -> Report {
     check_polls(h, &mut report);
     check_realtime(h, &mut report);
     check_group(h, &mut report);
+    check_txns(h, &mut report);
     report.longest_unavailable_ns = unavailability(h);
     report
+}
+
+/// `non-atomic`, and the transaction counts.
+fn check_txns(h: &History, report: &mut Report) {
+    let finally: BTreeMap<&str, i32> = h
+        .final_reads
+        .iter()
+        .flat_map(|(p, rs)| rs.iter().map(move |(_, v)| (v.as_str(), *p)))
+        .collect();
+    for t in &h.txns {
+        let index = match t.outcome {
+            TxnOutcome::Committed => 0,
+            TxnOutcome::Aborted => 1,
+            TxnOutcome::Unknown => 2,
+        };
+        report.txns[index] += 1;
+        let seen: Vec<&str> = t
+            .values
+            .iter()
+            .map(String::as_str)
+            .filter(|v| finally.contains_key(v))
+            .collect();
+        if !seen.is_empty() && seen.len() < t.values.len() {
+            let partition = finally.get(seen[0]).copied().unwrap_or(-1);
+            report.anomalies.push(anomaly(
+                "non-atomic",
+                partition,
+                format!(
+                    "{:?} transaction of process {} with {:?}: the final read holds only {seen:?}",
+                    t.outcome, t.process, t.values
+                ),
+            ));
+        }
+    }
 }
 
 fn check_polls(h: &History, report: &mut Report) {
@@ -715,5 +782,76 @@ mod tests {
             .collect();
         assert_eq!(back, events);
         assert!(check(&History::from_events(back)).is_valid());
+    }
+
+    fn txn(values: &[&str], outcome: TxnOutcome) -> crate::history::Txn {
+        crate::history::Txn {
+            process: 1,
+            values: values.iter().map(|v| v.to_string()).collect(),
+            invoked_ns: 0,
+            completed_ns: 10,
+            outcome,
+        }
+    }
+
+    /// Committed t1 (a, b), aborted t2 (x), unknown t3 (u, v): a valid
+    /// final read holds a and b, skips the markers' offsets, never x, and
+    /// either both of u and v or neither.
+    fn transactional() -> History {
+        History {
+            sends: vec![
+                ok("a", 0, 10, 0),
+                ok("b", 0, 10, 1),
+                send("x", 0, 10, Outcome::Fail),
+                send("u", 20, 30, Outcome::Info),
+                send("v", 20, 30, Outcome::Info),
+            ],
+            final_reads: final_read(&[(0, "a"), (1, "b"), (5, "u"), (6, "v")]),
+            txns: vec![
+                txn(&["a", "b"], TxnOutcome::Committed),
+                txn(&["x"], TxnOutcome::Aborted),
+                txn(&["u", "v"], TxnOutcome::Unknown),
+            ],
+            ..History::default()
+        }
+    }
+
+    #[test]
+    fn transactions_read_whole_or_not_at_all_pass() {
+        let r = check(&transactional());
+        assert!(r.is_valid(), "{:?}", r.anomalies);
+        assert_eq!(r.txns, [1, 1, 1]);
+        let mut h = transactional();
+        h.final_reads = final_read(&[(0, "a"), (1, "b")]);
+        assert!(
+            check(&h).is_valid(),
+            "an unknown transaction may be aborted"
+        );
+    }
+
+    #[test]
+    fn an_aborted_value_read_is_g1a_not_unexpected() {
+        let mut h = transactional();
+        h.polls.push(Poll {
+            session: 1,
+            partition: 0,
+            records: vec![(3, "x".into())],
+        });
+        let r = check(&h);
+        assert_eq!(r.count("G1a"), 1, "{:?}", r.anomalies);
+        assert_eq!(r.count("unexpected"), 0);
+    }
+
+    #[test]
+    fn part_of_a_transaction_read_is_non_atomic() {
+        let mut h = transactional();
+        h.final_reads = final_read(&[(0, "a"), (1, "b"), (5, "u")]);
+        let r = check(&h);
+        assert_eq!(r.count("non-atomic"), 1, "{:?}", r.anomalies);
+        let mut h = transactional();
+        h.final_reads = final_read(&[(0, "a"), (5, "u"), (6, "v")]);
+        let r = check(&h);
+        // A committed transaction with a value missing: lost and non-atomic.
+        assert_eq!((r.count("non-atomic"), r.count("lost-write")), (1, 1));
     }
 }

@@ -98,6 +98,34 @@ pub struct CommittedRead {
     pub completed_ns: u64,
 }
 
+/// How a transaction ended (transactional workload).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxnOutcome {
+    /// The commit was acknowledged.
+    Committed,
+    /// Definitely aborted: the abort was acknowledged, or the producer gave
+    /// up before asking to commit (the coordinator aborts it at its timeout).
+    Aborted,
+    /// The commit was asked for and not acknowledged: either.
+    Unknown,
+}
+
+/// One transaction of the transactional workload: its values (each also
+/// recorded as a [`Send`]) and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Txn {
+    /// The producer that ran it.
+    pub process: u64,
+    /// The values it sent, in order.
+    pub values: Vec<String>,
+    /// When it began (ns since the run started).
+    pub invoked_ns: u64,
+    /// When it ended (ns since the run started).
+    pub completed_ns: u64,
+    /// How it ended.
+    pub outcome: TxnOutcome,
+}
+
 /// One line of the history file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -120,6 +148,8 @@ pub enum Event {
     Commit(Commit),
     /// A read of a committed offset.
     CommittedRead(CommittedRead),
+    /// A transaction (transactional workload).
+    Txn(Txn),
 }
 
 /// A whole run.
@@ -139,6 +169,8 @@ pub struct History {
     pub commits: Vec<Commit>,
     /// Reads of committed offsets (group workload).
     pub committed_reads: Vec<CommittedRead>,
+    /// Transactions (transactional workload).
+    pub txns: Vec<Txn>,
 }
 
 impl History {
@@ -156,6 +188,7 @@ impl History {
                 Event::Assignment(a) => h.assignments.push(a),
                 Event::Commit(c) => h.commits.push(c),
                 Event::CommittedRead(r) => h.committed_reads.push(r),
+                Event::Txn(t) => h.txns.push(t),
             }
         }
         h

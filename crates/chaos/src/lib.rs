@@ -10,6 +10,7 @@ pub mod harness;
 pub mod history;
 pub mod net;
 pub mod run;
+pub mod txn;
 
 pub use checker::{check, Anomaly, Report};
 pub use history::{Event, History, Outcome, Poll, Send};

@@ -2,13 +2,16 @@
 //! values and a consumer polling, a nemesis applying faults on a seeded
 //! schedule, then healing, a final read of every partition, and the checker.
 //!
-//! Three workloads: [`Workload::Plain`] producers never retry (a retry could
+//! Four workloads: [`Workload::Plain`] producers never retry (a retry could
 //! write a value twice, which the checker would rightly call a duplicate);
 //! [`Workload::Idempotent`] producers retry as clients do by default, with
 //! idempotence on, and the checker's `duplicate` must still stay at 0;
 //! [`Workload::Group`] producers send as the plain ones and the consumers are
 //! members of one consumer group ([`crate::group`]), committing as they go,
-//! for the checker's `lost-commit`, `duplicate-assignment` and `commit-skip`.
+//! for the checker's `lost-commit`, `duplicate-assignment` and `commit-skip`;
+//! [`Workload::Txn`] producers run transactions over several partitions
+//! and a `read_committed` consumer reads ([`crate::txn`]), for `G1a` and
+//! `non-atomic`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -80,6 +83,9 @@ pub enum Workload {
     /// Plain producers; consumers in one consumer group that commit offsets
     /// and leave and rejoin now and then.
     Group,
+    /// Transactional producers (1 to 4 sends per transaction, some
+    /// aborted); a `read_committed` consumer.
+    Txn,
 }
 
 impl std::str::FromStr for Workload {
@@ -90,8 +96,9 @@ impl std::str::FromStr for Workload {
             "plain" => Ok(Self::Plain),
             "idempotent" => Ok(Self::Idempotent),
             "group" => Ok(Self::Group),
+            "txn" => Ok(Self::Txn),
             other => Err(format!(
-                "unknown workload '{other}' (expected plain, idempotent or group)"
+                "unknown workload '{other}' (expected plain, idempotent, group or txn)"
             )),
         }
     }
@@ -112,6 +119,7 @@ pub fn producer_settings(workload: Workload) -> Vec<(&'static str, &'static str)
             ("message.timeout.ms", "15000"),
             ("linger.ms", "0"),
         ],
+        Workload::Txn => crate::txn::producer_settings(),
     }
 }
 
@@ -260,7 +268,32 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let producers: Vec<_> = (0..config.producers)
+    let txn_counts: Arc<[AtomicU64; 3]> = Arc::default();
+    let txn_producers: Vec<_> = match config.workload {
+        Workload::Txn => (0..config.producers as u64)
+            .map(|process| {
+                let producer = crate::txn::ProducerConfig {
+                    process,
+                    seed: config.seed,
+                    bootstrap: bootstrap.clone(),
+                    topic: topic.clone(),
+                    partitions: config.partitions as i32,
+                    start,
+                    events: events.clone(),
+                    stop: stop.clone(),
+                    counts: txn_counts.clone(),
+                };
+                std::thread::spawn(move || crate::txn::run_producer(producer))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let plain_producers = if config.workload == Workload::Txn {
+        0
+    } else {
+        config.producers
+    };
+    let producers: Vec<_> = (0..plain_producers)
         .map(|process| {
             let (events, stop, counts, bootstrap, topic) = (
                 events.clone(),
@@ -339,9 +372,21 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
                 std::thread::spawn(move || crate::group::run_member(member))
             })
             .collect(),
-        Workload::Plain | Workload::Idempotent => Vec::new(),
+        Workload::Plain | Workload::Idempotent | Workload::Txn => Vec::new(),
     };
-    let consumer = (config.workload != Workload::Group).then(|| {
+    let txn_consumer = (config.workload == Workload::Txn).then(|| {
+        let (events, stop, bootstrap, topic) = (
+            events.clone(),
+            stop.clone(),
+            bootstrap.clone(),
+            topic.clone(),
+        );
+        let partitions = config.partitions as i32;
+        std::thread::spawn(move || {
+            crate::txn::run_consumer(bootstrap, topic, partitions, events, stop)
+        })
+    });
+    let consumer = matches!(config.workload, Workload::Plain | Workload::Idempotent).then(|| {
         let (events, stop, bootstrap, topic) = (
             events.clone(),
             stop.clone(),
@@ -429,9 +474,9 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
         if Instant::now() >= next_status {
             next_status += Duration::from_secs(10);
             progress(&format!(
-                "{:>6.1}s  sends: {}; fault: {}",
+                "{:>6.1}s  {}; fault: {}",
                 start.elapsed().as_secs_f64(),
-                counts.line(),
+                work_line(config.workload, &counts, &txn_counts),
                 current.as_ref().map_or("none".into(), describe)
             ));
         }
@@ -445,7 +490,7 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
     progress(&format!(
         "{:>6.1}s  faults over ({}); healing",
         start.elapsed().as_secs_f64(),
-        counts.line()
+        work_line(config.workload, &counts, &txn_counts)
     ));
     let healthy = wait_healthy(&bootstrap, &topic, config, Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
@@ -453,7 +498,10 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
     for p in producers {
         let _ = runtime.block_on(p);
     }
-    if let Some(consumer) = consumer {
+    for p in txn_producers {
+        let _ = p.join();
+    }
+    if let Some(consumer) = consumer.or(txn_consumer) {
         let _ = consumer.join();
     }
     for member in members {
@@ -462,22 +510,38 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
     if !healthy {
         return Err("the cluster did not heal within 60 s".into());
     }
-    let finals = final_read(&bootstrap, &topic, config.partitions as i32)?;
+    let finals = match config.workload {
+        Workload::Txn => crate::txn::final_read(&bootstrap, &topic, config.partitions as i32)?,
+        _ => final_read(&bootstrap, &topic, config.partitions as i32)?,
+    };
     let committed = match config.workload {
         Workload::Group => {
             crate::group::final_committed(&bootstrap, &topic, config.partitions as i32, start)?
         }
-        Workload::Plain | Workload::Idempotent => Vec::new(),
+        Workload::Plain | Workload::Idempotent | Workload::Txn => Vec::new(),
     };
     let mut events = std::mem::take(&mut *events.lock().expect("events lock"));
     events.extend(finals);
     events.extend(committed);
     progress(&format!(
-        "{:>6.1}s  sends: {}; final read done",
+        "{:>6.1}s  {}; final read done",
         start.elapsed().as_secs_f64(),
-        counts.line()
+        work_line(config.workload, &counts, &txn_counts)
     ));
     Ok(events)
+}
+
+/// The progress line's counts: sends, or transactions by outcome.
+fn work_line(workload: Workload, counts: &Counts, txns: &[AtomicU64; 3]) -> String {
+    match workload {
+        Workload::Txn => format!(
+            "transactions: {} committed, {} aborted, {} unknown",
+            txns[0].load(Ordering::Relaxed),
+            txns[1].load(Ordering::Relaxed),
+            txns[2].load(Ordering::Relaxed)
+        ),
+        _ => format!("sends: {}", counts.line()),
+    }
 }
 
 fn describe(action: &Action) -> String {
@@ -838,6 +902,7 @@ mod tests {
         assert_eq!("plain".parse(), Ok(Workload::Plain));
         assert_eq!("idempotent".parse(), Ok(Workload::Idempotent));
         assert_eq!("group".parse(), Ok(Workload::Group));
+        assert_eq!("txn".parse(), Ok(Workload::Txn));
         assert_eq!(
             producer_settings(Workload::Group),
             producer_settings(Workload::Plain)

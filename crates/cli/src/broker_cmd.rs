@@ -117,6 +117,15 @@ pub struct BrokerArgs {
     /// Replication factor of __consumer_offsets when it is created (capped by live brokers).
     #[arg(long, env = "CAIRN_OFFSETS_TOPIC_REPLICATION_FACTOR")]
     offsets_topic_replication_factor: Option<u32>,
+    /// Partitions of __transaction_state when it is created.
+    #[arg(long, env = "CAIRN_TRANSACTION_STATE_NUM_PARTITIONS")]
+    transaction_state_num_partitions: Option<u32>,
+    /// Replication factor of __transaction_state when it is created (capped by live brokers).
+    #[arg(long, env = "CAIRN_TRANSACTION_STATE_REPLICATION_FACTOR")]
+    transaction_state_replication_factor: Option<u32>,
+    /// Longest transaction timeout a producer may ask for, in milliseconds.
+    #[arg(long, env = "CAIRN_TRANSACTION_MAX_TIMEOUT_MS")]
+    transaction_max_timeout_ms: Option<u32>,
     /// Smallest consumer session timeout a group member may ask for, in milliseconds.
     #[arg(long, env = "CAIRN_GROUP_MIN_SESSION_TIMEOUT_MS")]
     group_min_session_timeout_ms: Option<u32>,
@@ -244,6 +253,15 @@ fn load_config(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     }
     if let Some(v) = args.offsets_topic_replication_factor {
         config.offsets_topic_replication_factor = v;
+    }
+    if let Some(v) = args.transaction_state_num_partitions {
+        config.transaction_state_num_partitions = v;
+    }
+    if let Some(v) = args.transaction_state_replication_factor {
+        config.transaction_state_replication_factor = v;
+    }
+    if let Some(v) = args.transaction_max_timeout_ms {
+        config.transaction_max_timeout_ms = v;
     }
     if let Some(v) = args.group_min_session_timeout_ms {
         config.group_min_session_timeout_ms = v;

@@ -57,7 +57,10 @@ pub struct ChaosArgs {
     /// `group` (plain producers; --consumers members of one consumer group
     /// that commit as they read and leave and rejoin every 10–30 s; checked
     /// for lost commits, duplicate assignments and commits past unread
-    /// records).
+    /// records) or `txn` (transactional producers, 1–4 sends to random
+    /// partitions per transaction, a fifth of them aborted; a
+    /// read_committed consumer; checked for aborted reads (G1a) and
+    /// transactions seen in part).
     #[arg(long, default_value = "plain")]
     workload: Workload,
     /// Members of the consumer group (group workload).
@@ -158,6 +161,12 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<()> {
         "\nsends: {} ok, {} failed, {} unknown",
         report.ok, report.fail, report.info
     );
+    if args.workload == Workload::Txn {
+        println!(
+            "transactions: {} committed, {} aborted, {} unknown",
+            report.txns[0], report.txns[1], report.txns[2]
+        );
+    }
     if args.workload == Workload::Group {
         println!(
             "commits: {} acknowledged, {} refused, {} unknown; {} assignments",

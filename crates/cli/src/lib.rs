@@ -12,6 +12,7 @@ mod group_reset;
 mod output;
 mod producers_cmd;
 mod top;
+mod txn_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +43,9 @@ enum Command {
     /// Consumer groups: list them, describe one with its lag.
     #[command(subcommand)]
     Group(group_cmd::GroupCommand),
+    /// Transactions: list the transactional ids, describe one.
+    #[command(subcommand)]
+    Txn(txn_cmd::TxnCommand),
     /// Produce one message per stdin line.
     Produce(clients::ProduceArgs),
     /// Print messages of a topic.
@@ -66,6 +70,7 @@ pub fn main() {
         Command::Cluster(cmd) => admin_client::run_cluster(cmd),
         Command::Controller(cmd) => admin_client::run_controller(cmd),
         Command::Group(cmd) => group_cmd::run(cmd),
+        Command::Txn(cmd) => txn_cmd::run(cmd),
         Command::Dev(args) => dev::run(args),
         Command::Chaos(args) => chaos_cmd::run(args),
         Command::Produce(args) => clients::produce(args),

@@ -38,7 +38,7 @@ pub struct ProducerRow {
 }
 
 /// One request to `addr`, its response decoded.
-fn call<Q: Encodable, R: Decodable>(
+pub(crate) fn call<Q: Encodable, R: Decodable>(
     addr: &str,
     key: ApiKey,
     version: i16,

@@ -264,6 +264,17 @@ pub fn with_producer(
     batch
 }
 
+/// `batch` of a transactional producer: [`with_producer`] plus the
+/// transactional attribute bit, CRC recomputed; used by tests and tools.
+pub fn transactional(batch: Vec<u8>, producer_id: i64, epoch: i16, base_sequence: i32) -> Vec<u8> {
+    let mut batch = with_producer(batch, producer_id, epoch, base_sequence);
+    let attributes = i16::from_be_bytes([batch[21], batch[22]]) | 0x10;
+    batch[21..23].copy_from_slice(&attributes.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    batch
+}
+
 /// Appends `v` as a record field's zigzag varint.
 pub(crate) fn varint(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;

@@ -77,6 +77,14 @@ pub const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
 pub const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
 /// The transaction is completing; retry (retriable).
 pub const CONCURRENT_TRANSACTIONS: i16 = 51;
+/// Not attempted because another part of the same request failed
+/// (AddPartitionsToTxn with an unknown partition).
+pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
+/// OffsetFetch with `require_stable`: a transaction holds an offset of
+/// this partition until its marker arrives; retry (retriable).
+pub const UNSTABLE_OFFSET_COMMIT: i16 = 88;
+/// DescribeTransactions of a transactional id the coordinator does not know.
+pub const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
 /// A newer producer with the same transactional id has been initialised
 /// (or the transaction was aborted on timeout): this one is a zombie.
 pub const PRODUCER_FENCED: i16 = 90;

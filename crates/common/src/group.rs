@@ -45,4 +45,15 @@ pub trait Machine<C: GroupTypeConfig>:
 {
     /// Applies one committed request. Must depend only on `self`, `log_id` and `request`.
     fn apply(&mut self, log_id: &LogId<u64>, request: &C::D) -> C::R;
+
+    /// The snapshot bytes of the machine (bincode unless a machine keeps
+    /// an older format readable).
+    fn encode(&self) -> Result<Vec<u8>, bincode::Error> {
+        bincode::serialize(self)
+    }
+
+    /// A machine from [`Machine::encode`]'s bytes.
+    fn decode(bytes: &[u8]) -> Result<Self, bincode::Error> {
+        bincode::deserialize(bytes)
+    }
 }

@@ -10,7 +10,9 @@
 use crate::coordinator::{Ctx, GroupCoordinator};
 use crate::decision::{Decision, OffsetDeleteResponse, Record, Response};
 use crate::error::CoordinatorError;
-use crate::event::{Millis, OffsetCommitRequest, OffsetDeleteRequest};
+use crate::event::{
+    Millis, OffsetCommitRequest, OffsetDeleteRequest, TxnMarkerEvent, TxnOffsetCommitRequest,
+};
 use crate::group::{ClassicGroup, GroupState};
 use crate::offsets::{CommittedOffset, OffsetStore};
 use crate::rebalance::reschedule_session;
@@ -57,6 +59,90 @@ impl GroupCoordinator {
             request: req.request,
             response: Response::OffsetCommit(topics),
         });
+    }
+
+    /// TxnOffsetCommit: checked as an OffsetCommit is (a request without
+    /// member and generation, as clients before KIP-447 send, is checked
+    /// only for its group id), then held for the producer's transaction
+    /// until its marker arrives ([`GroupCoordinator::txn_marker`]).
+    pub(crate) fn txn_offset_commit(
+        &mut self,
+        req: TxnOffsetCommitRequest,
+        out: &mut Vec<Decision>,
+    ) {
+        let now = self.now;
+        let commit = &req.commit;
+        let unmanaged = commit.generation_id < 0
+            && commit.member_id.is_empty()
+            && commit.group_instance_id.is_none();
+        let validated = if unmanaged && self.groups.contains_key(&commit.group_id) {
+            Ok(())
+        } else {
+            self.validate_commit(commit, out)
+        };
+        let mut topics = Vec::with_capacity(commit.topics.len());
+        for (topic, partitions) in &commit.topics {
+            let mut results = Vec::with_capacity(partitions.len());
+            for p in partitions {
+                let result = validated.clone().and_then(|()| {
+                    OffsetStore::check_metadata(
+                        &commit.group_id,
+                        topic,
+                        p.partition,
+                        p.metadata.as_deref(),
+                        self.config.offset_metadata_max_bytes,
+                    )
+                });
+                if result.is_ok() {
+                    let offset = CommittedOffset {
+                        offset: p.offset,
+                        leader_epoch: p.leader_epoch,
+                        metadata: p.metadata.clone().unwrap_or_default(),
+                        commit_timestamp: now,
+                    };
+                    self.pending.stage(
+                        req.producer_id,
+                        &commit.group_id,
+                        topic,
+                        p.partition,
+                        offset,
+                    );
+                }
+                results.push((p.partition, result.err()));
+            }
+            topics.push((topic.clone(), results));
+        }
+        out.push(Decision::Respond {
+            request: commit.request,
+            response: Response::OffsetCommit(topics),
+        });
+    }
+
+    /// A transaction marker: a commit makes the producer's held offsets
+    /// the groups' committed offsets, an abort drops them; a late
+    /// duplicate of an earlier transaction's marker changes nothing.
+    pub(crate) fn txn_marker(&mut self, marker: TxnMarkerEvent, out: &mut Vec<Decision>) {
+        let released =
+            self.pending
+                .complete_marker(marker.producer_id, marker.txn_seq, marker.commit);
+        for ((group_id, topic, partition), offset) in released {
+            if !self.groups.contains_key(&group_id) && !self.consumer_groups.contains_key(&group_id)
+            {
+                // Deleted meanwhile (DeleteGroups): the commit brings it
+                // back as a group with offsets only, as an OffsetCommit would.
+                let group = ClassicGroup::new(group_id.clone(), self.now);
+                self.groups.insert(group_id.clone(), group);
+                self.ensure_retention_timer(out);
+            }
+            self.offsets
+                .commit(&group_id, &topic, partition, offset.clone());
+            out.push(Decision::Persist(Record::OffsetCommitted {
+                group_id,
+                topic,
+                partition,
+                offset,
+            }));
+        }
     }
 
     /// Whether the committer may commit for the group. A commit with
@@ -223,7 +309,8 @@ impl GroupCoordinator {
             }
             let abandoned = group.state == GroupState::Empty
                 && group.pending_join_members.is_empty()
-                && !self.offsets.has_offsets(group_id);
+                && !self.offsets.has_offsets(group_id)
+                && !self.pending.has_pending(group_id);
             if abandoned {
                 self.groups.remove(group_id);
                 self.timers.cancel_group(group_id);

@@ -17,6 +17,7 @@ use crate::group::ClassicGroup;
 use crate::offsets::{FetchedOffset, OffsetStore};
 use crate::rebalance;
 use crate::timer::{TimerKey, Timers};
+use crate::txn::TransactionCoordinator;
 
 /// The group coordinator of one shard (classic and consumer groups): a
 /// deterministic state machine. Serialize it whole to snapshot it.
@@ -35,6 +36,45 @@ pub struct GroupCoordinator {
     pub(crate) consumer_groups: BTreeMap<String, ConsumerGroup>,
     /// Settings of consumer groups.
     pub(crate) consumer_config: ConsumerGroupConfig,
+    /// Offsets of open transactions. Not in the derived serialization (the
+    /// snapshot format before transactions): see [`encode_shard`].
+    #[serde(skip)]
+    pub(crate) pending: crate::txn::pending_offsets::PendingOffsets,
+}
+
+/// The snapshot bytes of one coordinator shard: the group coordinator as
+/// builds before transactions wrote it, then — only when there are any
+/// transactional offsets or transactions — the transactional offsets and
+/// the transaction coordinator, so that older snapshots still decode.
+pub fn encode_shard(
+    groups: &GroupCoordinator,
+    txns: &TransactionCoordinator,
+) -> Result<Vec<u8>, bincode::Error> {
+    let mut bytes = bincode::serialize(groups)?;
+    let no_txns = txns == &TransactionCoordinator::default();
+    if !groups.pending.is_empty() || !no_txns {
+        bincode::serialize_into(&mut bytes, &groups.pending)?;
+        if !no_txns {
+            bincode::serialize_into(&mut bytes, txns)?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// The shard [`encode_shard`] wrote.
+pub fn decode_shard(
+    bytes: &[u8],
+) -> Result<(GroupCoordinator, TransactionCoordinator), bincode::Error> {
+    let mut rest = bytes;
+    let mut groups: GroupCoordinator = bincode::deserialize_from(&mut rest)?;
+    let mut txns = TransactionCoordinator::default();
+    if !rest.is_empty() {
+        groups.pending = bincode::deserialize_from(&mut rest)?;
+        if !rest.is_empty() {
+            txns = bincode::deserialize(rest)?;
+        }
+    }
+    Ok((groups, txns))
 }
 
 impl GroupCoordinator {
@@ -50,7 +90,19 @@ impl GroupCoordinator {
             now: 0,
             consumer_groups: BTreeMap::new(),
             consumer_config: ConsumerGroupConfig::default(),
+            pending: Default::default(),
         })
+    }
+
+    /// Whether `group_id` has transactional offsets waiting for a marker.
+    pub fn has_pending_offsets(&self, group_id: &str) -> bool {
+        self.pending.has_pending(group_id)
+    }
+
+    /// Whether a transaction holds an offset of `group_id` for
+    /// `topic`/`partition` until its marker (OffsetFetch's `require_stable`).
+    pub fn has_pending_offset(&self, group_id: &str, topic: &str, partition: i32) -> bool {
+        self.pending.is_pending(group_id, topic, partition)
     }
 
     /// Applies one event at time `now` (the Raft entry's timestamp) and
@@ -79,6 +131,9 @@ impl GroupCoordinator {
                     self.consumer_config = config;
                 }
             }
+            Event::TxnOffsetCommit(request) => self.txn_offset_commit(request, &mut out),
+            Event::TxnMarker(marker) => self.txn_marker(marker, &mut out),
+            Event::Txn(_) => {}
         }
         out
     }

@@ -160,6 +160,31 @@ pub struct OffsetCommitRequest {
     pub group_id_not_found_supported: bool,
 }
 
+/// TxnOffsetCommit: offsets committed inside a transaction, held until
+/// its marker (see [`crate::txn::pending_offsets`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnOffsetCommitRequest {
+    /// The commit's group and partitions, checked as an OffsetCommit's are.
+    pub commit: OffsetCommitRequest,
+    /// The transactional producer.
+    pub producer_id: i64,
+    /// Its epoch.
+    pub producer_epoch: i16,
+}
+
+/// A transaction marker reached this `__consumer_offsets` partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnMarkerEvent {
+    /// The transactional producer.
+    pub producer_id: i64,
+    /// Its epoch.
+    pub producer_epoch: i16,
+    /// Commit, or abort.
+    pub commit: bool,
+    /// The transaction coordinator's number of the transaction.
+    pub txn_seq: u64,
+}
+
 /// OffsetDelete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffsetDeleteRequest {
@@ -219,4 +244,14 @@ pub enum Event {
     ///
     /// [`ConsumerGroupConfig::validate`]: crate::consumer::ConsumerGroupConfig::validate
     ConfigureConsumerGroups(crate::consumer::ConsumerGroupConfig),
+    /// Offsets committed inside a transaction (new variants go last: the
+    /// variant index is in the Raft log).
+    TxnOffsetCommit(TxnOffsetCommitRequest),
+    /// A transaction marker: releases (commit) or drops (abort) the
+    /// producer's transactional offsets.
+    TxnMarker(TxnMarkerEvent),
+    /// A request to the shard's transaction coordinator (a
+    /// `__transaction_state` partition runs the same machine as a
+    /// `__consumer_offsets` one); the group coordinator ignores it.
+    Txn(crate::txn::TxnEvent),
 }

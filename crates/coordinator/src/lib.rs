@@ -106,7 +106,7 @@ pub use consumer::{
     ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, ConsumerMember,
     ConsumerMemberDescription, MemberState, TopicId, TopicInfo,
 };
-pub use coordinator::GroupCoordinator;
+pub use coordinator::{decode_shard, encode_shard, GroupCoordinator};
 pub use decision::{
     Decision, GroupMetadataRecord, JoinGroupMember, JoinGroupResponse, LeaveGroupResponse,
     MemberRecord, OffsetDeleteResponse, PartitionResult, Record, Response, SyncGroupResponse,
@@ -116,7 +116,7 @@ pub use error::{error_code, CoordinatorError};
 pub use event::{
     DeleteGroupsRequest, Event, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
     LeavingMember, Millis, OffsetCommitRequest, OffsetDeleteRequest, PartitionCommit, Protocol,
-    RequestId, SyncGroupRequest,
+    RequestId, SyncGroupRequest, TxnMarkerEvent, TxnOffsetCommitRequest,
 };
 pub use group::{ClassicGroup, GroupState};
 pub use member::Member;

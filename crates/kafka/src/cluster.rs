@@ -97,6 +97,12 @@ pub struct PartitionRead {
     pub high_watermark: i64,
     /// The first offset kept.
     pub log_start_offset: i64,
+    /// The last stable offset: the first offset of the oldest transaction
+    /// still open (the high watermark when none is).
+    pub last_stable_offset: i64,
+    /// For a `read_committed` read, the aborted transactions among the
+    /// records returned: (producer id, first offset).
+    pub aborted: Vec<(i64, i64)>,
 }
 
 /// One idempotent producer a partition knows (DescribeProducers).
@@ -110,6 +116,8 @@ pub struct ActiveProducer {
     pub last_sequence: i32,
     /// The largest timestamp of its batches.
     pub last_timestamp: i64,
+    /// The first offset of its transaction open in the partition, -1 if none.
+    pub current_txn_start_offset: i64,
 }
 
 /// A config change for [`KafkaCluster::alter_topic_configs`].
@@ -310,6 +318,65 @@ pub trait KafkaCluster: Send + Sync + 'static {
         ))))
     }
 
+    /// The broker that coordinates `transactional_id` (FindCoordinator with
+    /// key type 1): the leader of the `__transaction_state` partition the
+    /// id hashes to. Creates that topic on first use. Errors:
+    /// COORDINATOR_NOT_AVAILABLE while the topic or its leader is not there.
+    fn find_txn_coordinator(
+        &self,
+        transactional_id: &str,
+    ) -> BoxFuture<Result<BrokerEndpoint, KafkaError>> {
+        let _ = transactional_id;
+        Box::pin(std::future::ready(Err(KafkaError::new(
+            crate::error_code::COORDINATOR_NOT_AVAILABLE,
+            "this broker does not coordinate transactions",
+        ))))
+    }
+
+    /// Carries a transaction coordinator event (InitProducerId with a
+    /// transactional id, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn) to
+    /// this broker's coordinator of `transactional_id` and answers the
+    /// coordinator's answer. Errors: NOT_COORDINATOR if this broker does
+    /// not coordinate the id, COORDINATOR_LOAD_IN_PROGRESS while its
+    /// partition catches up, COORDINATOR_NOT_AVAILABLE / REQUEST_TIMED_OUT
+    /// when the outcome is unknown.
+    fn txn_request(
+        &self,
+        transactional_id: &str,
+        event: cairn_coordinator::txn::TxnEvent,
+    ) -> BoxFuture<Result<cairn_coordinator::txn::TxnAnswer, KafkaError>> {
+        let _ = (transactional_id, event);
+        Box::pin(std::future::ready(Err(KafkaError::from_code(
+            crate::error_code::NOT_COORDINATOR,
+        ))))
+    }
+
+    /// The state of `transactional_id` at this broker's coordinator of it
+    /// (DescribeTransactions); `Ok(None)` if it knows no such id. Errors as
+    /// [`KafkaCluster::txn_request`].
+    fn describe_txn(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Option<cairn_coordinator::txn::TxnMetadata>, KafkaError> {
+        let _ = transactional_id;
+        Err(KafkaError::from_code(crate::error_code::NOT_COORDINATOR))
+    }
+
+    /// Every transactional id coordinated by this broker, with its state
+    /// (ListTransactions).
+    fn list_txns(&self) -> Vec<(String, cairn_coordinator::txn::TxnMetadata)> {
+        Vec::new()
+    }
+
+    /// How many partitions `topic` has; `None` if there is no such topic.
+    fn partition_count(&self, topic: &str) -> Option<i32> {
+        self.metadata()
+            .topics
+            .into_iter()
+            .find(|t| t.name == topic)
+            .map(|t| t.partitions.len() as i32)
+    }
+
     /// The idempotent producers of a partition this broker leads
     /// (DescribeProducers). Errors: UNKNOWN_TOPIC_OR_PARTITION,
     /// NOT_LEADER_OR_FOLLOWER.
@@ -348,6 +415,34 @@ pub trait KafkaCluster: Send + Sync + 'static {
         offset: i64,
         max_bytes: usize,
     ) -> Result<PartitionRead, KafkaError>;
+
+    /// [`KafkaCluster::read`], or with `committed` Kafka's `read_committed`:
+    /// only up to the last stable offset, listing the aborted transactions
+    /// among the records read.
+    fn read_isolated(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+        committed: bool,
+    ) -> Result<PartitionRead, KafkaError> {
+        let _ = committed;
+        self.read(topic, partition, offset, max_bytes)
+    }
+
+    /// [`KafkaCluster::list_offset`], where with `committed` the latest
+    /// offset is the last stable offset.
+    fn list_offset_isolated(
+        &self,
+        topic: &str,
+        partition: i32,
+        timestamp: i64,
+        committed: bool,
+    ) -> Result<(i64, i64), KafkaError> {
+        let _ = committed;
+        self.list_offset(topic, partition, timestamp)
+    }
 
     /// A receiver that changes when the partition's high watermark moves.
     fn high_watermark_changes(

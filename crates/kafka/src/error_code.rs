@@ -180,6 +180,21 @@ mod tests {
                 "PRODUCER_FENCED",
             ),
             (
+                OPERATION_NOT_ATTEMPTED,
+                ResponseError::OperationNotAttempted.code(),
+                "OPERATION_NOT_ATTEMPTED",
+            ),
+            (
+                UNSTABLE_OFFSET_COMMIT,
+                ResponseError::UnstableOffsetCommit.code(),
+                "UNSTABLE_OFFSET_COMMIT",
+            ),
+            (
+                TRANSACTIONAL_ID_NOT_FOUND,
+                ResponseError::TransactionalIdNotFound.code(),
+                "TRANSACTIONAL_ID_NOT_FOUND",
+            ),
+            (
                 TOPIC_ALREADY_EXISTS,
                 ResponseError::TopicAlreadyExists.code(),
                 "TOPIC_ALREADY_EXISTS",

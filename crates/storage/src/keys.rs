@@ -20,6 +20,8 @@ pub enum StateTag {
     /// One idempotent producer's state in a partition; the key goes on with
     /// the producer id (see [`producer_key`]).
     Producer = 6,
+    /// A partition's transaction index (open and aborted transactions).
+    Txns = 7,
 }
 
 /// `group ‖ index` in the `log` column family.

@@ -80,8 +80,8 @@ impl<C: GroupTypeConfig, M: Machine<C>> SnapshotStateMachine<C, M> {
             machine: M::default(),
         };
         if let Some(stored) = snapshot::read_stored(&engine, group)? {
-            applied.machine = bincode::deserialize(&stored.data)
-                .map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
+            applied.machine =
+                M::decode(&stored.data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
             applied.last_applied = stored.meta.last_log_id;
             applied.membership = stored.meta.last_membership.clone();
         }
@@ -119,8 +119,10 @@ impl<C: GroupTypeConfig, M: Machine<C>> RaftSnapshotBuilder<C> for SnapshotBuild
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<C>> {
         let (last_log_id, last_membership, data) = {
             let applied = self.applied.read().expect("state machine lock");
-            let data =
-                bincode::serialize(&applied.machine).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
+            let data = applied
+                .machine
+                .encode()
+                .map_err(|e| sm_err(ErrorVerb::Read, *e))?;
             (applied.last_applied, applied.membership.clone(), data)
         };
         snapshot::store_new(&self.engine, self.group, last_log_id, last_membership, data).await
@@ -190,8 +192,7 @@ where
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> StorageResult<()> {
         let data = snapshot.into_inner();
-        let machine: M =
-            bincode::deserialize(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
+        let machine = M::decode(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
         snapshot::store_received(&self.engine, self.group, meta, data).await?;
         {
             let mut applied = self.applied.write().expect("state machine lock");

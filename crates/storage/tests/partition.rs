@@ -408,7 +408,7 @@ async fn retried_batches_are_written_once_across_trims_snapshots_purges_restarts
             .await
             .unwrap()
             .expect("a snapshot");
-        let (state, producers) =
+        let (state, producers, _) =
             cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
         assert_eq!(state.next_offset, 3);
         assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(2)));
@@ -483,7 +483,7 @@ async fn a_snapshot_before_the_kept_records_carries_the_producers_as_they_were_t
         .await
         .unwrap()
         .expect("a snapshot");
-    let (state, producers) =
+    let (state, producers, _) =
         cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
     assert_eq!(state.next_offset, 2);
     assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(1)));

@@ -1,9 +1,13 @@
-//! The coordinator side of one `__consumer_offsets` partition on this broker.
-//! While this broker leads the partition it proposes group requests as Raft
-//! entries and answers each once an applied entry decides it: at once, or —
-//! for a JoinGroup or SyncGroup the coordinator parks — when a later entry
-//! (another member's request, a timer tick) does. Only the proposer holds the
-//! waiting requests; replicas apply the same entries and drop the answers.
+//! The coordinator side of one coordinator partition (`__consumer_offsets`
+//! or `__transaction_state`) on this broker. While this broker leads the
+//! partition it proposes group requests as Raft entries and answers each
+//! once an applied entry decides it: at once, or — for a JoinGroup or
+//! SyncGroup the coordinator parks — when a later entry (another member's
+//! request, a timer tick) does. Only the proposer holds the waiting
+//! requests; replicas apply the same entries and drop the answers.
+//! Transaction requests are answered by the entry that carries them
+//! ([`CoordinatorHost::txn_request`]); the markers their decisions call for
+//! are written by [`crate::txn::markers`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,12 +21,13 @@ use tokio::sync::{oneshot, watch};
 use cairn_common::error_code::{
     COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, REQUEST_TIMED_OUT,
 };
+use cairn_coordinator::txn::{TxnAnswer, TxnConfig, TxnDecision, TxnEvent};
 use cairn_coordinator::{Decision, Event, GroupCoordinatorConfig, RequestId, Response};
 use cairn_kafka::KafkaError;
 use cairn_storage::state_machine::MachineReader;
 use cairn_storage::GroupId;
 
-use super::machine::{CoordinatorCommand, OffsetsMachine, OffsetsTypeConfig};
+use super::machine::{CoordinatorCommand, CoordinatorReply, OffsetsMachine, OffsetsTypeConfig};
 use crate::clock::now_ms;
 
 /// The longest a request may stay parked: a JoinGroup waits up to the
@@ -51,6 +56,8 @@ pub struct CoordinatorHost {
     /// This broker's group settings; as leader it makes them the partition's
     /// (an [`Event::Configure`] entry) before it serves.
     settings: GroupCoordinatorConfig,
+    /// This broker's transaction settings, made the partition's likewise.
+    txn_settings: TxnConfig,
     next_seq: AtomicU64,
     waiting: Mutex<HashMap<RequestId, Waiter>>,
     stop: watch::Sender<bool>,
@@ -58,13 +65,13 @@ pub struct CoordinatorHost {
 
 impl CoordinatorHost {
     /// A host for `group`'s replica on broker `me`, whose coordinator state
-    /// `reader` reads, serving with `settings`.
+    /// `reader` reads, serving with `settings` and `txn_settings`.
     pub fn new(
         me: u64,
         group: GroupId,
         raft: Raft<OffsetsTypeConfig>,
         reader: MachineReader<OffsetsMachine>,
-        settings: GroupCoordinatorConfig,
+        (settings, txn_settings): (GroupCoordinatorConfig, TxnConfig),
     ) -> Self {
         Self {
             me,
@@ -72,6 +79,7 @@ impl CoordinatorHost {
             raft,
             reader,
             settings,
+            txn_settings,
             next_seq: AtomicU64::new(0),
             waiting: Mutex::default(),
             stop: watch::channel(false).0,
@@ -100,7 +108,51 @@ impl CoordinatorHost {
     }
 
     fn configured(&self) -> bool {
-        self.reader.read(|m| m.0.config() == &self.settings)
+        self.reader
+            .read(|m| m.0.config() == &self.settings && m.1.config() == &self.txn_settings)
+    }
+
+    /// The partition's Raft group.
+    pub fn group(&self) -> GroupId {
+        self.group
+    }
+
+    /// The current Raft term: the epoch of this coordinator (written into
+    /// the transaction markers it decides).
+    pub fn term(&self) -> u64 {
+        self.raft.metrics().borrow().current_term
+    }
+
+    /// Proposes a transaction coordinator event and answers with the
+    /// coordinator's answer to it (a request event), or `Done` for the
+    /// broker's own reports.
+    pub async fn txn_request(&self, event: TxnEvent) -> Result<TxnAnswer, KafkaError> {
+        self.ready()?;
+        let reply = self
+            .propose_reply(Event::Txn(event))
+            .await
+            .map_err(KafkaError::from_code)?;
+        Ok(reply
+            .txn
+            .into_iter()
+            .find_map(|d| match d {
+                TxnDecision::Respond(answer) => Some(answer),
+                TxnDecision::WriteMarkers { .. } => None,
+            })
+            .unwrap_or(TxnAnswer::Done))
+    }
+
+    /// Proposes a transaction marker to this offsets partition's group
+    /// coordinator (it releases or drops the producer's transactional
+    /// offsets). Errors: NOT_COORDINATOR while this broker does not lead.
+    pub async fn write_marker(
+        &self,
+        marker: cairn_coordinator::TxnMarkerEvent,
+    ) -> Result<(), KafkaError> {
+        self.leading()?;
+        self.propose(Event::TxnMarker(marker))
+            .await
+            .map_err(KafkaError::from_code)
     }
 
     /// Whether this broker leads the partition and has applied an entry of
@@ -152,14 +204,21 @@ impl CoordinatorHost {
 
     /// Proposes one entry and delivers every answer it decided.
     async fn propose(&self, event: Event) -> Result<(), i16> {
+        self.propose_reply(event).await.map(|_| ())
+    }
+
+    /// Proposes one entry, delivers every group answer it decided and
+    /// returns what it decided.
+    async fn propose_reply(&self, event: Event) -> Result<CoordinatorReply, i16> {
         let command = CoordinatorCommand {
             event,
             now_ms: now_ms(),
         };
         match self.raft.client_write(command).await {
             Ok(written) => {
-                self.deliver(written.data.decisions);
-                Ok(())
+                let mut reply = written.data;
+                self.deliver(std::mem::take(&mut reply.decisions));
+                Ok(reply)
             }
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NOT_COORDINATOR),
             Err(e) => {
@@ -207,19 +266,38 @@ impl CoordinatorHost {
                 }
                 continue;
             }
-            if !self.configured() {
+            let (groups_set, txns_set) = self.reader.read(|m| {
+                (
+                    m.0.config() == &self.settings,
+                    m.1.config() == &self.txn_settings,
+                )
+            });
+            if !groups_set {
                 let event = Event::Configure(self.settings.clone());
                 if self.propose(event).await.is_ok() {
                     tracing::info!(group = self.group, "group settings applied");
                 }
                 continue;
             }
-            let due = self
-                .reader
-                .read(|m| m.0.next_deadline())
-                .is_some_and(|deadline| deadline <= now_ms());
-            if due {
+            if !txns_set {
+                let event = Event::Txn(TxnEvent::Configure(self.txn_settings.clone()));
+                if self.propose(event).await.is_ok() {
+                    tracing::info!(group = self.group, "transaction settings applied");
+                }
+                continue;
+            }
+            let now = now_ms();
+            let (groups_due, txns_due) = self.reader.read(|m| {
+                (
+                    m.0.next_deadline().is_some_and(|d| d <= now),
+                    m.1.next_deadline().is_some_and(|d| d <= now),
+                )
+            });
+            if groups_due {
                 let _ = self.propose(Event::Tick).await;
+            }
+            if txns_due {
+                let _ = self.propose(Event::Txn(TxnEvent::Tick)).await;
             }
         }
         self.release_all();

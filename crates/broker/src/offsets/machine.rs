@@ -1,14 +1,21 @@
-//! The type config and state machine of `__consumer_offsets` partitions. Each
-//! such partition is a Raft group whose entries are group coordinator
-//! [`Event`]s stamped with the proposer's clock; every replica applies them to
-//! a `cairn_coordinator::GroupCoordinator` (pure and deterministic), so every
-//! replica holds the same groups, members, timers and committed offsets, and
-//! a new leader carries on where the old one stopped. The generic snapshot
-//! state machine snapshots the whole coordinator, so the log can be purged.
+//! The type config and state machine of coordinator partitions: those of
+//! `__consumer_offsets` and of `__transaction_state`. Each such partition is
+//! a Raft group whose entries are coordinator [`Event`]s stamped with the
+//! proposer's clock; every replica applies them to a
+//! `cairn_coordinator::GroupCoordinator` and a
+//! `cairn_coordinator::txn::TransactionCoordinator` (pure and
+//! deterministic), so every replica holds the same groups, offsets,
+//! transactions and timers, and a new leader carries on where the old one
+//! stopped. An offsets partition uses the group half, a transaction state
+//! partition the transaction half ([`Event::Txn`]): one Raft type, so the
+//! RPC, leadership transfer, failover and dissemination paths serve both.
+//! The generic snapshot state machine snapshots both halves
+//! ([`cairn_coordinator::encode_shard`]), so the log can be purged.
 
 use serde::{Deserialize, Serialize};
 
 use cairn_common::Machine;
+use cairn_coordinator::txn::{TransactionCoordinator, TxnDecision};
 use cairn_coordinator::{Decision, Event, GroupCoordinator, GroupCoordinatorConfig, Millis};
 use openraft::LogId;
 
@@ -33,27 +40,47 @@ pub struct CoordinatorCommand {
 /// What applying one entry decided; only the proposer acts on it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoordinatorReply {
-    /// The coordinator's decisions, in order.
+    /// The group coordinator's decisions, in order.
     pub decisions: Vec<Decision>,
+    /// The transaction coordinator's decisions, in order.
+    pub txn: Vec<TxnDecision>,
 }
 
-/// The state of one offsets partition: a group coordinator.
+/// The state of one coordinator partition: a group coordinator and a
+/// transaction coordinator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OffsetsMachine(pub GroupCoordinator);
+pub struct OffsetsMachine(pub GroupCoordinator, pub TransactionCoordinator);
 
 impl Default for OffsetsMachine {
     fn default() -> Self {
         let coordinator = GroupCoordinator::new(GroupCoordinatorConfig::default())
             .expect("the default coordinator config is valid");
-        Self(coordinator)
+        Self(coordinator, TransactionCoordinator::default())
     }
 }
 
 impl Machine<OffsetsTypeConfig> for OffsetsMachine {
     fn apply(&mut self, _log_id: &LogId<u64>, command: &CoordinatorCommand) -> CoordinatorReply {
-        CoordinatorReply {
-            decisions: self.0.apply(command.event.clone(), command.now_ms),
+        match &command.event {
+            Event::Txn(event) => CoordinatorReply {
+                decisions: Vec::new(),
+                txn: self.1.apply(event.clone(), command.now_ms),
+            },
+            event => CoordinatorReply {
+                decisions: self.0.apply(event.clone(), command.now_ms),
+                txn: Vec::new(),
+            },
         }
+    }
+
+    // Snapshots written before transactions existed hold the group
+    // coordinator alone; the rest follows it only when there is any.
+    fn encode(&self) -> Result<Vec<u8>, bincode::Error> {
+        cairn_coordinator::encode_shard(&self.0, &self.1)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, bincode::Error> {
+        cairn_coordinator::decode_shard(bytes).map(|(groups, txns)| Self(groups, txns))
     }
 }
 

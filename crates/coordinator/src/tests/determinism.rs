@@ -103,7 +103,12 @@ fn every_request_is_answered_or_parked_exactly_once_when_applied() {
             Event::OffsetDelete(r) => Some(r.request),
             Event::DeleteGroups(r) => Some(r.request),
             Event::ConsumerGroupHeartbeat(r) => Some(r.request),
-            Event::Tick | Event::Configure(_) | Event::ConfigureConsumerGroups(_) => None,
+            Event::TxnOffsetCommit(r) => Some(r.commit.request),
+            Event::Tick
+            | Event::Configure(_)
+            | Event::ConfigureConsumerGroups(_)
+            | Event::TxnMarker(_)
+            | Event::Txn(_) => None,
         };
         let decisions = coordinator.apply(event.clone(), *at);
         if let Some(request) = request {

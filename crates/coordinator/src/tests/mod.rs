@@ -14,3 +14,4 @@ mod rebalance_timeout;
 mod session;
 mod static_member;
 mod sync;
+mod txn_offsets;

@@ -101,6 +101,11 @@ pub struct TxnMetadata {
     pub started_ms: Option<u64>,
     /// When this id last changed, ms (for expiry).
     pub updated_ms: u64,
+    /// The number of the current (or last) transaction: it grows by one
+    /// each time a transaction begins, and markers carry it, so that a
+    /// partition can tell a late duplicate marker of an earlier
+    /// transaction from the marker of the current one.
+    pub txn_seq: u64,
 }
 
 /// The coordinator's settings, with Kafka's defaults.
@@ -158,6 +163,10 @@ pub enum TxnEvent {
     },
     /// Time passed: abort transactions past their timeout, forget expired ids.
     Tick,
+    /// The leader's settings replace the partition's (a new leader whose
+    /// broker config differs proposes this before it serves, so that every
+    /// replica decides with the same settings).
+    Configure(TxnConfig),
 }
 
 /// The answer to a request event.
@@ -191,6 +200,18 @@ pub enum TxnDecision {
     },
 }
 
+/// The markers one transaction still needs (see
+/// [`TransactionCoordinator::pending_markers`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMarkers {
+    pub transactional_id: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub commit: bool,
+    pub txn_seq: u64,
+    pub partitions: Vec<TxnPartition>,
+}
+
 /// The transactions of one `__transaction_state` partition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionCoordinator {
@@ -211,6 +232,49 @@ impl TransactionCoordinator {
             ids: BTreeMap::new(),
             clock: 0,
         }
+    }
+
+    /// The settings applied.
+    pub fn config(&self) -> &TxnConfig {
+        &self.config
+    }
+
+    /// The transactions whose markers are still to be written (PrepareCommit
+    /// or PrepareAbort): id, producer id and epoch, outcome, transaction
+    /// number and partitions. A new leader writes them again.
+    pub fn pending_markers(&self) -> Vec<PendingMarkers> {
+        self.ids
+            .iter()
+            .filter_map(|(id, meta)| {
+                let commit = match meta.state {
+                    TxnState::PrepareCommit => true,
+                    TxnState::PrepareAbort => false,
+                    _ => return None,
+                };
+                Some(PendingMarkers {
+                    transactional_id: id.clone(),
+                    producer_id: meta.producer_id,
+                    producer_epoch: meta.producer_epoch,
+                    commit,
+                    txn_seq: meta.txn_seq,
+                    partitions: meta.partitions.iter().cloned().collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// When the next open transaction times out or the next idle
+    /// transactional id expires (ms), if any.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let expiration = self.config.id_expiration_ms;
+        self.ids
+            .values()
+            .filter_map(|m| match m.state {
+                TxnState::Ongoing => m.started_ms.map(|s| s + m.timeout_ms.max(0) as u64),
+                s if s.is_idle() => Some(m.updated_ms.saturating_add(expiration)),
+                _ => None,
+            })
+            .min()
     }
 
     /// One transactional id's state.
@@ -271,6 +335,7 @@ impl TransactionCoordinator {
                 producer_epoch,
             } => self.markers_written(&transactional_id, producer_id, producer_epoch),
             TxnEvent::Tick => {}
+            TxnEvent::Configure(config) => self.config = config,
         }
         decisions
     }
@@ -309,6 +374,7 @@ impl TransactionCoordinator {
                     partitions: BTreeSet::new(),
                     started_ms: None,
                     updated_ms: now,
+                    txn_seq: 0,
                 },
             );
             return (
@@ -423,6 +489,7 @@ impl TransactionCoordinator {
                     return TxnAnswer::Done;
                 }
                 meta.state = TxnState::Ongoing;
+                meta.txn_seq += 1;
                 meta.partitions = partitions.into_iter().collect();
                 meta.started_ms = Some(now);
                 meta.updated_ms = now;

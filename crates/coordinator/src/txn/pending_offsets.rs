@@ -5,10 +5,12 @@
 //! This is what makes consume-transform-produce exactly once: the input
 //! offsets and the output records become visible together or not at all.
 //!
-//! Pure: the offsets partition's state machine calls [`PendingOffsets::stage`]
-//! when it applies a TxnOffsetCommit and [`PendingOffsets::complete`] when it
+//! Pure: the group coordinator calls [`PendingOffsets::stage`] when it
+//! applies a TxnOffsetCommit and [`PendingOffsets::complete`] when it
 //! applies a marker, then commits what `complete` returns to its
-//! [`crate::OffsetStore`]. (Not wired yet: part of issue 18.)
+//! [`crate::OffsetStore`]. Markers carry the coordinator's transaction
+//! number: a late duplicate of an earlier transaction's marker (see
+//! [`PendingOffsets::is_new_marker`]) must not complete the next one.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,9 @@ pub type GroupPartition = (String, String, i32);
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingOffsets {
     by_producer: BTreeMap<i64, BTreeMap<GroupPartition, CommittedOffset>>,
+    /// Producer id → the number of the last transaction whose marker was
+    /// applied here.
+    last_marker: BTreeMap<i64, u64>,
 }
 
 impl PendingOffsets {
@@ -56,6 +61,40 @@ impl PendingOffsets {
         } else {
             Vec::new()
         }
+    }
+
+    /// Whether a marker ending transaction `txn_seq` of `producer_id` is
+    /// new here (not a duplicate of one applied).
+    pub fn is_new_marker(&self, producer_id: i64, txn_seq: u64) -> bool {
+        self.last_marker
+            .get(&producer_id)
+            .is_none_or(|last| txn_seq > *last)
+    }
+
+    /// [`PendingOffsets::complete`] for the marker of transaction `txn_seq`;
+    /// nothing for a late duplicate.
+    pub fn complete_marker(
+        &mut self,
+        producer_id: i64,
+        txn_seq: u64,
+        commit: bool,
+    ) -> Vec<(GroupPartition, CommittedOffset)> {
+        if !self.is_new_marker(producer_id, txn_seq) {
+            return Vec::new();
+        }
+        self.last_marker.insert(producer_id, txn_seq);
+        self.complete(producer_id, commit)
+    }
+
+    /// Whether nothing is held or remembered.
+    pub fn is_empty(&self) -> bool {
+        self.by_producer.is_empty() && self.last_marker.is_empty()
+    }
+
+    /// Whether an offset of `group` for `topic`/`partition` waits for a marker.
+    pub fn is_pending(&self, group: &str, topic: &str, partition: i32) -> bool {
+        let key = (group.to_string(), topic.to_string(), partition);
+        self.by_producer.values().any(|m| m.contains_key(&key))
     }
 
     /// Whether `group` has offsets waiting for a marker (Kafka refuses to
@@ -128,5 +167,16 @@ mod tests {
             bincode::deserialize::<PendingOffsets>(&bytes).unwrap(),
             pending
         );
+    }
+
+    #[test]
+    fn a_late_duplicate_marker_does_not_complete_the_next_transaction() {
+        let mut pending = PendingOffsets::default();
+        pending.stage(7, "g", "t", 0, at(10));
+        assert_eq!(pending.complete_marker(7, 1, true).len(), 1);
+        pending.stage(7, "g", "t", 0, at(20));
+        assert!(pending.complete_marker(7, 1, true).is_empty());
+        assert!(pending.has_pending("g"));
+        assert_eq!(pending.complete_marker(7, 2, true)[0].1.offset, 20);
     }
 }

@@ -406,3 +406,57 @@ fn the_state_survives_a_snapshot_round_trip() {
     let listed: Vec<(&String, TxnState)> = restored.list().map(|(id, m)| (id, m.state)).collect();
     assert_eq!(listed, [(&TXN.to_string(), TxnState::Ongoing)]);
 }
+
+#[test]
+fn each_transaction_gets_the_next_number_which_its_pending_markers_carry() {
+    let mut c = coordinator();
+    init(&mut c, None, 1000, 0);
+    assert_eq!(c.describe(TXN).unwrap().txn_seq, 0);
+    add(&mut c, 1000, 0, &[("orders", 0)], 1);
+    // More partitions join the same transaction.
+    add(&mut c, 1000, 0, &[("orders", 1)], 2);
+    assert_eq!(c.describe(TXN).unwrap().txn_seq, 1);
+    assert_eq!(c.next_deadline(), Some(1 + TIMEOUT as u64));
+    assert!(c.pending_markers().is_empty());
+    end(&mut c, 1000, 0, true, 3);
+    // Completing: no deadline until the markers are written.
+    assert_eq!(c.next_deadline(), None);
+    let pending = c.pending_markers();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (
+            pending[0].commit,
+            pending[0].txn_seq,
+            pending[0].partitions.len()
+        ),
+        (true, 1, 2)
+    );
+    written(&mut c, 1000, 0, 4);
+    assert!(c.pending_markers().is_empty());
+    // Idle: the id expires some day.
+    assert_eq!(
+        c.next_deadline(),
+        Some(4 + TxnConfig::default().id_expiration_ms)
+    );
+    add(&mut c, 1000, 0, &[("orders", 0)], 5);
+    assert_eq!(c.describe(TXN).unwrap().txn_seq, 2);
+    // A timeout abort carries the number of the transaction it aborts.
+    c.apply(TxnEvent::Tick, 5 + TIMEOUT as u64);
+    let pending = c.pending_markers();
+    assert_eq!((pending[0].commit, pending[0].txn_seq), (false, 2));
+}
+
+#[test]
+fn the_leaders_settings_apply_to_later_requests() {
+    let mut c = coordinator();
+    let config = TxnConfig {
+        max_timeout_ms: 1_000,
+        ..TxnConfig::default()
+    };
+    c.apply(TxnEvent::Configure(config.clone()), 0);
+    assert_eq!(c.config(), &config);
+    assert_eq!(
+        init(&mut c, None, 1000, 1),
+        [error(INVALID_TRANSACTION_TIMEOUT)]
+    );
+}

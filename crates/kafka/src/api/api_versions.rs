@@ -20,7 +20,9 @@ use crate::error_code;
 /// TRANSACTION_ABORTABLE, v6 finds share group coordinators) and
 /// DescribeGroups at 5 (v6 answers GROUP_ID_NOT_FOUND for an unknown group,
 /// KIP-1043). JoinGroup 9 makes kafka-python guess a 3.2 broker instead of
-/// 3.0; it gates no feature on a release between the two.
+/// 3.0; it gates no feature on a release between the two. The transaction
+/// APIs stop before TRANSACTION_ABORTABLE (AddOffsetsToTxn 4, EndTxn 4,
+/// TxnOffsetCommit 4) and KIP-890's epoch bump per transaction (EndTxn 5).
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 12),
     (ApiKey::Fetch, 4, 17),
@@ -50,7 +52,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
     (ApiKey::InitProducerId, 0, 5),
+    (ApiKey::AddPartitionsToTxn, 0, 4),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::TxnOffsetCommit, 0, 3),
     (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 1),
     (ApiKey::DescribeAcls, 1, 3),
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),

@@ -1,7 +1,8 @@
 //! DescribeProducers (key 61), v0 (KIP-664): the idempotent producers each
 //! asked partition knows, answered by the partition's leader (other brokers
-//! answer NOT_LEADER_OR_FOLLOWER for it). Cairn has no transactions yet, so
-//! `coordinator_epoch` and `current_txn_start_offset` are always -1.
+//! answer NOT_LEADER_OR_FOLLOWER for it), with the first offset of a
+//! producer's open transaction there (`current_txn_start_offset`, -1 if
+//! none). `coordinator_epoch` is -1: partitions keep no coordinator epoch.
 
 use std::sync::Arc;
 
@@ -55,7 +56,7 @@ fn describe(
                                         .with_last_sequence(p.last_sequence)
                                         .with_last_timestamp(p.last_timestamp)
                                         .with_coordinator_epoch(-1)
-                                        .with_current_txn_start_offset(-1)
+                                        .with_current_txn_start_offset(p.current_txn_start_offset)
                                 })
                                 .collect(),
                         ),

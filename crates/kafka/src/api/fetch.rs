@@ -1,6 +1,8 @@
 //! Fetch (key 1), v4-v17, sessionless. Only the partition leader serves; data
-//! is returned up to the high watermark, whole batches as stored with their
-//! assigned base offsets. If fewer than `min_bytes` are available the request
+//! is returned up to the high watermark (`read_uncommitted`) or the last
+//! stable offset (`read_committed`, with the aborted transactions among the
+//! records, so that the consumer drops theirs), whole batches as stored with
+//! their assigned base offsets. If fewer than `min_bytes` are available the request
 //! long-polls: it wakes as soon as any requested partition's high watermark
 //! moves, or at `max_wait_ms`.
 //!
@@ -17,10 +19,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{
-    FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
+    AbortedTransaction, FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, FetchRequest, FetchResponse, RequestHeader, TopicName,
+    ApiKey, BrokerId, FetchRequest, FetchResponse, ProducerId, RequestHeader, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -49,10 +51,13 @@ const TOPIC_IDS_FROM: i16 = 13;
 /// The first version whose NOT_LEADER_OR_FOLLOWER names the leader (KIP-951).
 const LEADER_HINTS_FROM: i16 = 16;
 
+/// `isolation_level` of a `read_committed` consumer.
+const READ_COMMITTED: i8 = 1;
+
 fn read_all(
     cluster: &dyn KafkaCluster,
     wanted: &[Wanted],
-    max_bytes: usize,
+    (max_bytes, committed): (usize, bool),
     hint_leaders: bool,
     hints: &mut Option<LeaderHints>,
 ) -> (Vec<FetchableTopicResponse>, usize) {
@@ -64,8 +69,9 @@ fn read_all(
             let budget = partition_max.min(max_bytes.saturating_sub(total));
             let data = PartitionData::default().with_partition_index(index);
             let read = match &w.name {
-                Some(name) => leader_epoch::check(cluster, name, index, epoch)
-                    .and_then(|()| cluster.read(name, index, offset, budget.max(1))),
+                Some(name) => leader_epoch::check(cluster, name, index, epoch).and_then(|()| {
+                    cluster.read_isolated(name, index, offset, budget.max(1), committed)
+                }),
                 None => Err(KafkaError::new(
                     error_code::UNKNOWN_TOPIC_ID,
                     format!("no topic has id {}", w.id),
@@ -80,10 +86,21 @@ fn read_all(
                         read.records
                     };
                     total += records.len();
+                    let aborted = committed.then(|| {
+                        read.aborted
+                            .iter()
+                            .map(|&(producer_id, first_offset)| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(producer_id))
+                                    .with_first_offset(first_offset)
+                            })
+                            .collect()
+                    });
                     data.with_error_code(error_code::NONE)
                         .with_high_watermark(read.high_watermark)
-                        .with_last_stable_offset(read.high_watermark)
+                        .with_last_stable_offset(read.last_stable_offset)
                         .with_log_start_offset(read.log_start_offset)
+                        .with_aborted_transactions(aborted)
                         .with_records(Some(records))
                 }
                 Err(e) => {
@@ -171,6 +188,7 @@ async fn fetch(
     } else {
         request.max_bytes as usize
     };
+    let committed = request.isolation_level == READ_COMMITTED;
     let min_bytes = request.min_bytes.max(0) as usize;
     let max_wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
     let deadline = tokio::time::Instant::now() + max_wait;
@@ -188,7 +206,7 @@ async fn fetch(
         let (topics, total) = read_all(
             cluster.as_ref(),
             &wanted,
-            max_bytes,
+            (max_bytes, committed),
             version >= LEADER_HINTS_FROM,
             &mut hints,
         );

@@ -1,8 +1,8 @@
 //! FindCoordinator (key 10), v0-v4: the broker that coordinates a consumer
-//! group (key type 0). v4 batches keys (`coordinator_keys`) and answers one
-//! [`Coordinator`] entry per key; older versions answer one key at the top
-//! level. Transaction coordinators (key type 1) are not served yet: they get
-//! COORDINATOR_NOT_AVAILABLE. An error answers node -1, host "", port -1.
+//! group (key type 0) or a transactional id (key type 1). v4 batches keys
+//! (`coordinator_keys`) and answers one [`Coordinator`] entry per key; older
+//! versions answer one key at the top level. An error answers node -1,
+//! host "", port -1.
 
 use std::sync::Arc;
 
@@ -79,10 +79,7 @@ async fn locate(
 ) -> Result<BrokerEndpoint, KafkaError> {
     match key_type {
         KEY_TYPE_GROUP => cluster.find_group_coordinator(key).await,
-        KEY_TYPE_TRANSACTION => Err(KafkaError::new(
-            error_code::COORDINATOR_NOT_AVAILABLE,
-            format!("transactions are not supported (transactional id {key:?})"),
-        )),
+        KEY_TYPE_TRANSACTION => cluster.find_txn_coordinator(key).await,
         other => Err(KafkaError::new(
             error_code::INVALID_REQUEST,
             format!("unknown coordinator key type {other} for key {key:?}"),

@@ -5,9 +5,13 @@
 //! clean). Ids come from blocks the controller allocates in the metadata
 //! group, so no two producers ever share one.
 //!
-//! Transactional ids are not served yet (transactions are a later step):
-//! such a request gets INVALID_REQUEST (and a broker log line naming the
-//! id), which clients report as fatal instead of retrying.
+//! With a transactional id the request goes to the id's transaction
+//! coordinator (this broker must be it): a new id gets a fresh producer id
+//! at epoch 0, a known one its producer id with the epoch bumped, which
+//! fences the previous producer of that id; a transaction it left open is
+//! aborted first (the client retries on CONCURRENT_TRANSACTIONS meanwhile).
+//! v3+ may name the producer id and epoch it had (KIP-360), to bump its
+//! epoch after an error without becoming a new producer.
 
 use std::sync::Arc;
 
@@ -15,6 +19,8 @@ use bytes::Bytes;
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId, RequestHeader,
 };
+
+use cairn_coordinator::txn::{TxnAnswer, TxnEvent};
 
 use super::respond::{answer_later, Pending};
 use crate::cluster::KafkaCluster;
@@ -45,18 +51,38 @@ async fn init_producer_id(
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
-    if let Some(id) = request
+    let transactional_id = request
         .transactional_id
         .as_ref()
         .filter(|id| !id.is_empty())
-    {
-        tracing::warn!(
-            transactional_id = %id.0,
-            "InitProducerId with a transactional id refused: transactions are not supported yet"
-        );
-        return refused(error_code::INVALID_REQUEST);
+        .map(|id| id.0.to_string());
+    let fresh = cluster.init_producer_id().await;
+    if let Some(transactional_id) = transactional_id {
+        let fresh_producer_id = match fresh {
+            Ok((id, _)) => id,
+            Err(e) => return refused(e.code),
+        };
+        let producer = (request.producer_id.0 >= 0 && request.producer_epoch >= 0)
+            .then_some((request.producer_id.0, request.producer_epoch));
+        let event = TxnEvent::InitProducerId {
+            transactional_id: transactional_id.clone(),
+            timeout_ms: request.transaction_timeout_ms,
+            producer,
+            fresh_producer_id,
+        };
+        return match cluster.txn_request(&transactional_id, event).await {
+            Ok(TxnAnswer::Producer {
+                producer_id,
+                producer_epoch,
+            }) => InitProducerIdResponse::default()
+                .with_producer_id(ProducerId(producer_id))
+                .with_producer_epoch(producer_epoch),
+            Ok(TxnAnswer::Error(code)) => refused(code),
+            Ok(TxnAnswer::Done) => refused(error_code::UNKNOWN_SERVER_ERROR),
+            Err(e) => refused(e.code),
+        };
     }
-    match cluster.init_producer_id().await {
+    match fresh {
         Ok((id, epoch)) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(epoch),

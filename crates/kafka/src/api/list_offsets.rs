@@ -1,5 +1,6 @@
 //! ListOffsets (key 2), v1-v10: earliest (-2) is the log start offset, latest
-//! (-1) the high watermark, any other timestamp the first offset at or after it
+//! (-1) the high watermark (the last stable offset for a `read_committed`
+//! consumer, v2+), any other timestamp the first offset at or after it
 //! (-1 if none). Only the partition leader answers. v8's earliest-local (-4)
 //! is the earliest offset, and v9's latest-tiered (-5) has no offset (-1),
 //! as Kafka answers for a topic without tiered storage; Cairn has none. v10
@@ -38,6 +39,8 @@ pub fn handle_list_offsets(
 }
 
 fn list_offsets(cluster: &dyn KafkaCluster, request: ListOffsetsRequest) -> ListOffsetsResponse {
+    // read_committed: the latest offset is the last stable offset.
+    let committed = request.isolation_level == 1;
     let topics = request
         .topics
         .into_iter()
@@ -67,7 +70,7 @@ fn list_offsets(cluster: &dyn KafkaCluster, request: ListOffsetsRequest) -> List
                             .list_offset(&name, p.partition_index, EARLIEST)
                             .map(|_| (-1, -1))
                     } else {
-                        cluster.list_offset(&name, p.partition_index, timestamp)
+                        cluster.list_offset_isolated(&name, p.partition_index, timestamp, committed)
                     };
                     match found {
                         Ok((timestamp, offset)) => r

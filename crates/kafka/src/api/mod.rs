@@ -8,6 +8,8 @@
 //! [`Outcome`]) lives in [`respond`], and the API modules point down at it.
 
 pub mod acls;
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;
@@ -27,7 +29,9 @@ pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod describe_quorum;
 pub mod describe_topic_partitions;
+pub mod describe_transactions;
 pub mod elect_leaders;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod groups;
@@ -41,6 +45,7 @@ pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
 pub mod list_partition_reassignments;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_commit_legacy;
@@ -51,6 +56,8 @@ pub mod produce;
 pub mod respond;
 pub mod response_errors;
 pub mod sync_group;
+pub mod txn;
+pub mod txn_offset_commit;
 
 use std::sync::Arc;
 
@@ -194,6 +201,22 @@ fn route(
             consumer_group_describe::handle_consumer_group_describe(header, body, cluster)
         }
         ApiKey::InitProducerId => init_producer_id::handle_init_producer_id(header, body, cluster),
+        ApiKey::AddPartitionsToTxn => {
+            add_partitions_to_txn::handle_add_partitions_to_txn(header, body, cluster)
+        }
+        ApiKey::AddOffsetsToTxn => {
+            add_offsets_to_txn::handle_add_offsets_to_txn(header, body, cluster)
+        }
+        ApiKey::EndTxn => end_txn::handle_end_txn(header, body, cluster),
+        ApiKey::TxnOffsetCommit => {
+            txn_offset_commit::handle_txn_offset_commit(header, body, cluster)
+        }
+        ApiKey::DescribeTransactions => {
+            describe_transactions::handle_describe_transactions(header, body, cluster)
+        }
+        ApiKey::ListTransactions => {
+            list_transactions::handle_list_transactions(header, body, cluster)
+        }
         ApiKey::DescribeProducers => {
             describe_producers::handle_describe_producers(header, body, cluster)
         }

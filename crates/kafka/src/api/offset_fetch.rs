@@ -15,9 +15,12 @@
 //!   (`ClassicGroup.validateOffsetFetch` only refuses a dead group), nor does
 //!   Cairn, whose groups are all classic.
 //!
-//! `require_stable` (v7+) asks to hold offsets of pending transactional
-//! commits back; there are no transactional commits yet, so every offset is
-//! stable.
+//! `require_stable` (v7+, KIP-447; librdkafka and the Java client set it
+//! under `isolation.level=read_committed`) holds back the offsets of a
+//! partition that a transaction committed and whose marker has not reached
+//! the coordinator yet: such a partition answers UNSTABLE_OFFSET_COMMIT
+//! (retriable) and no offset, so that a consumer taking over never resumes
+//! from an offset an in-flight transaction is about to move.
 
 use std::sync::Arc;
 
@@ -44,8 +47,10 @@ const TOP_LEVEL_ERROR_FROM: i16 = 2;
 /// The first version that batches groups.
 const BATCHED_FROM: i16 = 8;
 
-/// Partitions by topic, as the coordinator reads them.
-type Fetched = Vec<(String, Vec<FetchedOffset>)>;
+/// Partitions by topic, as the coordinator reads them, each with whether a
+/// transaction holds an offset for it (answered UNSTABLE_OFFSET_COMMIT when
+/// the request requires stable offsets).
+type Fetched = Vec<(String, Vec<(FetchedOffset, bool)>)>;
 /// Partitions by topic, as a request names them.
 type Wanted = Vec<(String, Vec<i32>)>;
 
@@ -82,12 +87,36 @@ fn read_offsets(
     cluster: &dyn KafkaCluster,
     group_id: &str,
     wanted: Option<&[(String, Vec<i32>)]>,
+    require_stable: bool,
 ) -> Result<Fetched, KafkaError> {
     let mut fetched = Vec::new();
     cluster.read_group(group_id, &mut |coordinator| {
-        fetched = coordinator.fetch_offsets(group_id, wanted);
+        fetched = coordinator
+            .fetch_offsets(group_id, wanted)
+            .into_iter()
+            .map(|(topic, partitions)| {
+                let partitions = partitions
+                    .into_iter()
+                    .map(|p| {
+                        let unstable = require_stable
+                            && coordinator.has_pending_offset(group_id, &topic, p.partition);
+                        (p, unstable)
+                    })
+                    .collect();
+                (topic, partitions)
+            })
+            .collect();
     })?;
     Ok(fetched)
+}
+
+/// The error code and committed fields of one partition's answer.
+fn partition_answer(p: FetchedOffset, unstable: bool) -> (i16, (i64, i32, String)) {
+    if unstable {
+        (error_code::UNSTABLE_OFFSET_COMMIT, committed(None))
+    } else {
+        (error_code::NONE, committed(p.committed))
+    }
 }
 
 /// v0-v7: one group.
@@ -102,7 +131,13 @@ fn one_group(
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect()
     });
-    let (fetched, error) = match read_offsets(cluster, &request.group_id, wanted.as_deref()) {
+    let read = read_offsets(
+        cluster,
+        &request.group_id,
+        wanted.as_deref(),
+        request.require_stable,
+    );
+    let (fetched, error) = match read {
         Ok(fetched) => (fetched, error_code::NONE),
         // Nothing was read: answer the named partitions with no offset.
         Err(e) => (nothing_committed(wanted.unwrap_or_default()), e.code),
@@ -120,14 +155,20 @@ fn one_group(
                 .with_partitions(
                     partitions
                         .into_iter()
-                        .map(|p| {
-                            let (offset, leader_epoch, metadata) = committed(p.committed);
+                        .map(|(p, unstable)| {
+                            let partition = p.partition;
+                            let (code, (offset, leader_epoch, metadata)) =
+                                partition_answer(p, unstable);
                             OffsetFetchResponsePartition::default()
-                                .with_partition_index(p.partition)
+                                .with_partition_index(partition)
                                 .with_committed_offset(offset)
                                 .with_committed_leader_epoch(leader_epoch)
                                 .with_metadata(Some(wire(metadata)))
-                                .with_error_code(partition_error)
+                                .with_error_code(if code == error_code::NONE {
+                                    partition_error
+                                } else {
+                                    code
+                                })
                         })
                         .collect(),
                 )
@@ -154,7 +195,12 @@ fn batched(cluster: &dyn KafkaCluster, request: OffsetFetchRequest) -> OffsetFet
                     .collect()
             });
             let answer = OffsetFetchResponseGroup::default().with_group_id(group.group_id.clone());
-            match read_offsets(cluster, &group.group_id, wanted.as_deref()) {
+            match read_offsets(
+                cluster,
+                &group.group_id,
+                wanted.as_deref(),
+                request.require_stable,
+            ) {
                 Ok(fetched) => answer.with_topics(group_topics(fetched)),
                 // As Kafka: a group that could not be read has no topics.
                 Err(e) => answer.with_error_code(e.code),
@@ -173,13 +219,16 @@ fn group_topics(fetched: Fetched) -> Vec<OffsetFetchResponseTopics> {
                 .with_partitions(
                     partitions
                         .into_iter()
-                        .map(|p| {
-                            let (offset, leader_epoch, metadata) = committed(p.committed);
+                        .map(|(p, unstable)| {
+                            let partition = p.partition;
+                            let (code, (offset, leader_epoch, metadata)) =
+                                partition_answer(p, unstable);
                             OffsetFetchResponsePartitions::default()
-                                .with_partition_index(p.partition)
+                                .with_partition_index(partition)
                                 .with_committed_offset(offset)
                                 .with_committed_leader_epoch(leader_epoch)
                                 .with_metadata(Some(wire(metadata)))
+                                .with_error_code(code)
                         })
                         .collect(),
                 )
@@ -194,9 +243,14 @@ fn nothing_committed(wanted: Wanted) -> Fetched {
         .map(|(topic, partitions)| {
             let none = partitions
                 .into_iter()
-                .map(|partition| FetchedOffset {
-                    partition,
-                    committed: None,
+                .map(|partition| {
+                    (
+                        FetchedOffset {
+                            partition,
+                            committed: None,
+                        },
+                        false,
+                    )
                 })
                 .collect();
             (topic, none)

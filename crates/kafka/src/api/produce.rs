@@ -10,8 +10,10 @@
 //! the producer's state when the partition applies them (see
 //! `cairn_storage::partition::producers`): a retry answers the offset it got
 //! first, a gap or a fenced epoch its error code. Here they only need a
-//! non-negative epoch and sequence. Transactional batches are refused until
-//! transactions are served.
+//! non-negative epoch and sequence. A transactional batch opens its
+//! producer's transaction in the partition (which holds back the last
+//! stable offset until the marker); control batches are the coordinator's
+//! to write and are refused from clients (INVALID_RECORD).
 //!
 //! From v10 a partition answered NOT_LEADER_OR_FOLLOWER names the leader this
 //! broker knows (KIP-951, see [`super::leader_hint`]). v11 and v12 change
@@ -54,15 +56,19 @@ pub fn batch_error_code(e: &BatchError) -> i16 {
     }
 }
 
-/// Why batches that are otherwise valid cannot be written: a transactional
-/// batch (transactions are not served yet), or an idempotent producer's batch
-/// without an epoch or sequence.
+/// Why batches that are otherwise valid cannot be written: a control batch
+/// (only transaction coordinators write markers), a transactional batch
+/// without a producer, or an idempotent producer's batch without an epoch
+/// or sequence.
 fn producer_fields_error(header: &batch::BatchHeader) -> Option<String> {
-    if header.is_transactional {
+    if header.is_control {
         return Some(format!(
-            "transactional batch of producer {}: transactions are not supported yet",
+            "control batch of producer {}: clients may not write control records",
             header.producer_id
         ));
+    }
+    if header.is_transactional && !header.has_producer() {
+        return Some("transactional batch without a producer id".into());
     }
     (header.has_producer() && (header.producer_epoch < 0 || header.base_sequence < 0)).then(|| {
         format!(

@@ -89,7 +89,33 @@ error_paths!(ConsumerGroupHeartbeatResponse { top error_code; });
 error_paths!(DescribeClusterResponse { top error_code; });
 error_paths!(DescribeAclsResponse { top error_code; });
 error_paths!(CreateAclsResponse { each results.error_code; });
+error_paths!(AddOffsetsToTxnResponse { top error_code; });
+error_paths!(EndTxnResponse { top error_code; });
+error_paths!(TxnOffsetCommitResponse { nested topics.partitions.error_code; });
+error_paths!(DescribeTransactionsResponse { each transaction_states.error_code; });
+error_paths!(ListTransactionsResponse { top error_code; });
 error_paths!(DeleteAclsResponse { each filter_results.error_code; });
+
+/// AddPartitionsToTxn has codes at the top, and per partition in two shapes
+/// (one transaction before v4, many after).
+impl ResponseErrors for AddPartitionsToTxnResponse {
+    fn error_codes(&self, out: &mut Vec<i16>) {
+        out.push(self.error_code);
+        let partitions =
+            |topics: &[add_partitions_to_txn_response::AddPartitionsToTxnTopicResult],
+             out: &mut Vec<i16>| {
+                out.extend(topics.iter().flat_map(|t| {
+                    t.results_by_partition
+                        .iter()
+                        .map(|p| p.partition_error_code)
+                }));
+            };
+        partitions(&self.results_by_topic_v3_and_below, out);
+        for txn in &self.results_by_transaction {
+            partitions(&txn.topic_results, out);
+        }
+    }
+}
 
 /// OffsetFetch has codes at three levels, and its partitions in two shapes
 /// (one group before v8, many after).

@@ -440,6 +440,8 @@ impl KafkaCluster for MemoryCluster {
                 records: Bytes::from(records),
                 high_watermark: p.high_watermark,
                 log_start_offset: 0,
+                last_stable_offset: p.high_watermark,
+                aborted: Vec::new(),
             })
         })
     }

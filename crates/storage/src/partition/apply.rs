@@ -24,20 +24,26 @@
 //! - a batch of an idempotent producer is written at most once: the
 //!   [`Producers`] verdict decides, and a duplicate or refused batch takes no
 //!   offset; its position in the entry goes into the index row's `skipped`
-//!   list, so reads pass over its bytes, which stay in the Raft log entry.
+//!   list, so reads pass over its bytes, which stay in the Raft log entry;
+//! - a transaction marker takes one offset, unless it is a late duplicate
+//!   (see [`TxnIndex::is_new_marker`]) or of a fenced epoch; a producer's
+//!   transactional batches open its transaction in the [`TxnIndex`] and
+//!   its marker closes it.
 
 use std::collections::BTreeSet;
 
 use openraft::{BasicNode, EntryPayload, LogId, Membership, StoredMembership};
 use rocksdb::WriteBatch;
 
-use cairn_common::batch;
+use cairn_common::error_code::{INVALID_PRODUCER_EPOCH, INVALID_RECORD};
+use cairn_common::{batch, txn_marker};
 
 use crate::{Engine, GroupId, GroupTypeConfig};
 
 use super::command::{PartitionRequest, PartitionResponse};
 use super::producers::{ProducerBatch, Producers, Verdict};
 use super::state::{encode_index_row, index_key, IndexEntry, PartitionState};
+use super::txn_index::TxnIndex;
 
 /// The offsets one Append's batches take.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,22 +105,28 @@ pub struct ApplyPlan {
     pub producers: Producers,
     /// The producer ids whose state changed (or went) in this plan.
     pub touched_producers: BTreeSet<i64>,
+    /// The transactions after the entries decided so far.
+    pub txns: TxnIndex,
+    /// Whether `txns` changed in this plan.
+    pub txns_touched: bool,
 }
 
 impl ApplyPlan {
     /// A plan starting from the applied `state`, with no producer known.
     pub fn new(state: PartitionState) -> Self {
-        Self::resume(state, Producers::default())
+        Self::resume(state, Producers::default(), TxnIndex::default())
     }
 
-    /// A plan starting from the applied `state` and `producers`.
-    pub fn resume(state: PartitionState, producers: Producers) -> Self {
+    /// A plan starting from the applied `state`, `producers` and `txns`.
+    pub fn resume(state: PartitionState, producers: Producers, txns: TxnIndex) -> Self {
         Self {
             state,
             index: Vec::new(),
             responses: Vec::new(),
             producers,
             touched_producers: BTreeSet::new(),
+            txns,
+            txns_touched: false,
         }
     }
 
@@ -142,6 +154,9 @@ impl ApplyPlan {
             EntryPayload::Normal(PartitionRequest::ExpireProducers {
                 last_seen_before_ms,
             }) => self.expire_producers(*last_seen_before_ms),
+            EntryPayload::Normal(PartitionRequest::TxnMarker { batch, txn_seq }) => {
+                self.txn_marker(log_id.index, batch, *txn_seq)
+            }
         };
         self.responses.push(response);
         Ok(())
@@ -177,6 +192,10 @@ impl ApplyPlan {
                     Verdict::Append => {
                         self.producers.record(&producer, next);
                         self.touched_producers.insert(producer.producer_id);
+                        if header.as_ref().is_some_and(|h| h.is_transactional) {
+                            self.txns.on_data(producer.producer_id, next);
+                            self.txns_touched = true;
+                        }
                     }
                     Verdict::Duplicate { base_offset } => {
                         base_offsets.push(base_offset);
@@ -221,11 +240,69 @@ impl ApplyPlan {
         }
     }
 
-    /// Forgets the producers last seen before `last_seen_before_ms`.
+    /// Forgets the producers last seen before `last_seen_before_ms`, but
+    /// not those with a transaction open here.
     pub fn expire_producers(&mut self, last_seen_before_ms: i64) -> PartitionResponse {
-        let producers = self.producers.expire(last_seen_before_ms);
+        let txns = &self.txns;
+        let producers = self
+            .producers
+            .expire(last_seen_before_ms, |id| txns.is_open(id));
         self.touched_producers.extend(producers.iter().copied());
+        if !producers.is_empty() {
+            self.txns.forget(&producers);
+            self.txns_touched = true;
+        }
         PartitionResponse::ProducersExpired { producers }
+    }
+
+    /// Writes the transaction marker `batch` (of the coordinator's
+    /// transaction `txn_seq`) at the next offset, ending its producer's
+    /// transaction here. Refused (nothing written) if it is not a marker
+    /// or its epoch is older than the producer's here; a late duplicate
+    /// writes nothing and answers no offset.
+    pub fn txn_marker(&mut self, log_index: u64, batch: &[u8], txn_seq: u64) -> PartitionResponse {
+        let refuse = |error| PartitionResponse::Marker {
+            offset: None,
+            error,
+        };
+        let (Some(marker), Ok(header)) = (txn_marker::decode(batch), batch::parse_header(batch))
+        else {
+            return refuse(INVALID_RECORD);
+        };
+        let pid = marker.producer_id;
+        if self
+            .producers
+            .get(pid)
+            .is_some_and(|p| marker.producer_epoch < p.epoch)
+        {
+            return refuse(INVALID_PRODUCER_EPOCH);
+        }
+        if !self.txns.is_new_marker(pid, txn_seq) {
+            return refuse(0);
+        }
+        let offset = self.state.next_offset;
+        self.producers
+            .on_marker(pid, marker.producer_epoch, header.max_timestamp);
+        self.touched_producers.insert(pid);
+        self.txns.on_new_marker(pid, txn_seq, offset, marker.commit);
+        self.txns_touched = true;
+        let bytes = batch.len() as u64;
+        self.state.next_offset = offset + 1;
+        self.state.bytes += bytes;
+        self.index.push(IndexWrite::Put(
+            IndexEntry {
+                log_index,
+                base_offset: offset,
+                last_offset: offset,
+                max_timestamp: header.max_timestamp,
+                bytes,
+            },
+            Vec::new(),
+        ));
+        PartitionResponse::Marker {
+            offset: Some(offset),
+            error: 0,
+        }
     }
 
     /// Moves the log start to `requested` if [`trim_target`] allows, dropping
@@ -256,6 +333,10 @@ impl ApplyPlan {
             // only deleted records.
             self.index.push(IndexWrite::DeleteBelow(to));
             self.state.log_start_offset = to;
+            if !self.txns.is_empty() {
+                self.txns.trim(to);
+                self.txns_touched = true;
+            }
         }
         Ok(PartitionResponse::Trimmed {
             log_start_offset: self.state.log_start_offset,
@@ -677,6 +758,115 @@ mod tests {
             plan.touched_producers.iter().copied().collect::<Vec<_>>(),
             vec![1]
         );
+    }
+
+    fn txn_data(id: i64, epoch: i16, seq: i32, n: usize) -> Vec<u8> {
+        batch::transactional(records(n, 5), id, epoch, seq)
+    }
+
+    fn marker(id: i64, epoch: i16, commit: bool) -> Vec<u8> {
+        txn_marker::encode(
+            &txn_marker::TxnMarker {
+                producer_id: id,
+                producer_epoch: epoch,
+                commit,
+                coordinator_epoch: 1,
+            },
+            7,
+        )
+    }
+
+    #[test]
+    fn a_transaction_holds_the_lso_until_its_marker_which_takes_one_offset() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[records(2, 1)]);
+        plan.append(2, &[txn_data(9, 0, 0, 3)]);
+        plan.append(3, &[records(1, 1)]);
+        assert_eq!(plan.txns.last_stable_offset(plan.state.next_offset), 2);
+        let answer = plan.txn_marker(4, &marker(9, 0, false), 1);
+        assert_eq!(
+            answer,
+            PartitionResponse::Marker {
+                offset: Some(6),
+                error: 0
+            }
+        );
+        assert_eq!(plan.state.next_offset, 7);
+        assert_eq!(plan.txns.last_stable_offset(7), 7);
+        let aborted = plan.txns.aborted_between(0, 7);
+        assert_eq!(
+            (
+                aborted.len(),
+                aborted[0].first_offset,
+                aborted[0].marker_offset
+            ),
+            (1, 2, 6)
+        );
+        assert!(matches!(plan.index.last(),
+            Some(IndexWrite::Put(row, _)) if row.log_index == 4 && row.base_offset == 6 && row.last_offset == 6));
+        assert!(plan.txns_touched);
+    }
+
+    #[test]
+    fn a_late_duplicate_marker_does_not_end_the_next_transaction() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[txn_data(9, 0, 0, 1)]);
+        plan.txn_marker(2, &marker(9, 0, true), 1);
+        plan.append(3, &[txn_data(9, 0, 1, 1)]);
+        let next = plan.state.next_offset;
+        assert_eq!(
+            plan.txn_marker(4, &marker(9, 0, true), 1),
+            PartitionResponse::Marker {
+                offset: None,
+                error: 0
+            }
+        );
+        assert_eq!(plan.state.next_offset, next);
+        assert_eq!(plan.txns.last_stable_offset(next), 2);
+    }
+
+    #[test]
+    fn markers_of_a_fenced_epoch_or_that_are_no_marker_are_refused() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[txn_data(9, 2, 0, 1)]);
+        let refused = |error| PartitionResponse::Marker {
+            offset: None,
+            error,
+        };
+        assert_eq!(
+            plan.txn_marker(2, &marker(9, 1, false), 1),
+            refused(INVALID_PRODUCER_EPOCH)
+        );
+        assert_eq!(
+            plan.txn_marker(3, &records(1, 1), 1),
+            refused(INVALID_RECORD)
+        );
+        assert_eq!(plan.state.next_offset, 1);
+        // An abort at a bumped epoch (a new producer fenced the old one)
+        // fences the old epoch's batches here.
+        plan.txn_marker(4, &marker(9, 3, false), 1);
+        let PartitionResponse::Appended { rejected, .. } = plan.append(5, &[txn_data(9, 2, 1, 1)])
+        else {
+            panic!("append answers Appended");
+        };
+        assert_eq!(rejected, vec![(0, INVALID_PRODUCER_EPOCH)]);
+    }
+
+    #[test]
+    fn producers_with_an_open_transaction_do_not_expire() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[txn_data(9, 0, 0, 1), produced(8, 0, 0, 1)]);
+        assert_eq!(
+            plan.expire_producers(i64::MAX),
+            PartitionResponse::ProducersExpired { producers: vec![8] }
+        );
+        plan.txn_marker(2, &marker(9, 0, true), 1);
+        assert_eq!(
+            plan.expire_producers(i64::MAX),
+            PartitionResponse::ProducersExpired { producers: vec![9] }
+        );
+        // Its marker numbers went with it.
+        assert!(plan.txns.is_new_marker(9, 1));
     }
 
     /// The `index` column family of one partition, as a test double: what

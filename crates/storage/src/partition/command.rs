@@ -29,6 +29,19 @@ pub enum PartitionRequest {
         /// Milliseconds since the epoch.
         last_seen_before_ms: i64,
     },
+    /// Ends a producer's transaction in this partition: `batch` is the
+    /// commit or abort marker (a control batch, `cairn_common::txn_marker`)
+    /// the transaction coordinator decided. `txn_seq` numbers the
+    /// producer's transactions (it grows with each one the coordinator
+    /// begins): a marker whose number is not above the last one applied for
+    /// the producer is a late duplicate and changes nothing, so a delayed
+    /// retry can never end a later transaction.
+    TxnMarker {
+        /// The marker batch.
+        batch: ByteBuf,
+        /// The coordinator's number of the transaction it ends.
+        txn_seq: u64,
+    },
 }
 
 /// What applying a [`PartitionRequest`] produced.
@@ -55,5 +68,12 @@ pub enum PartitionResponse {
     ProducersExpired {
         /// In id order.
         producers: Vec<i64>,
+    },
+    /// What a `TxnMarker` did.
+    Marker {
+        /// The marker's offset; `None` for a duplicate (nothing written).
+        offset: Option<u64>,
+        /// The Kafka error refusing it (it was not written), or 0.
+        error: i16,
     },
 }

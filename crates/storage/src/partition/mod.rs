@@ -22,6 +22,7 @@
 //! | [`state`] | what is persisted: [`PartitionState`], [`IndexEntry`], their keys and reads |
 //! | [`apply`] | the pure offset-assignment decision ([`ApplyPlan`]) and the writes it makes |
 //! | [`producers`] | idempotent producers' state and the duplicate/sequence verdict (pure) |
+//! | [`txn_index`] | open and aborted transactions, the last stable offset (pure) |
 //! | [`snapshot`] | where a snapshot ends (pure) and the snapshot builder |
 //! | [`retention`] | how far retention may move the log start (pure) |
 //! | [`reader`] | fetch reads, offset by timestamp, high watermark watch |
@@ -45,6 +46,7 @@ pub use reader::{epoch_end, PartitionReader, ReadBatches};
 pub use retention::{retention_point, RetentionLimits};
 pub use snapshot::{snapshot_point, PartitionSnapshotBuilder, SnapshotPoint};
 pub use state::{IndexEntry, PartitionState};
+pub use txn_index::{AbortedTxn, TxnIndex};
 
 use std::io::Cursor;
 use std::marker::PhantomData;
@@ -58,18 +60,27 @@ use tokio::sync::watch;
 use crate::error::{sm_err, snapshot_err};
 use crate::{keys, snapshot as stored_snapshot, Engine, GroupId, GroupTypeConfig};
 
-use state::{index_key, index_rows, read_producers, read_state, state_key, StorageResult};
+use state::{
+    index_key, index_rows, read_producers, read_state, read_txns, state_key, txns_key,
+    StorageResult,
+};
 
 /// The applied state, shared by the machine, its readers and its snapshot
 /// builder; the watch follows `state.next_offset`.
 pub(crate) struct Shared {
     state: RwLock<PartitionState>,
+    /// The applied transaction index (for read_committed reads).
+    txns: RwLock<TxnIndex>,
     high_watermark: watch::Sender<u64>,
 }
 
 impl Shared {
     fn read<T>(&self, f: impl FnOnce(&PartitionState) -> T) -> T {
         f(&self.state.read().expect("partition state lock"))
+    }
+
+    fn read_txns<T>(&self, f: impl FnOnce(&TxnIndex) -> T) -> T {
+        f(&self.txns.read().expect("partition txns lock"))
     }
 
     fn state(&self) -> PartitionState {
@@ -85,6 +96,9 @@ pub struct PartitionStore<C> {
     /// The idempotent producers' state as of the last applied entry; only
     /// `apply` and `install_snapshot` change it (readers read the rows).
     producers: Producers,
+    /// The transaction index as of the last applied entry; `shared.txns`
+    /// is a copy published after each apply that changed it.
+    txns: TxnIndex,
     _types: PhantomData<fn() -> C>,
 }
 
@@ -96,15 +110,18 @@ where
     pub fn open(engine: Engine, group: GroupId) -> StorageResult<Self> {
         let state = read_state(&engine, group)?;
         let producers = read_producers(&engine, group).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let txns = read_txns(&engine, group).map_err(|e| sm_err(ErrorVerb::Read, e))?;
         let (high_watermark, _) = watch::channel(state.next_offset);
         Ok(Self {
             engine,
             group,
             shared: Arc::new(Shared {
                 state: RwLock::new(state),
+                txns: RwLock::new(txns.clone()),
                 high_watermark,
             }),
             producers,
+            txns,
             _types: PhantomData,
         })
     }
@@ -154,16 +171,31 @@ where
         Ok(())
     }
 
-    /// Writes `write` together with `state`, then publishes `state` and the
-    /// new high watermark. Unsynced: the Raft log holding the applied entries
-    /// is durable, and a restart re-applies whatever this write did not keep.
-    fn commit_state(&self, mut write: WriteBatch, state: PartitionState) -> StorageResult<()> {
+    /// Writes `write` together with `state` (and `txns` if they changed),
+    /// then publishes them and the new high watermark. Unsynced: the Raft
+    /// log holding the applied entries is durable, and a restart re-applies
+    /// whatever this write did not keep.
+    fn commit_state(
+        &self,
+        mut write: WriteBatch,
+        state: PartitionState,
+        txns: Option<&TxnIndex>,
+    ) -> StorageResult<()> {
         let bytes = bincode::serialize(&state).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
         write.put_cf(self.engine.cf_state(), state_key(self.group), bytes);
+        if let Some(txns) = txns {
+            let bytes = bincode::serialize(txns).map_err(|e| sm_err(ErrorVerb::Write, *e))?;
+            write.put_cf(self.engine.cf_state(), txns_key(self.group), bytes);
+        }
         self.engine
             .write(write)
             .map_err(|e| sm_err(ErrorVerb::Write, e))?;
         let hw = state.next_offset;
+        // The transactions first: a reader that sees the new high watermark
+        // must not see an older last stable offset's transactions.
+        if let Some(txns) = txns {
+            *self.shared.txns.write().expect("partition txns lock") = txns.clone();
+        }
         *self.shared.state.write().expect("partition state lock") = state;
         self.shared.high_watermark.send_replace(hw);
         Ok(())
@@ -190,13 +222,18 @@ where
         // The plan works on the producers' state and hands it back; if any
         // step fails, the group stops (openraft treats a failed apply as
         // fatal) and a restart reads the state as last written.
-        let mut plan = ApplyPlan::resume(self.shared.state(), std::mem::take(&mut self.producers));
+        let mut plan = ApplyPlan::resume(
+            self.shared.state(),
+            std::mem::take(&mut self.producers),
+            std::mem::take(&mut self.txns),
+        );
         for entry in entries {
             let decided = plan.apply_entry(entry.log_id, &entry.payload, |from, to| {
                 self.stored_bytes_between(from, to)
             });
             if let Err(e) = decided {
                 self.producers = plan.producers;
+                self.txns = plan.txns;
                 return Err(e);
             }
         }
@@ -206,13 +243,16 @@ where
             responses,
             producers,
             touched_producers,
+            txns,
+            txns_touched,
         } = plan;
         self.producers = producers;
+        self.txns = txns;
         let mut write = WriteBatch::default();
         apply::write_index(&self.engine, self.group, &mut write, &index)
             .map_err(|e| sm_err(ErrorVerb::Write, *e))?;
         self.write_producers(&mut write, &self.producers, touched_producers)?;
-        self.commit_state(write, state)?;
+        self.commit_state(write, state, txns_touched.then_some(&self.txns))?;
         Ok(responses)
     }
 
@@ -233,7 +273,7 @@ where
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> StorageResult<()> {
         let data = snapshot.into_inner();
-        let (mut state, producers) =
+        let (mut state, producers, txns) =
             snapshot::decode(&data).map_err(|e| snapshot_err(ErrorVerb::Read, *e))?;
         state.last_applied = meta.last_log_id;
         state.membership = meta.last_membership.clone();
@@ -256,8 +296,9 @@ where
         let all: Vec<i64> = producers.iter().map(|(id, _)| id).chain(gone).collect();
         self.write_producers(&mut write, &producers, all)?;
         stored_snapshot::store_received(&self.engine, self.group, meta, data).await?;
-        self.commit_state(write, state)?;
+        self.commit_state(write, state, Some(&txns))?;
         self.producers = producers;
+        self.txns = txns;
         Ok(())
     }
 

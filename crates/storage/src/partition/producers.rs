@@ -229,13 +229,34 @@ impl Producers {
         state.last_timestamp = state.last_timestamp.max(batch.max_timestamp);
     }
 
-    /// Forgets every producer last seen before `last_seen_before_ms`;
-    /// returns their ids, in order.
-    pub fn expire(&mut self, last_seen_before_ms: i64) -> Vec<i64> {
+    /// A transaction marker of `producer_id` at `epoch`, stamped
+    /// `timestamp`, was written: a newer epoch fences the older one here
+    /// (its batches are refused from now on), and a producer unknown here
+    /// becomes known at that epoch.
+    pub fn on_marker(&mut self, producer_id: i64, epoch: i16, timestamp: i64) {
+        let state = self
+            .by_id
+            .entry(producer_id)
+            .or_insert_with(|| ProducerState {
+                epoch,
+                batches: VecDeque::new(),
+                last_timestamp: i64::MIN,
+            });
+        if epoch > state.epoch {
+            state.epoch = epoch;
+            state.batches.clear();
+        }
+        state.last_timestamp = state.last_timestamp.max(timestamp);
+    }
+
+    /// Forgets every producer last seen before `last_seen_before_ms`, but
+    /// those `keep` names (a producer with a transaction open); returns
+    /// their ids, in order.
+    pub fn expire(&mut self, last_seen_before_ms: i64, keep: impl Fn(i64) -> bool) -> Vec<i64> {
         let gone: Vec<i64> = self
             .by_id
             .iter()
-            .filter(|(_, s)| s.last_timestamp < last_seen_before_ms)
+            .filter(|(id, s)| s.last_timestamp < last_seen_before_ms && !keep(**id))
             .map(|(id, _)| *id)
             .collect();
         for id in &gone {
@@ -363,6 +384,28 @@ mod tests {
     }
 
     #[test]
+    fn a_marker_at_a_newer_epoch_fences_the_older_one() {
+        let mut p = written(&[batch(4, 1, 0, 2)]);
+        p.on_marker(4, 2, 5_000);
+        assert_eq!(
+            p.check(&batch(4, 1, 2, 1)),
+            Verdict::Reject(INVALID_PRODUCER_EPOCH)
+        );
+        assert_eq!(p.check(&batch(4, 2, 0, 1)), Verdict::Append);
+        // A marker at the current epoch keeps the sequence going.
+        let mut p = written(&[batch(5, 1, 0, 2)]);
+        p.on_marker(5, 1, 5_000);
+        assert_eq!(p.check(&batch(5, 1, 2, 1)), Verdict::Append);
+        assert_eq!(p.get(5).unwrap().last_timestamp, 5_000);
+        // An unknown producer becomes known at the marker's epoch.
+        p.on_marker(6, 3, 1);
+        assert_eq!(
+            p.check(&batch(6, 2, 0, 1)),
+            Verdict::Reject(INVALID_PRODUCER_EPOCH)
+        );
+    }
+
+    #[test]
     fn expiry_drops_producers_last_seen_before_the_cut_off() {
         let mut p = Producers::default();
         for (id, ts) in [(1, 100), (2, 200), (3, 300)] {
@@ -370,9 +413,11 @@ mod tests {
             b.max_timestamp = ts;
             p.record(&b, id as u64);
         }
-        assert_eq!(p.expire(250), vec![1, 2]);
+        // Producer 1 has a transaction open: it stays.
+        assert_eq!(p.expire(250, |id| id == 1), vec![2]);
+        assert_eq!(p.expire(250, |_| false), vec![1]);
         assert_eq!(p.iter().map(|(id, _)| id).collect::<Vec<_>>(), vec![3]);
-        assert!(p.expire(250).is_empty());
+        assert!(p.expire(250, |_| false).is_empty());
         // A forgotten producer that goes on mid-stream is unknown.
         assert_eq!(
             p.check(&batch(1, 0, 1, 1)),

@@ -6,7 +6,8 @@
 //! A fetch seeks the index to the entry holding an offset, reads that Raft
 //! log entry and patches each batch's baseOffset (outside the CRC) with the
 //! offset apply gave it. Invariant: nothing at or above the high watermark
-//! is ever returned.
+//! is ever returned, and a `read_committed` read returns nothing at or
+//! above the last stable offset.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use super::retention::{retention_point, RetentionLimits};
 use super::state::{
     index_rows, index_rows_skipping, log_entry, log_entry_term, read_producers, IndexEntry,
 };
+use super::txn_index::AbortedTxn;
 use super::Shared;
 
 /// Index rows read per seek.
@@ -37,6 +39,11 @@ pub struct ReadBatches {
     pub bytes: Vec<u8>,
     /// The high watermark when read.
     pub high_watermark: u64,
+    /// The last stable offset when read.
+    pub last_stable_offset: u64,
+    /// For a `read_committed` read, the aborted transactions whose records
+    /// may be among those returned.
+    pub aborted: Vec<AbortedTxn>,
 }
 
 /// Read access to a partition: offsets and records.
@@ -75,6 +82,21 @@ where
     /// The first offset still kept.
     pub fn log_start_offset(&self) -> u64 {
         self.shared.read(|s| s.log_start_offset)
+    }
+
+    /// The last stable offset: the first offset of the oldest transaction
+    /// still open here, or the high watermark.
+    pub fn last_stable_offset(&self) -> u64 {
+        // The high watermark first: apply publishes the transactions
+        // before the state, so these transactions are at least as new.
+        let high_watermark = self.high_watermark();
+        self.shared
+            .read_txns(|t| t.last_stable_offset(high_watermark))
+    }
+
+    /// The producers with a transaction open here, with its first offset.
+    pub fn open_transactions(&self) -> Vec<(i64, u64)> {
+        self.shared.read_txns(|t| t.open().collect())
     }
 
     /// A receiver that changes whenever the high watermark moves.
@@ -128,6 +150,7 @@ where
         let term = entry.log_id.leader_id.term;
         Ok(match entry.payload {
             EntryPayload::Normal(PartitionRequest::Append { batches }) => (term, batches),
+            EntryPayload::Normal(PartitionRequest::TxnMarker { batch, .. }) => (term, vec![batch]),
             _ => (term, Vec::new()),
         })
     }
@@ -161,13 +184,36 @@ where
     /// watermark, stopping once `max_bytes` is reached (the first batch is
     /// returned even if larger, so a consumer always makes progress).
     pub fn read(&self, offset: u64, max_bytes: usize) -> Result<ReadBatches, StorageError> {
+        self.read_isolated(offset, max_bytes, false)
+    }
+
+    /// [`PartitionReader::read`], or with `committed` Kafka's
+    /// `read_committed`: only up to the last stable offset, with the
+    /// aborted transactions overlapping what was read.
+    pub fn read_isolated(
+        &self,
+        offset: u64,
+        max_bytes: usize,
+        committed: bool,
+    ) -> Result<ReadBatches, StorageError> {
         let high_watermark = self.high_watermark();
+        let last_stable_offset = self
+            .shared
+            .read_txns(|t| t.last_stable_offset(high_watermark));
+        let limit = if committed {
+            last_stable_offset
+        } else {
+            high_watermark
+        };
         let mut out = ReadBatches {
             bytes: Vec::new(),
             high_watermark,
+            last_stable_offset,
+            aborted: Vec::new(),
         };
+        let mut read_end = offset;
         let mut next = offset;
-        'entries: while next < high_watermark {
+        'entries: while next < limit {
             let index: Vec<(IndexEntry, Vec<u32>)> =
                 index_rows_skipping(&self.engine, self.group, next)
                     .take(INDEX_ROWS_PER_SEEK)
@@ -176,7 +222,7 @@ where
                 break;
             }
             for (entry, skipped) in index {
-                if entry.base_offset >= high_watermark {
+                if entry.base_offset >= limit {
                     break 'entries;
                 }
                 // Walk the entry's batches with the offsets apply gave them,
@@ -194,7 +240,7 @@ where
                         continue;
                     };
                     let last = base + span.offsets - 1;
-                    if last >= offset && base < high_watermark {
+                    if last >= offset && base < limit {
                         if !out.bytes.is_empty() && out.bytes.len() + b.len() > max_bytes {
                             break 'entries;
                         }
@@ -202,6 +248,7 @@ where
                         out.bytes.extend_from_slice(&b);
                         batch::set_base_offset(&mut out.bytes[start..], base as i64);
                         batch::set_partition_leader_epoch(&mut out.bytes[start..], epoch);
+                        read_end = last + 1;
                     }
                     base += span.offsets;
                 }
@@ -211,6 +258,11 @@ where
                     break 'entries;
                 }
             }
+        }
+        if committed && read_end > offset {
+            out.aborted = self
+                .shared
+                .read_txns(|t| t.aborted_between(offset, read_end));
         }
         Ok(out)
     }

@@ -11,7 +11,8 @@
 //! The snapshot's bytes are a bincode [`PartitionState`] at that point (with
 //! `bytes` 0): a format existing data dirs hold, which must not change;
 //! followed, when any idempotent producer is known there, by the bincode
-//! [`Producers`] at that point ([`encode`], [`decode`]).
+//! [`Producers`] at that point, and when any transaction is known there, by
+//! the bincode [`TxnIndex`] ([`encode`], [`decode`]).
 //!
 //! The producers' state at the point is not the applied one (the point lies
 //! behind the last applied entry), so the builder replays the log from the
@@ -31,56 +32,79 @@ use super::apply::ApplyPlan;
 use super::command::{PartitionRequest, PartitionResponse};
 use super::producers::Producers;
 use super::state::{log_entry, read_consistent, IndexEntry, PartitionState, StorageResult};
+use super::txn_index::TxnIndex;
 
-/// A snapshot's bytes: `state`, then `producers` unless there are none.
-pub fn encode(state: &PartitionState, producers: &Producers) -> Result<Vec<u8>, bincode::Error> {
+/// What a snapshot carries besides the state: the producers and the
+/// transactions at its point.
+pub type SnapshotTail = (Producers, TxnIndex);
+
+/// A snapshot's bytes: `state`, then `producers` unless there are none and
+/// no transaction is known, then `txns` unless empty.
+pub fn encode(
+    state: &PartitionState,
+    producers: &Producers,
+    txns: &TxnIndex,
+) -> Result<Vec<u8>, bincode::Error> {
     let mut bytes = bincode::serialize(state)?;
-    if !producers.is_empty() {
+    if !producers.is_empty() || !txns.is_empty() {
         bincode::serialize_into(&mut bytes, producers)?;
+    }
+    if !txns.is_empty() {
+        bincode::serialize_into(&mut bytes, txns)?;
     }
     Ok(bytes)
 }
 
-/// The state and producers of a snapshot's bytes (snapshots written before
-/// idempotent producers existed carry none).
-pub fn decode(bytes: &[u8]) -> Result<(PartitionState, Producers), bincode::Error> {
+/// The state, producers and transactions of a snapshot's bytes (snapshots
+/// written before idempotent producers or transactions carry none).
+pub fn decode(bytes: &[u8]) -> Result<(PartitionState, Producers, TxnIndex), bincode::Error> {
     let mut rest = bytes;
     let state: PartitionState = bincode::deserialize_from(&mut rest)?;
     let producers = if rest.is_empty() {
         Producers::default()
     } else {
+        bincode::deserialize_from(&mut rest)?
+    };
+    let txns = if rest.is_empty() {
+        TxnIndex::default()
+    } else {
         bincode::deserialize(rest)?
     };
-    Ok((state, producers))
+    Ok((state, producers, txns))
 }
 
-/// The producers' state after the entry at `to`: the stored snapshot's,
-/// then every entry after it up to `to` replayed. `None` if an entry in
-/// between is no longer stored, or the replay does not reach `next_offset`
-/// (then no snapshot can be cut there).
-fn producers_at<C>(
+/// The producers' and transactions' state after the entry at `to`: the
+/// stored snapshot's, then every entry after it up to `to` replayed. `None`
+/// if an entry in between is no longer stored, or the replay does not
+/// reach `next_offset` (then no snapshot can be cut there).
+fn tail_at<C>(
     engine: &Engine,
     group: GroupId,
     to: u64,
     next_offset: u64,
-) -> StorageResult<Option<Producers>>
+) -> StorageResult<Option<SnapshotTail>>
 where
     C: GroupTypeConfig<D = PartitionRequest, R = PartitionResponse>,
 {
     let read = |e: StorageError| sm_err(ErrorVerb::Read, e);
-    let (state, producers, after) = match snapshot::read_stored(engine, group)? {
+    let (state, producers, txns, after) = match snapshot::read_stored(engine, group)? {
         Some(stored) => {
-            let (state, producers) =
+            let (state, producers, txns) =
                 decode(&stored.data).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
             let after = stored.meta.last_log_id.map_or(0, |id| id.index);
-            (state, producers, after)
+            (state, producers, txns, after)
         }
-        None => (PartitionState::default(), Producers::default(), 0),
+        None => (
+            PartitionState::default(),
+            Producers::default(),
+            TxnIndex::default(),
+            0,
+        ),
     };
     if after > to {
         return Ok(None);
     }
-    let mut plan = ApplyPlan::resume(state, producers);
+    let mut plan = ApplyPlan::resume(state, producers, txns);
     for index in after + 1..=to {
         let Some(entry) = log_entry::<C>(engine, group, index).map_err(read)? else {
             return Ok(None);
@@ -105,7 +129,7 @@ where
         );
         return Ok(None);
     }
-    Ok(Some(plan.producers))
+    Ok(Some((plan.producers, plan.txns)))
 }
 
 /// Where a snapshot can end: its last log id, and the next offset there.
@@ -176,7 +200,8 @@ where
     /// A snapshot at [`snapshot_point`]; if there is none, the current
     /// snapshot again, which openraft ignores as not newer.
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<C>> {
-        let (state, applied_producers, first_kept) = read_consistent(&self.engine, self.group)?;
+        let (state, applied_producers, applied_txns, first_kept) =
+            read_consistent(&self.engine, self.group)?;
         let point = snapshot_point(&state, first_kept.as_ref(), |index| {
             log_entry::<C>(&self.engine, self.group, index)
                 .map(|entry| entry.map(|e| e.log_id))
@@ -185,19 +210,19 @@ where
         let Some(point) = point else {
             return snapshot::current_or_empty(&self.engine, self.group);
         };
-        // At the last applied entry the producers are the applied ones;
-        // before it, they are what the log says they were there.
-        let producers = if point.last_log_id == state.last_applied {
-            applied_producers
+        // At the last applied entry the producers and transactions are the
+        // applied ones; before it, they are what the log says they were there.
+        let (producers, txns) = if point.last_log_id == state.last_applied {
+            (applied_producers, applied_txns)
         } else {
             let to = point.last_log_id.map_or(0, |id| id.index);
-            match producers_at::<C>(&self.engine, self.group, to, point.next_offset)? {
-                Some(producers) => producers,
+            match tail_at::<C>(&self.engine, self.group, to, point.next_offset)? {
+                Some(tail) => tail,
                 None => return snapshot::current_or_empty(&self.engine, self.group),
             }
         };
         let at = snapshot_state(&state, point);
-        let data = encode(&at, &producers).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
+        let data = encode(&at, &producers, &txns).map_err(|e| sm_err(ErrorVerb::Read, *e))?;
         snapshot::store_new(
             &self.engine,
             self.group,
@@ -296,14 +321,17 @@ mod tests {
     fn snapshot_bytes_without_producers_keep_the_original_format() {
         let state = applied(1);
         let old = bincode::serialize(&state).unwrap();
-        assert_eq!(encode(&state, &Producers::default()).unwrap(), old);
-        let (decoded, producers) = decode(&old).unwrap();
+        assert_eq!(
+            encode(&state, &Producers::default(), &TxnIndex::default()).unwrap(),
+            old
+        );
+        let (decoded, producers, txns) = decode(&old).unwrap();
         assert_eq!(decoded, state);
-        assert!(producers.is_empty());
+        assert!(producers.is_empty() && txns.is_empty());
     }
 
     #[test]
-    fn snapshot_bytes_carry_the_producers() {
+    fn snapshot_bytes_carry_the_producers_and_transactions() {
         let mut producers = Producers::default();
         let header = cairn_common::batch::parse_header(&cairn_common::batch::with_producer(
             cairn_common::batch::build(&[b"a"], 9),
@@ -314,8 +342,25 @@ mod tests {
         .unwrap();
         let batch = super::super::producers::ProducerBatch::of(&header).unwrap();
         producers.record(&batch, 7);
-        let bytes = encode(&applied(1), &producers).unwrap();
-        assert_eq!(decode(&bytes).unwrap(), (applied(1), producers));
+        let bytes = encode(&applied(1), &producers, &TxnIndex::default()).unwrap();
+        // The format before transactions: state, then producers.
+        let mut before = bincode::serialize(&applied(1)).unwrap();
+        bincode::serialize_into(&mut before, &producers).unwrap();
+        assert_eq!(bytes, before);
+        assert_eq!(
+            decode(&bytes).unwrap(),
+            (applied(1), producers.clone(), TxnIndex::default())
+        );
+        // Transactions follow the producers, even when there are none.
+        let mut txns = TxnIndex::default();
+        txns.on_data(42, 3);
+        for producers in [producers, Producers::default()] {
+            let bytes = encode(&applied(1), &producers, &txns).unwrap();
+            assert_eq!(
+                decode(&bytes).unwrap(),
+                (applied(1), producers, txns.clone())
+            );
+        }
     }
 
     #[test]

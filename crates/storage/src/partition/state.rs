@@ -8,7 +8,8 @@
 //!   followed, only if some of the entry's batches were not written, by the
 //!   bincode `Vec<u32>` of their positions (rows written before idempotent
 //!   producers existed have no tail, and read as skipping nothing);
-//! - `producer`: `group ‖ 6 ‖ producer id` → bincode [`ProducerState`].
+//! - `producer`: `group ‖ 6 ‖ producer id` → bincode [`ProducerState`];
+//! - `txns`: `group ‖ 7` → bincode [`TxnIndex`] (absent: empty).
 //!
 //! Invariant: index rows are keyed by the entry's last offset, so seeking to
 //! `group ‖ offset` lands on the row holding `offset`, and no row below the
@@ -25,6 +26,7 @@ use crate::{Engine, GroupId, GroupTypeConfig, StorageError};
 
 use super::command::{PartitionRequest, PartitionResponse};
 use super::producers::{ProducerState, Producers};
+use super::txn_index::TxnIndex;
 
 pub(super) type StorageResult<T> = Result<T, openraft::StorageError<u64>>;
 
@@ -126,6 +128,39 @@ fn read_state_at(
     }
 }
 
+/// The `state` key of `group`'s transaction index.
+pub(super) fn txns_key(group: GroupId) -> [u8; 9] {
+    keys::state_key(group, StateTag::Txns)
+}
+
+/// `group`'s transaction index as last written; empty if none is.
+pub(super) fn read_txns(engine: &Engine, group: GroupId) -> Result<TxnIndex, StorageError> {
+    read_txns_at(engine, group, None)
+}
+
+fn read_txns_at(
+    engine: &Engine,
+    group: GroupId,
+    at: Option<&Snapshot<'_>>,
+) -> Result<TxnIndex, StorageError> {
+    let bytes = engine
+        .db()
+        .get_cf_opt(engine.cf_state(), txns_key(group), &read_options(group, at))
+        .map_err(|source| StorageError::Io {
+            op: "read transactions",
+            group,
+            source,
+        })?;
+    match bytes {
+        Some(b) => bincode::deserialize(&b).map_err(|source| StorageError::Corrupt {
+            what: "transaction index",
+            group,
+            source,
+        }),
+        None => Ok(TxnIndex::default()),
+    }
+}
+
 /// Every producer state `group` stores.
 pub(super) fn read_producers(engine: &Engine, group: GroupId) -> Result<Producers, StorageError> {
     read_producers_at(engine, group, None)
@@ -215,22 +250,23 @@ fn index_rows_at<'a>(
 
 /// What a snapshot is built from, read at one point in time (one RocksDB
 /// snapshot), so that they agree even while entries keep being applied: the
-/// applied state, the producers as of it, and the first index row holding
-/// records at or above its log start.
+/// applied state, the producers and transactions as of it, and the first
+/// index row holding records at or above its log start.
 pub(super) fn read_consistent(
     engine: &Engine,
     group: GroupId,
-) -> StorageResult<(PartitionState, Producers, Option<IndexEntry>)> {
+) -> StorageResult<(PartitionState, Producers, TxnIndex, Option<IndexEntry>)> {
     let at = engine.db().snapshot();
     let state = read_state_at(engine, group, Some(&at))?;
     let producers =
         read_producers_at(engine, group, Some(&at)).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+    let txns = read_txns_at(engine, group, Some(&at)).map_err(|e| sm_err(ErrorVerb::Read, e))?;
     let first_kept = index_rows_at(engine, group, state.log_start_offset, Some(&at))
         .next()
         .transpose()
         .map_err(|e| sm_err(ErrorVerb::Read, e))?
         .map(|(row, _)| row);
-    Ok((state, producers, first_kept))
+    Ok((state, producers, txns, first_kept))
 }
 
 /// The log entry of `group` at `index` decoded as `T` (the whole entry, or

@@ -4,8 +4,14 @@
 //! transactions a Fetch must list so that the consumer drops their records.
 //!
 //! Pure and deterministic: the partition's state machine feeds it what it
-//! applies, in offset order, so every replica holds the same index. (Not
-//! wired into the state machine yet: the second step of issue 18.)
+//! applies, in offset order, so every replica holds the same index. It is
+//! stored in one `state` row (`group ‖ 7`) written with each apply that
+//! changes it, and carried in snapshots after the producers.
+//!
+//! It also remembers, per producer, the coordinator's number of the last
+//! transaction whose marker was applied here, so that a late duplicate of
+//! a marker (a retry that arrived after the one that succeeded) is ignored
+//! instead of ending the producer's next transaction.
 //!
 //! Kafka's rules, which this follows:
 //! - the LSO is the first offset of the oldest open transaction, or the
@@ -35,6 +41,9 @@ pub struct TxnIndex {
     open: BTreeMap<i64, u64>,
     /// Aborted transactions, in marker order.
     aborted: Vec<AbortedTxn>,
+    /// Producer id → the number of the last transaction whose marker was
+    /// applied here.
+    last_marker: BTreeMap<i64, u64>,
 }
 
 impl TxnIndex {
@@ -59,6 +68,39 @@ impl TxnIndex {
                 marker_offset: offset,
             });
         }
+    }
+
+    /// Whether a marker ending transaction `txn_seq` of `producer_id` is
+    /// new here (not a duplicate of one applied).
+    pub fn is_new_marker(&self, producer_id: i64, txn_seq: u64) -> bool {
+        self.last_marker
+            .get(&producer_id)
+            .is_none_or(|last| txn_seq > *last)
+    }
+
+    /// The marker of transaction `txn_seq` of `producer_id`, applied at
+    /// `offset`: ends the transaction (see [`TxnIndex::on_marker`]) and
+    /// remembers its number.
+    pub fn on_new_marker(&mut self, producer_id: i64, txn_seq: u64, offset: u64, commit: bool) {
+        self.on_marker(producer_id, offset, commit);
+        self.last_marker.insert(producer_id, txn_seq);
+    }
+
+    /// Whether `producer_id` has a transaction open here.
+    pub fn is_open(&self, producer_id: i64) -> bool {
+        self.open.contains_key(&producer_id)
+    }
+
+    /// Forgets the marker numbers of producers that expired.
+    pub fn forget(&mut self, producers: &[i64]) {
+        for id in producers {
+            self.last_marker.remove(id);
+        }
+    }
+
+    /// Whether the index holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty() && self.aborted.is_empty() && self.last_marker.is_empty()
     }
 
     /// The last stable offset given the `high_watermark`: the first offset
@@ -164,6 +206,22 @@ mod tests {
         assert_eq!(index.aborted_between(0, 100).len(), 1);
         // The open one stays, holding the LSO.
         assert_eq!(index.last_stable_offset(40), 30);
+    }
+
+    #[test]
+    fn a_late_duplicate_marker_is_not_new() {
+        let mut index = TxnIndex::default();
+        assert!(index.is_new_marker(7, 1));
+        index.on_data(7, 10);
+        index.on_new_marker(7, 1, 11, true);
+        // The producer's next transaction opens; a retry of the first
+        // transaction's marker must not end it.
+        index.on_data(7, 12);
+        assert!(!index.is_new_marker(7, 1));
+        assert!(index.is_new_marker(7, 2));
+        assert!(index.is_open(7));
+        index.forget(&[7]);
+        assert!(index.is_new_marker(7, 1));
     }
 
     #[test]
