@@ -3,8 +3,11 @@
 //! partitions (when run as root with nft, as `.ci/run` is), healing, a final
 //! read and the checker — which must find no anomaly. The same for 30 s with
 //! the idempotent workload (client retries on, so a duplicate would show),
-//! and for 30 s with the group workload (members of one consumer group
-//! committing as they read, leaving and rejoining).
+//! for 30 s with the group workload (members of one consumer group
+//! committing as they read, leaving and rejoining), and for 30 s with the
+//! transactional workload (transactions over several partitions, some
+//! aborted, read by a read_committed consumer: no aborted read, no
+//! transaction seen in part, no committed record lost).
 //! Then the workload alone against an existing cluster (`--bootstrap-server`).
 
 mod support;
@@ -86,6 +89,30 @@ fn thirty_seconds_of_faults_with_retrying_idempotent_producers_without_duplicate
     );
     assert!(run.stdout.contains("Idempotent workload"), "{}", run.stdout);
     assert!(run.report["ok"].as_u64().unwrap() > 500, "{}", run.report);
+}
+
+#[test]
+fn thirty_seconds_of_faults_under_transactions_without_aborted_reads_or_partial_transactions() {
+    let run = chaos(
+        &[
+            "--workload",
+            "txn",
+            "--partitions",
+            "4",
+            "--producers",
+            "3",
+            "--duration",
+            "30s",
+            "--seed",
+            "13",
+        ],
+        faults(),
+    );
+    assert!(run.stdout.contains("Txn workload"), "{}", run.stdout);
+    let txns = &run.report["txns"];
+    assert!(txns[0].as_u64().unwrap() > 50, "committed: {}", run.report);
+    assert!(txns[1].as_u64().unwrap() > 5, "aborted: {}", run.report);
+    assert!(has_event(&run.history, "txn"), "no transactions recorded");
 }
 
 #[test]

@@ -246,7 +246,7 @@ fn to_leader(cluster: &TestCluster, topic: &str) -> TcpStream {
 #[test]
 fn retries_gaps_fencing_and_unknown_producers_and_state_across_purge_and_full_restart() {
     use cairn_common::error_code::{
-        INVALID_PRODUCER_EPOCH, INVALID_REQUEST, NOT_LEADER_OR_FOLLOWER,
+        INVALID_PRODUCER_EPOCH, NOT_COORDINATOR, NOT_LEADER_OR_FOLLOWER,
         OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
     };
     // Retention checks (and so snapshots and purges) every 500 ms.
@@ -264,7 +264,9 @@ fn retries_gaps_fencing_and_unknown_producers_and_state_across_purge_and_full_re
         wire::connect(cluster.brokers[&(leader(&cluster, 1, "raw", None) % 3 + 1)].kafka);
     let (c, _) = init_producer_id(&mut other, 5);
     assert!(a != b && b != c && a != c, "{a} {b} {c}");
-    // A transactional id is refused with a clear error, not a hang.
+    // A transactional id belongs to its transaction coordinator: before any
+    // client looked for one (FindCoordinator creates `__transaction_state`),
+    // every broker answers NOT_COORDINATOR, which clients follow.
     let refused: InitProducerIdResponse = wire::call(
         &mut s,
         ApiKey::InitProducerId,
@@ -275,7 +277,7 @@ fn retries_gaps_fencing_and_unknown_producers_and_state_across_purge_and_full_re
             )))
             .with_transaction_timeout_ms(60_000),
     );
-    assert_eq!(refused.error_code, INVALID_REQUEST);
+    assert_eq!(refused.error_code, NOT_COORDINATOR);
 
     let first = batch(a, 0, 0, &[b"a0", b"a1", b"a2"]);
     assert_eq!(produce(&mut s, "raw", first.clone()), (0, 0));

@@ -15,7 +15,17 @@
 //!   at the input ends, while the test SIGKILLs the transaction coordinator of
 //!   its transactional.id in the middle of a transaction: the coordinator
 //!   moves to another broker (FindCoordinator names it) and the transaction
-//!   completes or aborts there.
+//!   completes or aborts there;
+//! - kafka-python's transactional producer and read_committed consumer;
+//! - the Java client's transactional producer, read_committed consumer and
+//!   Admin client (tests/java/TxnProducer.java);
+//! - bad input over the raw protocol gets Kafka's error codes: a timeout
+//!   over `transaction_max_timeout_ms`, AddPartitionsToTxn with an unknown
+//!   partition, EndTxn without a transaction or with the other outcome,
+//!   requests of a fenced epoch or a foreign producer id, a produce of a
+//!   zombie's transactional batch, a client's control batch or
+//!   WriteTxnMarkers, and
+//!   DescribeTransactions of an unknown id or at a non-coordinator.
 
 mod support;
 
@@ -23,7 +33,19 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use kafka_protocol::messages::{ApiKey, FindCoordinatorRequest, FindCoordinatorResponse};
+use bytes::Bytes;
+use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::write_txn_markers_request::{
+    WritableTxnMarker, WritableTxnMarkerTopic,
+};
+use kafka_protocol::messages::{
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, DescribeTransactionsRequest,
+    DescribeTransactionsResponse, EndTxnRequest, EndTxnResponse, FindCoordinatorRequest,
+    FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest,
+    ProduceResponse, ProducerId, TopicName, TransactionalId, WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
+};
 use kafka_protocol::protocol::StrBytes;
 use support::{wire, TestCluster};
 
@@ -57,6 +79,7 @@ fn transactions_with_real_clients_commit_abort_fence_time_out_and_survive_a_coor
     cluster.create_topic("txn-in", 3, 3);
     cluster.create_topic("txn-out", 3, 3);
     cluster.create_topic("txn-plain", 1, 3);
+    cluster.create_topic("txn-kp", 1, 3);
     let script = format!(
         "{}/tests/python/transactions.py",
         env!("CARGO_MANIFEST_DIR")
@@ -108,6 +131,7 @@ fn transactions_with_real_clients_commit_abort_fence_time_out_and_survive_a_coor
         "zombie fenced ok",
         "timeout ok",
         "ctp ok 3000 outputs",
+        "kafka-python ok",
         "all ok",
     ] {
         assert!(transcript.contains(step), "no `{step}` in:\n{transcript}");
@@ -142,4 +166,254 @@ fn java_transactions_commit_abort_and_the_admin_client_sees_them() {
         stdout.contains("java admin: listed true, state CompleteCommit"),
         "{stdout}"
     );
+}
+
+/// Kafka's error codes, as the tests expect them.
+mod code {
+    pub const NONE: i16 = 0;
+    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    pub const NOT_COORDINATOR: i16 = 16;
+    pub const INVALID_RECORD: i16 = 87;
+    pub const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
+    pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+    pub const INVALID_TXN_STATE: i16 = 48;
+    pub const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
+    pub const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
+    pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
+    pub const PRODUCER_FENCED: i16 = 90;
+    pub const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
+}
+
+fn txn_id(id: &str) -> TransactionalId {
+    TransactionalId(StrBytes::from_string(id.to_owned()))
+}
+
+fn init(s: &mut std::net::TcpStream, id: &str, timeout_ms: i32) -> InitProducerIdResponse {
+    wire::call(
+        s,
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(Some(txn_id(id)))
+            .with_transaction_timeout_ms(timeout_ms)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    )
+}
+
+fn add(
+    s: &mut std::net::TcpStream,
+    id: &str,
+    producer: (i64, i16),
+    topics: &[(&str, &[i32])],
+) -> Vec<(String, i32, i16)> {
+    let response: AddPartitionsToTxnResponse = wire::call(
+        s,
+        ApiKey::AddPartitionsToTxn,
+        3,
+        &AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(txn_id(id))
+            .with_v3_and_below_producer_id(ProducerId(producer.0))
+            .with_v3_and_below_producer_epoch(producer.1)
+            .with_v3_and_below_topics(
+                topics
+                    .iter()
+                    .map(|(t, ps)| {
+                        AddPartitionsToTxnTopic::default()
+                            .with_name(TopicName(StrBytes::from_string(t.to_string())))
+                            .with_partitions(ps.to_vec())
+                    })
+                    .collect(),
+            ),
+    );
+    response
+        .results_by_topic_v3_and_below
+        .into_iter()
+        .flat_map(|t| {
+            let topic = t.name.0.to_string();
+            t.results_by_partition
+                .into_iter()
+                .map(move |p| (topic.clone(), p.partition_index, p.partition_error_code))
+        })
+        .collect()
+}
+
+fn end(s: &mut std::net::TcpStream, id: &str, producer: (i64, i16), commit: bool) -> i16 {
+    let response: EndTxnResponse = wire::call(
+        s,
+        ApiKey::EndTxn,
+        3,
+        &EndTxnRequest::default()
+            .with_transactional_id(txn_id(id))
+            .with_producer_id(ProducerId(producer.0))
+            .with_producer_epoch(producer.1)
+            .with_committed(commit),
+    );
+    response.error_code
+}
+
+/// Produces `batch` to `topic` partition 0 with acks=all; the partition's code.
+fn produce(s: &mut std::net::TcpStream, topic: &str, batch: Vec<u8>) -> i16 {
+    let response: ProduceResponse = wire::call(
+        s,
+        ApiKey::Produce,
+        9,
+        &ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(10_000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(Bytes::from(batch)))])]),
+    );
+    response.responses[0].partition_responses[0].error_code
+}
+
+/// The leader of `topic` partition 0 as broker 1 sees it.
+fn leader_of(cluster: &TestCluster, topic: &str) -> u64 {
+    cluster.wait_for("a partition leader", WAIT, || {
+        support::partitions(&cluster.view(1)?, topic)[0]["leader"].as_u64()
+    })
+}
+
+#[test]
+fn bad_transactional_requests_get_kafkas_error_codes() {
+    let cluster = TestCluster::start(3);
+    cluster.wait_formed(1, &[1, 2, 3]);
+    cluster.create_topic("txn-bad", 1, 3);
+    const ID: &str = "bad-input";
+    let coordinator = cluster.wait_for("a transaction coordinator", WAIT, || {
+        txn_coordinator(&cluster, 1, ID)
+    });
+    let mut s = wire::connect(cluster.brokers[&coordinator].kafka);
+    // The coordinator's partition may still be electing: retry until it answers.
+    let first = cluster.wait_for("InitProducerId", WAIT, || {
+        let r = init(&mut s, ID, 60_000);
+        (r.error_code == code::NONE).then_some(r)
+    });
+    let producer = (first.producer_id.0, first.producer_epoch);
+
+    // A timeout over transaction.max.timeout.ms (900 000 by default).
+    assert_eq!(
+        init(&mut s, ID, 900_001).error_code,
+        code::INVALID_TRANSACTION_TIMEOUT
+    );
+    // EndTxn with no transaction open.
+    assert_eq!(end(&mut s, ID, producer, true), code::INVALID_TXN_STATE);
+    // An unknown partition: it is refused, the rest not attempted.
+    assert_eq!(
+        add(
+            &mut s,
+            ID,
+            producer,
+            &[("txn-bad", &[0, 7]), ("no-such-topic", &[0])]
+        ),
+        vec![
+            ("txn-bad".into(), 0, code::OPERATION_NOT_ATTEMPTED),
+            ("txn-bad".into(), 7, code::UNKNOWN_TOPIC_OR_PARTITION),
+            ("no-such-topic".into(), 0, code::UNKNOWN_TOPIC_OR_PARTITION),
+        ]
+    );
+    assert_eq!(
+        add(&mut s, ID, producer, &[("txn-bad", &[0])]),
+        vec![("txn-bad".into(), 0, code::NONE)]
+    );
+    // A foreign producer id, and the right one: commit, then the same
+    // commit again (a retry: the same answer), then an abort of it.
+    assert_eq!(
+        end(&mut s, ID, (producer.0 + 1, producer.1), true),
+        code::INVALID_PRODUCER_ID_MAPPING
+    );
+    assert_eq!(end(&mut s, ID, producer, true), code::NONE);
+    let retried = cluster.wait_for("the commit completed", WAIT, || {
+        let c = end(&mut s, ID, producer, true);
+        (c == code::NONE).then_some(c)
+    });
+    assert_eq!(retried, code::NONE);
+    assert_eq!(end(&mut s, ID, producer, false), code::INVALID_TXN_STATE);
+
+    // A new producer with the same id fences this one: its epoch is old.
+    let next = init(&mut s, ID, 60_000);
+    assert_eq!(next.error_code, code::NONE);
+    assert_eq!(next.producer_epoch, producer.1 + 1);
+    assert_eq!(
+        add(&mut s, ID, producer, &[("txn-bad", &[0])]),
+        vec![("txn-bad".into(), 0, code::PRODUCER_FENCED)]
+    );
+    assert_eq!(end(&mut s, ID, producer, false), code::PRODUCER_FENCED);
+
+    // The partition refuses the zombie's transactional batch once the new
+    // producer's epoch reached it, and any client's control batch.
+    let fresh = (next.producer_id.0, next.producer_epoch);
+    assert_eq!(
+        add(&mut s, ID, fresh, &[("txn-bad", &[0])]),
+        vec![("txn-bad".into(), 0, code::NONE)]
+    );
+    let mut leader = wire::connect(cluster.brokers[&leader_of(&cluster, "txn-bad")].kafka);
+    let data = |epoch: i16| {
+        cairn_common::batch::transactional(
+            cairn_common::batch::build(&[b"v"], 1),
+            fresh.0,
+            epoch,
+            0,
+        )
+    };
+    assert_eq!(produce(&mut leader, "txn-bad", data(fresh.1)), code::NONE);
+    assert_eq!(
+        produce(&mut leader, "txn-bad", data(producer.1)),
+        code::INVALID_PRODUCER_EPOCH
+    );
+    let control = cairn_common::txn_marker::encode(
+        &cairn_common::txn_marker::TxnMarker {
+            producer_id: fresh.0,
+            producer_epoch: fresh.1,
+            commit: true,
+            coordinator_epoch: 0,
+        },
+        1,
+    );
+    assert_eq!(
+        produce(&mut leader, "txn-bad", control),
+        code::INVALID_RECORD
+    );
+    // Nor may a client write markers with WriteTxnMarkers.
+    let markers: WriteTxnMarkersResponse = wire::call(
+        &mut leader,
+        ApiKey::WriteTxnMarkers,
+        1,
+        &WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
+            .with_producer_id(ProducerId(fresh.0))
+            .with_producer_epoch(fresh.1)
+            .with_transaction_result(true)
+            .with_topics(vec![WritableTxnMarkerTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("txn-bad")))
+                .with_partition_indexes(vec![0])])]),
+    );
+    assert_eq!(
+        markers.markers[0].topics[0].partitions[0].error_code,
+        code::CLUSTER_AUTHORIZATION_FAILED
+    );
+    assert_eq!(end(&mut s, ID, fresh, false), code::NONE);
+
+    // DescribeTransactions: an unknown id; and at a broker that is not the
+    // coordinator.
+    let describe = |s: &mut std::net::TcpStream, id: &str| {
+        let r: DescribeTransactionsResponse = wire::call(
+            s,
+            ApiKey::DescribeTransactions,
+            0,
+            &DescribeTransactionsRequest::default().with_transactional_ids(vec![txn_id(id)]),
+        );
+        r.transaction_states[0].error_code
+    };
+    let unknown = "never-used";
+    let unknown_at = cluster.wait_for("a transaction coordinator", WAIT, || {
+        txn_coordinator(&cluster, 1, unknown)
+    });
+    let mut at = wire::connect(cluster.brokers[&unknown_at].kafka);
+    assert_eq!(describe(&mut at, unknown), code::TRANSACTIONAL_ID_NOT_FOUND);
+    let elsewhere = [1, 2, 3].into_iter().find(|b| *b != coordinator).unwrap();
+    let mut other = wire::connect(cluster.brokers[&elsewhere].kafka);
+    assert_eq!(describe(&mut other, ID), code::NOT_COORDINATOR);
 }

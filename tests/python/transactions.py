@@ -32,11 +32,15 @@ d. Consume-transform-produce, exactly once: 3,000 inputs in `txn-in`; a
    "out-i" exactly once, and the group's committed offsets are the ends of
    txn-in.
 
+e. kafka-python: its transactional producer commits 50 records, aborts 50,
+   commits 50 to `txn-kp`; its read_committed consumer reads the 100
+   committed.
+
 Prints one line per step, `all ok` at the end; exits non-zero with `FAIL ...`
 on the first failure.
 
 Usage: transactions.py BOOTSTRAP   (txn-in and txn-out: 3 partitions,
-txn-plain: 1 partition, all RF 3, exist already)
+txn-plain and txn-kp: 1 partition, all RF 3, exist already)
 """
 import sys
 import time
@@ -396,12 +400,49 @@ def consume_transform_produce(bootstrap):
         f"{aborted} aborted)")
 
 
+def kafka_python(bootstrap):
+    """kafka-python's transactional producer (its defaults, plus the
+    transactional_id) and its read_committed consumer, on topic `txn-kp`."""
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import TopicPartition as KpTopicPartition
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, transactional_id="kafka-python-1")
+    producer.init_transactions()
+    for prefix, commit in (("kp-c", True), ("kp-a", False), ("kp-c2", True)):
+        producer.begin_transaction()
+        for i in range(50):
+            producer.send("txn-kp", value=f"{prefix}-{i}".encode(), partition=0)
+        producer.flush()
+        if commit:
+            producer.commit_transaction()
+        else:
+            producer.abort_transaction()
+    producer.close()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             isolation_level="read_committed", consumer_timeout_ms=10_000)
+    part = KpTopicPartition("txn-kp", 0)
+    consumer.assign([part])
+    consumer.seek_to_beginning(part)
+    values = []
+    deadline = time.time() + DEADLINE
+    while len(values) < 100 and time.time() < deadline:
+        for records in consumer.poll(timeout_ms=1000).values():
+            values.extend(r.value.decode() for r in records)
+    consumer.close()
+    expected = [f"kp-c-{i}" for i in range(50)] + [f"kp-c2-{i}" for i in range(50)]
+    if values != expected:
+        aborted = [v for v in values if v.startswith("kp-a-")]
+        fail(f"kafka-python read_committed read {len(values)} values, {len(aborted)} aborted")
+    say("kafka-python ok: read_committed reads the 100 committed")
+
+
 def main():
     bootstrap = sys.argv[1]
     commit_and_abort(bootstrap)
     zombie_fencing(bootstrap)
     transaction_timeout(bootstrap)
     consume_transform_produce(bootstrap)
+    kafka_python(bootstrap)
     say("all ok")
 
 

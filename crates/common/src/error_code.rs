@@ -80,6 +80,9 @@ pub const CONCURRENT_TRANSACTIONS: i16 = 51;
 /// Not attempted because another part of the same request failed
 /// (AddPartitionsToTxn with an unknown partition).
 pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
+/// The client may not do this to the cluster (WriteTxnMarkers from a
+/// client: only transaction coordinators write markers).
+pub const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
 /// OffsetFetch with `require_stable`: a transaction holds an offset of
 /// this partition until its marker arrives; retry (retriable).
 pub const UNSTABLE_OFFSET_COMMIT: i16 = 88;

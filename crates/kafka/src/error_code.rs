@@ -185,6 +185,11 @@ mod tests {
                 "OPERATION_NOT_ATTEMPTED",
             ),
             (
+                CLUSTER_AUTHORIZATION_FAILED,
+                ResponseError::ClusterAuthorizationFailed.code(),
+                "CLUSTER_AUTHORIZATION_FAILED",
+            ),
+            (
                 UNSTABLE_OFFSET_COMMIT,
                 ResponseError::UnstableOffsetCommit.code(),
                 "UNSTABLE_OFFSET_COMMIT",

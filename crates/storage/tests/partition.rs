@@ -489,3 +489,129 @@ async fn a_snapshot_before_the_kept_records_carries_the_producers_as_they_were_t
     assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(1)));
     assert!(producers.get(6).is_none());
 }
+
+/// A transactional batch of producer `id` at `epoch`: one record `value`.
+fn transactional(id: i64, epoch: i16, seq: i32, value: &str) -> Vec<u8> {
+    batch::transactional(batch::build(&[value.as_bytes()], 100), id, epoch, seq)
+}
+
+/// Writes the marker of producer `id`'s transaction `txn_seq`.
+async fn marker(
+    raft: &Raft<PartitionTest>,
+    id: i64,
+    commit: bool,
+    txn_seq: u64,
+) -> PartitionResponse {
+    use cairn_common::txn_marker::{encode, TxnMarker};
+    let batch = encode(
+        &TxnMarker {
+            producer_id: id,
+            producer_epoch: 0,
+            commit,
+            coordinator_epoch: 1,
+        },
+        500,
+    );
+    raft.client_write(PartitionRequest::TxnMarker {
+        batch: ByteBuf::from(batch),
+        txn_seq,
+    })
+    .await
+    .unwrap()
+    .data
+}
+
+#[tokio::test]
+async fn read_committed_stops_at_the_open_transaction_and_the_index_survives_snapshots_and_restarts(
+) {
+    use cairn_storage::PartitionResponse::Marker;
+    let dir = tempfile::tempdir().unwrap();
+    let (raft, reader) = start(dir.path()).await;
+    // Offset 0 plain; 1 producer 8's open transaction; 2 plain; 3 producer
+    // 9's transaction; 4 its abort marker.
+    append(&raft, &[b"p"], 100).await;
+    append_batches(&raft, &[transactional(8, 0, 0, "a")]).await;
+    append(&raft, &[b"q"], 100).await;
+    append_batches(&raft, &[transactional(9, 0, 0, "b")]).await;
+    assert_eq!(
+        marker(&raft, 9, false, 1).await,
+        Marker {
+            offset: Some(4),
+            error: 0
+        }
+    );
+    let committed = reader.read_isolated(0, 1 << 20, true).unwrap();
+    assert_eq!(
+        (committed.high_watermark, committed.last_stable_offset),
+        (5, 1)
+    );
+    assert_eq!(offsets_in(&committed.bytes), vec![(0, 1)]);
+    let all = reader.read_isolated(0, 1 << 20, false).unwrap();
+    assert_eq!(
+        offsets_in(&all.bytes),
+        vec![(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]
+    );
+    // A late duplicate of producer 9's marker writes nothing.
+    assert_eq!(
+        marker(&raft, 9, false, 1).await,
+        Marker {
+            offset: None,
+            error: 0
+        }
+    );
+
+    // Retention keeps offsets 2 and up: the snapshot ends before them, with
+    // the transactions as they were there (producer 8's open, replayed from
+    // the log), and the index itself is read back on restart.
+    raft.client_write(PartitionRequest::Trim {
+        log_start_offset: 2,
+    })
+    .await
+    .unwrap();
+    raft.trigger().snapshot().await.unwrap();
+    raft.wait(Some(std::time::Duration::from_secs(5)))
+        .metrics(|m| m.snapshot.is_some(), "snapshot built")
+        .await
+        .unwrap();
+    raft.shutdown().await.unwrap();
+    drop(raft);
+    drop(reader);
+    {
+        use openraft::storage::RaftStateMachine;
+        let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
+        let mut sm = PartitionStore::<PartitionTest>::open(engine, 7).unwrap();
+        let snapshot = sm
+            .get_current_snapshot()
+            .await
+            .unwrap()
+            .expect("a snapshot");
+        let (state, _, txns) =
+            cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
+        assert_eq!(state.next_offset, 2);
+        assert_eq!(txns.open().collect::<Vec<_>>(), vec![(8, 1)]);
+    }
+    let (raft, reader) = start(dir.path()).await;
+    assert_eq!(reader.last_stable_offset(), 1);
+    assert_eq!(reader.open_transactions(), vec![(8, 1)]);
+    // Producer 8 commits: everything is stable, and a read_committed read
+    // lists producer 9's aborted transaction.
+    assert_eq!(
+        marker(&raft, 8, true, 1).await,
+        Marker {
+            offset: Some(5),
+            error: 0
+        }
+    );
+    assert_eq!(reader.last_stable_offset(), 6);
+    let committed = reader.read_isolated(2, 1 << 20, true).unwrap();
+    assert_eq!(committed.aborted.len(), 1);
+    assert_eq!(
+        (
+            committed.aborted[0].producer_id,
+            committed.aborted[0].first_offset
+        ),
+        (9, 3)
+    );
+    assert_eq!(offsets_in(&committed.bytes).len(), 4);
+    raft.shutdown().await.unwrap();
+}

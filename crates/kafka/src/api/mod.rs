@@ -58,6 +58,7 @@ pub mod response_errors;
 pub mod sync_group;
 pub mod txn;
 pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 use std::sync::Arc;
 
@@ -217,6 +218,7 @@ fn route(
         ApiKey::ListTransactions => {
             list_transactions::handle_list_transactions(header, body, cluster)
         }
+        ApiKey::WriteTxnMarkers => write_txn_markers::handle_write_txn_markers(header, body),
         ApiKey::DescribeProducers => {
             describe_producers::handle_describe_producers(header, body, cluster)
         }

@@ -117,6 +117,17 @@ impl ResponseErrors for AddPartitionsToTxnResponse {
     }
 }
 
+/// WriteTxnMarkers has its codes per marker, topic and partition.
+impl ResponseErrors for WriteTxnMarkersResponse {
+    fn error_codes(&self, out: &mut Vec<i16>) {
+        out.extend(self.markers.iter().flat_map(|m| {
+            m.topics
+                .iter()
+                .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+        }));
+    }
+}
+
 /// OffsetFetch has codes at three levels, and its partitions in two shapes
 /// (one group before v8, many after).
 impl ResponseErrors for OffsetFetchResponse {
