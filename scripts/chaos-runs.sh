@@ -4,6 +4,7 @@
 #
 #   scripts/chaos-runs.sh [WORKLOAD] [RUNS] [DURATION] [FIRST_SEED]
 #   scripts/chaos-runs.sh group 10 120s 201
+#   scripts/chaos-runs.sh txn 10 120s 301     # also totals transactions by outcome
 #
 # Every fault (kill, pause, partition; partition needs root and nft). Each
 # run's history and report stay in $CHAOS_OUT (default ./chaos-runs/seed-N).
@@ -46,8 +47,9 @@ import json, os, sys
 out, first, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 keys = ["ok", "fail", "info", "commits_ok", "commits_failed", "commits_unknown", "assignments"]
 total = {k: 0 for k in keys}
+txns = [0, 0, 0]
 anomalies = 0
-print(f"{'seed':>6} {'anomalies':>9} " + " ".join(f"{k:>15}" for k in keys) + "  longest unavailable")
+print(f"{'seed':>6} {'anomalies':>9} " + " ".join(f"{k:>15}" for k in keys) + "  longest unavailable  txns committed/aborted/unknown")
 for seed in range(first, first + runs):
     path = os.path.join(out, f"seed-{seed}", "report.json")
     if not os.path.exists(path):
@@ -58,7 +60,11 @@ for seed in range(first, first + runs):
     for k in keys:
         total[k] += r.get(k, 0)
     worst = max(r["longest_unavailable_ns"].values(), default=0) / 1e9
-    print(f"{seed:>6} {len(r['anomalies']):>9} " + " ".join(f"{r.get(k, 0):>15}" for k in keys) + f"  {worst:.2f}s")
-print(f"{'total':>6} {anomalies:>9} " + " ".join(f"{total[k]:>15}" for k in keys))
+    t = r.get("txns", [0, 0, 0])
+    txns = [a + b for a, b in zip(txns, t)]
+    print(f"{seed:>6} {len(r['anomalies']):>9} " + " ".join(f"{r.get(k, 0):>15}" for k in keys)
+          + f"  {worst:>18.2f}s  {t[0]}/{t[1]}/{t[2]}")
+print(f"{'total':>6} {anomalies:>9} " + " ".join(f"{total[k]:>15}" for k in keys)
+      + f"  {'':>19}  {txns[0]}/{txns[1]}/{txns[2]}")
 PY
 exit $status

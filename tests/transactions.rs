@@ -18,7 +18,8 @@
 //!   completes or aborts there;
 //! - kafka-python's transactional producer and read_committed consumer;
 //! - the Java client's transactional producer, read_committed consumer and
-//!   Admin client (tests/java/TxnProducer.java);
+//!   Admin client (tests/java/TxnProducer.java), and `cairn txn list` and
+//!   `describe` on what it left;
 //! - bad input over the raw protocol gets Kafka's error codes: a timeout
 //!   over `transaction_max_timeout_ms`, AddPartitionsToTxn with an unknown
 //!   partition, EndTxn without a transaction or with the other outcome,
@@ -47,7 +48,7 @@ use kafka_protocol::messages::{
     WriteTxnMarkersResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use support::{wire, TestCluster};
+use support::{fails, ok, wire, TestCluster};
 
 const WAIT: Duration = Duration::from_secs(60);
 /// FindCoordinator's `key_type` of a transactional id.
@@ -165,6 +166,38 @@ fn java_transactions_commit_abort_and_the_admin_client_sees_them() {
     assert!(
         stdout.contains("java admin: listed true, state CompleteCommit"),
         "{stdout}"
+    );
+
+    // `cairn txn` sees the same.
+    let bootstrap = cluster.bootstrap();
+    let txn = |args: &[&str]| {
+        let mut all = vec!["txn"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--bootstrap-server", &bootstrap]);
+        cluster.cli(1, &all)
+    };
+    let listed = ok(&txn(&["list"]));
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with("java-txn "))
+        .unwrap_or_else(|| panic!("no java-txn in:\n{listed}"));
+    assert!(row.ends_with("CompleteCommit"), "{row}");
+    assert!(ok(&txn(&["list", "--state", "Ongoing"])).contains("no transactional ids"));
+    let described: serde_json::Value =
+        serde_json::from_str(&ok(&txn(&["describe", "java-txn", "--output", "json"]))).unwrap();
+    assert_eq!(described["state"], "CompleteCommit", "{described}");
+    assert!(
+        described["producer_id"].as_i64().unwrap() >= 0,
+        "{described}"
+    );
+    assert!(
+        fails(&txn(&["describe", "no-such-id"])).contains("no transactional id 'no-such-id'"),
+        "an unknown id is named"
+    );
+    assert!(
+        fails(&txn(&["list", "--state", "Sleeping"]))
+            .contains("unknown transaction state 'Sleeping'"),
+        "a bad state is named"
     );
 }
 

@@ -510,10 +510,11 @@ pub fn run(config: &ChaosConfig, mut progress: impl FnMut(&str)) -> Result<Vec<E
     if !healthy {
         return Err("the cluster did not heal within 60 s".into());
     }
-    let finals = match config.workload {
-        Workload::Txn => crate::txn::final_read(&bootstrap, &topic, config.partitions as i32)?,
-        _ => final_read(&bootstrap, &topic, config.partitions as i32)?,
+    let isolation = match config.workload {
+        Workload::Txn => "read_committed",
+        _ => "read_uncommitted",
     };
+    let finals = final_read(&bootstrap, &topic, config.partitions as i32, isolation)?;
     let committed = match config.workload {
         Workload::Group => {
             crate::group::final_committed(&bootstrap, &topic, config.partitions as i32, start)?
@@ -854,12 +855,21 @@ fn high_watermark(bootstrap: &str, topic: &str, p: i32) -> Result<i64, String> {
     }
 }
 
-/// Reads every partition from offset 0 to its high watermark.
-fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event>, String> {
+/// Reads every partition from offset 0 to its high watermark, as a consumer
+/// with `isolation.level=isolation` (with `read_committed` the read waits for
+/// the transactions still open to end, so that nothing before the high
+/// watermark is held back).
+pub(crate) fn final_read(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    isolation: &str,
+) -> Result<Vec<Event>, String> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "cairn-chaos-final")
         .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
         .create()
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -869,13 +879,24 @@ fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event
         tpl.add_partition_offset(topic, p, Offset::Beginning)
             .map_err(|e| e.to_string())?;
         consumer.assign(&tpl).map_err(|e| e.to_string())?;
-        let mut records = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while records.last().map_or(0, |(o, _): &(i64, String)| o + 1) < high {
+        let mut records: Vec<(i64, String)> = Vec::new();
+        // Past an open transaction's timeout (the txn workload's is 10 s).
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            // The position moves past transaction markers and aborted
+            // records too, which are never returned.
+            let position = consumer
+                .position()
+                .ok()
+                .and_then(|tpl| tpl.find_partition(topic, p)?.offset().to_raw())
+                .unwrap_or(-1);
+            let read_to = records.last().map_or(0, |(o, _)| o + 1).max(position);
+            if read_to >= high {
+                break;
+            }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "final read of partition {p} stuck at {} of {high}",
-                    records.len()
+                    "final read ({isolation}) of partition {p} stuck at offset {read_to} of {high}"
                 ));
             }
             if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {

@@ -2,7 +2,8 @@
 //! one topic): producers with a `transactional.id` each run transactions of
 //! 1 to 4 sends of unique values to random partitions, then commit (most)
 //! or abort (some); a `read_committed` consumer polls all partitions, and
-//! the final read after healing is `read_committed` too.
+//! the final read after healing is `read_committed` too
+//! (`crate::run::final_read`).
 //!
 //! Each send is also recorded as a plain send whose outcome is the
 //! transaction's: acknowledged (at the offset its delivery report gave) when
@@ -275,62 +276,4 @@ pub fn run_consumer(
             }));
         }
     }
-}
-
-/// Reads every partition from the beginning with `read_committed`, up to
-/// its high watermark (waiting for the transactions still open to end, so
-/// that the last stable offset reaches it).
-pub fn final_read(bootstrap: &str, topic: &str, partitions: i32) -> Result<Vec<Event>, String> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "cairn-chaos-txn-final")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .create()
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for p in 0..partitions {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let (_, high) = loop {
-            match consumer.fetch_watermarks(topic, p, Duration::from_secs(5)) {
-                Ok(w) => break w,
-                Err(e) if Instant::now() > deadline => {
-                    return Err(format!("watermarks of partition {p}: {e}"))
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(500)),
-            }
-        };
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, p, Offset::Beginning)
-            .map_err(|e| e.to_string())?;
-        consumer.assign(&tpl).map_err(|e| e.to_string())?;
-        let mut records = Vec::new();
-        loop {
-            // The position moves past markers and aborted records too.
-            let position = consumer
-                .position()
-                .ok()
-                .and_then(|tpl| tpl.find_partition(topic, p)?.offset().to_raw())
-                .unwrap_or(-1);
-            if position >= high {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "read_committed final read of partition {p} stuck at offset {position} of {high}"
-                ));
-            }
-            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-                records.push((
-                    m.offset(),
-                    String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
-                ));
-            }
-        }
-        out.push(Event::FinalRead {
-            partition: p,
-            records,
-        });
-    }
-    Ok(out)
 }

@@ -321,6 +321,26 @@ async fn trims_by_time_and_size_then_purges_the_log_and_keeps_the_start_across_r
     raft.shutdown().await.unwrap();
 }
 
+/// What the stored snapshot of the partition in `dir` (its group stopped)
+/// carries: state, producers and transactions.
+async fn stored_snapshot(
+    dir: &std::path::Path,
+) -> (
+    cairn_storage::partition::PartitionState,
+    cairn_storage::partition::Producers,
+    cairn_storage::partition::TxnIndex,
+) {
+    use openraft::storage::RaftStateMachine;
+    let engine = Engine::open(dir, &EngineOptions::default()).unwrap();
+    let mut sm = PartitionStore::<PartitionTest>::open(engine, 7).unwrap();
+    let snapshot = sm
+        .get_current_snapshot()
+        .await
+        .unwrap()
+        .expect("a snapshot");
+    cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap()
+}
+
 /// Appends the given batches as one entry; returns what apply answered.
 async fn append_batches(raft: &Raft<PartitionTest>, batches: &[Vec<u8>]) -> PartitionResponse {
     raft.client_write(PartitionRequest::Append {
@@ -350,7 +370,6 @@ fn idempotent(seq: i32, n: usize, timestamp: i64) -> Vec<u8> {
 #[tokio::test]
 async fn retried_batches_are_written_once_across_trims_snapshots_purges_restarts_and_expiry() {
     use cairn_common::error_code::{OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID};
-    use openraft::storage::RaftStateMachine;
 
     let dir = tempfile::tempdir().unwrap();
     let (raft, reader) = start(dir.path()).await;
@@ -399,20 +418,10 @@ async fn retried_batches_are_written_once_across_trims_snapshots_purges_restarts
     raft.shutdown().await.unwrap();
     drop(raft);
     drop(reader);
-    {
-        // The stored snapshot carries the producer as of its point.
-        let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
-        let mut sm = PartitionStore::<PartitionTest>::open(engine, 7).unwrap();
-        let snapshot = sm
-            .get_current_snapshot()
-            .await
-            .unwrap()
-            .expect("a snapshot");
-        let (state, producers, _) =
-            cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
-        assert_eq!(state.next_offset, 3);
-        assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(2)));
-    }
+    // The stored snapshot carries the producer as of its point.
+    let (state, producers, _) = stored_snapshot(dir.path()).await;
+    assert_eq!(state.next_offset, 3);
+    assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(2)));
     let (raft, reader) = start(dir.path()).await;
     assert_eq!(
         append_batches(&raft, &[idempotent(2, 1, 200), idempotent(3, 2, 400)]).await,
@@ -444,8 +453,6 @@ async fn retried_batches_are_written_once_across_trims_snapshots_purges_restarts
 
 #[tokio::test]
 async fn a_snapshot_before_the_kept_records_carries_the_producers_as_they_were_there() {
-    use openraft::storage::RaftStateMachine;
-
     let dir = tempfile::tempdir().unwrap();
     let (raft, reader) = start(dir.path()).await;
     let other = batch::with_producer(batch::build(&[b"o"], 300), 6, 0, 0);
@@ -476,15 +483,7 @@ async fn a_snapshot_before_the_kept_records_carries_the_producers_as_they_were_t
     raft.shutdown().await.unwrap();
     drop(raft);
     drop(reader);
-    let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
-    let mut sm = PartitionStore::<PartitionTest>::open(engine, 7).unwrap();
-    let snapshot = sm
-        .get_current_snapshot()
-        .await
-        .unwrap()
-        .expect("a snapshot");
-    let (state, producers, _) =
-        cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
+    let (state, producers, _) = stored_snapshot(dir.path()).await;
     assert_eq!(state.next_offset, 2);
     assert_eq!(producers.get(5).map(|p| p.last_sequence()), Some(Some(1)));
     assert!(producers.get(6).is_none());
@@ -576,20 +575,9 @@ async fn read_committed_stops_at_the_open_transaction_and_the_index_survives_sna
     raft.shutdown().await.unwrap();
     drop(raft);
     drop(reader);
-    {
-        use openraft::storage::RaftStateMachine;
-        let engine = Engine::open(dir.path(), &EngineOptions::default()).unwrap();
-        let mut sm = PartitionStore::<PartitionTest>::open(engine, 7).unwrap();
-        let snapshot = sm
-            .get_current_snapshot()
-            .await
-            .unwrap()
-            .expect("a snapshot");
-        let (state, _, txns) =
-            cairn_storage::partition::snapshot::decode(snapshot.snapshot.get_ref()).unwrap();
-        assert_eq!(state.next_offset, 2);
-        assert_eq!(txns.open().collect::<Vec<_>>(), vec![(8, 1)]);
-    }
+    let (state, _, txns) = stored_snapshot(dir.path()).await;
+    assert_eq!(state.next_offset, 2);
+    assert_eq!(txns.open().collect::<Vec<_>>(), vec![(8, 1)]);
     let (raft, reader) = start(dir.path()).await;
     assert_eq!(reader.last_stable_offset(), 1);
     assert_eq!(reader.open_transactions(), vec![(8, 1)]);
