@@ -16,10 +16,12 @@
 //!   its transactional.id in the middle of a transaction: the coordinator
 //!   moves to another broker (FindCoordinator names it) and the transaction
 //!   completes or aborts there;
-//! - kafka-python's transactional producer and read_committed consumer;
+//! - kafka-python's and aiokafka's transactional producers and
+//!   read_committed consumers;
 //! - the Java client's transactional producer, read_committed consumer and
-//!   Admin client (tests/java/TxnProducer.java), and `cairn txn list` and
-//!   `describe` on what it left;
+//!   Admin client (tests/java/TxnProducer.java), kafkajs' transactional
+//!   producer and consumer (tests/js/transactions.js), and `cairn txn list`
+//!   and `describe` on what they left;
 //! - bad input over the raw protocol gets Kafka's error codes: a timeout
 //!   over `transaction_max_timeout_ms`, AddPartitionsToTxn with an unknown
 //!   partition, EndTxn without a transaction or with the other outcome,
@@ -81,6 +83,7 @@ fn transactions_with_real_clients_commit_abort_fence_time_out_and_survive_a_coor
     cluster.create_topic("txn-out", 3, 3);
     cluster.create_topic("txn-plain", 1, 3);
     cluster.create_topic("txn-kp", 1, 3);
+    cluster.create_topic("txn-aio", 1, 3);
     let script = format!(
         "{}/tests/python/transactions.py",
         env!("CARGO_MANIFEST_DIR")
@@ -133,6 +136,7 @@ fn transactions_with_real_clients_commit_abort_fence_time_out_and_survive_a_coor
         "timeout ok",
         "ctp ok 3000 outputs",
         "kafka-python ok",
+        "aiokafka ok",
         "all ok",
     ] {
         assert!(transcript.contains(step), "no `{step}` in:\n{transcript}");
@@ -141,9 +145,10 @@ fn transactions_with_real_clients_commit_abort_fence_time_out_and_survive_a_coor
 
 /// The Java client (kafka-clients 3.9.1): a transactional producer commits
 /// and aborts; its read_committed consumer reads only what was committed;
-/// its Admin client lists and describes the transactional id.
+/// its Admin client lists and describes the transactional id. Then kafkajs
+/// does the same, and `cairn txn` lists and describes the ids.
 #[test]
-fn java_transactions_commit_abort_and_the_admin_client_sees_them() {
+fn java_and_kafkajs_transactions_commit_abort_and_admin_tools_see_them() {
     let cluster = TestCluster::start(3);
     cluster.wait_formed(1, &[1, 2, 3]);
     cluster.create_topic("java-txn", 3, 3);
@@ -166,6 +171,18 @@ fn java_transactions_commit_abort_and_the_admin_client_sees_them() {
     assert!(
         stdout.contains("java admin: listed true, state CompleteCommit"),
         "{stdout}"
+    );
+
+    // kafkajs: a transactional producer and a read_committed consumer.
+    cluster.create_topic("js-txn", 1, 3);
+    let out = support::run_client(
+        "node",
+        "js/transactions.js",
+        &[&cluster.bootstrap(), "js-txn", "30"],
+    );
+    assert!(
+        out.contains("kafkajs transactions: 60 committed read, no aborted"),
+        "{out}"
     );
 
     // `cairn txn` sees the same.
