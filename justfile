@@ -21,7 +21,7 @@ lint:
 compat OLD_REV:
     scripts/check-data-compat.sh {{OLD_REV}}
 
-# Several chaos runs with every fault: WORKLOAD (plain, idempotent, group), RUNS, DURATION, FIRST_SEED.
+# Several chaos runs with every fault: WORKLOAD (plain, idempotent, group, txn), RUNS, DURATION, FIRST_SEED.
 chaos *ARGS:
     scripts/chaos-runs.sh {{ARGS}}
 
@@ -29,7 +29,7 @@ chaos *ARGS:
 conformance *ARGS:
     scripts/kafka-python-suite.sh {{ARGS}}
 
-# Benchmarks (release build for this CPU): all, produce, storage, jetstream, scale, groups, idempotent or failover.
+# Benchmarks (release build for this CPU): all, produce, storage, jetstream, scale, groups, idempotent, txn or failover.
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
 

@@ -2,7 +2,7 @@
 # Cairn's benchmarks, on release builds (tests use the dev profile; benchmarks
 # of unoptimized code would say little). What `just bench` runs.
 #
-#   scripts/bench.sh [all|produce|storage|jetstream|scale|groups|idempotent|failover] [flags for that benchmark]
+#   scripts/bench.sh [all|produce|storage|jetstream|scale|groups|idempotent|txn|failover] [flags for that benchmark]
 #
 #   produce    criterion, end to end (benches/produce.rs): acks=all bursts from
 #              librdkafka to real broker processes, 1 broker RF 1 and 3 brokers RF 3
@@ -15,6 +15,8 @@
 #              (scripts/bench-groups.py)
 #   idempotent idempotent vs plain acks=all producers, alternating rounds
 #              (scripts/bench-idempotent.py)
+#   txn        transactions of 10 and of 100 records vs plain acks=all
+#              producers, alternating rounds (scripts/bench-txn.py)
 #   failover   windows without an acknowledged send per partition when the
 #              broker leading a third of 1000 partitions is SIGKILLed, and
 #              during a rolling restart (scripts/bench-failover.py)
@@ -59,6 +61,11 @@ failover() {
   python3 scripts/bench-failover.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
 }
 
+txn() {
+  build
+  python3 scripts/bench-txn.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
+}
+
 idempotent() {
   build
   python3 scripts/bench-idempotent.py --cairn "$CARGO_TARGET_DIR/release/cairn" "$@"
@@ -71,7 +78,8 @@ case "$what" in
   scale) scale "$@" ;;
   groups) groups "$@" ;;
   idempotent) idempotent "$@" ;;
+  txn) txn "$@" ;;
   failover) failover "$@" ;;
-  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale; groups; idempotent; failover ;;
-  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale, groups, idempotent, failover)" >&2; exit 2 ;;
+  all) criterion_bench produce; criterion_bench storage; scripts/bench-vs-jetstream.sh; scale; groups; idempotent; txn; failover ;;
+  *) echo "bench: unknown benchmark '$what' (all, produce, storage, jetstream, scale, groups, idempotent, txn, failover)" >&2; exit 2 ;;
 esac

@@ -65,6 +65,10 @@ pub struct PartitionManager {
     pub registry: PartitionRegistry,
     /// The running `__consumer_offsets` groups.
     pub offsets: OffsetsRegistry,
+    /// Woken when a coordinator group here decided to commit or abort a
+    /// transaction: its markers are written at once
+    /// ([`crate::txn::markers`]) rather than at the next scan.
+    pub markers_due: Arc<tokio::sync::Notify>,
 }
 
 /// How a starting group gets its first membership.
@@ -141,6 +145,7 @@ impl PartitionManager {
             tasks,
             registry: GroupRegistry::default(),
             offsets: GroupRegistry::default(),
+            markers_due: Arc::default(),
         })
     }
 
@@ -336,6 +341,7 @@ impl PartitionManager {
             raft.clone(),
             reader.clone(),
             self.group_settings.clone(),
+            self.markers_due.clone(),
         ));
         self.tasks.spawn("coordinator timers", {
             let host = host.clone();

@@ -58,6 +58,8 @@ pub struct CoordinatorHost {
     settings: GroupCoordinatorConfig,
     /// This broker's transaction settings, made the partition's likewise.
     txn_settings: TxnConfig,
+    /// Woken when an entry decided that markers are to be written.
+    markers_due: std::sync::Arc<tokio::sync::Notify>,
     next_seq: AtomicU64,
     waiting: Mutex<HashMap<RequestId, Waiter>>,
     stop: watch::Sender<bool>,
@@ -72,6 +74,7 @@ impl CoordinatorHost {
         raft: Raft<OffsetsTypeConfig>,
         reader: MachineReader<OffsetsMachine>,
         (settings, txn_settings): (GroupCoordinatorConfig, TxnConfig),
+        markers_due: std::sync::Arc<tokio::sync::Notify>,
     ) -> Self {
         Self {
             me,
@@ -80,6 +83,7 @@ impl CoordinatorHost {
             reader,
             settings,
             txn_settings,
+            markers_due,
             next_seq: AtomicU64::new(0),
             waiting: Mutex::default(),
             stop: watch::channel(false).0,
@@ -218,6 +222,13 @@ impl CoordinatorHost {
             Ok(written) => {
                 let mut reply = written.data;
                 self.deliver(std::mem::take(&mut reply.decisions));
+                if reply
+                    .txn
+                    .iter()
+                    .any(|d| matches!(d, TxnDecision::WriteMarkers { .. }))
+                {
+                    self.markers_due.notify_one();
+                }
                 Ok(reply)
             }
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NOT_COORDINATOR),

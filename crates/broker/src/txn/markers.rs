@@ -4,8 +4,9 @@
 //! state until a marker is in each of its partitions; then the coordinator
 //! applies `MarkersWritten` and the producer may begin its next transaction.
 //!
-//! [`run`] watches the coordinator partitions this broker leads and writes
-//! the markers of every prepared transaction: to a data partition as a
+//! [`run`] watches the coordinator partitions this broker leads (woken by
+//! each decision, and every [`SCAN_EVERY`]) and writes the markers of every
+//! prepared transaction: to a data partition as a
 //! `PartitionRequest::TxnMarker` entry (the control batch Kafka writes), to
 //! a `__consumer_offsets` partition as a group coordinator event that
 //! releases or drops the transaction's offsets. Each goes to the partition's
@@ -37,8 +38,9 @@ use crate::services;
 use crate::shared::Core;
 
 /// How often the coordinator partitions are checked for prepared
-/// transactions.
-const SCAN_EVERY: Duration = Duration::from_millis(20);
+/// transactions besides when a decision wakes the writer (a new leader
+/// finds its predecessor's prepared transactions this way).
+const SCAN_EVERY: Duration = Duration::from_millis(100);
 /// How long one marker write may take.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pause before a failed marker write is tried again.
@@ -64,9 +66,11 @@ type InFlight = (GroupId, String, u64, i16);
 /// coordinator partition this broker leads.
 pub async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     let in_flight: Arc<Mutex<HashSet<InFlight>>> = Arc::default();
+    let due = core.partitions().markers_due.clone();
     loop {
         tokio::select! {
             _ = cairn_raft::until_true(&mut stop) => return,
+            _ = due.notified() => {}
             _ = tokio::time::sleep(SCAN_EVERY) => {}
         }
         for (group, _, handle) in core.partitions().offsets.all() {
