@@ -5,7 +5,7 @@
 //! applies `MarkersWritten` and the producer may begin its next transaction.
 //!
 //! [`run`] watches the coordinator partitions this broker leads (woken by
-//! each decision, and every [`SCAN_EVERY`]) and writes the markers of every
+//! each decision, and every 100 ms) and writes the markers of every
 //! prepared transaction: to a data partition as a
 //! `PartitionRequest::TxnMarker` entry (the control batch Kafka writes), to
 //! a `__consumer_offsets` partition as a group coordinator event that
