@@ -28,7 +28,8 @@
 //!   requests of a fenced epoch or a foreign producer id, a produce of a
 //!   zombie's transactional batch, a client's control batch or
 //!   WriteTxnMarkers, and
-//!   DescribeTransactions of an unknown id or at a non-coordinator.
+//!   DescribeTransactions of an unknown id or at a non-coordinator; and the
+//!   coordinator's `cairn_txn_*` metrics count what it decided.
 
 mod support;
 
@@ -466,4 +467,25 @@ fn bad_transactional_requests_get_kafkas_error_codes() {
     let elsewhere = [1, 2, 3].into_iter().find(|b| *b != coordinator).unwrap();
     let mut other = wire::connect(cluster.brokers[&elsewhere].kafka);
     assert_eq!(describe(&mut other, ID), code::NOT_COORDINATOR);
+
+    // The coordinator counted what it decided: the commit (EndTxn), the
+    // abort of the fresh producer's transaction (EndTxn), and the marker of
+    // each (the abort's is written just after its answer).
+    let url = format!("http://{}/metrics", cluster.admin(coordinator));
+    let value = |metrics: &str, series: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let metrics = cluster.wait_for("both markers counted", WAIT, || {
+        let text = reqwest::blocking::get(&url).ok()?.text().ok()?;
+        (value(&text, "cairn_txn_markers_total") >= 2.0).then_some(text)
+    });
+    let ended = |outcome: &str| {
+        let series = format!("cairn_txn_ended_total{{outcome=\"{outcome}\",cause=\"client\"}}");
+        value(&metrics, &series)
+    };
+    assert_eq!((ended("commit"), ended("abort")), (1.0, 1.0), "{metrics}");
 }

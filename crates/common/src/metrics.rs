@@ -197,12 +197,33 @@ pub struct StorageMetrics {
     pub appends_per_fsync: Histogram,
 }
 
+/// Labels of a transaction's end.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TxnEndLabels {
+    /// `commit` or `abort`.
+    pub outcome: &'static str,
+    /// What ended it: `client` (EndTxn), `timeout` (open past its
+    /// `transaction.timeout.ms`) or `fenced` (a new producer with its
+    /// transactional id).
+    pub cause: &'static str,
+}
+
+/// What the transaction coordinators and marker writers of this broker count.
+#[derive(Debug, Default)]
+pub struct TxnMetrics {
+    /// Transactions decided by the coordinators this broker leads.
+    pub ended: Family<TxnEndLabels, Counter>,
+    /// Markers written to partitions (counted once each, by the writer).
+    pub markers: Counter,
+}
+
 /// Every metric this process records.
 #[derive(Debug)]
 pub struct Metrics {
     pub kafka: KafkaMetrics,
     pub raft: RaftMetrics,
     pub storage: StorageMetrics,
+    pub txn: TxnMetrics,
 }
 
 /// Latency buckets: 100 µs to ~52 s, doubling.
@@ -237,6 +258,7 @@ impl Default for Metrics {
                 // 1 to 4096 appends.
                 appends_per_fsync: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
             },
+            txn: TxnMetrics::default(),
         }
     }
 }
@@ -338,6 +360,16 @@ impl Metrics {
             k.connections.clone(),
         );
         self.raft.register(registry);
+        registry.register(
+            "cairn_txn_ended",
+            "Transactions decided by the coordinators this broker leads, by outcome and cause",
+            self.txn.ended.clone(),
+        );
+        registry.register(
+            "cairn_txn_markers",
+            "Transaction markers this broker's coordinators wrote to partitions",
+            self.txn.markers.clone(),
+        );
         let s = &self.storage;
         registry.register_with_unit(
             "cairn_storage_fsync_duration",

@@ -30,6 +30,57 @@ use cairn_storage::GroupId;
 use super::machine::{CoordinatorCommand, CoordinatorReply, OffsetsMachine, OffsetsTypeConfig};
 use crate::clock::now_ms;
 
+/// What a transaction decision in reply to an event means for
+/// `cairn_txn_ended`: EndTxn ends a transaction as the client asked; any
+/// other event (a tick, a new producer's InitProducerId) aborts one.
+enum EndCause {
+    Client,
+    Timeout,
+    Fenced,
+}
+
+impl EndCause {
+    fn of(event: &Event) -> Self {
+        match event {
+            Event::Txn(TxnEvent::EndTxn { .. }) => EndCause::Client,
+            Event::Txn(TxnEvent::InitProducerId { .. }) => EndCause::Fenced,
+            // A tick, or any event: timeouts fire before it is applied.
+            _ => EndCause::Timeout,
+        }
+    }
+}
+
+/// Counts the transactions `decisions` ended in `cairn_txn_ended`; returns
+/// how many.
+fn count_ended(cause: &EndCause, decisions: &[TxnDecision]) -> usize {
+    // Timeouts fire before the entry's request is applied, so their markers
+    // come first; the request's own decision (EndTxn, or the abort a new
+    // producer's InitProducerId causes) is the last one.
+    let last = decisions
+        .iter()
+        .rposition(|d| matches!(d, TxnDecision::WriteMarkers { .. }));
+    let mut ended = 0;
+    for (i, d) in decisions.iter().enumerate() {
+        if let TxnDecision::WriteMarkers { commit, .. } = d {
+            let cause = match cause {
+                EndCause::Client if Some(i) == last => "client",
+                EndCause::Fenced if Some(i) == last => "fenced",
+                _ => "timeout",
+            };
+            cairn_common::metrics::metrics()
+                .txn
+                .ended
+                .get_or_create(&cairn_common::metrics::TxnEndLabels {
+                    outcome: if *commit { "commit" } else { "abort" },
+                    cause,
+                })
+                .inc();
+            ended += 1;
+        }
+    }
+    ended
+}
+
 /// The longest a request may stay parked: a JoinGroup waits up to the
 /// group's rebalance timeout (librdkafka's and Java's default 300 s).
 const LONGEST_PARK: Duration = Duration::from_secs(310);
@@ -214,6 +265,7 @@ impl CoordinatorHost {
     /// Proposes one entry, delivers every group answer it decided and
     /// returns what it decided.
     async fn propose_reply(&self, event: Event) -> Result<CoordinatorReply, i16> {
+        let event_kind = EndCause::of(&event);
         let command = CoordinatorCommand {
             event,
             now_ms: now_ms(),
@@ -222,11 +274,8 @@ impl CoordinatorHost {
             Ok(written) => {
                 let mut reply = written.data;
                 self.deliver(std::mem::take(&mut reply.decisions));
-                if reply
-                    .txn
-                    .iter()
-                    .any(|d| matches!(d, TxnDecision::WriteMarkers { .. }))
-                {
+                let decided = count_ended(&event_kind, &reply.txn);
+                if decided > 0 {
                     self.markers_due.notify_one();
                 }
                 Ok(reply)
@@ -312,5 +361,52 @@ impl CoordinatorHost {
             }
         }
         self.release_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn markers(commit: bool) -> TxnDecision {
+        TxnDecision::WriteMarkers {
+            transactional_id: "t".into(),
+            producer_id: 1,
+            producer_epoch: 0,
+            commit,
+            partitions: Vec::new(),
+        }
+    }
+
+    fn ended(outcome: &'static str, cause: &'static str) -> u64 {
+        cairn_common::metrics::metrics()
+            .txn
+            .ended
+            .get_or_create(&cairn_common::metrics::TxnEndLabels { outcome, cause })
+            .get()
+    }
+
+    #[test]
+    fn the_requests_own_decision_is_last_and_earlier_ones_are_timeouts() {
+        let before = (
+            ended("commit", "client"),
+            ended("abort", "timeout"),
+            ended("abort", "fenced"),
+        );
+        let answer = TxnDecision::Respond(TxnAnswer::Done);
+        // An EndTxn entry that also timed out another transaction.
+        let n = count_ended(
+            &EndCause::Client,
+            &[answer.clone(), markers(false), markers(true)],
+        );
+        assert_eq!(n, 2);
+        // An InitProducerId that aborted the open transaction.
+        count_ended(&EndCause::Fenced, &[markers(false)]);
+        // A tick.
+        count_ended(&EndCause::Timeout, &[markers(false)]);
+        assert_eq!(ended("commit", "client"), before.0 + 1);
+        assert_eq!(ended("abort", "timeout"), before.1 + 2);
+        assert_eq!(ended("abort", "fenced"), before.2 + 1);
+        assert_eq!(count_ended(&EndCause::Client, &[answer]), 0);
     }
 }

@@ -122,6 +122,10 @@ async fn complete(core: &Arc<Core>, handle: &OffsetsHandle, pending: PendingMark
     if !written.iter().all(|w| *w) {
         return;
     }
+    cairn_common::metrics::metrics()
+        .txn
+        .markers
+        .inc_by(written.len() as u64);
     let event = TxnEvent::MarkersWritten {
         transactional_id: pending.transactional_id.clone(),
         producer_id: pending.producer_id,
