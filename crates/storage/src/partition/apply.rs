@@ -192,8 +192,11 @@ impl ApplyPlan {
                     Verdict::Append => {
                         self.producers.record(&producer, next);
                         self.touched_producers.insert(producer.producer_id);
-                        if header.as_ref().is_some_and(|h| h.is_transactional) {
-                            self.txns.on_data(producer.producer_id, next);
+                        // Only a transaction's first batch here changes the
+                        // index (and so its stored row and readers' copy).
+                        if header.as_ref().is_some_and(|h| h.is_transactional)
+                            && self.txns.on_data(producer.producer_id, next)
+                        {
                             self.txns_touched = true;
                         }
                     }
@@ -805,6 +808,17 @@ mod tests {
         assert!(matches!(plan.index.last(),
             Some(IndexWrite::Put(row, _)) if row.log_index == 4 && row.base_offset == 6 && row.last_offset == 6));
         assert!(plan.txns_touched);
+    }
+
+    #[test]
+    fn only_a_transactions_first_batch_changes_the_index() {
+        let mut plan = ApplyPlan::new(state(0, 0, 0));
+        plan.append(1, &[txn_data(9, 0, 0, 1)]);
+        assert!(plan.txns_touched);
+        plan.txns_touched = false;
+        plan.append(2, &[txn_data(9, 0, 1, 1)]);
+        assert!(!plan.txns_touched, "nothing to write again");
+        assert_eq!(plan.txns.last_stable_offset(plan.state.next_offset), 0);
     }
 
     #[test]

@@ -48,9 +48,16 @@ pub struct TxnIndex {
 
 impl TxnIndex {
     /// A transactional batch of `producer_id` applied at `base_offset`: it
-    /// opens the producer's transaction here unless one is open.
-    pub fn on_data(&mut self, producer_id: i64, base_offset: u64) {
-        self.open.entry(producer_id).or_insert(base_offset);
+    /// opens the producer's transaction here unless one is open. Returns
+    /// whether the index changed (the first batch of a transaction).
+    pub fn on_data(&mut self, producer_id: i64, base_offset: u64) -> bool {
+        match self.open.entry(producer_id) {
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(base_offset);
+                true
+            }
+        }
     }
 
     /// The marker of `producer_id` applied at `offset` ends its open
@@ -150,8 +157,9 @@ mod tests {
         let mut index = TxnIndex::default();
         index.on_data(7, 10);
         index.on_data(8, 12);
-        // More batches of an open transaction do not move its start.
-        index.on_data(7, 15);
+        // More batches of an open transaction do not move its start (nor
+        // change the index, which is then not written again).
+        assert!(!index.on_data(7, 15));
         assert_eq!(index.last_stable_offset(20), 10);
         index.on_marker(7, 20, true);
         assert_eq!(index.last_stable_offset(21), 12);
