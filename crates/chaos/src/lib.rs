@@ -5,6 +5,7 @@
 //! signals.
 
 pub mod checker;
+pub mod final_read;
 pub mod group;
 pub mod harness;
 pub mod history;
