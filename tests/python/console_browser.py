@@ -92,15 +92,24 @@ def confirm(driver, fields=None, must_type=None):
     return report
 
 
+# The text of the last outcome read: the next action's must differ (the
+# page keeps showing an outcome until the next one replaces it).
+last_toast = [None]
+
+
 def toast(driver, expect_ok):
     def probe():
-        el = driver.find_element(By.ID, "toast")
-        cls = el.get_attribute("class")
-        if el.is_displayed() and cls in ("ok", "error"):
-            return (cls, el.text)
+        # One read of class, text and visibility: read one by one, they could
+        # straddle the moment the next outcome replaces the last.
+        cls, text, shown = driver.execute_script(
+            "const t = document.getElementById('toast');"
+            "return [t.className, t.textContent, !t.hidden];")
+        if shown and cls in ("ok", "error") and text != last_toast[0]:
+            return (cls, text)
         return None
 
     cls, text = wait("the action's outcome", probe, timeout=30)
+    last_toast[0] = text
     if (cls == "ok") != expect_ok:
         raise SystemExit(f"expected {'success' if expect_ok else 'an error'}, the page said: {text}")
     return text
